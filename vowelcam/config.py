@@ -1,0 +1,228 @@
+"""Settings: frozen dataclasses with defaults < TOML config file < command-line flags.
+
+Every run writes its fully resolved settings to ``config.toml``; ``vowelcam analyze --config FILE`` reads such
+a file back. Unknown sections or keys are config errors (a typo must not pass silently).
+"""
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+import tomli_w
+
+from .errors import ConfigError
+from .rundir import atomic_write_text
+
+
+@dataclass(frozen=True)
+class CorpusSettings:
+    """How to find audio/label pairs, tiers and speakers."""
+
+    words_tier: str = ""  # "" = detect (words, word, "<speaker> - words", ...)
+    phones_tier: str = ""  # "" = detect (phones, phone, "<speaker> - phones", a lone interval tier)
+    speaker_pattern: str = ""  # regex with a named group 'speaker' (and optional 'group') on the relative path
+    speaker_from: str = "auto"  # auto | tiers | pattern | folder | file
+    speaker_groups: str = ""  # CSV file speaker,group (group: men/women/children or m/w/c) for formant ceilings
+    audio_extensions: tuple[str, ...] = (".wav", ".flac")
+
+
+@dataclass(frozen=True)
+class LabelSettings:
+    """Which labels become tokens."""
+
+    convention: str = "auto"  # auto | arpabet | timit | ipa | path to a mapping CSV
+    vowel_set: str = "all"  # corner | monophthongs | hillenbrand12 | all | comma list of ARPAbet classes
+    stress: str = "any"  # any | stressed (1 or 2) | primary (1) | unstressed (0)
+    min_duration_ms: float = 0.0
+    include_unvoiced: bool = True  # also extract P T K CH F TH S SH HH as class-'unvoiced' tokens
+
+
+@dataclass(frozen=True)
+class MeasureSettings:
+    """Praat measurement settings (see vowelcam.acoustics.praat)."""
+
+    max_formants: float = 5.0
+    ceiling_men: float = 5000.0
+    ceiling_women: float = 5500.0
+    ceiling_children: float = 6000.0
+    ceiling_search: bool = True  # choose a ceiling per token from a range around the group's (Fast Track style)
+    ceiling_steps: int = 8
+    ceiling_span: float = 0.25  # +- fraction around the group ceiling searched
+    pitch_floor: float = 60.0
+    pitch_ceiling: float = 500.0
+    time_step: float = 0.005
+    ceiling_unknown: float = 5500.0  # centre of the search when the speaker group is unknown
+    ceiling_steps_unknown: int = 12
+    ceiling_span_unknown: float = 0.3
+    window_length: float = 0.025  # Praat's "window length" (the Gaussian window spans twice this)
+    pre_emphasis_from: float = 50.0
+    track_frames: int = 19  # Burg frames per token, evenly spread over [track_from, 1 - track_from]
+    track_from: float = 0.05
+    smooth_order: int = 5  # DCT terms fitted to each log-formant track to judge a ceiling
+    max_missing: float = 0.34  # a ceiling whose F1-F3 frames are missing more often than this is refused
+    missing_penalty: float = 0.05
+    f0_frames: int = 10  # pitch frames over the middle 60 % of the token
+
+
+@dataclass(frozen=True)
+class SpectrogramSettings:
+    """Linear-frequency dB spectrograms with an explicit Hz axis.
+
+    Defaults: audio resampled to 16 kHz; 512-point FFT (31.25 Hz per bin, so formants ~100 Hz wide span
+    several rows); a 15 ms Hann window, short enough to smooth the harmonics of most voices into formant bands
+    while keeping them visible for low voices; 5 ms hop; 96 frames (480 ms) centred on the vowel, so a long
+    Hillenbrand vowel fits with context and duration remains a visible cue. ``max_freq`` 4000 = the study's
+    Exp 2/3 band; 0 = full band (Nyquist of ``sample_rate``).
+    """
+
+    sample_rate: int = 16000
+    n_fft: int = 512
+    window_ms: float = 15.0
+    hop_ms: float = 5.0
+    n_frames: int = 96
+    max_freq: float = 0.0
+    db_floor: float = -100.0  # dB re full scale; values are clipped below
+    dtype: str = "float16"
+
+
+@dataclass(frozen=True)
+class ExtractSettings:
+    """Execution of extraction."""
+
+    jobs: int = 1
+    chunk_files: int = 32  # files per resumable chunk
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Training (see vowelcam.learn.train)."""
+
+    task: str = "vowels"  # vowels | vowels4k | voicing
+    arch: str = "auto"  # auto | resnet18 | resnet34 | resnet50 | resnet101
+    pretrained: bool = False
+    weights: str = ""
+    epochs: int = 30
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    patience: int = 8
+    seed: int = 0
+    folds: int = 0  # 0 = one held-out split; k >= 2 = grouped k-fold
+    val_fraction: float = 0.15
+    test_fraction: float = 0.2
+    max_hz_per_row: float = 125.0
+    workers: int = 0
+
+
+@dataclass(frozen=True)
+class CamSettings:
+    """CAM computation and band analysis (see vowelcam.explain)."""
+
+    method: str = "gradcam"
+    layer: str = ""
+    band_halfwidth_hz: float = 0.0  # 0 = +- half the token's measured bandwidth (at least 50 Hz)
+    band_min_halfwidth_hz: float = 50.0
+    tokens: str = "test"  # test | all
+    bootstrap: int = 1000
+    reference: str = "h95"  # h95 | pb52
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """Report rendering."""
+
+    gallery_size: int = 12
+    title: str = "vowelcam report"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings of a run, one section per stage."""
+
+    corpus: CorpusSettings = field(default_factory=CorpusSettings)
+    labels: LabelSettings = field(default_factory=LabelSettings)
+    measure: MeasureSettings = field(default_factory=MeasureSettings)
+    spectrogram: SpectrogramSettings = field(default_factory=SpectrogramSettings)
+    extract: ExtractSettings = field(default_factory=ExtractSettings)
+    train: TrainSettings = field(default_factory=TrainSettings)
+    cam: CamSettings = field(default_factory=CamSettings)
+    report: ReportSettings = field(default_factory=ReportSettings)
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """Plain nested dict (tuples as lists) for TOML."""
+        out: dict[str, dict[str, Any]] = {}
+        for f in fields(self):
+            section = dataclasses.asdict(getattr(self, f.name))
+            out[f.name] = {k: list(v) if isinstance(v, tuple) else v for k, v in section.items()}
+        return out
+
+    def with_overrides(self, overrides: Mapping[str, Mapping[str, Any]]) -> "Settings":
+        """A copy with ``{section: {key: value}}`` applied; ``None`` values are ignored (unset flags)."""
+        updated = {}
+        for section_name, values in overrides.items():
+            section = _section(self, section_name)
+            clean = {k: v for k, v in values.items() if v is not None}
+            updated[section_name] = _replace_checked(section, section_name, clean)
+        return replace(self, **updated)
+
+
+def _section(settings: Settings, name: str) -> Any:
+    if name not in {f.name for f in fields(settings)}:
+        raise ConfigError(f"unknown config section [{name}]; known: {', '.join(f.name for f in fields(settings))}")
+    return getattr(settings, name)
+
+
+def _replace_checked(section: Any, section_name: str, values: Mapping[str, Any]) -> Any:
+    known = {f.name: f for f in fields(section)}
+    coerced = {}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(f"unknown setting {section_name}.{key}; known: {', '.join(known)}")
+        default = getattr(section, key)
+        coerced[key] = _coerce(value, default, f"{section_name}.{key}")
+    return replace(section, **coerced)
+
+
+def _coerce(value: Any, default: Any, name: str) -> Any:
+    try:
+        if isinstance(default, bool):
+            if isinstance(value, str):
+                return value.strip().lower() in {"1", "true", "yes", "on"}
+            return bool(value)
+        if isinstance(default, tuple):
+            return tuple(value)
+        if isinstance(default, (int, float, str)):
+            return type(default)(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"setting {name}: cannot use {value!r} ({exc})") from None
+    return value
+
+
+def load_settings(path: str | Path | None = None, base: Settings | None = None) -> Settings:
+    """Defaults, overridden by a TOML file when given."""
+    settings = base or Settings()
+    if path is None:
+        return settings
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    data.pop("vowelcam", None)  # provenance block written by save_settings
+    for name, section in data.items():
+        if not isinstance(section, dict):
+            raise ConfigError(f"{path}: top-level key {name!r} must be a [section]")
+    return settings.with_overrides(data)
+
+
+def save_settings(settings: Settings, path: str | Path) -> None:
+    """Write the resolved settings as TOML, atomically."""
+    from . import __version__
+
+    data = {"vowelcam": {"version": __version__}, **settings.to_dict()}
+    atomic_write_text(path, tomli_w.dumps(data))

@@ -1,0 +1,111 @@
+"""Find audio / label-file pairs in a corpus: one folder or two, nested folders, paired by relative path or stem.
+
+Audio without labels and labels without audio are reported as problems, not fatal. TIMIT-style ``.phn``
+(+ ``.wrd``) files are used where no TextGrid exists for a recording.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from ..errors import ConfigError, DataProblem
+from ..rundir import STAMP
+
+log = logging.getLogger(__name__)
+
+AUDIO_EXTENSIONS = (".wav", ".flac")
+TEXTGRID_EXTENSIONS = (".textgrid",)
+TIMIT_EXTENSIONS = (".phn",)
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One recording and its label file (``labels`` is a TextGrid or a TIMIT ``.phn``)."""
+
+    audio: Path
+    labels: Path
+    rel: str  # audio path relative to the corpus root, POSIX style: stable id and resume key
+
+    @property
+    def is_timit(self) -> bool:
+        """Whether the labels are TIMIT ``.phn`` sample offsets."""
+        return self.labels.suffix.lower() in TIMIT_EXTENSIONS
+
+
+@dataclass
+class Discovery:
+    """Pairs found, plus what could not be paired."""
+
+    pairs: list[Pair]
+    problems: list[DataProblem]
+    n_audio: int
+    n_labels: int
+
+
+def _walk(root: Path, extensions: Iterable[str]) -> list[Path]:
+    """Files under ``root`` with one of ``extensions`` (any case), skipping hidden items and vowelcam run dirs."""
+    exts = tuple(extensions)
+    found = []
+    run_dirs = {p.parent for p in root.rglob(STAMP)}
+    for path in root.rglob("*"):
+        rel_parts = path.relative_to(root).parts
+        if any(part.startswith(".") for part in rel_parts):
+            continue
+        if path.suffix.lower() in exts and path.is_file() and not any(d in path.parents for d in run_dirs):
+            found.append(path)
+    return sorted(found)
+
+
+def _key(path: Path, root: Path) -> str:
+    return path.relative_to(root).with_suffix("").as_posix().lower()
+
+
+def discover(corpus: str | Path, textgrids: str | Path | None = None,
+             audio_extensions: Iterable[str] = AUDIO_EXTENSIONS) -> Discovery:
+    """Pair every audio file under ``corpus`` with its TextGrid (in ``textgrids`` or beside it) or ``.phn``."""
+    corpus = Path(corpus)
+    tg_root = Path(textgrids) if textgrids else corpus
+    for folder, what in ((corpus, "corpus"), (tg_root, "TextGrid")):
+        if not folder.is_dir():
+            raise ConfigError(f"{what} folder {folder} does not exist or is not a folder")
+    audio = _walk(corpus, tuple(e.lower() for e in audio_extensions))
+    grids = _walk(tg_root, TEXTGRID_EXTENSIONS)
+    timit = _walk(corpus, TIMIT_EXTENSIONS) + (_walk(tg_root, TIMIT_EXTENSIONS) if textgrids else [])
+    by_rel = {_key(p, tg_root): p for p in grids}
+    by_rel_timit = {_key(p, p_root): p for p_root in {corpus, tg_root} for p in timit if p_root in p.parents}
+    by_stem = _unique_by_stem(grids)
+    by_stem_timit = _unique_by_stem(timit)
+    pairs, problems, used = [], [], set()
+    for wav in audio:
+        key = _key(wav, corpus)
+        stem = wav.stem.lower()
+        label = by_rel.get(key) or by_stem.get(stem) or by_rel_timit.get(key) or by_stem_timit.get(stem)
+        if label is None:
+            problems.append(DataProblem(wav, "no label file", f"no TextGrid or .phn named {wav.stem}.*"))
+            continue
+        used.add(label)
+        pairs.append(Pair(wav, label, wav.relative_to(corpus).as_posix()))
+    for grid in grids:
+        if grid not in used:
+            problems.append(DataProblem(grid, "no audio", f"no .wav/.flac named {grid.stem}.* in {corpus}"))
+    log.info("found %d audio files, %d label files, %d pairs", len(audio), len(grids) + len(timit), len(pairs))
+    return Discovery(pairs, problems, len(audio), len(grids) + len(timit))
+
+
+def _unique_by_stem(paths: list[Path]) -> dict[str, Path]:
+    """Stem -> path for stems that occur once (ambiguous stems are not paired by stem)."""
+    seen: dict[str, list[Path]] = {}
+    for p in paths:
+        seen.setdefault(p.stem.lower(), []).append(p)
+    return {stem: ps[0] for stem, ps in seen.items() if len(ps) == 1}
+
+
+def timit_words_file(phn: Path) -> Path | None:
+    """The ``.wrd`` file beside a ``.phn`` file, if any (any case)."""
+    for suffix in (".wrd", ".WRD"):
+        candidate = phn.with_suffix(suffix)
+        if candidate.exists():
+            return candidate
+    return None

@@ -1,0 +1,170 @@
+"""Label conventions (ARPAbet, TIMIT, IPA) mapped to one common inventory, kept as data files.
+
+``vowelcam/corpus/data/inventory.csv`` lists the common classes (ARPAbet symbols without stress, with their IPA,
+kind and voicing); ``arpabet.csv``, ``timit.csv`` and ``ipa.csv`` map each convention's labels onto it. A user
+may pass a CSV of their own (columns ``label,phone[,stress]``) as the convention. Unknown labels are returned as
+such, so callers count and report them rather than dropping them silently.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Iterable
+
+from ..errors import ConfigError
+
+BUILTIN_CONVENTIONS = ("arpabet", "timit", "ipa")
+
+VOWEL_SETS: dict[str, tuple[str, ...]] = {
+    "corner": ("IY", "AE", "AO", "AA", "UW"),  # the study's five corner vowels
+    "hillenbrand12": ("IY", "IH", "EY", "EH", "AE", "AA", "AO", "OW", "UH", "UW", "AH", "ER"),
+    "monophthongs": ("IY", "IH", "EH", "AE", "AA", "AO", "UH", "UW", "AH", "ER"),
+    "all": ("IY", "IH", "EY", "EH", "AE", "AA", "AO", "OW", "UH", "UW", "AH", "ER", "AW", "AY", "OY"),
+}
+UNVOICED = ("P", "T", "K", "CH", "F", "TH", "S", "SH", "HH")
+
+_STRESS_DIGIT = re.compile(r"^(.*?)([012])$")
+_IPA_DROP = {"ː", "ˑ", "\u0361", "\u035c", "ʰ", "ʷ", "ʲ", "˞"}
+_IPA_STRESS = {"ˈ": "1", "ˌ": "2"}
+
+
+@dataclass(frozen=True)
+class Phone:
+    """One class of the common inventory."""
+
+    phone: str
+    ipa: str
+    kind: str  # vowel | consonant | silence | other
+    vowel_type: str
+    voicing: str
+
+
+@dataclass(frozen=True)
+class LabelInfo:
+    """A label as understood: its class (None when unknown) and stress ('' when the label carries none)."""
+
+    label: str
+    phone: Phone | None
+    stress: str
+
+    @property
+    def known(self) -> bool:
+        """Whether the label maps onto the inventory."""
+        return self.phone is not None
+
+
+@lru_cache(maxsize=1)
+def inventory() -> dict[str, Phone]:
+    """The common inventory by ARPAbet class."""
+    rows = _read_csv(resources.files(__package__).joinpath("data/inventory.csv").read_text(encoding="utf-8"))
+    return {r["phone"]: Phone(r["phone"], r["ipa"], r["kind"], r["vowel_type"], r["voicing"]) for r in rows}
+
+
+def arpabet_to_ipa(phone: str) -> str:
+    """IPA of an inventory class (``'IY' -> 'i'``); the input back when unknown."""
+    entry = inventory().get(phone.upper())
+    return entry.ipa if entry and entry.ipa else phone
+
+
+def vowel_set(name: str) -> tuple[str, ...]:
+    """Vowel classes by set name (corner, hillenbrand12, monophthongs, all) or a comma list of ARPAbet classes."""
+    if name in VOWEL_SETS:
+        return VOWEL_SETS[name]
+    items = tuple(p.strip().upper() for p in name.split(",") if p.strip())
+    bad = [p for p in items if p not in inventory() or inventory()[p].kind != "vowel"]
+    if not items or bad:
+        raise ConfigError(
+            f"unknown vowel set {name!r}" + (f" (not vowels: {', '.join(bad)})" if bad else "")
+            + f"; use one of {', '.join(VOWEL_SETS)} or a comma list such as IY,AE,UW"
+        )
+    return items
+
+
+class LabelMap:
+    """One convention's mapping: ``lookup(label) -> LabelInfo``."""
+
+    def __init__(self, name: str, table: dict[str, tuple[str, str]]):
+        self.name = name
+        self._table = table  # normalised label -> (phone, stress)
+        self._is_ipa = name == "ipa"
+
+    def lookup(self, label: str) -> LabelInfo:
+        """Map a raw label; unknown labels come back with ``phone=None``."""
+        key, stress = self._normalise(label)
+        hit = self._table.get(key)
+        if hit is None:
+            return LabelInfo(label, None, stress)
+        phone, table_stress = hit
+        entry = inventory().get(phone)
+        return LabelInfo(label, entry, stress or table_stress)
+
+    def _normalise(self, label: str) -> tuple[str, str]:
+        text = label.strip()
+        if self._is_ipa:
+            return _normalise_ipa(text)
+        match = _STRESS_DIGIT.match(text)
+        if match and match.group(1):
+            return match.group(1).upper(), match.group(2)
+        return text.upper(), ""
+
+    def coverage(self, labels: Iterable[str]) -> float:
+        """Share of labels this convention knows (used to detect the convention)."""
+        labels = list(labels)
+        return sum(self.lookup(lab).known for lab in labels) / len(labels) if labels else 0.0
+
+
+def _normalise_ipa(text: str) -> tuple[str, str]:
+    stress = ""
+    kept = []
+    for ch in unicodedata.normalize("NFD", text):
+        if ch in _IPA_STRESS:
+            stress = _IPA_STRESS[ch]
+        elif ch in _IPA_DROP or unicodedata.combining(ch):
+            continue
+        else:
+            kept.append(ch)
+    return unicodedata.normalize("NFC", "".join(kept)).lower(), stress
+
+
+@lru_cache(maxsize=16)
+def load_convention(name_or_path: str) -> LabelMap:
+    """A built-in convention by name, or a user CSV (``label,phone[,stress]``) by path."""
+    if name_or_path in BUILTIN_CONVENTIONS:
+        text = resources.files(__package__).joinpath(f"data/{name_or_path}.csv").read_text(encoding="utf-8")
+        name = name_or_path
+    else:
+        path = Path(name_or_path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            raise ConfigError(
+                f"label convention {name_or_path!r}: neither {', '.join(BUILTIN_CONVENTIONS)} nor a readable CSV file"
+            ) from None
+        name = path.stem
+    table: dict[str, tuple[str, str]] = {}
+    for row in _read_csv(text):
+        phone = (row.get("phone") or "").strip().upper()
+        if phone not in inventory():
+            raise ConfigError(f"label map {name_or_path}: class {phone!r} of label {row.get('label')!r} is not in the inventory")
+        key = row["label"].strip()
+        key = _normalise_ipa(key)[0] if name == "ipa" else key.upper()
+        table[key] = (phone, (row.get("stress") or "").strip())
+    return LabelMap(name, table)
+
+
+def detect_convention(labels: Iterable[str]) -> LabelMap:
+    """The built-in convention that knows the most of ``labels`` (ties: ARPAbet, then TIMIT, then IPA)."""
+    labels = [lab for lab in labels if lab.strip()]
+    maps = [load_convention(name) for name in BUILTIN_CONVENTIONS]
+    return max(maps, key=lambda m: m.coverage(labels))  # max keeps the first of equal scores
+
+
+def _read_csv(text: str) -> list[dict[str, str]]:
+    lines = [ln for ln in text.splitlines() if not ln.startswith("#")]
+    return list(csv.DictReader(io.StringIO("\n".join(lines))))

@@ -1,0 +1,109 @@
+"""Turn a TextGrid's tier groups into token specifications: which intervals become tokens, with context.
+
+A token is a vowel of the chosen set (or an unvoiced consonant P T K CH F TH S SH HH when asked), passing the
+stress and minimum-duration filters. Unknown labels are returned as problems (one per file, tier and label,
+with the count), never dropped silently.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from ..config import LabelSettings
+from ..errors import DataProblem
+from .labels import UNVOICED, LabelMap, detect_convention, load_convention, vowel_set
+from .textgrids import Interval, TextGrid, Tier
+from .tiers import TierGroup
+
+STRESS_FILTERS = {"any": None, "stressed": {"1", "2"}, "primary": {"1"}, "unstressed": {"0"}}
+
+
+@dataclass(frozen=True)
+class TokenSpec:
+    """Everything about a token that the label file tells."""
+
+    tier: str
+    interval: int
+    label: str
+    convention: str
+    phone: str
+    ipa: str
+    stress: str
+    kind: str  # vowel | unvoiced
+    word: str
+    prev_phone: str
+    next_phone: str
+    start: float
+    end: float
+    tier_speaker: str
+
+
+def convention_for(settings: LabelSettings, grid: TextGrid, groups: list[TierGroup]) -> LabelMap:
+    """The configured convention, or the one that knows most labels of this file."""
+    if settings.convention != "auto":
+        return load_convention(settings.convention)
+    return detect_convention(iv.text for g in groups for iv in g.phones.intervals)
+
+
+def select_tokens(grid: TextGrid, groups: list[TierGroup], settings: LabelSettings) -> tuple[list[TokenSpec], list[DataProblem]]:
+    """Token specs of all tier groups of one file, plus problems (unknown labels, reversed/empty intervals)."""
+    if settings.stress not in STRESS_FILTERS:
+        raise ValueError(f"stress filter must be one of {', '.join(STRESS_FILTERS)}")
+    labels = convention_for(settings, grid, groups)
+    vowels = set(vowel_set(settings.vowel_set))
+    specs: list[TokenSpec] = []
+    problems: list[DataProblem] = []
+    for group in groups:
+        tier_specs, unknown = _tier_tokens(group, labels, vowels, settings)
+        specs.extend(tier_specs)
+        for label, (count, first) in unknown.items():
+            problems.append(DataProblem(grid.path, "unknown label", f"{label!r} x{count} (convention {labels.name})",
+                                        group.phones.name, str(first)))
+    return specs, problems
+
+
+def _tier_tokens(group: TierGroup, labels: LabelMap, vowels: set[str], settings: LabelSettings):
+    phones = group.phones.intervals
+    infos = [labels.lookup(iv.text) for iv in phones]
+    unknown: dict[str, list[int]] = {}
+    counts: Counter[str] = Counter()
+    specs = []
+    stress_ok = STRESS_FILTERS[settings.stress]
+    for i, (iv, info) in enumerate(zip(phones, infos)):
+        if not info.known:
+            counts[iv.text] += 1
+            unknown.setdefault(iv.text, [iv.index])
+            continue
+        phone = info.phone
+        is_vowel = phone.kind == "vowel" and phone.phone in vowels
+        is_unvoiced = settings.include_unvoiced and phone.phone in UNVOICED
+        if not (is_vowel or is_unvoiced) or iv.duration <= 0:
+            continue
+        if is_vowel and stress_ok is not None and info.stress not in stress_ok:
+            continue
+        if iv.duration * 1000 < settings.min_duration_ms:
+            continue
+        specs.append(TokenSpec(
+            tier=group.phones.name, interval=iv.index, label=iv.text, convention=labels.name, phone=phone.phone,
+            ipa=phone.ipa, stress=info.stress, kind="vowel" if is_vowel else "unvoiced",
+            word=_word_at(group.words, iv), prev_phone=_neighbour(infos, i - 1), next_phone=_neighbour(infos, i + 1),
+            start=iv.start, end=iv.end, tier_speaker=group.speaker,
+        ))
+    return specs, {label: (counts[label], first[0]) for label, first in unknown.items()}
+
+
+def _neighbour(infos, i: int) -> str:
+    if i < 0 or i >= len(infos):
+        return "SIL"
+    info = infos[i]
+    return info.phone.phone if info.known else info.label
+
+
+def _word_at(words: Tier | None, iv: Interval) -> str:
+    if words is None:
+        return ""
+    mid = (iv.start + iv.end) / 2
+    for w in words.intervals:
+        if w.start <= mid < w.end:
+            return w.text
+    return ""

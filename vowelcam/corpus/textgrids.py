@@ -1,0 +1,197 @@
+"""Tolerant readers for Praat TextGrids (long and short text format, UTF-8/UTF-16) and TIMIT .phn/.wrd files.
+
+Real aligner output is not always clean: intervals a hair past the tier's end (a real LJSpeech MFA file does
+this), empty or zero-length intervals, BOMs, CRLF line ends. We read what Praat would read and keep going;
+only a file that is not a TextGrid at all raises :class:`~vowelcam.errors.TextGridParseError`.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import TextGridParseError
+
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+# A token of Praat's text format: a quoted string ("" escapes a quote), a number, or a bare word/flag.
+_TOKEN = re.compile(rf'"((?:[^"]|"")*)"|({_NUMBER})(?![\w.])|(<exists>|<absent>)|([A-Za-z_][\w]*\??)')
+
+
+@dataclass
+class Interval:
+    """One interval (or point, where ``start == end``) of a tier."""
+
+    start: float
+    end: float
+    text: str
+    index: int  # 1-based position in its tier
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return self.end - self.start
+
+
+@dataclass
+class Tier:
+    """An interval tier (``is_point`` False) or a point tier."""
+
+    name: str
+    start: float
+    end: float
+    intervals: list[Interval] = field(default_factory=list)
+    is_point: bool = False
+
+
+@dataclass
+class TextGrid:
+    """A TextGrid's tiers in file order."""
+
+    path: Path
+    start: float
+    end: float
+    tiers: list[Tier]
+
+    def tier(self, name: str) -> Tier | None:
+        """The first tier with this exact name, or None."""
+        return next((t for t in self.tiers if t.name == name), None)
+
+    @property
+    def interval_tiers(self) -> list[Tier]:
+        """Interval tiers only."""
+        return [t for t in self.tiers if not t.is_point]
+
+
+def decode_text(raw: bytes) -> str:
+    """Decode Praat text: UTF-16 with BOM (what Praat writes for non-ASCII), UTF-8 with or without BOM, else Latin-1."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    if len(raw) > 1 and raw[0] == 0 and raw[1] != 0:  # UTF-16-BE without BOM
+        return raw.decode("utf-16-be")
+    if len(raw) > 1 and raw[1] == 0 and raw[0] != 0:  # UTF-16-LE without BOM
+        return raw.decode("utf-16-le")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def read_textgrid(path: str | Path) -> TextGrid:
+    """Read a TextGrid in long or short text format.
+
+    Intervals that end past the tier's end are clipped to it; reversed intervals are an error naming the tier
+    and interval; empty and zero-length intervals are kept (callers decide what to skip).
+    """
+    path = Path(path)
+    try:
+        text = decode_text(path.read_bytes())
+    except OSError as exc:
+        raise TextGridParseError(path, "unreadable file", exc.strerror or str(exc)) from None
+    if "ooTextFile" not in text[:200] or "TextGrid" not in text[:300]:
+        raise TextGridParseError(path, "not a TextGrid", "no 'ooTextFile'/'TextGrid' header")
+    tokens = _tokens(text)
+    try:
+        return _parse(path, tokens)
+    except (IndexError, ValueError) as exc:
+        raise TextGridParseError(path, "malformed TextGrid", str(exc) or type(exc).__name__) from None
+
+
+def _tokens(text: str) -> list[str | float]:
+    """Values of the file in order, skipping the ``name =`` keys and ``[n]:`` headers of the long format."""
+    out: list[str | float] = []
+    for line in text.splitlines():
+        body = line.split("=", 1)[1] if re.match(r"\s*[\w ?]+(\[\d*\])?\s*=", line) else line
+        if re.match(r"\s*(item|intervals|points)\s*\[\d*\]\s*:?\s*$", line):
+            continue
+        for quoted, number, flag, word in _TOKEN.findall(body):
+            if number:
+                out.append(float(number))
+            elif flag or word:
+                out.append(flag or word)
+            else:
+                out.append(quoted.replace('""', '"'))
+    return out
+
+
+class _Cursor:
+    def __init__(self, tokens: list[str | float]):
+        self.tokens, self.pos = tokens, 0
+
+    def number(self) -> float:
+        while not isinstance(self.tokens[self.pos], float):  # skip bare words such as 'intervals: size'
+            self.pos += 1
+        self.pos += 1
+        return float(self.tokens[self.pos - 1])
+
+    def string(self) -> str:
+        value = self.tokens[self.pos]
+        self.pos += 1
+        if isinstance(value, float):
+            raise ValueError(f"expected a string, found number {value}")
+        return value
+
+
+def _parse(path: Path, tokens: list[str | float]) -> TextGrid:
+    strings = [t for t in tokens[:4] if isinstance(t, str)]
+    if not strings[:2] == ["ooTextFile", "TextGrid"]:
+        raise ValueError("header must be ooTextFile / TextGrid")
+    cur = _Cursor(tokens)
+    cur.pos = tokens.index("TextGrid") + 1
+    xmin, xmax = cur.number(), cur.number()
+    if "<absent>" in tokens[cur.pos : cur.pos + 2]:
+        return TextGrid(path, xmin, xmax, [])
+    n_tiers = int(cur.number())
+    tiers = [_parse_tier(path, cur) for _ in range(n_tiers)]
+    return TextGrid(path, xmin, xmax, tiers)
+
+
+def _parse_tier(path: Path, cur: _Cursor) -> Tier:
+    while cur.tokens[cur.pos] not in ("IntervalTier", "TextTier"):
+        cur.pos += 1
+    kind = cur.string()
+    name = cur.string()
+    tmin, tmax, n = cur.number(), cur.number(), int(cur.number())
+    tier = Tier(name, tmin, tmax, is_point=kind == "TextTier")
+    for i in range(1, n + 1):
+        if tier.is_point:
+            t = cur.number()
+            tier.intervals.append(Interval(t, t, cur.string(), i))
+            continue
+        start, end = cur.number(), cur.number()
+        label = cur.string()
+        if end < start:
+            raise TextGridParseError(path, "interval ends before it starts", f"{start}..{end}", name, str(i))
+        # clip to the tier (an interval a hair past the tier's end is common in MFA output)
+        start, end = min(max(start, tmin), tmax), min(end, tmax)
+        tier.intervals.append(Interval(start, end, label, i))
+    return tier
+
+
+def read_timit(phn_path: str | Path, sample_rate: int, wrd_path: str | Path | None = None) -> TextGrid:
+    """Read TIMIT-style ``.phn`` (and optional ``.wrd``) files: ``start_sample end_sample label`` per line."""
+    phn_path = Path(phn_path)
+    phones = _timit_tier(phn_path, "phones", sample_rate)
+    tiers = [phones]
+    if wrd_path is not None and Path(wrd_path).exists():
+        tiers.insert(0, _timit_tier(Path(wrd_path), "words", sample_rate))
+    end = max(t.end for t in tiers)
+    return TextGrid(phn_path, 0.0, end, tiers)
+
+
+def _timit_tier(path: Path, name: str, sample_rate: int) -> Tier:
+    intervals: list[Interval] = []
+    try:
+        lines = decode_text(path.read_bytes()).splitlines()
+    except OSError as exc:
+        raise TextGridParseError(path, "unreadable file", exc.strerror or str(exc)) from None
+    for lineno, line in enumerate(lines, start=1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) < 3 or not parts[0].isdigit() or not parts[1].isdigit():
+            raise TextGridParseError(path, "not a TIMIT label file", f"line {lineno}: {line.strip()[:60]!r}")
+        start, end = int(parts[0]) / sample_rate, int(parts[1]) / sample_rate
+        intervals.append(Interval(start, end, " ".join(parts[2:]), len(intervals) + 1))
+    if not intervals:
+        raise TextGridParseError(path, "empty label file")
+    return Tier(name, intervals[0].start, max(i.end for i in intervals), intervals)

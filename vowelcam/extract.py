@@ -1,0 +1,171 @@
+"""``vowelcam extract``: corpus -> run directory (tokens.csv, problems.csv, spectrograms/, config.toml).
+
+Files are processed in chunks; each chunk writes its spectrogram shard, token rows and problems atomically and
+then a marker holding a signature of its inputs and settings. A re-run skips chunks whose marker matches, so an
+interrupted extraction resumes and an unchanged corpus costs only the discovery. ``jobs`` processes work on
+chunks in parallel; memory per process is one chunk, whatever the corpus size.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from . import rundir
+from .acoustics.features import geometry
+from .acoustics.store import write_axes, write_shard
+from .config import Settings, save_settings
+from .corpus.discover import Pair, discover
+from .corpus.speakers import SpeakerResolver
+from .errors import VowelcamError
+from .extract_file import extract_file
+from .progress import ProgressCallback, report
+from .rundir import PROBLEM_COLUMNS, RunDir, read_csv, write_csv
+from .tokens import TOKEN_COLUMNS
+
+log = logging.getLogger(__name__)
+CHUNK_DIR = "spectrograms/chunks"
+
+
+class NoTokensError(VowelcamError):
+    """Extraction produced no token at all."""
+
+
+@dataclass
+class ExtractSummary:
+    """What an extraction found, for the CLI's table."""
+
+    run_dir: Path
+    n_audio: int = 0
+    n_labels: int = 0
+    n_pairs: int = 0
+    n_tokens: int = 0
+    n_chunks_done: int = 0
+    n_chunks_skipped: int = 0
+    speakers: int = 0
+    tokens_by_class: Counter = field(default_factory=Counter)
+    problems_by_reason: Counter = field(default_factory=Counter)
+
+
+def extract(corpus: str | Path, out: str | Path, textgrids: str | Path | None = None,
+            settings: Settings | None = None, progress: ProgressCallback | None = None,
+            force: bool = False) -> ExtractSummary:
+    """Extract every token of ``corpus`` into the run directory ``out`` and return a summary."""
+    settings = settings or Settings()
+    resolver = SpeakerResolver.from_settings(settings.corpus.speaker_from, settings.corpus.speaker_pattern,
+                                             settings.corpus.speaker_groups)
+    run = RunDir(out).create()
+    found = discover(corpus, textgrids, settings.corpus.audio_extensions)
+    chunks = _chunks(found.pairs, settings.extract.chunk_files)
+    signatures = [_signature(chunk, settings) for chunk in chunks]
+    todo = [i for i, sig in enumerate(signatures) if force or _marker(run, i) != sig]
+    summary = ExtractSummary(run.root, found.n_audio, found.n_labels, len(found.pairs))
+    summary.n_chunks_skipped = len(chunks) - len(todo)
+    geo = geometry(settings.spectrogram)
+    write_axes(run.path(rundir.SPECTROGRAMS), settings.spectrogram, geo.freqs_hz, geo.times_s)
+    report(progress, "extract", summary.n_chunks_skipped, len(chunks), "chunks")
+    for done, index in enumerate(_run_chunks(chunks, todo, signatures, settings, resolver, run), start=1):
+        report(progress, "extract", summary.n_chunks_skipped + done, len(chunks), f"chunk {index}")
+    summary.n_chunks_done = len(todo)
+    _remove_stale(run, len(chunks))
+    _merge(run, len(chunks), [p.as_row() for p in found.problems], summary)
+    save_settings(settings, run.path(rundir.CONFIG))
+    if summary.n_tokens == 0:
+        raise NoTokensError(f"no token could be extracted from {corpus} (see {run.path(rundir.PROBLEMS)})")
+    return summary
+
+
+def _chunks(pairs: list[Pair], size: int) -> list[list[Pair]]:
+    size = max(1, size)
+    return [pairs[i: i + size] for i in range(0, len(pairs), size)]
+
+
+def _signature(chunk: list[Pair], settings: Settings) -> str:
+    """Hash of the chunk's files (path, size, mtime) and of every setting that changes extraction."""
+    h = hashlib.sha256()
+    relevant = {k: v for k, v in settings.to_dict().items() if k in ("corpus", "labels", "measure", "spectrogram")}
+    h.update(json.dumps(relevant, sort_keys=True).encode())
+    for pair in chunk:
+        for path in (pair.audio, pair.labels):
+            stat = path.stat()
+            h.update(f"{path}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+    return h.hexdigest()
+
+
+def _marker_path(run: RunDir, index: int) -> Path:
+    return run.path(CHUNK_DIR) / f"chunk-{index:05d}.json"
+
+
+def _marker(run: RunDir, index: int) -> str | None:
+    try:
+        return json.loads(_marker_path(run, index).read_text())["signature"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _run_chunks(chunks, todo, signatures, settings, resolver, run) -> Iterator[int]:
+    jobs = [(i, chunks[i], signatures[i], settings, resolver, str(run.root)) for i in todo]
+    if settings.extract.jobs <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            yield _do_chunk(*job)
+        return
+    with ProcessPoolExecutor(max_workers=settings.extract.jobs) as pool:
+        futures = [pool.submit(_do_chunk, *job) for job in jobs]
+        for future in futures:
+            yield future.result()
+
+
+def _do_chunk(index: int, chunk: list[Pair], signature: str, settings: Settings, resolver: SpeakerResolver,
+              root: str) -> int:
+    """Extract one chunk and write its shard, rows, problems and marker (marker last)."""
+    run = RunDir(root)
+    geo = geometry(settings.spectrogram)
+    rows, specs, problems = [], [], []
+    for pair in chunk:
+        result = extract_file(pair, settings, resolver, geo)
+        for offset, row in enumerate(result.rows):
+            row.update(spec_shard=index, spec_row=len(specs) + offset)
+        rows.extend(result.rows)
+        specs.extend(result.specs)
+        problems.extend(p.as_row() for p in result.problems)
+    stack = np.stack(specs) if specs else np.zeros((0, len(geo.freqs_hz), len(geo.times_s)), settings.spectrogram.dtype)
+    write_shard(run.path(rundir.SPECTROGRAMS), index, stack)
+    chunk_dir = run.path(CHUNK_DIR)
+    write_csv(chunk_dir / f"tokens-{index:05d}.csv", rows, TOKEN_COLUMNS)
+    write_csv(chunk_dir / f"problems-{index:05d}.csv", problems, PROBLEM_COLUMNS)
+    rundir.atomic_write_text(_marker_path(run, index), json.dumps({"signature": signature, "files": len(chunk),
+                                                                    "tokens": len(rows)}))
+    return index
+
+
+def _remove_stale(run: RunDir, n_chunks: int) -> None:
+    """Delete shards and chunk files beyond the current chunk count (the corpus shrank)."""
+    for path in run.path(rundir.SPECTROGRAMS).glob("shard-*.npy"):
+        if int(path.stem.split("-")[1]) >= n_chunks:
+            path.unlink()
+    for path in run.path(CHUNK_DIR).glob("*-*.*"):
+        if int(path.stem.split("-")[1]) >= n_chunks:
+            path.unlink()
+
+
+def _merge(run: RunDir, n_chunks: int, discovery_problems: list[dict], summary: ExtractSummary) -> None:
+    """Concatenate chunk outputs into tokens.csv and problems.csv; fill the summary's counts."""
+    chunk_dir = run.path(CHUNK_DIR)
+    rows: list[dict] = []
+    problems = list(discovery_problems)
+    for i in range(n_chunks):
+        rows.extend(read_csv(chunk_dir / f"tokens-{i:05d}.csv"))
+        problems.extend(read_csv(chunk_dir / f"problems-{i:05d}.csv"))
+    write_csv(run.path(rundir.TOKENS), rows, TOKEN_COLUMNS)
+    write_csv(run.path(rundir.PROBLEMS), problems, PROBLEM_COLUMNS)
+    summary.n_tokens = len(rows)
+    summary.speakers = len({r["speaker"] for r in rows})
+    summary.tokens_by_class = Counter(r["phone"] if r["kind"] == "vowel" else f"{r['phone']} (unvoiced)" for r in rows)
+    summary.problems_by_reason = Counter(p["reason"] for p in problems)

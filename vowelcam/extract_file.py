@@ -1,0 +1,121 @@
+"""Extraction of one recording: label file -> token specs -> Praat measurements + spectrograms.
+
+Every problem names the file (and tier and interval); one bad token never stops the others.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+
+from .acoustics import praat
+from .acoustics.audio import AudioInfo, audio_info, clipped_fraction, level_dbfs, read_segment
+from .acoustics.features import SpectrogramGeometry, context_seconds, token_frames, token_spectrogram
+from .config import Settings
+from .corpus.discover import Pair, timit_words_file
+from .corpus.select import TokenSpec, select_tokens
+from .corpus.speakers import SpeakerResolver
+from .corpus.textgrids import TextGrid, read_textgrid, read_timit
+from .corpus.tiers import find_tier_groups
+from .errors import DataProblem
+from .tokens import MEASURE_COLUMNS
+
+log = logging.getLogger(__name__)
+
+SILENCE_DBFS = -60.0  # a token quieter than this (RMS) has nothing to measure
+CLIP_SHARE = 0.01  # more than 1 % of samples at full scale: flagged (kept)
+MEASURE_MARGIN_S = 0.1  # audio on each side of the token given to Praat
+
+
+@dataclass
+class FileResult:
+    """Rows for tokens.csv, their spectrograms ``[N, F, T]`` and the file's problems."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    specs: list[np.ndarray] = field(default_factory=list)
+    problems: list[DataProblem] = field(default_factory=list)
+
+
+def read_labels(pair: Pair, info: AudioInfo | None) -> TextGrid:
+    """The pair's TextGrid, or its TIMIT ``.phn``/``.wrd`` read as one (sample offsets need the audio rate)."""
+    if pair.is_timit:
+        rate = info.sample_rate if info else 16000
+        return read_timit(pair.labels, rate, timit_words_file(pair.labels))
+    return read_textgrid(pair.labels)
+
+
+def extract_file(pair: Pair, settings: Settings, resolver: SpeakerResolver, geo: SpectrogramGeometry) -> FileResult:
+    """All tokens of one recording; never raises for data problems (they are returned)."""
+    result = FileResult()
+    try:
+        info = audio_info(pair.audio)
+        grid = read_labels(pair, info)
+        groups = find_tier_groups(grid, settings.corpus.phones_tier, settings.corpus.words_tier)
+        specs, problems = select_tokens(grid, groups, settings.labels)
+    except DataProblem as problem:
+        result.problems.append(problem)
+        return result
+    result.problems.extend(problems)
+    for spec in specs:
+        try:
+            row, spectrogram = _token(pair, info, spec, settings, resolver, geo, result.problems)
+        except DataProblem as problem:
+            result.problems.append(problem)
+            continue
+        result.rows.append(row)
+        result.specs.append(spectrogram)
+    return result
+
+
+def _token(pair: Pair, info: AudioInfo, spec: TokenSpec, settings: Settings, resolver: SpeakerResolver,
+           geo: SpectrogramGeometry, problems: list[DataProblem]) -> tuple[dict[str, Any], np.ndarray]:
+    where = dict(tier=spec.tier, interval=f"{spec.interval} ({spec.start:.3f}-{spec.end:.3f} s)")
+    tolerance = 1.5 / info.sample_rate + 0.002
+    if spec.end > info.duration + tolerance:
+        raise DataProblem(pair.labels, "interval beyond audio end",
+                          f"ends at {spec.end:.3f} s, audio {pair.audio.name} is {info.duration:.3f} s", **where)
+    centre = (spec.start + spec.end) / 2
+    ctx = max(context_seconds(settings.spectrogram), (spec.end - spec.start) / 2 + MEASURE_MARGIN_S)
+    samples, seg_start = read_segment(info, centre - ctx, centre + ctx)
+    inner = samples[int((spec.start - seg_start) * info.sample_rate): int((spec.end - seg_start) * info.sample_rate) + 1]
+    if level_dbfs(inner) < SILENCE_DBFS:
+        raise DataProblem(pair.audio, "silent token", f"{spec.label!r} RMS {level_dbfs(inner):.0f} dBFS", **where)
+    if clipped_fraction(inner) > CLIP_SHARE:
+        problems.append(DataProblem(pair.audio, "clipped token (kept)",
+                                    f"{spec.label!r}: {100 * clipped_fraction(inner):.1f} % of samples at full scale", **where))
+    speaker, group = resolver.resolve(pair.rel, spec.tier_speaker)
+    measures = _measure(samples, info.sample_rate, spec, seg_start, group, settings)
+    spectrogram = token_spectrogram(samples, info.sample_rate, centre - seg_start, settings.spectrogram, geo)
+    frame_start, frame_end = token_frames(spec.start, spec.end, settings.spectrogram)
+    stem = PurePosixPath(pair.rel).with_suffix("").as_posix()
+    row = {
+        "token_id": f"{stem}:{spec.tier}:{spec.interval}", "file": pair.rel, "textgrid": pair.labels.name,
+        "speaker": speaker, "group": group, "tier": spec.tier, "interval": spec.interval,
+        "label": spec.label, "convention": spec.convention, "phone": spec.phone, "ipa": spec.ipa,
+        "stress": spec.stress, "kind": spec.kind, "word": spec.word, "prev_phone": spec.prev_phone,
+        "next_phone": spec.next_phone, "start": round(spec.start, 6), "end": round(spec.end, 6),
+        "duration_ms": round(1000 * (spec.end - spec.start), 3), **measures,
+        "frame_start": frame_start, "frame_end": frame_end,
+    }
+    return row, spectrogram.astype(settings.spectrogram.dtype)
+
+
+def _measure(samples: np.ndarray, sr: int, spec: TokenSpec, seg_start: float, group: str, settings: Settings) -> dict[str, float]:
+    """Praat measurements on the token plus a margin; vowels only (consonant tokens get empty measurements)."""
+    if spec.kind != "vowel":
+        return {name: float("nan") for name in MEASURE_COLUMNS}
+    lo = max(0, int((spec.start - MEASURE_MARGIN_S - seg_start) * sr))
+    hi = min(len(samples), int((spec.end + MEASURE_MARGIN_S - seg_start) * sr) + 1)
+    offset = lo / sr + seg_start
+    return praat.measure_token(samples[lo:hi], sr, spec.start - offset, spec.end - offset, group or None, settings.measure)
+
+
+def relative(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` when inside it, else as given (for messages)."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)

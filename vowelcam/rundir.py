@@ -1,0 +1,137 @@
+"""The run directory: stable file names and atomic writes.
+
+Every stage reads and writes a run directory so that any stage can be re-run, resumed or inspected alone::
+
+    run/
+      config.toml            resolved settings of this run
+      tokens.csv             one row per token (see vowelcam.tokens.TOKEN_COLUMNS)
+      problems.csv           one row per skipped file/token: path, tier, interval, reason, detail
+      spectrograms/          memory-mappable store (see vowelcam.acoustics.store)
+      model/model.pt         checkpoint; model/metrics.csv per-epoch metrics
+      predictions.csv        token id, true, predicted, probabilities, split
+      cams/                  per-token CAMs on the token's Hz x time grid
+      bands.csv, agreement.csv, faithfulness.csv
+      report/report.html, report/report.pdf, report/figures/
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+FORMAT_VERSION = 1
+
+CONFIG = "config.toml"
+TOKENS = "tokens.csv"
+PROBLEMS = "problems.csv"
+SPECTROGRAMS = "spectrograms"
+MODEL_DIR = "model"
+MODEL = "model/model.pt"
+METRICS = "model/metrics.csv"
+PREDICTIONS = "predictions.csv"
+CAMS = "cams"
+BANDS = "bands.csv"
+AGREEMENT = "agreement.csv"
+FAITHFULNESS = "faithfulness.csv"
+REPORT_DIR = "report"
+STAMP = "vowelcam-run.json"
+
+PROBLEM_COLUMNS = ["path", "tier", "interval", "reason", "detail"]
+
+
+class RunDir:
+    """A run directory with named paths for each stage's output."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def path(self, name: str) -> Path:
+        """Absolute path of a documented file name (e.g. ``rundir.TOKENS``)."""
+        return self.root / name
+
+    def create(self) -> "RunDir":
+        """Create the directory and its version stamp (idempotent)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        stamp = self.path(STAMP)
+        if not stamp.exists():
+            atomic_write_text(stamp, json.dumps({"format_version": FORMAT_VERSION, "tool": "vowelcam"}))
+        return self
+
+    def format_version(self) -> int | None:
+        """The version stamp of an existing run directory, or None when absent/unreadable."""
+        try:
+            return int(json.loads(self.path(STAMP).read_text())["format_version"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+
+@contextmanager
+def atomic_path(target: str | Path, suffix: str = "") -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; rename it onto ``target`` only if the block succeeds."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the file ordinary permissions
+        os.replace(tmp_path, target)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write_text(target: str | Path, text: str) -> None:
+    """Write text to ``target`` atomically (temp file + rename)."""
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def atomic_write_bytes(target: str | Path, data: bytes) -> None:
+    """Write bytes to ``target`` atomically."""
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_csv(target: str | Path, rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> int:
+    """Write rows as UTF-8 CSV (readable in R with ``read.csv``) atomically; return the row count.
+
+    Missing values are written as empty fields; floats with up to 6 significant digits.
+    """
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    n = 0
+    for row in rows:
+        writer.writerow({k: _fmt(row.get(k)) for k in columns})
+        n += 1
+    atomic_write_text(target, buf.getvalue())
+    return n
+
+
+def read_csv(path: str | Path) -> list[dict[str, str]]:
+    """Read a CSV written by :func:`write_csv` as a list of string dicts."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return ""
+        return f"{value:.6g}"
+    return str(value)

@@ -1,0 +1,60 @@
+"""The token table (``tokens.csv``): one row per extracted token, written by ``extract``.
+
+Columns (units in the name or below; empty = not measurable):
+
+- identity: ``token_id`` (stable: ``<file stem>:<tier>:<interval index>``), ``file`` (audio path relative to the
+  corpus root), ``textgrid`` (label file relative to its root), ``speaker``, ``group`` (men/women/children/...,
+  empty when unknown), ``tier`` (phone tier name), ``interval`` (1-based index in the tier)
+- labels: ``label`` (as written in the file), ``convention``, ``phone`` (common inventory, ARPAbet without
+  stress), ``ipa``, ``stress`` (0/1/2, empty when the convention has none), ``kind`` (vowel | unvoiced),
+  ``word``, ``prev_phone``, ``next_phone``
+- time: ``start``, ``end`` (s, in the recording), ``duration_ms``
+- Praat: ``f0`` (Hz, median over the middle 60 %), ``f1_20`` ... ``f3_80`` (Hz at 20/50/80 % of the token),
+  ``b1_50``, ``b2_50``, ``b3_50`` (bandwidths at 50 %), ``ceiling`` (formant ceiling used, Hz)
+- spectrogram: ``spec_shard``, ``spec_row`` (where it sits in the store), ``frame_start``, ``frame_end``
+  (the token's own interval in spectrogram frames, end exclusive)
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .rundir import read_csv
+
+ID_COLUMNS = ["token_id", "file", "textgrid", "speaker", "group", "tier", "interval"]
+LABEL_COLUMNS = ["label", "convention", "phone", "ipa", "stress", "kind", "word", "prev_phone", "next_phone"]
+TIME_COLUMNS = ["start", "end", "duration_ms"]
+FORMANT_COLUMNS = [f"f{k}_{p}" for p in (20, 50, 80) for k in (1, 2, 3)]
+MEASURE_COLUMNS = ["f0", *FORMANT_COLUMNS, "b1_50", "b2_50", "b3_50", "ceiling"]
+SPEC_COLUMNS = ["spec_shard", "spec_row", "frame_start", "frame_end"]
+TOKEN_COLUMNS = ID_COLUMNS + LABEL_COLUMNS + TIME_COLUMNS + MEASURE_COLUMNS + SPEC_COLUMNS
+
+NUMERIC_COLUMNS = {"interval", "start", "end", "duration_ms", *MEASURE_COLUMNS, *SPEC_COLUMNS}
+
+
+def read_tokens(path: str | Path) -> list[dict[str, Any]]:
+    """Read ``tokens.csv`` with numeric columns as floats (NaN when empty) and spec indices as ints."""
+    rows = read_csv(path)
+    for row in rows:
+        for col in NUMERIC_COLUMNS & row.keys():
+            row[col] = _num(row[col])
+        for col in ("spec_shard", "spec_row", "frame_start", "frame_end", "interval"):
+            if col in row and row[col] == row[col]:
+                row[col] = int(row[col])
+    return rows
+
+
+def column(rows: list[dict[str, Any]], name: str) -> np.ndarray:
+    """One numeric column as a float array (NaN where missing)."""
+    return np.array([float(r[name]) if r.get(name) not in ("", None) else np.nan for r in rows], dtype=float)
+
+
+def _num(text: str) -> float:
+    if text == "" or text is None:
+        return float("nan")
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
