@@ -64,6 +64,7 @@ class MeasureSettings:
     smooth_order: int = 5  # DCT terms fitted to each log-formant track to judge a ceiling
     max_missing: float = 0.34  # a ceiling whose F1-F3 frames are missing more often than this is refused
     missing_penalty: float = 0.05
+    f1_max: float = 1200.0  # a ceiling whose median F1 is above this is implausible
     f0_frames: int = 10  # pitch frames over the middle 60 % of the token
 
 
@@ -93,7 +94,7 @@ class ExtractSettings:
     """Execution of extraction."""
 
     jobs: int = 1
-    chunk_files: int = 32  # files per resumable chunk
+    chunk_files: int = 16  # files per resumable chunk (and per parallel job)
 
 
 @dataclass(frozen=True)
@@ -113,8 +114,13 @@ class TrainSettings:
     folds: int = 0  # 0 = one held-out split; k >= 2 = grouped k-fold
     val_fraction: float = 0.15
     test_fraction: float = 0.2
-    max_hz_per_row: float = 125.0
+    max_hz_per_row: float = 125.0  # at the CAM layer (layer4); 0 = standard ResNet strides
     workers: int = 0
+    vowels: str = "all"  # corner | monophthongs | hillenbrand12 | all | comma list of ARPAbet classes
+    schedule: str = "cosine"  # cosine | plateau
+    augment: bool = True  # time shift, time mask, noise, gain (axis-preserving only)
+    class_weighting: bool = True  # inverse-frequency class weights in the loss
+    label_smoothing: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -128,6 +134,14 @@ class CamSettings:
     tokens: str = "test"  # test | all
     bootstrap: int = 1000
     reference: str = "h95"  # h95 | pb52
+    batch_size: int = 32
+    faithfulness: bool = True  # run band deletion, randomisation and frequency-shift tests
+    deletion_width_hz: float = 250.0  # width of the deleted band (top-CAM and random)
+    deletion_random_draws: int = 3  # random bands per token, averaged
+    shift_hz: float = 150.0  # +- shift of the frequency-shift test (rounded to whole rows)
+    noise_percentile: float = 5.0  # fill value of deleted/vacated rows: this percentile of the token's own dB
+    faithfulness_max_tokens: int = 1000  # a random subset above this
+    seed: int = 0
 
 
 @dataclass(frozen=True)

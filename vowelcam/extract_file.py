@@ -59,6 +59,9 @@ def extract_file(pair: Pair, settings: Settings, resolver: SpeakerResolver, geo:
         result.problems.append(problem)
         return result
     result.problems.extend(problems)
+    if grid.end > info.duration + 0.05:
+        result.problems.append(DataProblem(pair.audio, "audio shorter than its labels",
+                                           f"{info.duration:.3f} s of audio, labels to {grid.end:.3f} s (truncated file?)"))
     for spec in specs:
         try:
             row, spectrogram = _token(pair, info, spec, settings, resolver, geo, result.problems)
