@@ -93,9 +93,16 @@ class LabelMap:
         self.name = name
         self._table = table  # normalised label -> (phone, stress)
         self._is_ipa = name == "ipa"
+        self._cache: dict[str, LabelInfo] = {}
 
     def lookup(self, label: str) -> LabelInfo:
         """Map a raw label; unknown labels come back with ``phone=None``."""
+        info = self._cache.get(label)
+        if info is None:
+            info = self._cache[label] = self._lookup(label)
+        return info
+
+    def _lookup(self, label: str) -> LabelInfo:
         key, stress = self._normalise(label)
         hit = self._table.get(key)
         if hit is None:
@@ -114,8 +121,8 @@ class LabelMap:
         return text.upper(), ""
 
     def coverage(self, labels: Iterable[str]) -> float:
-        """Share of labels this convention knows (used to detect the convention)."""
-        labels = list(labels)
+        """Share of distinct labels this convention knows (used to detect the convention)."""
+        labels = set(labels)
         return sum(self.lookup(lab).known for lab in labels) / len(labels) if labels else 0.0
 
 

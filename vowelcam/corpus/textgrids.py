@@ -13,8 +13,11 @@ from pathlib import Path
 from ..errors import TextGridParseError
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-# A token of Praat's text format: a quoted string ("" escapes a quote), a number, or a bare word/flag.
-_TOKEN = re.compile(rf'"((?:[^"]|"")*)"|({_NUMBER})(?![\w.])|(<exists>|<absent>)|([A-Za-z_][\w]*\??)')
+# One pass over the file: a quoted string ("" escapes a quote), an [index] of the long format (skipped), a number,
+# a flag, or a bare word such as 'xmin' or 'intervals: size' (skipped). Quoted strings are consumed whole first,
+# so brackets, digits or '=' inside labels never leak into the structure.
+_TOKEN = re.compile(rf'"((?:[^"]|"")*)(")|\[\d*\]|({_NUMBER})(?![\w.])|(<exists>|<absent>)|[A-Za-z_]\w*\??')
+EXISTS, ABSENT = object(), object()
 
 
 @dataclass
@@ -96,29 +99,26 @@ def read_textgrid(path: str | Path) -> TextGrid:
         raise TextGridParseError(path, "malformed TextGrid", str(exc) or type(exc).__name__) from None
 
 
-def _tokens(text: str) -> list[str | float]:
-    """Values of the file in order, skipping the ``name =`` keys and ``[n]:`` headers of the long format."""
-    out: list[str | float] = []
-    for line in text.splitlines():
-        body = line.split("=", 1)[1] if re.match(r"\s*[\w ?]+(\[\d*\])?\s*=", line) else line
-        if re.match(r"\s*(item|intervals|points)\s*\[\d*\]\s*:?\s*$", line):
-            continue
-        for quoted, number, flag, word in _TOKEN.findall(body):
-            if number:
-                out.append(float(number))
-            elif flag or word:
-                out.append(flag or word)
-            else:
-                out.append(quoted.replace('""', '"'))
+def _tokens(text: str) -> list:
+    """Values of the file in order: labels as str, numbers as float, flags as EXISTS/ABSENT."""
+    out: list = []
+    append = out.append
+    for quoted, is_quoted, number, flag in _TOKEN.findall(text):
+        if is_quoted:
+            append(quoted.replace('""', '"') if '""' in quoted else quoted)
+        elif number:
+            append(float(number))
+        elif flag:
+            append(EXISTS if flag == "<exists>" else ABSENT)
     return out
 
 
 class _Cursor:
-    def __init__(self, tokens: list[str | float]):
+    def __init__(self, tokens: list):
         self.tokens, self.pos = tokens, 0
 
     def number(self) -> float:
-        while not isinstance(self.tokens[self.pos], float):  # skip bare words such as 'intervals: size'
+        while not isinstance(self.tokens[self.pos], float):  # skip flags such as <exists>
             self.pos += 1
         self.pos += 1
         return float(self.tokens[self.pos - 1])
@@ -126,19 +126,19 @@ class _Cursor:
     def string(self) -> str:
         value = self.tokens[self.pos]
         self.pos += 1
-        if isinstance(value, float):
-            raise ValueError(f"expected a string, found number {value}")
+        if not isinstance(value, str):
+            raise ValueError(f"expected a string, found {value!r}")
         return value
 
 
-def _parse(path: Path, tokens: list[str | float]) -> TextGrid:
+def _parse(path: Path, tokens: list) -> TextGrid:
     strings = [t for t in tokens[:4] if isinstance(t, str)]
     if not strings[:2] == ["ooTextFile", "TextGrid"]:
         raise ValueError("header must be ooTextFile / TextGrid")
     cur = _Cursor(tokens)
     cur.pos = tokens.index("TextGrid") + 1
     xmin, xmax = cur.number(), cur.number()
-    if "<absent>" in tokens[cur.pos : cur.pos + 2]:
+    if any(t is ABSENT for t in tokens[cur.pos : cur.pos + 2]):
         return TextGrid(path, xmin, xmax, [])
     n_tiers = int(cur.number())
     tiers = [_parse_tier(path, cur) for _ in range(n_tiers)]
