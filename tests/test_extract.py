@@ -68,6 +68,9 @@ def test_good_files_of_every_format_give_tokens(messy_run):
     assert by_file["spk2/ümlaut naïve.wav"] == ["IY"]
     assert by_file["spk2/unknown.wav"] == ["IY"]
     assert "spk3/clipped.wav" in by_file  # clipped tokens are kept (and flagged)
+    speakers = {s["speaker"]: s for s in read_csv(out / "speakers.csv")}
+    assert speakers["spk1"]["source"] == "f0" and speakers["spk1"]["group"] == "men"  # 120 Hz test vowels
+    assert float(speakers["spk1"]["median_f0"]) == pytest.approx(120, rel=0.05)
     assert summary.n_tokens == len(rows) and summary.speakers == 3
 
 
@@ -164,5 +167,37 @@ def test_ljspeech_32_counts(shared_data, tmp_path):
     assert summary.n_tokens == 512
     rows = read_tokens(tmp_path / "lj" / "tokens.csv")
     assert {r["stress"] for r in rows} == {"1", "2"}
+    speakers = read_csv(tmp_path / "lj" / "speakers.csv")
+    assert len(speakers) == 32  # no speaker pattern: one speaker per file
+    assert {(s["group"], s["source"]) for s in speakers} == {("women", "f0")}  # one female speaker, from her F0
+    assert {r["group"] for r in rows} == {"women"}
     corner = sum(r["phone"] in ("IY", "AE", "AO", "AA", "UW") for r in rows)
     assert corner > 0 and np.nanmedian([r["f1_50"] for r in rows if r["phone"] == "AA"]) > 550
+
+
+@pytest.mark.slow
+def test_hillenbrand_extraction_against_hand_measurements(shared_data, tmp_path):
+    """All 1116 /hVd/ files give one vowel each, with speaker and group from the file name, and F1/F2 at 50 %
+    close to the hand-edited values (the full accuracy target is measured by bench/bench_formants.py)."""
+    corpus = shared_data / "hillenbrand1995"
+    settings = Settings().with_overrides({"corpus": {"speaker_pattern": "hillenbrand"},
+                                          "labels": {"include_unvoiced": False}, "extract": {"jobs": 2}})
+    summary = extract(corpus, tmp_path / "h95", corpus / "textgrids", settings)
+    assert summary.n_tokens == 1116 and summary.speakers == 93
+    rows = read_tokens(tmp_path / "h95" / "tokens.csv")
+    assert {r["group"] for r in rows} == {"men", "women"}
+    assert len({r["phone"] for r in rows}) == 12
+    hand = {}
+    for line in (corpus / "measurements" / "vowdata.dat").read_text(encoding="latin-1").splitlines():
+        parts = line.split()
+        if len(parts) >= 13 and len(parts[0]) == 5 and parts[0][0] in "mw" and parts[0][1:3].isdigit():
+            hand[parts[0]] = [float(v) for v in parts[10:12]]
+    errors = {1: [], 2: []}
+    for r in rows:
+        ref = hand[r["file"].rsplit("/", 1)[-1][:5]]
+        for k in (1, 2):
+            if ref[k - 1] > 0:
+                errors[k].append(abs(r[f"f{k}_50"] - ref[k - 1]) / ref[k - 1])
+    for k in (1, 2):
+        assert np.nanmedian(errors[k]) < 0.025, f"F{k} median relative error {np.nanmedian(errors[k]):.3f}"
+        assert np.mean(np.array(errors[k]) > 0.15) < 0.03, f"F{k} gross errors"

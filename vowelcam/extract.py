@@ -25,13 +25,16 @@ from .config import Settings, save_settings
 from .corpus.discover import Pair, discover
 from .corpus.speakers import SpeakerResolver
 from .errors import VowelcamError
-from .extract_file import extract_file
+from .extract_file import FilePlan, FileResult, measure_file, plan_file
 from .progress import ProgressCallback, report
 from .rundir import PROBLEM_COLUMNS, RunDir, read_csv, write_csv
+from .speaker_groups import estimate_groups
 from .tokens import TOKEN_COLUMNS
 
 log = logging.getLogger(__name__)
 CHUNK_DIR = "spectrograms/chunks"
+SPEAKERS = "speakers.csv"
+SPEAKER_COLUMNS = ["speaker", "group", "source", "median_f0", "n_tokens"]
 
 
 class NoTokensError(VowelcamError):
@@ -128,8 +131,11 @@ def _do_chunk(index: int, chunk: list[Pair], signature: str, settings: Settings,
     run = RunDir(root)
     geo = geometry(settings.spectrogram)
     rows, specs, problems = [], [], []
-    for pair in chunk:
-        result = extract_file(pair, settings, resolver, geo)
+    plans = [plan_file(pair, settings) for pair in chunk]
+    estimates = estimate_groups([p for p in plans if isinstance(p, FilePlan)], settings, resolver)
+    groups = {speaker: e.group for speaker, e in estimates.items() if e.group}
+    for plan in plans:
+        result = plan if isinstance(plan, FileResult) else measure_file(plan, settings, resolver, geo, groups)
         for offset, row in enumerate(result.rows):
             row.update(spec_shard=index, spec_row=len(specs) + offset)
         rows.extend(result.rows)
@@ -140,6 +146,7 @@ def _do_chunk(index: int, chunk: list[Pair], signature: str, settings: Settings,
     chunk_dir = run.path(CHUNK_DIR)
     write_csv(chunk_dir / f"tokens-{index:05d}.csv", rows, TOKEN_COLUMNS)
     write_csv(chunk_dir / f"problems-{index:05d}.csv", problems, PROBLEM_COLUMNS)
+    write_csv(chunk_dir / f"speakers-{index:05d}.csv", [vars(e) for e in estimates.values()], SPEAKER_COLUMNS)
     rundir.atomic_write_text(_marker_path(run, index), json.dumps({"signature": signature, "files": len(chunk),
                                                                     "tokens": len(rows)}))
     return index
@@ -155,6 +162,26 @@ def _remove_stale(run: RunDir, n_chunks: int) -> None:
             path.unlink()
 
 
+def _speaker_rows(rows: list[dict], chunk_dir: Path, n_chunks: int) -> list[dict]:
+    """One row per speaker: group and its source (given by pattern/map/folder, or estimated from F0)."""
+    estimated: dict[str, dict] = {}
+    for i in range(n_chunks):
+        path = chunk_dir / f"speakers-{i:05d}.csv"
+        for est in read_csv(path) if path.exists() else []:
+            estimated.setdefault(est["speaker"], est)
+    out: dict[str, dict] = {}
+    for row in rows:
+        speaker = row["speaker"]
+        if speaker in out:
+            continue
+        est = estimated.get(speaker)
+        if est is not None:
+            out[speaker] = est
+        else:
+            out[speaker] = {"speaker": speaker, "group": row["group"], "source": "given" if row["group"] else "unknown"}
+    return list(out.values())
+
+
 def _merge(run: RunDir, n_chunks: int, discovery_problems: list[dict], summary: ExtractSummary) -> None:
     """Concatenate chunk outputs into tokens.csv and problems.csv; fill the summary's counts."""
     chunk_dir = run.path(CHUNK_DIR)
@@ -165,6 +192,7 @@ def _merge(run: RunDir, n_chunks: int, discovery_problems: list[dict], summary: 
         problems.extend(read_csv(chunk_dir / f"problems-{i:05d}.csv"))
     write_csv(run.path(rundir.TOKENS), rows, TOKEN_COLUMNS)
     write_csv(run.path(rundir.PROBLEMS), problems, PROBLEM_COLUMNS)
+    write_csv(run.path(SPEAKERS), _speaker_rows(rows, chunk_dir, n_chunks), SPEAKER_COLUMNS)
     summary.n_tokens = len(rows)
     summary.speakers = len({r["speaker"] for r in rows})
     summary.tokens_by_class = Counter(r["phone"] if r["kind"] == "vowel" else f"{r['phone']} (unvoiced)" for r in rows)

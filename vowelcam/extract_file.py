@@ -47,24 +47,39 @@ def read_labels(pair: Pair, info: AudioInfo | None) -> TextGrid:
     return read_textgrid(pair.labels)
 
 
-def extract_file(pair: Pair, settings: Settings, resolver: SpeakerResolver, geo: SpectrogramGeometry) -> FileResult:
-    """All tokens of one recording; never raises for data problems (they are returned)."""
-    result = FileResult()
+@dataclass
+class FilePlan:
+    """A recording whose labels were read: its audio header and the tokens to measure."""
+
+    pair: Pair
+    info: AudioInfo
+    specs: list[TokenSpec]
+    problems: list[DataProblem]
+
+
+def plan_file(pair: Pair, settings: Settings) -> FilePlan | FileResult:
+    """Read the header and the labels and choose the tokens; a FileResult with the problem if that fails."""
     try:
         info = audio_info(pair.audio)
         grid = read_labels(pair, info)
         groups = find_tier_groups(grid, settings.corpus.phones_tier, settings.corpus.words_tier)
         specs, problems = select_tokens(grid, groups, settings.labels)
     except DataProblem as problem:
-        result.problems.append(problem)
-        return result
-    result.problems.extend(problems)
+        return FileResult(problems=[problem])
     if grid.end > info.duration + 0.05:
-        result.problems.append(DataProblem(pair.audio, "audio shorter than its labels",
-                                           f"{info.duration:.3f} s of audio, labels to {grid.end:.3f} s (truncated file?)"))
-    for spec in specs:
+        problems.append(DataProblem(pair.audio, "audio shorter than its labels",
+                                    f"{info.duration:.3f} s of audio, labels to {grid.end:.3f} s (truncated file?)"))
+    return FilePlan(pair, info, specs, problems)
+
+
+def measure_file(plan: FilePlan, settings: Settings, resolver: SpeakerResolver, geo: SpectrogramGeometry,
+                 estimated_groups: dict[str, str] | None = None) -> FileResult:
+    """Measure and cut every planned token; never raises for data problems (they are returned)."""
+    result = FileResult(problems=list(plan.problems))
+    for spec in plan.specs:
         try:
-            row, spectrogram = _token(pair, info, spec, settings, resolver, geo, result.problems)
+            row, spectrogram = _token(plan.pair, plan.info, spec, settings, resolver, geo, result.problems,
+                                      estimated_groups or {})
         except DataProblem as problem:
             result.problems.append(problem)
             continue
@@ -73,8 +88,15 @@ def extract_file(pair: Pair, settings: Settings, resolver: SpeakerResolver, geo:
     return result
 
 
+def extract_file(pair: Pair, settings: Settings, resolver: SpeakerResolver, geo: SpectrogramGeometry) -> FileResult:
+    """All tokens of one recording (plan + measure, without per-speaker group estimation)."""
+    plan = plan_file(pair, settings)
+    return plan if isinstance(plan, FileResult) else measure_file(plan, settings, resolver, geo)
+
+
 def _token(pair: Pair, info: AudioInfo, spec: TokenSpec, settings: Settings, resolver: SpeakerResolver,
-           geo: SpectrogramGeometry, problems: list[DataProblem]) -> tuple[dict[str, Any], np.ndarray]:
+           geo: SpectrogramGeometry, problems: list[DataProblem],
+           estimated_groups: dict[str, str]) -> tuple[dict[str, Any], np.ndarray]:
     where = dict(tier=spec.tier, interval=f"{spec.interval} ({spec.start:.3f}-{spec.end:.3f} s)")
     tolerance = 1.5 / info.sample_rate + 0.002
     if spec.end > info.duration + tolerance:
@@ -90,6 +112,7 @@ def _token(pair: Pair, info: AudioInfo, spec: TokenSpec, settings: Settings, res
         problems.append(DataProblem(pair.audio, "clipped token (kept)",
                                     f"{spec.label!r}: {100 * clipped_fraction(inner):.1f} % of samples at full scale", **where))
     speaker, group = resolver.resolve(pair.rel, spec.tier_speaker)
+    group = group or estimated_groups.get(speaker, "")
     measures = _measure(samples, info.sample_rate, spec, seg_start, group, settings)
     spectrogram = token_spectrogram(samples, info.sample_rate, centre - seg_start, settings.spectrogram, geo)
     frame_start, frame_end = token_frames(spec.start, spec.end, settings.spectrogram)

@@ -6,6 +6,7 @@ Every stage reads and writes a run directory so that any stage can be re-run, re
       config.toml            resolved settings of this run
       tokens.csv             one row per token (see vowelcam.tokens.TOKEN_COLUMNS)
       problems.csv           one row per skipped file/token: path, tier, interval, reason, detail
+      speakers.csv           one row per speaker: group and its source (given, or estimated from F0)
       spectrograms/          memory-mappable store (see vowelcam.acoustics.store)
       model/model.pt         checkpoint; model/metrics.csv per-epoch metrics
       predictions.csv        token id, true, predicted, probabilities, split
