@@ -42,30 +42,39 @@ class LabelSettings:
 
 @dataclass(frozen=True)
 class MeasureSettings:
-    """Praat measurement settings (see vowelcam.acoustics.praat)."""
+    """Praat measurement settings (see vowelcam.acoustics.praat).
 
-    max_formants: float = 5.0
-    ceiling_men: float = 5000.0
-    ceiling_women: float = 5500.0
-    ceiling_children: float = 6000.0
+    The ceilings are the centres of the per-token ceiling search (with 5.5 formants, as Fast Track uses; the
+    classic single-ceiling values for 5 formants are 500 Hz lower). Defaults were chosen on Hillenbrand et al.
+    (1995) against its hand-edited formants (bench/bench_formants.py).
+    """
+
+    max_formants: float = 5.5
+    ceiling_men: float = 5500.0
+    ceiling_women: float = 6000.0
+    ceiling_children: float = 7000.0
     ceiling_search: bool = True  # choose a ceiling per token from a range around the group's (Fast Track style)
-    ceiling_steps: int = 8
-    ceiling_span: float = 0.25  # +- fraction around the group ceiling searched
+    ceiling_steps: int = 7
+    ceiling_span: float = 0.18  # +- fraction around the group ceiling searched
     pitch_floor: float = 60.0
     pitch_ceiling: float = 500.0
     time_step: float = 0.005
-    ceiling_unknown: float = 5500.0  # centre of the search when the speaker group is unknown
+    ceiling_unknown: float = 6000.0  # centre of the search when the speaker group is unknown
     ceiling_steps_unknown: int = 12
     ceiling_span_unknown: float = 0.3
+    ceiling_prior: float = 0.02  # weight of (log(ceiling / centre))^2 added to a candidate's roughness
     window_length: float = 0.025  # Praat's "window length" (the Gaussian window spans twice this)
     pre_emphasis_from: float = 50.0
-    track_frames: int = 19  # Burg frames per token, evenly spread over [track_from, 1 - track_from]
-    track_from: float = 0.05
+    track_frames: int = 9  # Burg frames per token, evenly spread over [track_from, 1 - track_from]
+    track_from: float = 0.1
     smooth_order: int = 5  # DCT terms fitted to each log-formant track to judge a ceiling
     max_missing: float = 0.34  # a ceiling whose F1-F3 frames are missing more often than this is refused
-    missing_penalty: float = 0.05
+    missing_penalty: float = 0.05  # roughness added per fraction of missing F1-F3 frames
     f1_max: float = 1200.0  # a ceiling whose median F1 is above this is implausible
-    f0_frames: int = 10  # pitch frames over the middle 60 % of the token
+    b2_max: float = 600.0  # ... or whose median B2 / B3 is wider than this (a spurious pole, not a formant)
+    b3_max: float = 800.0
+    f1_pool: int = 2  # F1 = median over the chosen ceiling and this many neighbours on each side (0 = chosen)
+    f0_frames: int = 7  # pitch frames over the middle 60 % of the token
 
 
 @dataclass(frozen=True)
@@ -121,6 +130,8 @@ class TrainSettings:
     augment: bool = True  # time shift, time mask, noise, gain (axis-preserving only)
     class_weighting: bool = True  # inverse-frequency class weights in the loss
     label_smoothing: float = 0.0
+    freq_pool: int = 1  # average the input over this many rows (coarser spectrogram, faster CPU training)
+    time_pool: int = 1  # ... and this many frames
 
 
 @dataclass(frozen=True)

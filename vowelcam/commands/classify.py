@@ -1,0 +1,80 @@
+"""``vowelcam classify FILE.wav [--textgrid FILE.TextGrid] [--model PATH]``: top classes per token."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from ..acoustics.audio import audio_info
+from ..errors import ConfigError
+from ..learn.classify import TokenPrediction, annotate_textgrid, classify
+from .common import console, handle_errors, out, setup_logging
+
+
+def register(app: typer.Typer) -> None:
+    """Add the command to ``app``."""
+    app.command("classify")(classify_command)
+
+
+@handle_errors
+def classify_command(
+    audio: Path = typer.Argument(..., help="A WAV/FLAC recording."),
+    textgrid: Optional[Path] = typer.Option(None, "--textgrid", "-t", help="Classify every vowel of this TextGrid."),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="model.pt (default: the model of the last `train`)."),
+    start: Optional[float] = typer.Option(None, "--start", help="Start of the stretch in s."),
+    end: Optional[float] = typer.Option(None, "--end", help="End of the stretch in s."),
+    tier: str = typer.Option("", "--tier", help="Phone tier name (default: detect)."),
+    top: int = typer.Option(3, "--top", help="How many classes to list per token."),
+    as_json: bool = typer.Option(False, "--json", help="JSON on stdout."),
+    as_csv: bool = typer.Option(False, "--csv", help="CSV on stdout."),
+    write_textgrid: Optional[Path] = typer.Option(None, "--write-textgrid", help="Copy of the TextGrid with a prediction tier."),
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+) -> None:
+    """Classify one recording (whole file, --start/--end, or every vowel of --textgrid) with a trained model."""
+    setup_logging(verbose)
+    if as_json and as_csv:
+        raise ConfigError("choose --json or --csv, not both")
+    if write_textgrid is not None and textgrid is not None and write_textgrid.resolve() == textgrid.resolve():
+        raise ConfigError(f"{write_textgrid}: would overwrite the input TextGrid; choose another file")
+    results = classify(audio, textgrid=textgrid, model=model, start=start, end=end, tier=tier, top=top)
+    if write_textgrid is not None:
+        annotate_textgrid(results, write_textgrid, textgrid, duration=audio_info(audio).duration)
+        console.print(f"wrote {write_textgrid}")
+    if as_json:
+        out.print_json(json.dumps([_as_dict(r) for r in results]))
+    elif as_csv:
+        typer.echo(_as_csv(results, top), nl=False)
+    else:
+        out.print(_table(results, audio))
+
+
+def _as_dict(r: TokenPrediction) -> dict:
+    return {"start": r.start, "end": r.end, "label": r.label, "tier": r.tier, "interval": r.interval,
+            "predicted": r.predicted, "probability": r.probability,
+            "top": [{"class": c, "probability": p} for c, p in r.top]}
+
+
+def _as_csv(results: list[TokenPrediction], top: int) -> str:
+    buf = io.StringIO()
+    cols = ["start", "end", "label", "tier", "interval"] + [f"{k}{i}" for i in range(1, top + 1) for k in ("class", "prob")]
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(cols)
+    for r in results:
+        ranked = [x for c, p in r.top for x in (c, f"{p:.4f}")]
+        writer.writerow([f"{r.start:.4f}", f"{r.end:.4f}", r.label, r.tier, r.interval, *ranked])
+    return buf.getvalue()
+
+
+def _table(results: list[TokenPrediction], audio: Path) -> Table:
+    table = Table(title=str(audio))
+    for col in ("start", "end", "label", "1st", "2nd", "3rd"):
+        table.add_column(col, justify="right" if col in ("start", "end") else "left")
+    for r in results:
+        ranked = [f"{c} {p:.2f}" for c, p in r.top[:3]] + [""] * (3 - min(3, len(r.top)))
+        table.add_row(f"{r.start:.3f}", f"{r.end:.3f}", r.label, f"[bold]{ranked[0]}", *ranked[1:])
+    return table

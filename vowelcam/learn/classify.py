@@ -1,0 +1,196 @@
+"""Ask a trained model about one recording: the whole file (or a stretch) as one token, or every vowel of a
+TextGrid.
+
+>>> from vowelcam import classify                                  # doctest: +SKIP
+>>> for token in classify("heed.wav", model="run/model/model.pt"):  # doctest: +SKIP
+...     print(token.start, token.end, token.top)                    # [("IY", 0.97), ("IH", 0.02), ...]
+
+The model of the last ``vowelcam train`` is remembered in the user's config directory
+(``platformdirs.user_config_dir("vowelcam")/last_model.txt``, or ``$VOWELCAM_CONFIG_DIR``).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import platformdirs
+import torch
+from torch import nn
+
+from ..acoustics.audio import AudioInfo, audio_info, level_dbfs, read_segment
+from ..acoustics.features import context_seconds, geometry, token_spectrogram
+from ..config import SpectrogramSettings
+from ..corpus.labels import UNVOICED, detect_convention
+from ..corpus.textgrids import TextGrid, read_textgrid
+from ..corpus.tiers import find_tier_groups
+from ..errors import AudioError, ConfigError, ModelError
+from ..rundir import atomic_write_text
+from .annotate import prediction_tier, write_textgrid
+from .models import ModelInfo, load_model
+
+SILENCE_DBFS = -80.0  # a token quieter than this (RMS) is treated as silence
+LAST_MODEL = "last_model.txt"
+
+
+@dataclass
+class TokenPrediction:
+    """The top classes of one token."""
+
+    start: float
+    end: float
+    top: list[tuple[str, float]]
+    label: str = ""  # the TextGrid's label, '' without one
+    tier: str = ""
+    interval: int = 0
+    probs: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def predicted(self) -> str:
+        """The most probable class."""
+        return self.top[0][0]
+
+    @property
+    def probability(self) -> float:
+        """Its probability."""
+        return self.top[0][1]
+
+
+def config_dir() -> Path:
+    """Where vowelcam remembers things for the user (``$VOWELCAM_CONFIG_DIR`` overrides)."""
+    return Path(os.environ.get("VOWELCAM_CONFIG_DIR") or platformdirs.user_config_dir("vowelcam"))
+
+
+def remember_model(path: str | Path) -> None:
+    """Remember ``path`` as the model of the last training run."""
+    atomic_write_text(config_dir() / LAST_MODEL, str(Path(path).resolve()) + "\n")
+
+
+def last_model() -> Path | None:
+    """The remembered model, or None when there is none (or it has gone)."""
+    try:
+        path = Path((config_dir() / LAST_MODEL).read_text(encoding="utf-8").strip())
+    except OSError:
+        return None
+    return path if path.is_file() else None
+
+
+def resolve_model(model: str | Path | tuple[nn.Module, ModelInfo] | None, device: str = "cpu") -> tuple[nn.Module, ModelInfo]:
+    """A loaded model from a path, an already loaded ``(model, info)`` pair, or the remembered last model."""
+    if isinstance(model, tuple):
+        return model
+    if model is None:
+        model = last_model()
+        if model is None:
+            raise ModelError("no model given and none remembered: train one with `vowelcam train RUN` or pass --model PATH")
+    return load_model(model, device)
+
+
+def classify(
+    audio_path: str | Path,
+    textgrid: str | Path | None = None,
+    model: str | Path | tuple[nn.Module, ModelInfo] | None = None,
+    start: float | None = None,
+    end: float | None = None,
+    tier: str = "",
+    top: int = 3,
+    device: str = "cpu",
+) -> list[TokenPrediction]:
+    """Classify the tokens of one recording with a trained model; ``top`` classes per token.
+
+    Without ``textgrid`` the whole file (or ``start``..``end``) is one token. With one, every interval of the phone
+    tier (``tier`` or detected) whose class the model knows (vowels; unvoiced consonants for a voicing model)
+    within ``start``..``end`` is a token.
+    """
+    net, info = resolve_model(model, device)
+    audio = audio_info(audio_path)
+    settings = _spectrogram_settings(info)
+    _check_length(audio, settings)
+    if textgrid is None:
+        lo, hi = _window(audio, start, end)
+        spans = [(lo, hi, "", "", 0)]
+    else:
+        spans = _textgrid_spans(read_textgrid(textgrid), info, tier, start, end)
+    specs = np.stack([_span_spectrogram(audio, s, e, settings, info, f"{tg_tier}:{iv}" if iv else "")
+                      for s, e, _, tg_tier, iv in spans])
+    with torch.no_grad():
+        probs = torch.softmax(net(info.prepare(specs).to(device)).float(), 1).cpu().numpy()
+    return [_prediction(span, p, info.labels, top) for span, p in zip(spans, probs)]
+
+
+def _spectrogram_settings(info: ModelInfo) -> SpectrogramSettings:
+    known = SpectrogramSettings.__dataclass_fields__
+    return SpectrogramSettings(**{k: v for k, v in info.spectrogram.items() if k in known})
+
+
+def _check_length(audio: AudioInfo, settings: SpectrogramSettings) -> None:
+    window_s = settings.window_ms / 1000
+    if audio.duration < window_s:
+        raise AudioError(audio.path, "too short",
+                         f"{audio.duration * 1000:.1f} ms, shorter than the {settings.window_ms:g} ms analysis window")
+
+
+def _window(audio: AudioInfo, start: float | None, end: float | None) -> tuple[float, float]:
+    lo = 0.0 if start is None else max(0.0, start)
+    hi = audio.duration if end is None else min(audio.duration, end)
+    if hi <= lo:
+        raise ConfigError(f"{audio.path}: empty stretch {lo:.3f}-{hi:.3f} s (file is {audio.duration:.3f} s)")
+    return lo, hi
+
+
+def _textgrid_spans(grid: TextGrid, info: ModelInfo, tier: str, start: float | None, end: float | None):
+    groups = find_tier_groups(grid, phones_tier=tier)
+    labels = detect_convention(iv.text for g in groups for iv in g.phones.intervals)
+    wanted = set(info.labels)
+    lo, hi = start if start is not None else -np.inf, end if end is not None else np.inf
+    spans = []
+    for group in groups:
+        for iv in group.phones.intervals:
+            phone = labels.lookup(iv.text).phone
+            if phone is None or iv.duration <= 0 or iv.start < lo or iv.end > hi:
+                continue
+            cls = ("unvoiced" if phone.phone in UNVOICED else phone.kind) if info.task == "voicing" else phone.phone
+            if cls in wanted:
+                spans.append((iv.start, iv.end, iv.text, group.phones.name, iv.index))
+    if not spans:
+        raise AudioError(grid.path, "no tokens",
+                         f"no interval labelled with a class the model knows ({', '.join(info.labels)})")
+    return spans
+
+
+def _span_spectrogram(audio: AudioInfo, start: float, end: float, settings: SpectrogramSettings, info: ModelInfo,
+                      where: str) -> np.ndarray:
+    centre = (start + end) / 2
+    own, _ = read_segment(audio, start, end)
+    if level_dbfs(own) < SILENCE_DBFS:
+        raise AudioError(audio.path, "silence", f"{start:.3f}-{end:.3f} s is below {SILENCE_DBFS:g} dBFS", interval=where)
+    context = context_seconds(settings)
+    samples, first = read_segment(audio, centre - context, centre + context)
+    spec = token_spectrogram(samples, audio.sample_rate, centre - first, settings, geometry(settings))
+    return spec[: info.n_rows()]
+
+
+def _prediction(span: tuple, probs: np.ndarray, labels: Sequence[str], top: int) -> TokenPrediction:
+    start, end, label, tier, interval = span
+    order = np.argsort(-probs)[: max(1, top)]
+    return TokenPrediction(start=float(start), end=float(end), top=[(labels[i], float(probs[i])) for i in order],
+                           label=label, tier=tier, interval=int(interval),
+                           probs={lab: float(p) for lab, p in zip(labels, probs)})
+
+
+def annotate_textgrid(predictions: Sequence[TokenPrediction], out: str | Path, textgrid: str | Path | None = None,
+                      duration: float | None = None, tier_name: str = "vowelcam") -> Path:
+    """Write ``out``: the input TextGrid (or a new one spanning ``duration``) plus a tier ``"<class> <prob>"``."""
+    if textgrid is not None:
+        grid = read_textgrid(textgrid)
+    else:
+        grid = TextGrid(path=Path(out), start=0.0, end=float(duration or max(p.end for p in predictions)), tiers=[])
+    names = {t.name for t in grid.tiers}
+    name = tier_name
+    while name in names:
+        name += "_"
+    marks = [(p.start, p.end, f"{p.predicted} {p.probability:.2f}") for p in predictions]
+    grid.tiers.append(prediction_tier(name, grid.start, grid.end, marks))
+    return write_textgrid(grid, out)

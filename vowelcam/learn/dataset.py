@@ -1,0 +1,225 @@
+"""Tasks, honest splits and the torch Dataset over a run's spectrogram store.
+
+Tasks (the study's three experiments):
+
+- ``vowels``: vowel classes on the full band (Exp 1)
+- ``vowels4k``: vowel classes below 4 kHz (Exp 2)
+- ``voicing``: vowel vs unvoiced (``kind`` column) below 4 kHz (Exp 3)
+
+Splits are grouped so no speaker (or, with fewer than :data:`MIN_SPEAKERS` speakers, no recording) is in two
+of train/validation/test: the validation split chooses the epoch, the test split is scored once.
+"""
+from __future__ import annotations
+
+import logging
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from sklearn.model_selection import StratifiedGroupKFold
+from torch.utils.data import Dataset
+
+from ..acoustics.store import SpectrogramStore
+from ..corpus.labels import VOWEL_SETS
+from ..corpus.labels import vowel_set as named_vowel_set
+from ..errors import ConfigError, RunDirError
+
+log = logging.getLogger(__name__)
+
+MIN_SPEAKERS = 4  # below this many speakers, group by recording instead
+TASK_MAX_FREQ = {"vowels": 0.0, "vowels4k": 4000.0, "voicing": 4000.0}
+
+
+@dataclass(frozen=True)
+class TaskData:
+    """The tokens of one task: their rows in tokens.csv, class labels and split groups."""
+
+    task: str
+    rows: list[dict[str, Any]]
+    labels: list[str]  # class names, sorted
+    targets: np.ndarray  # int class index per row
+    groups: np.ndarray  # speaker or file per row
+    group_by: str  # "speaker" | "file"
+    max_freq: float
+
+
+def vowel_set(name: str) -> tuple[str, ...] | None:
+    """The ARPAbet classes of a named set (corner, monophthongs, hillenbrand12) or comma list; None = every vowel."""
+    if name.strip().lower() in ("", "all"):
+        return None
+    return named_vowel_set(name.strip().lower() if name.strip().lower() in VOWEL_SETS else name)
+
+
+def select_task(rows: list[dict[str, Any]], task: str, vowels: str = "all") -> TaskData:
+    """Pick the tokens and labels of ``task``; refuse data with fewer than two classes."""
+    if task not in TASK_MAX_FREQ:
+        raise ConfigError(f"unknown task {task!r}; choose one of {', '.join(TASK_MAX_FREQ)}")
+    wanted = vowel_set(vowels)
+    if task == "voicing":
+        chosen = [r for r in rows if r.get("kind") == "unvoiced" or _is_wanted_vowel(r, wanted)]
+        names = [r["kind"] for r in chosen]
+    else:
+        chosen = [r for r in rows if _is_wanted_vowel(r, wanted)]
+        names = [r["phone"] for r in chosen]
+    labels = sorted(set(names))
+    if len(labels) < 2:
+        found = f"only {labels[0]!r}" if labels else "none"
+        raise RunDirError(f"task {task!r} needs at least two classes in tokens.csv; found {found}")
+    index = {name: i for i, name in enumerate(labels)}
+    speakers = {r.get("speaker", "") for r in chosen}
+    group_by = "speaker" if len(speakers) >= MIN_SPEAKERS and "" not in speakers else "file"
+    return TaskData(
+        task=task, rows=chosen, labels=labels, targets=np.array([index[n] for n in names], dtype=np.int64),
+        groups=np.array([r.get(group_by, "") for r in chosen]), group_by=group_by, max_freq=TASK_MAX_FREQ[task],
+    )
+
+
+def _is_wanted_vowel(row: dict[str, Any], wanted: tuple[str, ...] | None) -> bool:
+    return row.get("kind") == "vowel" and (wanted is None or row.get("phone") in wanted)
+
+
+def class_weights(targets: np.ndarray, n_classes: int) -> np.ndarray:
+    """Inverse-frequency weights (mean 1 over tokens) for the loss; a missing class gets weight 0."""
+    counts = np.bincount(targets, minlength=n_classes).astype(float)
+    weights = np.where(counts > 0, len(targets) / (n_classes * np.maximum(counts, 1)), 0.0)
+    return weights
+
+
+def make_splits(data: TaskData, folds: int, val_fraction: float, test_fraction: float, seed: int) -> list[np.ndarray]:
+    """Split assignments, one array per fold: ``"train"``/``"val"``/``"test"`` for every token.
+
+    ``folds`` >= 2: grouped stratified k-fold, every token tested once. ``folds`` 0/1: one split with about
+    ``test_fraction`` of the groups as test. Validation groups are taken from the non-test groups.
+    """
+    n_groups = len(set(data.groups))
+    k = folds if folds >= 2 else max(2, int(round(1 / test_fraction)))
+    if n_groups < 3 or n_groups < k:
+        raise RunDirError(
+            f"only {n_groups} {data.group_by}(s) in this task: need at least {max(3, k)} for grouped splits"
+        )
+    outer = list(_grouped_folds(data.targets, data.groups, k, seed))
+    chosen = outer if folds >= 2 else outer[:1]
+    out = []
+    for test_idx in chosen:
+        split = np.full(len(data.targets), "train", dtype=object)
+        split[test_idx] = "test"
+        rest = np.flatnonzero(split == "train")
+        k_val = max(2, min(int(round(1 / val_fraction)), len(set(data.groups[rest]))))
+        val_local = next(iter(_grouped_folds(data.targets[rest], data.groups[rest], k_val, seed + 1)))
+        split[rest[val_local]] = "val"
+        out.append(split.astype(str))
+    return out
+
+
+def _grouped_folds(targets: np.ndarray, groups: np.ndarray, k: int, seed: int):
+    # StratifiedGroupKFold warns when a class has fewer groups than folds; that is expected for rare classes.
+    splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        for _, test_idx in splitter.split(np.zeros(len(targets)), targets, groups):
+            yield test_idx
+
+
+def split_summary(data: TaskData, split: np.ndarray) -> dict[str, dict[str, int]]:
+    """Token count per class in each split (for the log and the summary)."""
+    return {
+        name: dict(Counter(data.labels[t] for t in data.targets[split == name]))
+        for name in ("train", "val", "test")
+    }
+
+
+@dataclass(frozen=True)
+class Augment:
+    """Axis-preserving augmentation on normalised spectrograms: no flips, no frequency warps, no resizing.
+
+    ``shift``: up to this many frames of time shift (the gap filled with the floor value); ``mask``: up to this
+    many frames of one time mask; ``noise``: std of Gaussian noise; ``gain``: up to +- this many normalised units
+    added to the whole token (a level change, as dB add).
+    """
+
+    shift: int = 4
+    mask: int = 8
+    noise: float = 0.05
+    gain: float = 0.1
+
+    def __call__(self, x: torch.Tensor, floor: float, gen: torch.Generator) -> torch.Tensor:
+        """Augment one ``[1, F, T]`` tensor (returns a new tensor)."""
+        x = x.clone()
+        if self.shift:
+            x = _time_shift(x, int(torch.randint(-self.shift, self.shift + 1, (1,), generator=gen)), floor)
+        if self.mask:
+            width = int(torch.randint(0, self.mask + 1, (1,), generator=gen))
+            start = int(torch.randint(0, x.shape[-1] - width + 1, (1,), generator=gen))
+            x[..., start : start + width] = floor
+        if self.gain:
+            x += (torch.rand(1, generator=gen) * 2 - 1) * self.gain
+        if self.noise:
+            x += torch.randn(x.shape, generator=gen) * self.noise
+        return x
+
+
+def _time_shift(x: torch.Tensor, shift: int, floor: float) -> torch.Tensor:
+    if shift == 0:
+        return x
+    out = torch.full_like(x, floor)
+    if shift > 0:
+        out[..., shift:] = x[..., :-shift]
+    else:
+        out[..., :shift] = x[..., -shift:]
+    return out
+
+
+class SpectrogramDataset(Dataset):
+    """Tokens of a task read from the store (memory-mapped), normalised, optionally augmented.
+
+    Items are ``(x [1, F, T] float32, target, index)`` where ``index`` is the position in ``indices``' source.
+    """
+
+    def __init__(
+        self,
+        store: SpectrogramStore,
+        rows: Sequence[dict[str, Any]],
+        targets: np.ndarray,
+        indices: np.ndarray,
+        max_freq: float,
+        norm: dict[str, float],
+        augment: Augment | None = None,
+        seed: int = 0,
+    ):
+        self.store, self.rows, self.targets = store, rows, targets
+        self.indices = np.asarray(indices)
+        self.max_freq, self.norm, self.augment = max_freq, norm, augment
+        self.floor = (float(store.settings.get("db_floor", -100.0)) - norm["mean"]) / norm["std"]
+        self.gen = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int, int]:
+        idx = int(self.indices[i])
+        row = self.rows[idx]
+        spec = self.store.get(row["spec_shard"], row["spec_row"], self.max_freq)
+        x = (torch.from_numpy(spec) - self.norm["mean"]) / self.norm["std"]
+        x = x.unsqueeze(0)
+        if self.augment is not None:
+            x = self.augment(x, self.floor, self.gen)
+        return x, int(self.targets[idx]), idx
+
+
+def estimate_norm(store: SpectrogramStore, rows: Sequence[dict[str, Any]], indices: np.ndarray, max_freq: float,
+                  max_tokens: int = 2000, seed: int = 0) -> dict[str, float]:
+    """Global mean and std of the dB values over (a sample of) the training tokens."""
+    rng = np.random.default_rng(seed)
+    sample = indices if len(indices) <= max_tokens else rng.choice(indices, max_tokens, replace=False)
+    specs = store.get_many([(rows[i]["spec_shard"], rows[i]["spec_row"]) for i in sample], max_freq=max_freq)
+    return {"mean": float(specs.mean()), "std": float(max(specs.std(), 1e-3))}
+
+
+def check_places(rows: Sequence[dict[str, Any]], source: str) -> None:
+    """Refuse tokens without a place in the store (extraction incomplete)."""
+    missing = [r["token_id"] for r in rows if not isinstance(r.get("spec_shard"), int)]
+    if missing:
+        raise RunDirError(f"{source}: {len(missing)} tokens have no spectrogram (e.g. {missing[0]}); re-run extract")

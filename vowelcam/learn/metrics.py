@@ -1,0 +1,59 @@
+"""Scores of a classifier: accuracy with a Wilson 95 % interval, confusion matrix, predictions rows."""
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson score interval for a proportion (95 % by default); (nan, nan) when ``n`` is 0."""
+    if n <= 0:
+        return float("nan"), float("nan")
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def confusion_matrix(true: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:
+    """Counts ``[true class, predicted class]``."""
+    matrix = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(true, dtype=np.int64), np.asarray(predicted, dtype=np.int64)), 1)
+    return matrix
+
+
+def confusion_rows(matrix: np.ndarray, labels: Sequence[str]) -> list[dict[str, Any]]:
+    """The confusion matrix as CSV rows: ``true`` then one count column per predicted label, then ``n``, ``recall``."""
+    rows = []
+    for i, name in enumerate(labels):
+        n = int(matrix[i].sum())
+        row: dict[str, Any] = {"true": name, **{lab: int(matrix[i, j]) for j, lab in enumerate(labels)}}
+        row["n"] = n
+        row["recall"] = float(matrix[i, i] / n) if n else float("nan")
+        rows.append(row)
+    return rows
+
+
+def prediction_columns(labels: Sequence[str]) -> list[str]:
+    """Columns of ``predictions.csv``."""
+    return ["token_id", "true", "predicted", "prob_true", "prob_predicted", *[f"p_{lab}" for lab in labels],
+            "split", "fold", "correct"]
+
+
+def prediction_rows(token_ids: Sequence[str], targets: np.ndarray, probs: np.ndarray, labels: Sequence[str],
+                    splits: Sequence[str], fold: int) -> list[dict[str, Any]]:
+    """One ``predictions.csv`` row per token from class probabilities ``[N, C]``."""
+    predicted = probs.argmax(axis=1)
+    rows = []
+    for i, tid in enumerate(token_ids):
+        t, p = int(targets[i]), int(predicted[i])
+        row: dict[str, Any] = {
+            "token_id": tid, "true": labels[t], "predicted": labels[p], "prob_true": float(probs[i, t]),
+            "prob_predicted": float(probs[i, p]), "split": splits[i], "fold": fold, "correct": int(t == p),
+        }
+        row.update({f"p_{lab}": float(probs[i, j]) for j, lab in enumerate(labels)})
+        rows.append(row)
+    return rows

@@ -1,0 +1,259 @@
+"""``vowelcam train``: fit a ResNet on a run's spectrograms and score it honestly.
+
+Writes into the run directory: ``model/model.pt`` (and ``model/fold-<k>.pt`` per fold with ``folds`` >= 2),
+``model/metrics.csv`` (per epoch), ``model/splits.csv``, ``model/confusion.csv`` (test tokens),
+``model/summary.json`` and ``predictions.csv`` (test tokens of every fold; with one split every token, marked
+train/val/test). Outputs are written only once training has succeeded.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from .. import rundir
+from ..acoustics.store import SpectrogramStore
+from ..config import TrainSettings
+from ..errors import ConfigError, RunDirError
+from ..progress import ProgressCallback
+from ..tokens import read_tokens
+from . import dataset as ds
+from .loop import Batches, fit_fold, predict
+from .metrics import confusion_matrix, confusion_rows, prediction_columns, prediction_rows, wilson_interval
+from .models import (ARCHS, ModelInfo, SpectrogramResNet, check_compatible, checkpoint_dict, choose_freq_strides,
+                     hz_per_row_by_layer, imagenet_state_dict, info_from_checkpoint, load_backbone, read_state_dict)
+
+log = logging.getLogger(__name__)
+
+METRIC_COLUMNS = ["epoch", "fold", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"]
+SPLITS = "model/splits.csv"
+CONFUSION = "model/confusion.csv"
+SUMMARY = "model/summary.json"
+
+
+@dataclass
+class TrainResult:
+    """What a training run reached (also written to ``model/summary.json``)."""
+
+    model_path: Path
+    task: str
+    arch: str
+    device: str
+    labels: list[str]
+    group_by: str
+    n_tokens: int
+    n_test: int
+    accuracy: float
+    ci_low: float
+    ci_high: float
+    fold_accuracies: list[float]
+    best_epochs: list[int]
+    class_weights: dict[str, float]
+    hz_per_row: dict[str, float]
+    seconds: float
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` = CUDA when available, else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {name!r} asked for but CUDA is not available")
+    return torch.device(name)
+
+
+def resolve_arch(arch: str, device: torch.device) -> str:
+    """``auto`` = resnet101 (the study's) on a GPU, resnet18 on a CPU (trains in minutes)."""
+    if arch == "auto":
+        chosen = "resnet101" if device.type == "cuda" else "resnet18"
+        log.info("architecture: %s (default on %s%s)", chosen, device.type.upper(),
+                 "; the study used resnet101 (--arch resnet101), which trains ~8x slower on a CPU"
+                 if chosen == "resnet18" else "")
+        return chosen
+    if arch not in ARCHS:
+        raise ConfigError(f"unknown architecture {arch!r}; choose auto or one of {', '.join(ARCHS)}")
+    return arch
+
+
+def train(run_dir: str | Path, settings: TrainSettings = TrainSettings(), device: str = "auto",
+          progress: ProgressCallback | None = None) -> TrainResult:
+    """Train and score a classifier for ``settings.task`` on the run directory's tokens."""
+    started = time.perf_counter()
+    run = rundir.RunDir(run_dir)
+    _check_settings(settings)
+    store, data = _load_task(run, settings)
+    dev = resolve_device(device)
+    arch = resolve_arch(settings.arch, dev)
+    torch.manual_seed(settings.seed)
+    splits = ds.make_splits(data, settings.folds, settings.val_fraction, settings.test_fraction, settings.seed)
+    freq_strides = choose_freq_strides(store.hz_per_row * settings.freq_pool, settings.max_hz_per_row)
+    fingerprint = _fingerprint(settings, arch, data, store, freq_strides)
+    models, states, pred_rows = [], [], []
+    for fold, split in enumerate(splits):
+        model, info, state, rows = _train_fold(run, store, data, split, fold, arch, freq_strides, settings, dev,
+                                               fingerprint, progress)
+        models.append((model, info))
+        states.append(state)
+        pred_rows.extend(rows)
+    result = _write_outputs(run, data, splits, models, states, pred_rows, settings, dev, started)
+    for fold in range(len(splits)):
+        (run.path(rundir.MODEL_DIR) / f"state-fold{fold}.pt").unlink(missing_ok=True)
+    return result
+
+
+def _check_settings(settings: TrainSettings) -> None:
+    if settings.epochs < 1 or settings.batch_size < 1 or settings.freq_pool < 1 or settings.time_pool < 1:
+        raise ConfigError("epochs, batch size and pooling must be at least 1")
+    if settings.folds == 1 or settings.folds < 0:
+        raise ConfigError(f"folds {settings.folds}: use 0 (one held-out split) or at least 2")
+    if settings.schedule not in ("cosine", "plateau"):
+        raise ConfigError(f"schedule {settings.schedule!r}: use cosine or plateau")
+    if settings.pretrained and settings.weights:
+        raise ConfigError("give either --pretrained or --weights, not both")
+
+
+def _load_task(run: rundir.RunDir, settings: TrainSettings) -> tuple[SpectrogramStore, ds.TaskData]:
+    tokens_path = run.path(rundir.TOKENS)
+    if not tokens_path.is_file():
+        raise RunDirError(f"{run.root}: no {rundir.TOKENS}; run `vowelcam extract` first")
+    rows = read_tokens(tokens_path)
+    if not rows:
+        raise RunDirError(f"{tokens_path}: no tokens")
+    store = SpectrogramStore(run.path(rundir.SPECTROGRAMS))
+    data = ds.select_task(rows, settings.task, settings.vowels)
+    ds.check_places(data.rows, str(tokens_path))
+    counts = np.bincount(data.targets, minlength=len(data.labels))
+    log.info("task %s: %d tokens, %d classes (%s), grouped by %s (%d groups)", data.task, len(data.rows),
+             len(data.labels), ", ".join(f"{n} {c}" for n, c in zip(data.labels, counts)), data.group_by,
+             len(set(data.groups)))
+    return store, data
+
+
+def _fingerprint(settings: TrainSettings, arch: str, data: ds.TaskData, store: SpectrogramStore,
+                 freq_strides: list[int]) -> dict[str, Any]:
+    keys = {k: v for k, v in dataclasses.asdict(settings).items() if k not in ("workers", "patience", "resume")}
+    return {"settings": json.dumps(keys, sort_keys=True), "arch": arch, "n_tokens": len(data.rows),
+            "labels": list(data.labels), "store": json.dumps(store.settings, sort_keys=True),
+            "freq_strides": list(freq_strides)}
+
+
+def _train_fold(run: rundir.RunDir, store: SpectrogramStore, data: ds.TaskData, split: np.ndarray, fold: int,
+                arch: str, freq_strides: list[int], settings: TrainSettings, dev: torch.device,
+                fingerprint: dict[str, Any], progress: ProgressCallback | None):
+    train_idx, val_idx = np.flatnonzero(split == "train"), np.flatnonzero(split == "val")
+    norm = ds.estimate_norm(store, data.rows, train_idx, data.max_freq, seed=settings.seed)
+    info = ModelInfo(
+        arch=arch, labels=list(data.labels), task=data.task, max_freq=data.max_freq, spectrogram=store.settings,
+        norm=norm, freq_strides=freq_strides, input_pool=[settings.freq_pool, settings.time_pool],
+        hz_per_row=hz_per_row_by_layer(store.hz_per_row, freq_strides, settings.freq_pool),
+        extra={"vowels": settings.vowels, "group_by": data.group_by, "fold": fold, "folds": settings.folds},
+    )
+    torch.manual_seed(settings.seed + fold)
+    model = _initial_model(info, settings, store)
+    weights = ds.class_weights(data.targets[train_idx], len(data.labels))
+    weight = torch.tensor(weights, dtype=torch.float32) if settings.class_weighting else None
+    loss_fn = nn.CrossEntropyLoss(weight=weight, label_smoothing=settings.label_smoothing)
+    model.to(dev)
+    if dev.type == "cuda":
+        model.to(memory_format=torch.channels_last)
+    augment = ds.Augment() if settings.augment else None
+    batches = Batches(
+        train=_loader(store, data, train_idx, norm, settings, augment, shuffle=True, seed=settings.seed + fold),
+        val=_loader(store, data, val_idx, norm, settings, None, shuffle=False),
+        seed=settings.seed + fold,
+    )
+    state_path = run.path(rundir.MODEL_DIR) / f"state-fold{fold}.pt"
+    state = fit_fold(model, batches, loss_fn.to(dev), settings, dev, state_path, {**fingerprint, "fold": fold},
+                     fold, progress)
+    info.extra.update({"best_epoch": state.best_epoch, "val_acc": state.best_acc,
+                       "class_weights": {lab: float(w) for lab, w in zip(data.labels, weights)}
+                       if settings.class_weighting else {}})
+    scored = np.arange(len(split)) if settings.folds < 2 else np.flatnonzero(split == "test")
+    probs, targets, idx = predict(model, _loader(store, data, scored, norm, settings, None, shuffle=False), dev)
+    rows = prediction_rows([data.rows[i]["token_id"] for i in idx], targets, probs, data.labels, split[idx], fold)
+    tested = [r["correct"] for r in rows if r["split"] == "test"]
+    log.info("fold %d: best epoch %d (val acc %.3f), test accuracy %.3f on %d tokens", fold + 1, state.best_epoch,
+             state.best_acc, float(np.mean(tested)) if tested else float("nan"), len(tested))
+    return model.cpu(), info, state, rows
+
+
+def _initial_model(info: ModelInfo, settings: TrainSettings, store: SpectrogramStore) -> SpectrogramResNet:
+    model = SpectrogramResNet(info.arch, len(info.labels), info.freq_strides, info.input_pool)
+    if settings.pretrained:
+        load_backbone(model, imagenet_state_dict(info.arch), f"ImageNet {info.arch}")
+    elif settings.weights:
+        path = Path(settings.weights)
+        try:
+            other = info_from_checkpoint(torch.load(path, map_location="cpu", weights_only=True), str(path))
+        except Exception:
+            other = None  # a plain state dict: no spectrogram settings to compare
+        if other is not None:
+            check_compatible(other, store.settings, str(path))
+        load_backbone(model, read_state_dict(path), str(path))
+    return model
+
+
+def _worker_init(worker_id: int) -> None:
+    info = torch.utils.data.get_worker_info()
+    info.dataset.gen.manual_seed(torch.initial_seed() % 2**63)
+
+
+def _loader(store: SpectrogramStore, data: ds.TaskData, indices: np.ndarray, norm: dict[str, float],
+            settings: TrainSettings, augment: ds.Augment | None, shuffle: bool, seed: int = 0) -> DataLoader:
+    dataset = ds.SpectrogramDataset(store, data.rows, data.targets, indices, data.max_freq, norm, augment, seed)
+    return DataLoader(
+        dataset, batch_size=settings.batch_size, shuffle=shuffle, num_workers=settings.workers,
+        generator=torch.Generator().manual_seed(seed) if shuffle else None,
+        worker_init_fn=_worker_init if settings.workers else None,
+        pin_memory=torch.cuda.is_available(),
+    )
+
+
+def _write_outputs(run: rundir.RunDir, data: ds.TaskData, splits: list[np.ndarray], models: list, states: list,
+                   pred_rows: list[dict[str, Any]], settings: TrainSettings, dev: torch.device,
+                   started: float) -> TrainResult:
+    labels = data.labels
+    test = [r for r in pred_rows if r["split"] == "test"]
+    index = {lab: i for i, lab in enumerate(labels)}
+    matrix = confusion_matrix([index[r["true"]] for r in test], [index[r["predicted"]] for r in test], len(labels))
+    n_correct = sum(r["correct"] for r in test)
+    low, high = wilson_interval(n_correct, len(test))
+    fold_acc = [float(np.mean([r["correct"] for r in test if r["fold"] == k])) for k in range(len(splits))]
+    model_dir = run.path(rundir.MODEL_DIR)
+    if settings.folds >= 2:
+        for k, (model, info) in enumerate(models):
+            _save_model(model_dir / f"fold-{k}.pt", model, info)
+    _save_model(run.path(rundir.MODEL), *models[0])
+    history = [rec for state in states for rec in state.history]
+    rundir.write_csv(run.path(rundir.METRICS), history, METRIC_COLUMNS)
+    split_rows = [{"token_id": r["token_id"], "fold": k, "split": s}
+                  for k, split in enumerate(splits) for r, s in zip(data.rows, split)]
+    rundir.write_csv(run.path(SPLITS), split_rows, ["token_id", "fold", "split"])
+    rundir.write_csv(run.path(CONFUSION), confusion_rows(matrix, labels), ["true", *labels, "n", "recall"])
+    rundir.write_csv(run.path(rundir.PREDICTIONS), pred_rows, prediction_columns(labels))
+    info = models[0][1]
+    result = TrainResult(
+        model_path=run.path(rundir.MODEL), task=data.task, arch=info.arch, device=dev.type, labels=list(labels),
+        group_by=data.group_by, n_tokens=len(data.rows), n_test=len(test), accuracy=n_correct / max(len(test), 1),
+        ci_low=low, ci_high=high, fold_accuracies=fold_acc, best_epochs=[s.best_epoch for s in states],
+        class_weights=dict(info.extra["class_weights"]), hz_per_row=dict(info.hz_per_row),
+        seconds=time.perf_counter() - started,
+    )
+    summary = {**dataclasses.asdict(result), "model_path": str(result.model_path),
+               "settings": dataclasses.asdict(settings), "confusion": matrix.tolist()}
+    rundir.atomic_write_text(run.path(SUMMARY), json.dumps(summary, indent=2))
+    return result
+
+
+def _save_model(path: Path, model: nn.Module, info: ModelInfo) -> None:
+    with rundir.atomic_path(path, suffix=".pt") as tmp:
+        torch.save(checkpoint_dict(model, info), tmp)
