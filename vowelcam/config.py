@@ -132,6 +132,8 @@ class TrainSettings:
     label_smoothing: float = 0.0
     freq_pool: int = 1  # average the input over this many rows (coarser spectrogram, faster CPU training)
     time_pool: int = 1  # ... and this many frames
+    eval_batch_size: int = 0  # inference batch; 0 = batch_size on a CPU, 256 on CUDA
+    compile: bool = False  # torch.compile the training model (falls back to eager, with a warning, if it fails)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,316 @@
+"""Every Praat (parselmouth) measurement of vowelcam: F0, F1–F3 tracks, bandwidths, formant ceiling choice.
+
+One public entry point, :func:`measure_token`, measures one token from a stretch of audio around it and returns
+the values of :data:`vowelcam.tokens.MEASURE_COLUMNS`.
+
+How the formant ceiling is chosen (after Fast Track, Barreda 2021, made cheap enough for corpus use):
+
+1. Only the token is analysed: Burg LPC frames sit at fixed *fractions* of the token (by default every 10 %
+   from 10 % to 90 %), so a long and a short vowel cost the same and 20/50/80 % fall on frames.
+2. For each candidate ceiling (7 within +-18 % of the speaker group's centre, 12 within +-30 % when the group
+   is unknown) the span is resampled to twice the ceiling by truncating one FFT spectrum shared by all
+   candidates, and Praat's Burg analysis (5.5 formants) runs with the ceiling at the new Nyquist frequency.
+3. Each candidate's log F1–F3 tracks are fitted by a 5-term DCT; the candidate with the smallest residual
+   (the smoothest tracks) plus a small penalty for straying from the group's centre wins, after sanity priors
+   that rule out impossible tracks (median F1 above 1200 Hz, a low F3 with F1 and F2 merged, B2/B3 so wide
+   that a spurious pole must have taken a formant's place, missing frames).
+4. F1, which barely depends on the ceiling near the right one but jitters from fit to fit, is the median over
+   the winner and its two neighbouring ceilings on each side; F2, F3 and the bandwidths are the winner's.
+
+On Hillenbrand et al. (1995) this beats both one-ceiling Burg and Fast Track against the hand-edited formants,
+for about the CPU time of one plain Burg call over the token, F0 included (bench/bench_formants.py,
+bench/results/formants.json).
+
+Measurement problems (silence, unvoiced audio, a token too short to analyse, Praat refusing the input) never
+raise: the affected values are NaN and the caller records the problem. Only programming errors (bad argument
+types, ``end < start``) raise ``ValueError``.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from functools import lru_cache
+
+import numpy as np
+import parselmouth
+from scipy.fft import dct, irfft, next_fast_len, rfft
+
+from ..config import MeasureSettings
+from ..corpus.speakers import normalise_group
+from ..tokens import FORMANT_COLUMNS, MEASURE_COLUMNS
+
+log = logging.getLogger(__name__)
+
+TRACKED_FORMANTS = 3  # F1–F3 are tracked, judged for smoothness and reported
+_SILENCE_RMS = 1e-6  # below this the span is treated as silence (about -120 dBFS)
+
+
+def measure_token(
+    samples: np.ndarray, sr: int, start: float, end: float, group: str | None, settings: MeasureSettings
+) -> dict[str, float]:
+    """Measure F0, F1–F3 at 20/50/80 %, bandwidths at 50 % and the chosen ceiling of one token.
+
+    ``samples`` is mono audio (-1..1) containing the token, ideally with some margin on each side;
+    ``start``/``end`` are the token's bounds in seconds relative to the first sample; ``group`` is the
+    speaker group (``"men"``, ``"women"``, ``"children"``; ``None``/``""`` when unknown). Returns a dict with
+    exactly the keys of :data:`~vowelcam.tokens.MEASURE_COLUMNS`; values that cannot be measured are NaN.
+    """
+    if end < start:
+        raise ValueError(f"token ends before it starts ({start} > {end})")
+    result = dict.fromkeys(MEASURE_COLUMNS, math.nan)
+    audio = _as_mono_float(samples)
+    if end - start <= 0 or audio.size == 0 or not _audible(audio, sr, start, end):
+        return result
+    result["f0"] = median_f0(audio, sr, start, end, settings)
+    try:
+        result.update(measure_formants(audio, sr, start, end, group, settings))
+    except parselmouth.PraatError as exc:  # Praat refusing odd input must not stop a corpus run
+        log.debug("Praat could not measure formants of token %.3f-%.3f s: %s", start, end, exc)
+    return result
+
+
+def _as_mono_float(samples: np.ndarray) -> np.ndarray:
+    """A finite float64 1-D copy (channels averaged, NaN/inf replaced by 0)."""
+    audio = np.asarray(samples, dtype=np.float64)
+    if audio.ndim == 2:
+        audio = audio.mean(axis=1)
+    return np.nan_to_num(audio.reshape(-1), nan=0.0, posinf=1.0, neginf=-1.0)
+
+
+def _audible(audio: np.ndarray, sr: int, start: float, end: float) -> bool:
+    """Whether the token's own span holds more than digital silence."""
+    part = audio[max(0, int(start * sr)) : max(int(start * sr) + 1, int(math.ceil(end * sr)))]
+    return part.size > 0 and float(np.sqrt(np.mean(part**2))) > _SILENCE_RMS
+
+
+def _excerpt(audio: np.ndarray, sr: int, t0: float, t1: float) -> tuple[np.ndarray, float]:
+    """Samples from ``t0`` to ``t1`` s, zero-padded where the span leaves the audio; returns (samples, true t0)."""
+    i0 = int(math.floor(t0 * sr))
+    i1 = int(math.ceil(t1 * sr))
+    out = np.zeros(max(i1 - i0, 1))
+    a, b = max(i0, 0), min(i1, audio.size)
+    if b > a:
+        out[a - i0 : b - i0] = audio[a:b]
+    return out, i0 / sr
+
+
+# ---------------------------------------------------------------------------------------------------- F0
+
+
+def median_f0(samples: np.ndarray, sr: int, start: float, end: float, settings: MeasureSettings) -> float:
+    """Median F0 (Hz) of the voiced frames in the middle 60 % of the token; NaN when none is voiced.
+
+    Same conventions as :func:`measure_token` (times relative to the first sample); never raises for
+    silent, unvoiced, clipped or very short input.
+    """
+    audio = _as_mono_float(samples)
+    if end <= start or audio.size == 0 or not _audible(audio, sr, start, end):
+        return math.nan
+    try:
+        return _median_f0(audio, sr, start, end, settings)
+    except parselmouth.PraatError as exc:  # Praat refusing odd input must not stop a corpus run
+        log.debug("Praat could not measure F0 of token %.3f-%.3f s: %s", start, end, exc)
+        return math.nan
+
+
+def _median_f0(audio: np.ndarray, sr: int, start: float, end: float, settings: MeasureSettings) -> float:
+    duration = end - start
+    mid0, mid1 = start + 0.2 * duration, start + 0.8 * duration
+    half_window = 1.5 / settings.pitch_floor  # Praat's AC window is 3 periods of the pitch floor
+    part, t0 = _excerpt(audio, sr, mid0 - half_window, mid1 + half_window)
+    step = max((mid1 - mid0) / max(settings.f0_frames - 1, 1), 1.0 / sr)
+    pitch = parselmouth.Sound(part, sampling_frequency=sr, start_time=t0).to_pitch_ac(
+        time_step=step, pitch_floor=settings.pitch_floor, pitch_ceiling=settings.pitch_ceiling
+    )
+    f0 = pitch.selected_array["frequency"]
+    voiced = f0[f0 > 0]
+    return float(np.median(voiced)) if voiced.size else math.nan
+
+
+# ---------------------------------------------------------------------------------------------- formants
+
+
+def candidate_ceilings(group: str | None, settings: MeasureSettings) -> np.ndarray:
+    """The formant ceilings (Hz) tried for a token of ``group`` (one when the search is off)."""
+    centre = group_ceiling(group, settings)
+    if not settings.ceiling_search:
+        return np.array([centre])
+    known = bool(normalise_group(group or ""))
+    span = settings.ceiling_span if known else settings.ceiling_span_unknown
+    steps = settings.ceiling_steps if known else settings.ceiling_steps_unknown
+    if steps <= 1:
+        return np.array([centre])
+    return np.round(centre * np.geomspace(1.0 - span, 1.0 + span, steps) / 50.0) * 50.0
+
+
+def group_ceiling(group: str | None, settings: MeasureSettings) -> float:
+    """The central formant ceiling (Hz) of a speaker group (any spelling ``normalise_group`` knows)."""
+    table = {"men": settings.ceiling_men, "women": settings.ceiling_women, "children": settings.ceiling_children}
+    return table.get(normalise_group(group or ""), settings.ceiling_unknown)
+
+
+def measure_formants(
+    audio: np.ndarray, sr: int, start: float, end: float, group: str | None, settings: MeasureSettings
+) -> dict[str, float]:
+    """F1–F3 at 20/50/80 %, B1–B3 at 50 % and the ceiling, from the best of the candidate ceilings.
+
+    A candidate's score is (number of violated sanity priors, roughness + ceiling prior); the lowest wins.
+    F1 hardly depends on the ceiling near the right one, but each LPC fit jitters it (harmonics pull it), so
+    F1 is the median over the winner and its ``f1_pool`` neighbours on each side.
+    ``audio`` must be finite float64 mono (as :func:`measure_token` prepares it); Praat may raise
+    ``parselmouth.PraatError`` on input it refuses, which :func:`measure_token` turns into NaNs.
+    """
+    fractions = np.linspace(settings.track_from, 1.0 - settings.track_from, max(settings.track_frames, 1))
+    times = start + fractions * (end - start)
+    span = _AnalysisSpan(audio, sr, times, settings)
+    centre = group_ceiling(group, settings)
+    candidates = []  # (score, ceiling used, F1-F3 [frames, 3], B1-B3 [frames, 3]) in ceiling order
+    for ceiling in np.unique(np.minimum(candidate_ceilings(group, settings), sr / 2)):
+        formant, used = span.burg(ceiling, settings)
+        freqs, bands = formant_values(formant, times)
+        prior = settings.ceiling_prior * math.log(used / centre) ** 2
+        score = (_implausible(freqs, bands, settings), track_error(freqs, settings) + prior)
+        candidates.append((score, used, freqs, bands))
+    best = min(range(len(candidates)), key=lambda i: candidates[i][0])
+    _, ceiling, freqs, bands = candidates[best]
+    neighbours = candidates[max(best - settings.f1_pool, 0) : best + settings.f1_pool + 1]
+    freqs = freqs.copy()
+    freqs[:, 0] = _column_medians(np.array([c[2][:, 0] for c in neighbours]))
+    return _report(fractions, freqs, bands, ceiling)
+
+
+class _AnalysisSpan:
+    """The stretch of audio that Burg frames centred on ``times`` need, ready to be band-limited to any ceiling.
+
+    Resampling to ``2 * ceiling`` is done here by truncating one spectrum (an ideal low-pass, as Praat's own
+    resampler does, but computed once for all ceilings), so Praat's Burg runs without resampling.
+    """
+
+    def __init__(self, audio: np.ndarray, sr: int, times: np.ndarray, settings: MeasureSettings) -> None:
+        self.step = float(times[1] - times[0]) if times.size > 1 else 0.001
+        half = settings.window_length  # Praat's Gaussian window spans twice the "window length"
+        part, self.t0 = _excerpt(audio, sr, times[0] - half - 0.25 * self.step, times[-1] + half + 0.25 * self.step)
+        self.sr = sr
+        self.n = part.size
+        self.n_fft = next_fast_len(part.size, real=True)
+        self.spectrum = rfft(part, self.n_fft)
+
+    def burg(self, ceiling: float, settings: MeasureSettings) -> tuple[parselmouth.Formant, float]:
+        """Praat's Burg analysis of the span band-limited and resampled to about ``2 * ceiling``.
+
+        Returns the Formant object and the ceiling actually used: the new length is a fast FFT size, so it may
+        differ from the one asked for by a fraction of a percent.
+        """
+        n_out = next_fast_len(max(int(round(self.n_fft * 2 * ceiling / self.sr)), 2), real=True)
+        rate = n_out * self.sr / self.n_fft
+        resampled = irfft(self.spectrum[: n_out // 2 + 1], n_out) * (n_out / self.n_fft)
+        resampled = resampled[: int(round(self.n * n_out / self.n_fft))]
+        sound = parselmouth.Sound(resampled, sampling_frequency=rate, start_time=self.t0)
+        formant = sound.to_formant_burg(
+            time_step=self.step,
+            max_number_of_formants=settings.max_formants,
+            maximum_formant=rate / 2,
+            window_length=settings.window_length,
+            pre_emphasis_from=settings.pre_emphasis_from,
+        )
+        return formant, rate / 2
+
+
+def formant_values(formant: parselmouth.Formant, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """F1–F3 frequencies and bandwidths, each ``[len(times), 3]`` in Hz (NaN where Praat found no formant)."""
+    xs = formant.xs()
+    frame_times = np.clip(times, xs[0], xs[-1])
+    formants = range(1, TRACKED_FORMANTS + 1)
+    freqs = np.array([[formant.get_value_at_time(k, t) for k in formants] for t in frame_times])
+    bands = np.array([[formant.get_bandwidth_at_time(k, t) for k in formants] for t in frame_times])
+    return freqs, bands
+
+
+@lru_cache(maxsize=32)
+def _dct_residual_maker(n_frames: int, order: int) -> np.ndarray:
+    """``I - P``: the projection onto what a DCT of ``order`` terms cannot fit, for ``n_frames`` samples."""
+    basis = dct(np.eye(n_frames), type=2, norm="ortho")[:, :order]  # [frames, order]: cosine shapes
+    return np.eye(n_frames) - basis @ np.linalg.pinv(basis)
+
+
+def track_error(freqs: np.ndarray, settings: MeasureSettings) -> float:
+    """How un-smooth the candidate's log F1–F3 tracks are: the summed mean squared DCT residual.
+
+    Missing frames are filled with the track's median and cost ``missing_penalty`` per missing fraction.
+    """
+    logf = np.log(freqs)
+    finite = np.isfinite(logf)
+    missing = 1.0 - float(finite.mean())
+    if missing:
+        logf = np.where(finite, logf, np.nan_to_num(_column_medians(logf)))
+    order = min(settings.smooth_order, freqs.shape[0])
+    residual = _dct_residual_maker(freqs.shape[0], order) @ logf
+    return float(np.square(residual).sum()) / freqs.shape[0] + settings.missing_penalty * missing
+
+
+def _column_medians(values: np.ndarray) -> np.ndarray:
+    """Median of the finite values of each column (NaN for a column without any), cheap for small arrays."""
+    ordered = np.sort(values, axis=0)  # NaN sorts last
+    finite = np.isfinite(values)
+    if finite.all():
+        n = values.shape[0]
+        return 0.5 * (ordered[(n - 1) // 2] + ordered[n // 2])
+    count = finite.sum(axis=0)
+    cols = np.arange(values.shape[1])
+    low = ordered[np.maximum((count - 1) // 2, 0), cols]
+    high = ordered[np.maximum(count // 2, 0), cols]
+    return np.where(count > 0, (low + high) / 2, np.nan)
+
+
+def _implausible(freqs: np.ndarray, bands: np.ndarray, settings: MeasureSettings) -> int:
+    """Count of violated sanity priors on the median F1–F3 and B2–B3 (after Fast Track's heuristics).
+
+    Fewer is better. Very wide B2/B3 mean a spurious pole took a real formant's place (ceiling too low).
+    """
+    missing = float(np.mean(~np.isfinite(freqs)))
+    if missing > settings.max_missing:
+        return 4
+    f1, f2, f3 = _column_medians(freqs)
+    _, b2, b3 = _column_medians(bands)
+    violations = int(f1 > settings.f1_max)
+    violations += int(f3 < 2000 and f2 - f1 < 400)  # a rhotic-low F3 only with well separated F1 and F2
+    violations += int(b2 > settings.b2_max) + int(b3 > settings.b3_max)
+    return violations
+
+
+def _report(fractions: np.ndarray, freqs: np.ndarray, bands: np.ndarray, ceiling: float) -> dict[str, float]:
+    """The report columns from the chosen candidate: frame values at 20/50/80 %, bandwidths at 50 %."""
+    out: dict[str, float] = {"ceiling": float(ceiling)}
+    rows = {pct: int(np.argmin(np.abs(fractions - pct / 100))) for pct in (20, 50, 80)}
+    for name in FORMANT_COLUMNS:
+        k, pct = int(name[1]), int(name.split("_")[1])
+        out[name] = float(freqs[rows[pct], k - 1])
+    for k in range(1, 4):
+        out[f"b{k}_50"] = float(bands[rows[50], k - 1])
+    return out
+
+
+# ------------------------------------------------------------------------------------------ baseline
+
+
+def plain_burg_formants(
+    samples: np.ndarray, sr: int, start: float, end: float, ceiling: float, max_formants: float = 5.0
+) -> dict[str, float]:
+    """The classic baseline: one Praat Burg call over all of ``samples`` (5 ms steps) at one ceiling.
+
+    Returns F1–F3 at 20/50/80 % of the token (the ``f*_*`` keys of ``MEASURE_COLUMNS``); NaN where Praat
+    finds no formant. Used by the benchmark as the reference point for :func:`measure_token`.
+    """
+    out = dict.fromkeys(FORMANT_COLUMNS, math.nan)
+    audio = _as_mono_float(samples)
+    try:
+        formant = parselmouth.Sound(audio, sampling_frequency=sr).to_formant_burg(
+            time_step=0.005, max_number_of_formants=max_formants, maximum_formant=ceiling
+        )
+    except parselmouth.PraatError as exc:
+        log.debug("plain Burg failed: %s", exc)
+        return out
+    for name in FORMANT_COLUMNS:
+        k, pct = int(name[1]), int(name.split("_")[1])
+        out[name] = float(formant.get_value_at_time(k, start + pct / 100 * (end - start)))
+    return out
