@@ -1,0 +1,288 @@
+"""The explain stage over a run directory: CAMs, band metrics, agreement, confusions and faithfulness tests."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .. import rundir
+from ..acoustics.store import SpectrogramStore
+from ..config import CamSettings
+from ..errors import ConfigError, RunDirError
+from ..progress import ProgressCallback, report
+from ..reference import ReferenceTable, load_reference
+from ..tokens import read_tokens
+from .agreement import AGREEMENT_COLUMNS, CONFUSION_COLUMNS, agreement_table, confusion_table
+from .bands import BAND_METRIC_COLUMNS, BandSpec, frequency_profile, reference_for, token_band_row
+from .cam import RELU_METHODS, check_method, compute_cams, layer_grid
+from .errors import UnknownLayerError
+from .faithfulness import FAITHFULNESS_COLUMNS, FaithInputs, FaithSpec, run_faithfulness
+from .grid import CamGrid
+from .store import INDEX_COLUMNS, CamWriter
+
+log = logging.getLogger(__name__)
+
+CONFUSIONS = "confusions.csv"
+BANDS_PRED = "bands_pred.csv"
+TOKEN_INFO_COLUMNS = ["token_id", "speaker", "group", "vowel", "predicted", "correct", "split", "method", "layer",
+                      "hz_per_row", "frame_start", "frame_end"]
+BANDS_COLUMNS = TOKEN_INFO_COLUMNS + BAND_METRIC_COLUMNS
+
+
+@dataclass
+class CamSummary:
+    """What ``explain_run`` did, for the CLI and the pipeline."""
+
+    method: str
+    layer: str
+    hz_per_row: float
+    n_tokens: int
+    accuracy: float
+    n_no_formants: int
+    n_no_reference: int
+    norm_scale: float
+    agreement: list[dict[str, Any]]
+    faithfulness: list[dict[str, Any]] = field(default_factory=list)
+    outputs: list[Path] = field(default_factory=list)
+
+
+def _require(run: rundir.RunDir, name: str, stage: str) -> Path:
+    path = run.path(name)
+    if not path.exists():
+        raise RunDirError(f"{path}: missing; run `vowelcam {stage}` first")
+    return path
+
+
+def select_tokens(run: rundir.RunDir, which: str) -> tuple[list[dict[str, str]], dict[str, dict[str, Any]]]:
+    """Prediction rows to explain (``test`` split or ``all``) and the token rows by id."""
+    if which not in ("test", "all"):
+        raise ConfigError(f"cam.tokens must be 'test' or 'all', not {which!r}")
+    preds = rundir.read_csv(_require(run, rundir.PREDICTIONS, "train"))
+    chosen = [p for p in preds if which == "all" or p.get("split") == "test"]
+    if not chosen:
+        raise RunDirError(f"{run.path(rundir.PREDICTIONS)}: no {which} tokens to explain")
+    tokens = {t["token_id"]: t for t in read_tokens(_require(run, rundir.TOKENS, "extract"))}
+    missing = [p["token_id"] for p in chosen if p["token_id"] not in tokens]
+    if missing:
+        raise RunDirError(f"{run.path(rundir.PREDICTIONS)}: token {missing[0]!r} (and {len(missing) - 1} more) "
+                          f"not in tokens.csv")
+    chosen.sort(key=_fold)  # stable: fold by fold, so each batch is scored by one fold's model
+    return chosen, tokens
+
+
+def _fold(pred: dict[str, str]) -> int:
+    return int(float(pred.get("fold") or 0))
+
+
+@dataclass
+class _Context:
+    model: torch.nn.Module  # model/model.pt (fold 0 when there are folds)
+    info: Any  # vowelcam.learn.models.ModelInfo
+    layers: dict[str, torch.nn.Module]
+    store: SpectrogramStore
+    freqs: np.ndarray
+    grid: CamGrid
+    method: str
+    device: str
+    fold_models: dict[int, torch.nn.Module] = field(default_factory=dict)  # model/fold-<k>.pt with k-fold runs
+
+    @property
+    def layer(self) -> torch.nn.Module:
+        return self.layers[self.grid.layer]
+
+    def model_for(self, fold: int) -> tuple[torch.nn.Module, torch.nn.Module]:
+        """The network that scored ``fold``'s test tokens, and its CAM layer."""
+        if fold not in self.fold_models:
+            return self.model, self.layer
+        model = self.fold_models[fold]
+        return model, getattr(model, self.grid.layer)
+
+
+@dataclass
+class _CamPass:
+    band_rows: dict[str, list[dict[str, Any]]]
+    profiles: dict[str, np.ndarray]
+    faith_specs: np.ndarray
+    norm_scale: float
+
+
+def _load(run: rundir.RunDir, settings: CamSettings, method: str, device: str, folds: list[int]) -> _Context:
+    from ..learn.models import check_compatible, feature_layers, load_model
+
+    model_path = _require(run, rundir.MODEL, "train")
+    model, info = load_model(model_path, device)
+    layers = feature_layers(model)
+    name = settings.layer or info.cam_layer
+    if name not in layers:
+        raise UnknownLayerError(f"unknown CAM layer {name!r}; {model_path} offers {', '.join(layers)}")
+    store = SpectrogramStore(_require(run, rundir.SPECTROGRAMS, "extract"))
+    check_compatible(info, store.settings, str(model_path))
+    freqs = store.freqs[: store.n_rows(info.max_freq)]
+    pool = tuple(getattr(info, "input_pool", None) or (1, 1))
+    grid = layer_grid(model, layers[name], name, freqs, len(store.times), info.hz_per_row.get(name), pool)
+    ctx = _Context(model, info, layers, store, freqs, grid, method, device)
+    if len(folds) > 1:  # k-fold: each token's maps from the model that held it out
+        for fold in folds:
+            path = run.path(rundir.MODEL_DIR) / f"fold-{fold}.pt"
+            if not path.exists():
+                raise RunDirError(f"{path}: missing; predictions.csv has {len(folds)} folds (re-run `vowelcam train`)")
+            ctx.fold_models[fold] = load_model(path, device)[0]
+    return ctx
+
+
+def explain_run(run_dir: str | Path, settings: CamSettings | None = None, device: str = "cpu",
+                progress: ProgressCallback | None = None) -> CamSummary:
+    """Compute CAMs for the run's test (or all) tokens; write cams/, bands.csv, bands_pred.csv, agreement.csv,
+    confusions.csv and faithfulness.csv. Bad input raises RunDirError, ModelError or ConfigError subclasses."""
+    settings = settings or CamSettings()
+    method = check_method(settings.method)
+    reference = load_reference(settings.reference)
+    run = rundir.RunDir(run_dir)
+    chosen, tokens = select_tokens(run, settings.tokens)
+    folds = sorted({_fold(p) for p in chosen})
+    ctx = _load(run, settings, method, device, folds)
+    log.info("%s at %s: %.4g Hz per CAM row, %d tokens", method, ctx.grid.layer, ctx.grid.hz_per_row, len(chosen))
+    if method == "scorecam":
+        log.warning("Score-CAM runs one forward pass per channel of %s per token: slow on a CPU", ctx.grid.layer)
+    faith_idx = _faith_subset(chosen, folds, settings)
+    result = _cam_pass(run, ctx, chosen, tokens, reference, settings, faith_idx, progress)
+    outputs, agreement = _write_tables(run, result, ctx, settings)
+    faith = _faithfulness(run, ctx, chosen, tokens, faith_idx, result.faith_specs, settings, progress)
+    if faith:
+        outputs.append(run.path(rundir.FAITHFULNESS))
+    true_rows = result.band_rows["true"]
+    return CamSummary(
+        method, ctx.grid.layer, ctx.grid.hz_per_row, len(chosen), float(np.mean([r["correct"] for r in true_rows])),
+        sum(int(r["n_formants_measured"]) == 0 for r in true_rows),
+        sum(int(r["has_reference"]) == 0 for r in true_rows), result.norm_scale,
+        [r for r in agreement if r["subset"] == "all"], faith, [run.path(rundir.CAMS), *outputs])
+
+
+def _cam_pass(run: rundir.RunDir, ctx: _Context, chosen: list[dict[str, str]], tokens: dict[str, dict[str, Any]],
+              reference: ReferenceTable, settings: CamSettings, faith_idx: np.ndarray,
+              progress: ProgressCallback | None) -> _CamPass:
+    """Maps for every chosen token in batches: written to cams/, band metrics and profiles kept."""
+    spec = BandSpec(settings.band_halfwidth_hz, settings.band_min_halfwidth_hz)
+    labels = list(ctx.info.labels)
+    faith_specs = np.empty((len(faith_idx), len(ctx.freqs), len(ctx.store.times)), np.float32)
+    rows: dict[str, list[dict[str, Any]]] = {"true": [], "pred": []}
+    profiles: dict[str, list[np.ndarray]] = {"true": [], "pred": []}
+    with CamWriter(run.path(rundir.CAMS), len(chosen), len(ctx.freqs), len(ctx.store.times)) as writer:
+        for start, stop in _batches(chosen, settings.batch_size):
+            part = chosen[start:stop]
+            model, layer = ctx.model_for(_fold(part[0]))
+            toks = [tokens[p["token_id"]] for p in part]
+            specs = ctx.store.get_many([(t["spec_shard"], t["spec_row"]) for t in toks], max_freq=ctx.info.max_freq)
+            targets = torch.tensor([[_label_index(labels, p["true"]), _label_index(labels, p["predicted"])]
+                                    for p in part])
+            x = ctx.info.prepare(specs).to(ctx.device)
+            maps = compute_cams(model, layer, x, targets, ctx.method, ctx.grid)[0].detach().cpu().numpy()
+            writer.write(start, maps[:, 0], maps[:, 1])
+            inside = (faith_idx >= start) & (faith_idx < start + len(part))
+            faith_specs[inside] = specs[faith_idx[inside] - start]
+            for k, which in enumerate(("true", "pred")):
+                for p, t, cam in zip(part, toks, maps[:, k]):
+                    ref = reference_for(reference, str(t.get("phone", "")), str(t.get("group", "")))
+                    info = _token_info(p, t, ctx.method, ctx.grid)
+                    rows[which].append({**info, **token_band_row(cam, ctx.freqs, t, spec, ref)})
+                    profiles[which].append(frequency_profile(cam, int(t["frame_start"]), int(t["frame_end"]))[0])
+            report(progress, "cam", min(start + len(part), len(chosen)), len(chosen), ctx.method)
+        scale = writer.finish(_meta(ctx, spec, settings, len(chosen)))
+    return _CamPass(rows, {k: np.array(v) for k, v in profiles.items()}, faith_specs, scale)
+
+
+def _faithfulness(run: rundir.RunDir, ctx: _Context, chosen: list[dict[str, str]], tokens: dict[str, dict[str, Any]],
+                  faith_idx: np.ndarray, specs: np.ndarray, settings: CamSettings,
+                  progress: ProgressCallback | None) -> list[dict[str, Any]]:
+    """Run the faithfulness tests on the chosen subset and write faithfulness.csv."""
+    if not len(faith_idx):
+        return []
+    labels = list(ctx.info.labels)
+    picked = [tokens[chosen[i]["token_id"]] for i in faith_idx]
+    inp = FaithInputs(
+        ctx.model, ctx.layer, _upper_modules(ctx.model, ctx.layers, ctx.grid.layer), ctx.grid, ctx.info.prepare,
+        specs, np.array([_label_index(labels, chosen[i]["true"]) for i in faith_idx]),
+        np.array([[t["frame_start"], t["frame_end"]] for t in picked]), ctx.method, torch.device(ctx.device))
+    spec = FaithSpec(settings.deletion_width_hz, settings.deletion_random_draws, settings.shift_hz,
+                     settings.noise_percentile, settings.batch_size, settings.bootstrap, settings.seed)
+    faith = run_faithfulness(inp, spec, progress)
+    rows = [{**r, "hz_per_row": ctx.grid.hz_per_row} for r in faith]
+    rundir.write_csv(run.path(rundir.FAITHFULNESS), rows, FAITHFULNESS_COLUMNS + ["hz_per_row"])
+    return faith
+
+
+def _batches(chosen: list[dict[str, str]], size: int) -> list[tuple[int, int]]:
+    """``(start, stop)`` ranges of at most ``size`` tokens, never mixing folds (``chosen`` is sorted by fold)."""
+    out, start = [], 0
+    while start < len(chosen):
+        stop = start + 1
+        while stop < len(chosen) and stop - start < size and _fold(chosen[stop]) == _fold(chosen[start]):
+            stop += 1
+        out.append((start, stop))
+        start = stop
+    return out
+
+
+def _faith_subset(chosen: list[dict[str, str]], folds: list[int], settings: CamSettings) -> np.ndarray:
+    """Indices of the tokens for the faithfulness tests: those scored by model.pt (the first fold), at most
+    ``faithfulness_max_tokens`` of them drawn at random."""
+    if not settings.faithfulness:
+        return np.array([], int)
+    pool = np.array([i for i, p in enumerate(chosen) if _fold(p) == folds[0]], int)
+    n = min(len(pool), settings.faithfulness_max_tokens)
+    return np.sort(np.random.default_rng(settings.seed).choice(pool, n, replace=False))
+
+
+def _label_index(labels: list[str], label: str) -> int:
+    try:
+        return labels.index(label)
+    except ValueError:
+        raise RunDirError(f"label {label!r} in predictions.csv is not one of the model's labels") from None
+
+
+def _token_info(pred: dict[str, str], token: dict[str, Any], method: str, grid: CamGrid) -> dict[str, Any]:
+    return {"token_id": pred["token_id"], "speaker": token.get("speaker", ""), "group": token.get("group", ""),
+            "vowel": pred["true"], "predicted": pred["predicted"], "correct": int(pred["true"] == pred["predicted"]),
+            "split": pred.get("split", ""), "method": method, "layer": grid.layer, "hz_per_row": grid.hz_per_row,
+            "frame_start": token["frame_start"], "frame_end": token["frame_end"]}
+
+
+def _upper_modules(model: torch.nn.Module, layers: dict[str, torch.nn.Module], name: str) -> list[torch.nn.Module]:
+    names = list(layers)
+    return [layers[n] for n in names[names.index(name):]] + [model.fc]
+
+
+def _meta(ctx: _Context, spec: BandSpec, settings: CamSettings, n: int) -> dict[str, Any]:
+    method, grid = ctx.method, ctx.grid
+    return {
+        "method": method, "layer": grid.layer, "hz_per_row": grid.hz_per_row, "n_tokens": n,
+        "freqs": [float(f) for f in ctx.freqs], "times": [float(t) for t in ctx.store.times],
+        "n_frames": len(ctx.store.times), "grid": grid.describe(), "tokens": settings.tokens,
+        "band_halfwidth": spec.describe(), "reference": settings.reference,
+        "profile_clip": ("negative map values clipped to 0 before band metrics; the ReLU of the method's definition"
+                         if method in RELU_METHODS else
+                         "negative map values clipped to 0 before band metrics (not in the original CAM's "
+                         "definition: mass = positive evidence; neg_share in bands.csv reports what was clipped)"),
+        "analysis_frames": "each token's own interval [frame_start, frame_end) from tokens.csv",
+    }
+
+
+def _write_tables(run: rundir.RunDir, result: _CamPass, ctx: _Context,
+                  settings: CamSettings) -> tuple[list[Path], list[dict[str, Any]]]:
+    """cams/index.csv, bands.csv, bands_pred.csv, agreement.csv, confusions.csv."""
+    true_rows = result.band_rows["true"]
+    index = [{**r, "row": i, "true": r["vowel"]} for i, r in enumerate(true_rows)]
+    rundir.write_csv(run.path(rundir.CAMS) / "index.csv", index, INDEX_COLUMNS)
+    rundir.write_csv(run.path(rundir.BANDS), true_rows, BANDS_COLUMNS)
+    rundir.write_csv(run.path(BANDS_PRED), result.band_rows["pred"], BANDS_COLUMNS)
+    hz = {"hz_per_row": ctx.grid.hz_per_row}
+    agreement = agreement_table(true_rows, settings.bootstrap, settings.seed)
+    rundir.write_csv(run.path(rundir.AGREEMENT), [{**r, **hz} for r in agreement], AGREEMENT_COLUMNS + ["hz_per_row"])
+    confusions = confusion_table(true_rows, result.band_rows["pred"], result.profiles["true"],
+                                 result.profiles["pred"], ctx.freqs)
+    rundir.write_csv(run.path(CONFUSIONS), [{**r, **hz} for r in confusions], CONFUSION_COLUMNS + ["hz_per_row"])
+    return [run.path(n) for n in (rundir.BANDS, BANDS_PRED, rundir.AGREEMENT, CONFUSIONS)], agreement

@@ -1,0 +1,120 @@
+"""The ``cams/`` folder of a run: raw maps for the true and predicted class, their index and meta data.
+
+Layout::
+
+    cams/meta.json    method, layer, hz_per_row (at the CAM layer), freqs (Hz of each stored row), times,
+                      n_frames, grid (the layer grid and its mapping), normalisation, norm_scale, band settings
+    cams/index.csv    token_id, row, true, predicted, correct, split, frame_start, frame_end, hz_per_row
+    cams/true.npy     float32 [N, F, T] raw maps for the true class on the model's input grid
+    cams/pred.npy     float32 [N, F, T] raw maps for the predicted class
+    cams/true_norm.npy, cams/pred_norm.npy   the same divided by one run-wide scale ``norm_scale`` (the 99th
+                      percentile of the positive values of all stored raw maps): comparable across tokens,
+                      unlike per-token 0-1 scaling; about 1 at the strong end of the run
+
+Arrays are written through temporary files and renamed when complete, so a crash never leaves half a file.
+"""
+from __future__ import annotations
+
+import json
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+from numpy.lib.format import open_memmap
+
+from .. import rundir
+from ..errors import RunDirError
+
+INDEX_COLUMNS = ["token_id", "row", "true", "predicted", "correct", "split", "frame_start", "frame_end", "hz_per_row"]
+MAP_NAMES = ("true", "pred")
+NORMALISATION = ("raw maps divided by norm_scale, the 99th percentile of the positive values of all raw maps "
+                 "(true and pred) of this run; one scale for every token, no per-token rescaling")
+
+
+class CamWriter:
+    """Write ``true.npy``/``pred.npy`` block by block into memory maps, then the normalised copies and meta."""
+
+    def __init__(self, cams_dir: str | Path, n_tokens: int, n_rows: int, n_frames: int):
+        self.dir = Path(cams_dir)
+        self.shape = (n_tokens, n_rows, n_frames)
+        self._stack = ExitStack()
+        self.arrays: dict[str, np.memmap] = {}
+
+    def __enter__(self) -> "CamWriter":
+        for name in MAP_NAMES:
+            tmp = self._stack.enter_context(rundir.atomic_path(self.dir / f"{name}.npy", suffix=".npy"))
+            self.arrays[name] = open_memmap(tmp, mode="w+", dtype=np.float32, shape=self.shape)
+        return self
+
+    def write(self, start: int, true_maps: np.ndarray, pred_maps: np.ndarray) -> None:
+        """Store maps for tokens ``start .. start + len(true_maps)``."""
+        self.arrays["true"][start : start + len(true_maps)] = true_maps
+        self.arrays["pred"][start : start + len(pred_maps)] = pred_maps
+
+    def norm_scale(self) -> float:
+        """The run-wide normalisation scale (see the module docstring)."""
+        positives = np.concatenate([_positive_sample(self.arrays[n]) for n in MAP_NAMES])
+        return float(np.percentile(positives, 99)) if len(positives) else 1.0
+
+    def finish(self, meta: dict[str, Any]) -> float:
+        """Write the normalised arrays and ``meta.json``; return the scale. Call inside the ``with`` block."""
+        scale = self.norm_scale() or 1.0
+        for name in MAP_NAMES:
+            with rundir.atomic_path(self.dir / f"{name}_norm.npy", suffix=".npy") as tmp:
+                out = open_memmap(tmp, mode="w+", dtype=np.float32, shape=self.shape)
+                for block in _blocks(self.shape[0]):
+                    out[block] = self.arrays[name][block] / scale
+                out.flush()
+                del out
+        for arr in self.arrays.values():
+            arr.flush()
+        full = {**meta, "normalisation": {"stored": "raw", "norm_arrays": ["true_norm.npy", "pred_norm.npy"],
+                                          "norm": NORMALISATION, "norm_scale": scale}}
+        rundir.atomic_write_text(self.dir / "meta.json", json.dumps(full, indent=2))
+        return scale
+
+    def __exit__(self, *exc: object) -> None:
+        self.arrays.clear()
+        self._stack.__exit__(*exc)
+
+
+def _blocks(n: int, size: int = 256) -> Iterator[slice]:
+    for start in range(0, n, size):
+        yield slice(start, min(start + size, n))
+
+
+def _positive_sample(arr: np.ndarray, limit: int = 2_000_000) -> np.ndarray:
+    step = max(1, arr.size // limit)
+    flat = np.asarray(arr).reshape(-1)[::step]
+    return flat[flat > 0]
+
+
+@dataclass
+class CamSet:
+    """A run's stored CAMs (arrays memory-mapped)."""
+
+    meta: dict[str, Any]
+    index: list[dict[str, str]]
+    true: np.ndarray
+    pred: np.ndarray
+    true_norm: np.ndarray
+    pred_norm: np.ndarray
+
+    @property
+    def freqs(self) -> np.ndarray:
+        """Hz of each stored row."""
+        return np.asarray(self.meta["freqs"], dtype=np.float64)
+
+
+def read_cams(run_dir: str | Path) -> CamSet:
+    """Open ``run_dir/cams`` (for the report); :class:`RunDirError` when it is missing or incomplete."""
+    cams = Path(run_dir) / rundir.CAMS
+    try:
+        meta = json.loads((cams / "meta.json").read_text())
+        arrays = {n: np.load(cams / f"{n}.npy", mmap_mode="r") for n in ("true", "pred", "true_norm", "pred_norm")}
+        index = rundir.read_csv(cams / "index.csv")
+    except (OSError, ValueError) as exc:
+        raise RunDirError(f"{cams}: no complete CAM store ({exc}); run `vowelcam cam` first") from None
+    return CamSet(meta, index, **arrays)
