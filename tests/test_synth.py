@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from vowelcam.acoustics.synth_corpus import SPEAKERS, TRUTH, generate_corpus
 from vowelcam.acoustics.synth_speakers import SynthSettings
-from vowelcam.acoustics.textgrid_writer import fill_gaps, textgrid_text
+from vowelcam.corpus.textgrid_write import grid_from_marks, interval_tier, write_textgrid
 from vowelcam.cli import app
 from vowelcam.corpus.textgrids import read_textgrid
 from vowelcam.errors import ConfigError
@@ -81,10 +81,12 @@ def test_reference_tables_regenerate_from_shared(shared_data: Path, repo_root: P
 
 
 def test_textgrid_writer_fills_gaps_and_reads_back(tmp_path: Path) -> None:
-    assert fill_gaps([(0.2, 0.5, "a")], 0.0, 1.0) == [(0.0, 0.2, ""), (0.2, 0.5, "a"), (0.5, 1.0, "")]
+    tier = interval_tier("t", 0.0, 1.0, [(0.2, 0.5, "a"), (0.4, 0.6, "overlap")])
+    assert [(i.start, i.end, i.text) for i in tier.intervals] == [(0.0, 0.2, ""), (0.2, 0.5, "a"),
+                                                                   (0.5, 0.6, "overlap"), (0.6, 1.0, "")]
     path = tmp_path / "x.TextGrid"
-    path.write_text(textgrid_text({"words": [(0.1, 0.4, 'say "hi"')], "phones": [(0.1, 0.2, "S"), (0.2, 0.4, "EY1")]},
-                                  0.0, 0.5), encoding="utf-8")
+    write_textgrid(grid_from_marks({"words": [(0.1, 0.4, 'say "hi"')], "phones": [(0.1, 0.2, "S"), (0.2, 0.4, "EY1")]},
+                                   0.0, 0.5), path)
     grid = read_textgrid(path)
     assert [t.name for t in grid.tiers] == ["words", "phones"]
     assert [(i.text, i.start, i.end) for i in grid.tier("phones").intervals] == [

@@ -30,7 +30,7 @@ from .synth import finish, render_klatt
 from .synth_lexicon import CVC_WORDS, HVD_WORDS
 from .synth_plan import UtterancePlan, build_tracks, layout, vowel_truth
 from .synth_speakers import Speaker, SynthSettings, draw_speakers, draw_vowel
-from .textgrid_writer import fill_gaps, write_textgrid
+from ..corpus.textgrid_write import grid_from_marks, write_textgrid
 
 log = logging.getLogger(__name__)
 
@@ -141,11 +141,13 @@ def _write_utterance(out: Path, speaker: Speaker, words: list[WordSpec], stem: s
 
 
 def _write_textgrid(path: Path, plan: UtterancePlan, duration: float) -> list[tuple[float, float, str]]:
-    words = [(w.start, w.end, w.text) for w in plan.words]
-    phones = [(p.start, p.end, f"{p.label}1" if p.token is not None else p.label)
+    """Write the words/phones TextGrid (times rounded to the microsecond); return the phone intervals."""
+    words = [(round(w.start, 6), round(w.end, 6), w.text) for w in plan.words]
+    phones = [(round(p.start, 6), round(p.end, 6), f"{p.label}1" if p.token is not None else p.label)
               for w in plan.words for p in w.phones]
-    write_textgrid(path, {"words": words, "phones": phones}, 0.0, duration)
-    return fill_gaps(phones, 0.0, duration)
+    grid = grid_from_marks({"words": words, "phones": phones}, 0.0, round(duration, 6), path)
+    write_textgrid(grid, path)
+    return [(iv.start, iv.end, iv.text) for iv in grid.tier("phones").intervals]
 
 
 def _truth_rows(plan: UtterancePlan, speaker: Speaker, stem: str, context: str,

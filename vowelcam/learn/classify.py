@@ -24,11 +24,11 @@ from ..acoustics.audio import AudioInfo, audio_info, level_dbfs, read_segment
 from ..acoustics.features import context_seconds, geometry, token_spectrogram
 from ..config import SpectrogramSettings
 from ..corpus.labels import UNVOICED, detect_convention
+from ..corpus.textgrid_write import interval_tier, write_textgrid
 from ..corpus.textgrids import TextGrid, read_textgrid
 from ..corpus.tiers import find_tier_groups
 from ..errors import AudioError, ConfigError, ModelError
 from ..rundir import atomic_write_text
-from .annotate import prediction_tier, write_textgrid
 from .models import ModelInfo, load_model
 
 SILENCE_DBFS = -80.0  # a token quieter than this (RMS) is treated as silence
@@ -192,5 +192,5 @@ def annotate_textgrid(predictions: Sequence[TokenPrediction], out: str | Path, t
     while name in names:
         name += "_"
     marks = [(p.start, p.end, f"{p.predicted} {p.probability:.2f}") for p in predictions]
-    grid.tiers.append(prediction_tier(name, grid.start, grid.end, marks))
+    grid.tiers.append(interval_tier(name, grid.start, grid.end, marks))
     return write_textgrid(grid, out)
