@@ -9,6 +9,7 @@ from rich.table import Table
 
 from ..config import save_settings
 from ..learn.classify import remember_model
+from ..learn.distributed import from_env
 from ..learn.train import TrainResult, train
 from .common import console, handle_errors, out, resolve_settings, rich_progress, setup_logging
 
@@ -39,6 +40,8 @@ def train_command(
     class_weighting: Optional[bool] = typer.Option(None, "--class-weights/--no-class-weights", help="Inverse-frequency class weights in the loss."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (runs repeat exactly on a CPU)."),
     workers: Optional[int] = typer.Option(None, "--workers", help="DataLoader worker processes."),
+    eval_batch_size: Optional[int] = typer.Option(None, "--eval-batch-size", help="Inference batch (0 = --batch-size on a CPU, 256 on CUDA)."),
+    compile_model: Optional[bool] = typer.Option(None, "--compile/--no-compile", help="torch.compile the model (GPU; falls back to eager if it fails)."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda | cuda:N"),
     config: Optional[Path] = typer.Option(None, "--config", help="TOML settings file (flags override it)."),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
@@ -51,7 +54,11 @@ def train_command(
         "schedule": schedule, "patience": patience, "folds": folds, "max_hz_per_row": max_hz_per_row,
         "freq_pool": freq_pool, "time_pool": time_pool,
         "augment": augment, "class_weighting": class_weighting, "seed": seed, "workers": workers,
+        "eval_batch_size": eval_batch_size, "compile": compile_model,
     }})
+    if not from_env().is_main:  # under torchrun: rank 0 shows progress, writes and reports
+        train(run_dir, settings.train, device=device)
+        return
     with rich_progress() as progress:
         result = train(run_dir, settings.train, device=device, progress=progress)
     save_settings(settings, Path(run_dir) / "model" / "train.toml")

@@ -3,12 +3,15 @@
 After every epoch the fold's state (weights, optimizer, schedule, best weights so far, history, random states)
 is written atomically to ``model/state-fold<k>.pt``; an interrupted run continues from the last finished epoch
 when it is started again with the same settings.
+
+Under ``torchrun`` (``place.enabled``) the model is wrapped in DistributedDataParallel, each rank trains on its
+DistributedSampler share, validation is scored on shards and gathered, so every rank takes the same decisions
+(best epoch, early stop); only rank 0 writes the state file, and a resumed run reads it on rank 0 and sends it on.
 """
 from __future__ import annotations
 
 import logging
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -16,13 +19,21 @@ from typing import Any, Callable
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, DistributedSampler
 
 from ..config import TrainSettings
 from ..progress import ProgressCallback, report
 from ..rundir import atomic_path
+from .accel import autocast, maybe_compile, to_device
+from .distributed import Dist, all_reduce_mean, broadcast_buffers, broadcast_object, gather_arrays
+
+__all__ = ["Batches", "FoldState", "autocast", "evaluate", "fit_fold", "load_state", "make_optimizer", "predict",
+           "run_epoch", "save_state", "to_device"]
 
 log = logging.getLogger(__name__)
+
+CUDA_REPORT_EVERY = 20  # batches between progress reports on CUDA (each one waits for the GPU)
 
 
 @dataclass
@@ -46,48 +57,47 @@ class Batches:
     train: DataLoader
     val: DataLoader
     seed: int = 0
+    rank: int = 0  # each rank augments with its own random stream
 
     def reseed(self, epoch: int) -> None:
-        """Make epoch ``epoch``'s order and augmentation depend only on (seed, epoch), so a resumed run repeats."""
+        """Make epoch ``epoch``'s order and augmentation depend only on (seed, epoch, rank), so a resumed run
+        repeats. A DistributedSampler (seeded with ``seed * 100_003``) shuffles with the same seed + epoch."""
         seed = self.seed * 100_003 + epoch
+        rank_offset = self.rank * 2**40
+        if isinstance(self.train.sampler, DistributedSampler):
+            self.train.sampler.set_epoch(epoch)
         if self.train.generator is not None:
-            self.train.generator.manual_seed(seed)
+            self.train.generator.manual_seed(seed + rank_offset)
         gen = getattr(self.train.dataset, "gen", None)
         if gen is not None:
-            gen.manual_seed(seed + 1)
-
-
-def autocast(device: torch.device):
-    """bf16 autocast on CUDA, nothing elsewhere."""
-    if device.type == "cuda":
-        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
-    return nullcontext()
-
-
-def to_device(x: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """Move a batch, channels-last on CUDA."""
-    x = x.to(device, non_blocking=True)
-    return x.contiguous(memory_format=torch.channels_last) if device.type == "cuda" else x
+            gen.manual_seed(seed + 1 + rank_offset)
 
 
 def run_epoch(model: nn.Module, loader: DataLoader, loss_fn: nn.Module, device: torch.device,
               optimizer: torch.optim.Optimizer, on_batch: Callable[[int, float, float], None]) -> tuple[float, float]:
-    """One pass of training; returns mean loss and accuracy."""
+    """One pass of training; returns mean loss and accuracy.
+
+    Loss and accuracy are summed on the device; on CUDA they are read back (a synchronisation) only every
+    :data:`CUDA_REPORT_EVERY` batches for ``on_batch``.
+    """
     model.train()
-    total_loss, correct, seen = 0.0, 0, 0
+    total_loss = torch.zeros((), dtype=torch.float64, device=device)
+    correct = torch.zeros((), dtype=torch.int64, device=device)
+    seen, n_batches = 0, len(loader)
     for i, (x, y, _) in enumerate(loader):
-        x, y = to_device(x, device), y.to(device)
+        x, y = to_device(x, device), y.to(device, non_blocking=True)
         optimizer.zero_grad(set_to_none=True)
         with autocast(device):
             logits = model(x)
             loss = loss_fn(logits.float(), y)
         loss.backward()
         optimizer.step()
-        total_loss += float(loss.detach()) * len(y)
-        correct += int((logits.argmax(1) == y).sum())
+        total_loss += loss.detach().double() * len(y)
+        correct += (logits.detach().argmax(1) == y).sum()
         seen += len(y)
-        on_batch(i + 1, total_loss / seen, correct / seen)
-    return total_loss / max(seen, 1), correct / max(seen, 1)
+        if device.type != "cuda" or (i + 1) % CUDA_REPORT_EVERY == 0 or i + 1 == n_batches:
+            on_batch(i + 1, float(total_loss) / seen, int(correct) / seen)
+    return float(total_loss) / max(seen, 1), int(correct) / max(seen, 1)
 
 
 @torch.no_grad()
@@ -106,9 +116,12 @@ def predict(model: nn.Module, loader: DataLoader, device: torch.device) -> tuple
     return np.concatenate(probs), np.concatenate(targets), np.concatenate(indices)
 
 
-def evaluate(model: nn.Module, loader: DataLoader, loss_fn: nn.Module, device: torch.device) -> tuple[float, float]:
-    """Mean (weighted) loss and accuracy on ``loader``."""
+def evaluate(model: nn.Module, loader: DataLoader, loss_fn: nn.Module, device: torch.device,
+             place: Dist = Dist()) -> tuple[float, float]:
+    """Mean (weighted) loss and accuracy on ``loader`` (this rank's shard; the shards are gathered first, so
+    every rank gets the same numbers)."""
     probs, targets, _ = predict(model, loader, device)
+    probs, targets = gather_arrays(probs, place), gather_arrays(targets, place)
     if len(targets) == 0:
         return float("nan"), float("nan")
     # log-probabilities are valid logits: cross-entropy of them equals that of the network's logits
@@ -134,13 +147,16 @@ def make_optimizer(model: nn.Module, settings: TrainSettings) -> tuple[torch.opt
 
 
 def fit_fold(model: nn.Module, batches: Batches, loss_fn: nn.Module, settings: TrainSettings, device: torch.device,
-             state_path: Path, fingerprint: dict[str, Any], fold: int, progress: ProgressCallback | None) -> FoldState:
-    """Train one fold until ``epochs`` or early stopping; return its state with the best weights.
+             state_path: Path, fingerprint: dict[str, Any], fold: int, progress: ProgressCallback | None,
+             place: Dist = Dist()) -> FoldState:
+    """Train one fold until ``epochs`` or early stopping; return its state with the best weights in ``model``.
 
-    Resumes from ``state_path`` when it holds the same ``fingerprint``.
+    Resumes from ``state_path`` when it holds the same ``fingerprint``. ``model`` is the plain module (already on
+    ``device``); under torchrun it is wrapped in DistributedDataParallel for the training passes only.
     """
     optimizer, scheduler = make_optimizer(model, settings)
-    state = load_state(state_path, fingerprint, model, optimizer, scheduler)
+    state = load_state(state_path, fingerprint, model, optimizer, scheduler, place)
+    trainer = maybe_compile(_wrap_ddp(model, device, place), settings.compile)
     stage = f"train fold {fold + 1}" if settings.folds >= 2 else "train"
     n_batches = len(batches.train)
     total = settings.epochs * n_batches
@@ -152,19 +168,30 @@ def fit_fold(model: nn.Module, batches: Batches, loss_fn: nn.Module, settings: T
             report(progress, stage, (epoch - 1) * n_batches + i, total, f"epoch {epoch} loss {loss:.3f} acc {acc:.3f}")
 
         batches.reseed(epoch)
-        train_loss, train_acc = run_epoch(model, batches.train, loss_fn, device, optimizer, on_batch)
-        val_loss, val_acc = evaluate(model, batches.val, loss_fn, device)
+        train_loss, train_acc = run_epoch(trainer, batches.train, loss_fn, device, optimizer, on_batch)
+        train_loss, train_acc = all_reduce_mean([train_loss, train_acc], len(batches.train.sampler), place)
+        broadcast_buffers(model, place)
+        val_loss, val_acc = evaluate(model, batches.val, loss_fn, device, place)
         lr = optimizer.param_groups[0]["lr"]
         scheduler.step(val_loss) if settings.schedule == "plateau" else scheduler.step()
         record = {"epoch": epoch, "fold": fold, "train_loss": train_loss, "train_acc": train_acc, "val_loss": val_loss,
                   "val_acc": val_acc, "lr": lr, "seconds": time.perf_counter() - started}
         _update_best(state, model, record)
-        log.info("fold %d epoch %d: train loss %.3f acc %.3f, val loss %.3f acc %.3f (%.0f s)", fold + 1, epoch,
-                 train_loss, train_acc, val_loss, val_acc, record["seconds"])
+        if place.is_main:
+            log.info("fold %d epoch %d: train loss %.3f acc %.3f, val loss %.3f acc %.3f (%.0f s)", fold + 1, epoch,
+                     train_loss, train_acc, val_loss, val_acc, record["seconds"])
         state.done = state.bad_epochs >= settings.patience or epoch >= settings.epochs
-        save_state(state_path, fingerprint, state, model, optimizer, scheduler)
+        if place.is_main:
+            save_state(state_path, fingerprint, state, model, optimizer, scheduler)
     model.load_state_dict(state.best_state)
     return state
+
+
+def _wrap_ddp(model: nn.Module, device: torch.device, place: Dist) -> nn.Module:
+    """DistributedDataParallel around ``model`` under torchrun (gradients averaged over ranks), else ``model``."""
+    if not place.enabled:
+        return model
+    return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
 
 def _update_best(state: FoldState, model: nn.Module, record: dict[str, Any]) -> None:
@@ -192,25 +219,36 @@ def save_state(path: Path, fingerprint: dict[str, Any], state: FoldState, model:
 
 
 def load_state(path: Path, fingerprint: dict[str, Any], model: nn.Module, optimizer: torch.optim.Optimizer,
-               scheduler: Any) -> FoldState:
-    """The saved state of a fold with the same fingerprint, restored into model/optimizer; else a fresh state."""
-    if not path.is_file():
-        return FoldState()
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a damaged state file only costs the epochs it held
-        log.warning("%s: cannot resume (%s); starting this fold again", path, type(exc).__name__)
-        return FoldState()
-    if data.get("fingerprint") != fingerprint:
-        log.info("%s was made with other settings; starting this fold again", path)
+               scheduler: Any, place: Dist = Dist()) -> FoldState:
+    """The saved state of a fold with the same fingerprint, restored into model/optimizer; else a fresh state.
+
+    Under torchrun rank 0 reads the file and sends it to the others (machines need not share a disk for it).
+    """
+    data = broadcast_object(_read_state(path, fingerprint) if place.is_main else None, place)
+    if data is None:
         return FoldState()
     model.load_state_dict(data["model"])
     optimizer.load_state_dict(data["optimizer"])
     scheduler.load_state_dict(data["scheduler"])
     torch.set_rng_state(data["torch_rng"])
-    log.info("%s: resuming after epoch %d", path, data["epoch"])
+    if place.is_main:
+        log.info("%s: resuming after epoch %d", path, data["epoch"])
     return FoldState(
         epoch=data["epoch"], best_epoch=data["best_epoch"], best_acc=data["best_acc"], best_loss=data["best_loss"],
         bad_epochs=data["bad_epochs"], done=data["done"], history=list(data["history"]),
         best_state=dict(data["best_state"]),
     )
+
+
+def _read_state(path: Path, fingerprint: dict[str, Any]) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a damaged state file only costs the epochs it held
+        log.warning("%s: cannot resume (%s); starting this fold again", path, type(exc).__name__)
+        return None
+    if data.get("fingerprint") != fingerprint:
+        log.info("%s was made with other settings; starting this fold again", path)
+        return None
+    return data

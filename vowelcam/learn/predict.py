@@ -2,6 +2,9 @@
 
 The model is copied into the run (``model/model.pt``) so that the CAM and report stages find it and the run
 directory stays self-contained; every scored token is marked ``split = test`` (none was seen in training here).
+
+Under ``torchrun`` each rank scores a contiguous run of whole batches and rank 0 writes the gathered results:
+the same batches as in one process, so the same ``predictions.csv`` byte for byte.
 """
 from __future__ import annotations
 
@@ -17,9 +20,13 @@ from ..acoustics.store import SpectrogramStore
 from ..errors import RunDirError
 from ..progress import ProgressCallback, report
 from ..tokens import read_tokens
+from .accel import CUDA_EVAL_BATCH, autocast, prepare_model, to_device
 from .dataset import select_task
+from .distributed import Dist, batch_shard, gather_arrays, process_group
 from .metrics import prediction_columns, prediction_rows, wilson_interval
-from .models import check_compatible, load_model
+from .models import ModelInfo, check_compatible, load_model
+
+CPU_BATCH = 64  # inference batch on a CPU when none is given
 
 
 @dataclass
@@ -36,14 +43,45 @@ class PredictResult:
     ci_high: float
 
 
-def predict_run(run_dir: str | Path, model: str | Path, device: str = "cpu", batch_size: int = 64,
+def predict_run(run_dir: str | Path, model: str | Path, device: str = "cpu", batch_size: int = 0,
                 progress: ProgressCallback | None = None) -> PredictResult:
-    """Write ``predictions.csv`` for every token of the model's task and copy the model into the run."""
+    """Write ``predictions.csv`` for every token of the model's task and copy the model into the run.
+
+    ``batch_size`` 0 = :data:`CPU_BATCH` on a CPU, 256 on CUDA. Under torchrun every rank returns the same result.
+    """
     run = rundir.RunDir(run_dir)
-    dev = torch.device("cuda" if device in ("auto", "cuda") and torch.cuda.is_available() else "cpu")
-    net, info = load_model(model, dev)
-    store = SpectrogramStore(run.path(rundir.SPECTROGRAMS))
-    check_compatible(info, store.settings, str(model))
+    requested = _device(device)
+    with process_group(requested) as place:
+        dev = place.device(requested)
+        batch = batch_size or (CUDA_EVAL_BATCH if dev.type == "cuda" else CPU_BATCH)
+        net, info = load_model(model, dev)
+        prepare_model(net, dev)
+        store = SpectrogramStore(run.path(rundir.SPECTROGRAMS))
+        check_compatible(info, store.settings, str(model))
+        chosen, targets = _model_tokens(run, info)
+        probs = _probabilities(net, info, store, chosen, dev, batch, place, progress)
+        out_rows = prediction_rows([r["token_id"] for r in chosen], targets, probs, info.labels,
+                                   ["test"] * len(chosen), 0)
+        target = run.path(rundir.MODEL)
+        if place.is_main:
+            rundir.write_csv(run.path(rundir.PREDICTIONS), out_rows, prediction_columns(info.labels))
+            if Path(model).resolve() != target.resolve():
+                with rundir.atomic_path(target, suffix=".pt") as tmp:
+                    shutil.copyfile(model, tmp)
+    correct = int(sum(r["correct"] for r in out_rows))
+    lo, hi = wilson_interval(correct, len(out_rows))
+    return PredictResult(target, info.task, info.arch, list(info.labels), len(out_rows), correct / len(out_rows), lo, hi)
+
+
+def _device(name: str) -> torch.device:
+    """``auto``/``cuda``/``cuda:N`` when CUDA is available, else the CPU."""
+    if name.startswith("cuda") or name == "auto":
+        return torch.device("cuda" if name == "auto" else name) if torch.cuda.is_available() else torch.device("cpu")
+    return torch.device("cpu")
+
+
+def _model_tokens(run: rundir.RunDir, info: ModelInfo) -> tuple[list[dict], np.ndarray]:
+    """The run's tokens of the model's classes and their class indices in the model's labels."""
     rows = read_tokens(run.path(rundir.TOKENS))
     data = select_task(rows, info.task, ",".join(lab for lab in info.labels) if info.task != "voicing" else "all")
     known = np.array([data.labels[t] in info.labels for t in data.targets])
@@ -51,20 +89,25 @@ def predict_run(run_dir: str | Path, model: str | Path, device: str = "cpu", bat
         raise RunDirError(f"{run.root}: no token of the model's classes ({', '.join(info.labels)})")
     chosen = [r for r, k in zip(data.rows, known) if k]
     targets = np.array([info.labels.index(data.labels[t]) for t, k in zip(data.targets, known) if k])
-    probs = np.zeros((len(chosen), len(info.labels)), dtype=np.float64)
+    return chosen, targets
+
+
+def _probabilities(net: torch.nn.Module, info: ModelInfo, store: SpectrogramStore, chosen: list[dict],
+                   dev: torch.device, batch: int, place: Dist, progress: ProgressCallback | None) -> np.ndarray:
+    """Class probabilities ``[N, C]`` of ``chosen``: this rank's run of whole batches, gathered in token order."""
+    first, stop = batch_shard(len(chosen), batch, place)
+    probs = np.zeros((stop - first, len(info.labels)), dtype=np.float64)
     with torch.inference_mode():
-        for start in range(0, len(chosen), batch_size):
-            batch = chosen[start: start + batch_size]
-            specs = store.get_many([(r["spec_shard"], r["spec_row"]) for r in batch], max_freq=info.max_freq)
-            logits = net(info.prepare(specs).to(dev))
-            probs[start: start + len(batch)] = torch.softmax(logits.float(), dim=1).cpu().numpy()
-            report(progress, "predict", start + len(batch), len(chosen))
-    out_rows = prediction_rows([r["token_id"] for r in chosen], targets, probs, info.labels, ["test"] * len(chosen), 0)
-    rundir.write_csv(run.path(rundir.PREDICTIONS), out_rows, prediction_columns(info.labels))
-    target = run.path(rundir.MODEL)
-    if Path(model).resolve() != target.resolve():
-        with rundir.atomic_path(target, suffix=".pt") as tmp:
-            shutil.copyfile(model, tmp)
-    correct = int(sum(r["correct"] for r in out_rows))
-    lo, hi = wilson_interval(correct, len(out_rows))
-    return PredictResult(target, info.task, info.arch, list(info.labels), len(out_rows), correct / len(out_rows), lo, hi)
+        for start in range(first, stop, batch):
+            rows = chosen[start: min(start + batch, stop)]
+            specs = store.get_many([(r["spec_shard"], r["spec_row"]) for r in rows], max_freq=info.max_freq)
+            x = info.prepare(specs)
+            if dev.type == "cuda":
+                x = x.pin_memory()
+            with autocast(dev):
+                logits = net(to_device(x, dev))
+            probs[start - first: start - first + len(rows)] = torch.softmax(logits.float(), dim=1).cpu().numpy()
+            if place.is_main:  # rank 0's share stands for the whole (the ranks run at the same pace)
+                done = min((start - first + len(rows)) * place.world_size, len(chosen))
+                report(progress, "predict", done, len(chosen))
+    return gather_arrays(probs, place)

@@ -4,6 +4,10 @@ Writes into the run directory: ``model/model.pt`` (and ``model/fold-<k>.pt`` per
 ``model/metrics.csv`` (per epoch), ``model/splits.csv``, ``model/confusion.csv`` (test tokens),
 ``model/summary.json`` and ``predictions.csv`` (test tokens of every fold; with one split every token, marked
 train/val/test). Outputs are written only once training has succeeded.
+
+Under ``torchrun`` (see :mod:`vowelcam.learn.distributed`) every rank computes the same seeded splits (checked),
+trains its DistributedSampler share through DistributedDataParallel, scores its run of whole batches of the
+validation and test tokens and gathers them in token order; only rank 0 reports progress and writes files.
 """
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, DistributedSampler
 
 from .. import rundir
 from ..acoustics.store import SpectrogramStore
@@ -27,6 +31,8 @@ from ..errors import ConfigError, RunDirError
 from ..progress import ProgressCallback
 from ..tokens import read_tokens
 from . import dataset as ds
+from .accel import eval_batch_size, loader_options, prepare_model
+from .distributed import Dist, batch_shard, check_same_on_all_ranks, from_env, gather_arrays, process_group
 from .loop import Batches, fit_fold, predict
 from .metrics import confusion_matrix, confusion_rows, prediction_columns, prediction_rows, wilson_interval
 from .models import (ARCHS, ModelInfo, SpectrogramResNet, check_compatible, checkpoint_dict, choose_freq_strides,
@@ -86,27 +92,34 @@ def resolve_arch(arch: str, device: torch.device) -> str:
 
 def train(run_dir: str | Path, settings: TrainSettings = TrainSettings(), device: str = "auto",
           progress: ProgressCallback | None = None) -> TrainResult:
-    """Train and score a classifier for ``settings.task`` on the run directory's tokens."""
+    """Train and score a classifier for ``settings.task`` on the run directory's tokens.
+
+    Under torchrun every rank calls this and gets the same result; only rank 0 writes and reports progress.
+    """
     started = time.perf_counter()
     run = rundir.RunDir(run_dir)
     _check_settings(settings)
     store, data = _load_task(run, settings)
-    dev = resolve_device(device)
-    arch = resolve_arch(settings.arch, dev)
-    torch.manual_seed(settings.seed)
-    splits = ds.make_splits(data, settings.folds, settings.val_fraction, settings.test_fraction, settings.seed)
-    freq_strides = choose_freq_strides(store.hz_per_row * settings.freq_pool, settings.max_hz_per_row)
-    fingerprint = _fingerprint(settings, arch, data, store, freq_strides)
-    models, states, pred_rows = [], [], []
-    for fold, split in enumerate(splits):
-        model, info, state, rows = _train_fold(run, store, data, split, fold, arch, freq_strides, settings, dev,
-                                               fingerprint, progress)
-        models.append((model, info))
-        states.append(state)
-        pred_rows.extend(rows)
-    result = _write_outputs(run, data, splits, models, states, pred_rows, settings, dev, started)
-    for fold in range(len(splits)):
-        (run.path(rundir.MODEL_DIR) / f"state-fold{fold}.pt").unlink(missing_ok=True)
+    requested = resolve_device(device)
+    with process_group(requested) as place:
+        dev = place.device(requested)
+        arch = resolve_arch(settings.arch, dev)
+        torch.manual_seed(settings.seed)
+        splits = ds.make_splits(data, settings.folds, settings.val_fraction, settings.test_fraction, settings.seed)
+        check_same_on_all_ranks("\n".join(",".join(split) for split in splits), "the splits", place)
+        freq_strides = choose_freq_strides(store.hz_per_row * settings.freq_pool, settings.max_hz_per_row)
+        fingerprint = _fingerprint(settings, arch, data, store, freq_strides)
+        models, states, pred_rows = [], [], []
+        for fold, split in enumerate(splits):
+            model, info, state, rows = _train_fold(run, store, data, split, fold, arch, freq_strides, settings, dev,
+                                                   fingerprint, progress if place.is_main else None, place)
+            models.append((model, info))
+            states.append(state)
+            pred_rows.extend(rows)
+        result = _write_outputs(run, data, splits, models, states, pred_rows, settings, dev, started, place.is_main)
+        if place.is_main:
+            for fold in range(len(splits)):
+                (run.path(rundir.MODEL_DIR) / f"state-fold{fold}.pt").unlink(missing_ok=True)
     return result
 
 
@@ -132,15 +145,17 @@ def _load_task(run: rundir.RunDir, settings: TrainSettings) -> tuple[Spectrogram
     data = ds.select_task(rows, settings.task, settings.vowels)
     ds.check_places(data.rows, str(tokens_path))
     counts = np.bincount(data.targets, minlength=len(data.labels))
-    log.info("task %s: %d tokens, %d classes (%s), grouped by %s (%d groups)", data.task, len(data.rows),
-             len(data.labels), ", ".join(f"{n} {c}" for n, c in zip(data.labels, counts)), data.group_by,
-             len(set(data.groups)))
+    if from_env().is_main:
+        log.info("task %s: %d tokens, %d classes (%s), grouped by %s (%d groups)", data.task, len(data.rows),
+                 len(data.labels), ", ".join(f"{n} {c}" for n, c in zip(data.labels, counts)), data.group_by,
+                 len(set(data.groups)))
     return store, data
 
 
 def _fingerprint(settings: TrainSettings, arch: str, data: ds.TaskData, store: SpectrogramStore,
                  freq_strides: list[int]) -> dict[str, Any]:
-    keys = {k: v for k, v in dataclasses.asdict(settings).items() if k not in ("workers", "patience", "resume")}
+    ignored = ("workers", "patience", "resume", "eval_batch_size", "compile")  # change speed, not results
+    keys = {k: v for k, v in dataclasses.asdict(settings).items() if k not in ignored}
     return {"settings": json.dumps(keys, sort_keys=True), "arch": arch, "n_tokens": len(data.rows),
             "labels": list(data.labels), "store": json.dumps(store.settings, sort_keys=True),
             "freq_strides": list(freq_strides)}
@@ -148,7 +163,7 @@ def _fingerprint(settings: TrainSettings, arch: str, data: ds.TaskData, store: S
 
 def _train_fold(run: rundir.RunDir, store: SpectrogramStore, data: ds.TaskData, split: np.ndarray, fold: int,
                 arch: str, freq_strides: list[int], settings: TrainSettings, dev: torch.device,
-                fingerprint: dict[str, Any], progress: ProgressCallback | None):
+                fingerprint: dict[str, Any], progress: ProgressCallback | None, place: Dist):
     train_idx, val_idx = np.flatnonzero(split == "train"), np.flatnonzero(split == "val")
     norm = ds.estimate_norm(store, data.rows, train_idx, data.max_freq, seed=settings.seed)
     info = ModelInfo(
@@ -162,27 +177,27 @@ def _train_fold(run: rundir.RunDir, store: SpectrogramStore, data: ds.TaskData, 
     weights = ds.class_weights(data.targets[train_idx], len(data.labels))
     weight = torch.tensor(weights, dtype=torch.float32) if settings.class_weighting else None
     loss_fn = nn.CrossEntropyLoss(weight=weight, label_smoothing=settings.label_smoothing)
-    model.to(dev)
-    if dev.type == "cuda":
-        model.to(memory_format=torch.channels_last)
+    prepare_model(model, dev)
     augment = ds.Augment() if settings.augment else None
     batches = Batches(
-        train=_loader(store, data, train_idx, norm, settings, augment, shuffle=True, seed=settings.seed + fold),
-        val=_loader(store, data, val_idx, norm, settings, None, shuffle=False),
-        seed=settings.seed + fold,
+        train=_train_loader(store, data, train_idx, norm, settings, augment, settings.seed + fold, dev, place),
+        val=_eval_loader(store, data, val_idx, norm, settings, dev, place),
+        seed=settings.seed + fold, rank=place.rank,
     )
     state_path = run.path(rundir.MODEL_DIR) / f"state-fold{fold}.pt"
     state = fit_fold(model, batches, loss_fn.to(dev), settings, dev, state_path, {**fingerprint, "fold": fold},
-                     fold, progress)
+                     fold, progress, place)
     info.extra.update({"best_epoch": state.best_epoch, "val_acc": state.best_acc,
                        "class_weights": {lab: float(w) for lab, w in zip(data.labels, weights)}
                        if settings.class_weighting else {}})
     scored = np.arange(len(split)) if settings.folds < 2 else np.flatnonzero(split == "test")
-    probs, targets, idx = predict(model, _loader(store, data, scored, norm, settings, None, shuffle=False), dev)
+    probs, targets, idx = predict(model, _eval_loader(store, data, scored, norm, settings, dev, place), dev)
+    probs, targets, idx = (gather_arrays(a, place) for a in (probs, targets, idx))
     rows = prediction_rows([data.rows[i]["token_id"] for i in idx], targets, probs, data.labels, split[idx], fold)
     tested = [r["correct"] for r in rows if r["split"] == "test"]
-    log.info("fold %d: best epoch %d (val acc %.3f), test accuracy %.3f on %d tokens", fold + 1, state.best_epoch,
-             state.best_acc, float(np.mean(tested)) if tested else float("nan"), len(tested))
+    if place.is_main:
+        log.info("fold %d: best epoch %d (val acc %.3f), test accuracy %.3f on %d tokens", fold + 1, state.best_epoch,
+                 state.best_acc, float(np.mean(tested)) if tested else float("nan"), len(tested))
     return model.cpu(), info, state, rows
 
 
@@ -207,20 +222,36 @@ def _worker_init(worker_id: int) -> None:
     info.dataset.gen.manual_seed(torch.initial_seed() % 2**63)
 
 
-def _loader(store: SpectrogramStore, data: ds.TaskData, indices: np.ndarray, norm: dict[str, float],
-            settings: TrainSettings, augment: ds.Augment | None, shuffle: bool, seed: int = 0) -> DataLoader:
+def _train_loader(store: SpectrogramStore, data: ds.TaskData, indices: np.ndarray, norm: dict[str, float],
+                  settings: TrainSettings, augment: ds.Augment | None, seed: int, dev: torch.device,
+                  place: Dist) -> DataLoader:
+    """Shuffled, augmented batches of ``settings.batch_size`` per rank (a DistributedSampler share under
+    torchrun, seeded so that its epoch ``e`` order depends only on (seed, e) as in one process)."""
     dataset = ds.SpectrogramDataset(store, data.rows, data.targets, indices, data.max_freq, norm, augment, seed)
+    sampler = DistributedSampler(dataset, num_replicas=place.world_size, rank=place.rank, shuffle=True,
+                                 seed=seed * 100_003) if place.enabled else None
     return DataLoader(
-        dataset, batch_size=settings.batch_size, shuffle=shuffle, num_workers=settings.workers,
-        generator=torch.Generator().manual_seed(seed) if shuffle else None,
-        worker_init_fn=_worker_init if settings.workers else None,
-        pin_memory=torch.cuda.is_available(),
+        dataset, batch_size=settings.batch_size, shuffle=sampler is None, sampler=sampler,
+        num_workers=settings.workers, generator=torch.Generator().manual_seed(seed),
+        worker_init_fn=_worker_init if settings.workers else None, **loader_options(dev),
     )
+
+
+def _eval_loader(store: SpectrogramStore, data: ds.TaskData, indices: np.ndarray, norm: dict[str, float],
+                 settings: TrainSettings, dev: torch.device, place: Dist) -> DataLoader:
+    """In-order batches of this rank's run of whole batches of ``indices`` (all of them in one process)."""
+    batch = eval_batch_size(settings.eval_batch_size, settings.batch_size, dev)
+    start, stop = batch_shard(len(indices), batch, place)
+    dataset = ds.SpectrogramDataset(store, data.rows, data.targets, indices[start:stop], data.max_freq, norm)
+    return DataLoader(dataset, batch_size=batch, shuffle=False, num_workers=settings.workers,
+                      worker_init_fn=_worker_init if settings.workers else None, **loader_options(dev))
 
 
 def _write_outputs(run: rundir.RunDir, data: ds.TaskData, splits: list[np.ndarray], models: list, states: list,
                    pred_rows: list[dict[str, Any]], settings: TrainSettings, dev: torch.device,
-                   started: float) -> TrainResult:
+                   started: float, write: bool = True) -> TrainResult:
+    """Score the test tokens; with ``write`` (rank 0) write the model(s), metrics, splits, confusion,
+    predictions and summary."""
     labels = data.labels
     test = [r for r in pred_rows if r["split"] == "test"]
     index = {lab: i for i, lab in enumerate(labels)}
@@ -228,18 +259,6 @@ def _write_outputs(run: rundir.RunDir, data: ds.TaskData, splits: list[np.ndarra
     n_correct = sum(r["correct"] for r in test)
     low, high = wilson_interval(n_correct, len(test))
     fold_acc = [float(np.mean([r["correct"] for r in test if r["fold"] == k])) for k in range(len(splits))]
-    model_dir = run.path(rundir.MODEL_DIR)
-    if settings.folds >= 2:
-        for k, (model, info) in enumerate(models):
-            _save_model(model_dir / f"fold-{k}.pt", model, info)
-    _save_model(run.path(rundir.MODEL), *models[0])
-    history = [rec for state in states for rec in state.history]
-    rundir.write_csv(run.path(rundir.METRICS), history, METRIC_COLUMNS)
-    split_rows = [{"token_id": r["token_id"], "fold": k, "split": s}
-                  for k, split in enumerate(splits) for r, s in zip(data.rows, split)]
-    rundir.write_csv(run.path(SPLITS), split_rows, ["token_id", "fold", "split"])
-    rundir.write_csv(run.path(CONFUSION), confusion_rows(matrix, labels), ["true", *labels, "n", "recall"])
-    rundir.write_csv(run.path(rundir.PREDICTIONS), pred_rows, prediction_columns(labels))
     info = models[0][1]
     result = TrainResult(
         model_path=run.path(rundir.MODEL), task=data.task, arch=info.arch, device=dev.type, labels=list(labels),
@@ -248,6 +267,20 @@ def _write_outputs(run: rundir.RunDir, data: ds.TaskData, splits: list[np.ndarra
         class_weights=dict(info.extra["class_weights"]), hz_per_row=dict(info.hz_per_row),
         seconds=time.perf_counter() - started,
     )
+    if not write:
+        return result
+    model_dir = run.path(rundir.MODEL_DIR)
+    if settings.folds >= 2:
+        for k, (model, fold_info) in enumerate(models):
+            _save_model(model_dir / f"fold-{k}.pt", model, fold_info)
+    _save_model(run.path(rundir.MODEL), *models[0])
+    history = [rec for state in states for rec in state.history]
+    rundir.write_csv(run.path(rundir.METRICS), history, METRIC_COLUMNS)
+    split_rows = [{"token_id": r["token_id"], "fold": k, "split": s}
+                  for k, split in enumerate(splits) for r, s in zip(data.rows, split)]
+    rundir.write_csv(run.path(SPLITS), split_rows, ["token_id", "fold", "split"])
+    rundir.write_csv(run.path(CONFUSION), confusion_rows(matrix, labels), ["true", *labels, "n", "recall"])
+    rundir.write_csv(run.path(rundir.PREDICTIONS), pred_rows, prediction_columns(labels))
     summary = {**dataclasses.asdict(result), "model_path": str(result.model_path),
                "settings": dataclasses.asdict(settings), "confusion": matrix.tolist()}
     rundir.atomic_write_text(run.path(SUMMARY), json.dumps(summary, indent=2))

@@ -1,0 +1,85 @@
+"""The GPU fast path: bf16 autocast, channels-last, pinned memory, larger inference batches, ``torch.compile``.
+
+Everything here is a no-op on a CPU, so CPU results do not depend on it.
+"""
+from __future__ import annotations
+
+import logging
+from contextlib import nullcontext
+from typing import Any
+
+import torch
+from torch import nn
+
+log = logging.getLogger(__name__)
+
+CUDA_EVAL_BATCH = 256  # inference batch on CUDA when the settings leave it at 0 (memory is not the limit there)
+
+
+def autocast(device: torch.device):
+    """bf16 autocast on CUDA, nothing elsewhere."""
+    if device.type == "cuda":
+        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+    return nullcontext()
+
+
+def to_device(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Move a batch (asynchronously from pinned memory on CUDA), channels-last on CUDA."""
+    if device.type != "cuda":
+        return x.to(device)
+    return x.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+
+
+def prepare_model(model: nn.Module, device: torch.device) -> nn.Module:
+    """Move the model to ``device``, channels-last on CUDA, where cuDNN also picks the fastest convolution
+    algorithms for the (fixed) input shape (returns the same module)."""
+    model.to(device)
+    if device.type == "cuda":
+        model.to(memory_format=torch.channels_last)
+        torch.backends.cudnn.benchmark = True
+    return model
+
+
+def loader_options(device: torch.device) -> dict[str, Any]:
+    """DataLoader keywords for ``device``: pinned host memory when batches go to CUDA."""
+    return {"pin_memory": device.type == "cuda"}
+
+
+def eval_batch_size(requested: int, train_batch: int, device: torch.device) -> int:
+    """The inference batch: ``requested`` when set, else the training batch on a CPU and a large one on CUDA."""
+    if requested > 0:
+        return requested
+    return max(train_batch, CUDA_EVAL_BATCH) if device.type == "cuda" else train_batch
+
+
+def maybe_compile(model: nn.Module, enabled: bool) -> nn.Module:
+    """``torch.compile(model)`` when ``enabled``; if compiling (which happens at the first call) fails, the
+    model runs eagerly from then on, with a logged warning."""
+    if not enabled:
+        return model
+    try:
+        compiled = torch.compile(model)
+    except Exception as exc:  # e.g. an unsupported Python or platform
+        log.warning("torch.compile unavailable (%s: %s); running eagerly", type(exc).__name__, exc)
+        return model
+    return _CompiledWithFallback(model, compiled)
+
+
+class _CompiledWithFallback(nn.Module):
+    """Calls the compiled module; on its first failure falls back to the eager one for good."""
+
+    def __init__(self, eager: nn.Module, compiled: Any):
+        super().__init__()
+        self.eager = eager
+        object.__setattr__(self, "_compiled", compiled)  # not a submodule: its parameters are the eager ones
+        self.use_compiled = True
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        if self.use_compiled:
+            try:
+                return self._compiled(*args, **kwargs)
+            except Exception as exc:  # a compiler failure (missing toolchain, unsupported op...)
+                log.warning("torch.compile failed (%s: %s); running eagerly", type(exc).__name__,
+                            str(exc).splitlines()[0] if str(exc) else "")
+                self.use_compiled = False
+        return self.eager(*args, **kwargs)
