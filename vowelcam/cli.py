@@ -16,7 +16,7 @@ app = typer.Typer(
 )
 
 # Each module defines register(app). Order = order in --help.
-COMMAND_MODULES = ["extract"]
+COMMAND_MODULES = ["analyze", "synth", "extract", "train", "classify", "cam", "report"]
 
 
 def _version(value: bool) -> None:
