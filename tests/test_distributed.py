@@ -186,3 +186,27 @@ def test_sharded_predict_run_writes_the_same_bytes(tmp_path):
     rows = rundir.read_csv(two / rundir.PREDICTIONS)
     probs = np.array([[float(r[f"p_{lab}"]) for lab in result.labels] for r in rows])
     assert probs.std(axis=0).max() > 0  # not a constant output that would match whatever the sharding
+
+
+@pytest.mark.slow
+def test_sharded_cam_writes_the_same_maps_and_tables(tmp_path):
+    """``vowelcam cam`` under torchrun: ranks compute whole batches, rank 0 gathers them in token order and writes."""
+    single = make_run(tmp_path / "single", speakers=6, per_class=2)
+    train(single, TrainSettings(arch="resnet18", epochs=1, batch_size=8, seed=1))
+    two = tmp_path / "two"
+    shutil.copytree(single, two)
+    from vowelcam.config import CamSettings
+    from vowelcam.explain.run import explain_run
+
+    cam_args = ["--tokens", "all", "--no-faithfulness"]
+    explain_run(single, CamSettings(tokens="all", faithfulness=False, batch_size=5))
+    done = torchrun(["-m", "vowelcam", "cam", str(two), *cam_args, "--batch-size", "5"], tmp_path, tmp_path / "config")
+    assert "Traceback" not in done.stderr
+    for name in ("true.npy", "pred.npy"):
+        ours, ref = np.load(two / "cams" / name), np.load(single / "cams" / name)
+        assert ours.shape == ref.shape and ours.shape[0] == 36
+        np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-6)
+        assert np.abs(ref).sum(axis=(1, 2)).min() > 0  # every token's map was computed (none left at zero)
+    ours, ref = rundir.read_csv(two / rundir.BANDS), rundir.read_csv(single / rundir.BANDS)
+    assert [r["token_id"] for r in ours] == [r["token_id"] for r in ref]
+    assert [r["enrich_f1"] for r in ours] == [r["enrich_f1"] for r in ref]

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from ..explain.cam import CAM_METHODS
 from ..explain.run import CamSummary, explain_run
+from ..learn.distributed import from_env
 from .common import handle_errors, out, resolve_settings, rich_progress, setup_logging
 
 
@@ -38,6 +39,9 @@ def cam_command(
     settings = resolve_settings(config, {"cam": {
         "method": method, "layer": layer, "tokens": tokens, "band_halfwidth_hz": halfwidth, "reference": reference,
         "faithfulness": faithfulness, "batch_size": batch_size}})
+    if not from_env().is_main:  # under torchrun: rank 0 shows progress and the summary
+        explain_run(run_dir, settings.cam, device=device)
+        return
     with rich_progress(transient=True) as progress:
         summary = explain_run(run_dir, settings.cam, device=device, progress=progress)
     print_summary(summary)

@@ -23,6 +23,7 @@ from .errors import UnknownLayerError
 from .faithfulness import FAITHFULNESS_COLUMNS, FaithInputs, FaithSpec, run_faithfulness
 from .grid import CamGrid
 from .store import INDEX_COLUMNS, CamWriter
+from ..learn.distributed import Dist, barrier, from_env, gather_in_order, process_group, shard_bounds
 
 log = logging.getLogger(__name__)
 
@@ -144,12 +145,27 @@ def explain_run(run_dir: str | Path, settings: CamSettings | None = None, device
     run = rundir.RunDir(run_dir)
     chosen, tokens = select_tokens(run, settings.tokens)
     folds = sorted({_fold(p) for p in chosen})
+    if device.startswith("cuda"):
+        device = str(from_env().device(torch.device(device)))  # under torchrun: this rank's GPU
     ctx = _load(run, settings, method, device, folds)
     log.info("%s at %s: %.4g Hz per CAM row, %d tokens", method, ctx.grid.layer, ctx.grid.hz_per_row, len(chosen))
     if method == "scorecam":
         log.warning("Score-CAM runs one forward pass per channel of %s per token: slow on a CPU", ctx.grid.layer)
     faith_idx = _faith_subset(chosen, folds, settings)
-    result = _cam_pass(run, ctx, chosen, tokens, reference, settings, faith_idx, progress)
+    with process_group(torch.device(ctx.device)) as place:
+        result = _cam_pass(run, ctx, chosen, tokens, reference, settings, faith_idx, progress, place)
+        if not place.is_main:  # under torchrun: rank 0 writes the tables and runs the faithfulness tests
+            barrier(place)
+            return CamSummary(method, ctx.grid.layer, ctx.grid.hz_per_row, len(chosen), float("nan"), 0, 0, 1.0, [])
+        summary = _finish(run, ctx, chosen, tokens, faith_idx, result, settings, method, progress)
+        barrier(place)
+    return summary
+
+
+def _finish(run: rundir.RunDir, ctx: _Context, chosen: list[dict[str, str]], tokens: dict[str, dict[str, Any]],
+            faith_idx: np.ndarray, result: _CamPass, settings: CamSettings, method: str,
+            progress: ProgressCallback | None) -> CamSummary:
+    """Rank 0's part: tables, faithfulness tests and the summary."""
     outputs, agreement = _write_tables(run, result, ctx, settings)
     faith = _faithfulness(run, ctx, chosen, tokens, faith_idx, result.faith_specs, settings, progress)
     if faith:
@@ -162,37 +178,68 @@ def explain_run(run_dir: str | Path, settings: CamSettings | None = None, device
         [r for r in agreement if r["subset"] == "all"], faith, [run.path(rundir.CAMS), *outputs])
 
 
+@dataclass
+class _BatchMaps:
+    """One batch's maps and per-token results (what a rank sends to rank 0 under torchrun)."""
+
+    start: int
+    maps: np.ndarray  # [n, 2, F, T]: true-class and predicted-class maps
+    rows: dict[str, list[dict[str, Any]]]
+    profiles: dict[str, list[np.ndarray]]
+    specs: np.ndarray  # the batch's input spectrograms [n, F, T] (for the faithfulness subset)
+
+
 def _cam_pass(run: rundir.RunDir, ctx: _Context, chosen: list[dict[str, str]], tokens: dict[str, dict[str, Any]],
               reference: ReferenceTable, settings: CamSettings, faith_idx: np.ndarray,
-              progress: ProgressCallback | None) -> _CamPass:
-    """Maps for every chosen token in batches: written to cams/, band metrics and profiles kept."""
-    spec = BandSpec(settings.band_halfwidth_hz, settings.band_min_halfwidth_hz)
-    labels = list(ctx.info.labels)
+              progress: ProgressCallback | None, place: Dist = Dist()) -> _CamPass | None:
+    """Maps for every chosen token in batches: written to cams/, band metrics and profiles kept.
+
+    Under torchrun each rank computes a contiguous run of whole batches; rank 0 gathers them in token order,
+    writes cams/ and returns the pass (other ranks return None)."""
+    batches = _batches(chosen, settings.batch_size)
+    first, last = shard_bounds(len(batches), place)
+    local = []
+    for start, stop in batches[first:last]:
+        local.append(_batch_maps(ctx, chosen[start:stop], start, tokens, reference, settings))
+        report(progress if place.is_main else None, "cam", stop, len(chosen), ctx.method)
+    parts = gather_in_order(local, place)
+    if not place.is_main:
+        return None
     faith_specs = np.empty((len(faith_idx), len(ctx.freqs), len(ctx.store.times)), np.float32)
     rows: dict[str, list[dict[str, Any]]] = {"true": [], "pred": []}
     profiles: dict[str, list[np.ndarray]] = {"true": [], "pred": []}
     with CamWriter(run.path(rundir.CAMS), len(chosen), len(ctx.freqs), len(ctx.store.times)) as writer:
-        for start, stop in _batches(chosen, settings.batch_size):
-            part = chosen[start:stop]
-            model, layer = ctx.model_for(_fold(part[0]))
-            toks = [tokens[p["token_id"]] for p in part]
-            specs = ctx.store.get_many([(t["spec_shard"], t["spec_row"]) for t in toks], max_freq=ctx.info.max_freq)
-            targets = torch.tensor([[_label_index(labels, p["true"]), _label_index(labels, p["predicted"])]
-                                    for p in part])
-            x = ctx.info.prepare(specs).to(ctx.device)
-            maps = compute_cams(model, layer, x, targets, ctx.method, ctx.grid)[0].detach().cpu().numpy()
-            writer.write(start, maps[:, 0], maps[:, 1])
-            inside = (faith_idx >= start) & (faith_idx < start + len(part))
-            faith_specs[inside] = specs[faith_idx[inside] - start]
-            for k, which in enumerate(("true", "pred")):
-                for p, t, cam in zip(part, toks, maps[:, k]):
-                    ref = reference_for(reference, str(t.get("phone", "")), str(t.get("group", "")))
-                    info = _token_info(p, t, ctx.method, ctx.grid)
-                    rows[which].append({**info, **token_band_row(cam, ctx.freqs, t, spec, ref)})
-                    profiles[which].append(frequency_profile(cam, int(t["frame_start"]), int(t["frame_end"]))[0])
-            report(progress, "cam", min(start + len(part), len(chosen)), len(chosen), ctx.method)
-        scale = writer.finish(_meta(ctx, spec, settings, len(chosen)))
+        for part in parts:
+            writer.write(part.start, part.maps[:, 0], part.maps[:, 1])
+            inside = (faith_idx >= part.start) & (faith_idx < part.start + len(part.maps))
+            faith_specs[inside] = part.specs[faith_idx[inside] - part.start]
+            for which in ("true", "pred"):
+                rows[which].extend(part.rows[which])
+                profiles[which].extend(part.profiles[which])
+        scale = writer.finish(_meta(ctx, BandSpec(settings.band_halfwidth_hz, settings.band_min_halfwidth_hz),
+                                    settings, len(chosen)))
     return _CamPass(rows, {k: np.array(v) for k, v in profiles.items()}, faith_specs, scale)
+
+
+def _batch_maps(ctx: _Context, part: list[dict[str, str]], start: int, tokens: dict[str, dict[str, Any]],
+                reference: ReferenceTable, settings: CamSettings) -> _BatchMaps:
+    """CAMs of one batch for the true and the predicted class, with each token's band metrics and profile."""
+    spec = BandSpec(settings.band_halfwidth_hz, settings.band_min_halfwidth_hz)
+    labels = list(ctx.info.labels)
+    model, layer = ctx.model_for(_fold(part[0]))
+    toks = [tokens[p["token_id"]] for p in part]
+    specs = ctx.store.get_many([(t["spec_shard"], t["spec_row"]) for t in toks], max_freq=ctx.info.max_freq)
+    targets = torch.tensor([[_label_index(labels, p["true"]), _label_index(labels, p["predicted"])] for p in part])
+    x = ctx.info.prepare(specs).to(ctx.device)
+    maps = compute_cams(model, layer, x, targets, ctx.method, ctx.grid)[0].detach().cpu().numpy()
+    rows: dict[str, list[dict[str, Any]]] = {"true": [], "pred": []}
+    profiles: dict[str, list[np.ndarray]] = {"true": [], "pred": []}
+    for k, which in enumerate(("true", "pred")):
+        for p, t, cam in zip(part, toks, maps[:, k]):
+            ref = reference_for(reference, str(t.get("phone", "")), str(t.get("group", "")))
+            rows[which].append({**_token_info(p, t, ctx.method, ctx.grid), **token_band_row(cam, ctx.freqs, t, spec, ref)})
+            profiles[which].append(frequency_profile(cam, int(t["frame_start"]), int(t["frame_end"]))[0])
+    return _BatchMaps(start, maps, rows, profiles, specs)
 
 
 def _faithfulness(run: rundir.RunDir, ctx: _Context, chosen: list[dict[str, str]], tokens: dict[str, dict[str, Any]],
