@@ -1,21 +1,13 @@
 """Scores of a classifier: accuracy with a Wilson 95 % interval, confusion matrix, predictions rows."""
 from __future__ import annotations
 
-import math
 from typing import Any, Sequence
 
 import numpy as np
 
+from ..intervals import wilson_interval
 
-def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
-    """Wilson score interval for a proportion (95 % by default); (nan, nan) when ``n`` is 0."""
-    if n <= 0:
-        return float("nan"), float("nan")
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+__all__ = ["wilson_interval", "confusion_matrix", "confusion_rows", "prediction_columns", "prediction_rows"]
 
 
 def confusion_matrix(true: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:

@@ -10,10 +10,8 @@ from typing import Any, Iterable, Optional, Sequence
 import numpy as np
 from scipy import stats as sps
 
+from ..intervals import Z95, wilson_interval
 from .data import CamData
-
-Z95 = 1.959963984540054
-
 
 @dataclass(frozen=True)
 class Estimate:
@@ -33,17 +31,6 @@ def num(text: Any) -> float:
         return float(text)
     except (TypeError, ValueError):
         return float("nan")
-
-
-def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval of a proportion k/n (NaNs when n = 0)."""
-    if n <= 0:
-        return float("nan"), float("nan")
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def proportion(k: int, n: int) -> Estimate:
