@@ -23,3 +23,14 @@ def shared_data() -> Path:
 def repo_root() -> Path:
     """The project's root folder."""
     return REPO
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread for a module's tests: far faster than two on a shared two-core machine."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -37,13 +37,7 @@ predict_run(sys.argv[1], sys.argv[2], device="cpu", batch_size=5)
 """
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: far faster than two on a shared two-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def free_port() -> int:

@@ -27,13 +27,7 @@ from vowelcam.explain.store import read_cams
 from vowelcam.learn.models import SpectrogramResNet
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: the CI machine is shared, and small batches run faster without thread contention."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -21,13 +21,7 @@ from vowelcam.tokens import read_tokens
 FAST = dict(arch="resnet18", epochs=2, batch_size=16, seed=3)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: far faster than two on a shared two-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # --- models ------------------------------------------------------------------------------------------------

@@ -173,15 +173,20 @@ def _reachable(host: str, timeout: float = 3.0) -> bool:
         return False
 
 
+def _load_file(path: Path, what: str, expected: str) -> Any:
+    """``torch.load`` with ``weights_only=True``; a missing or foreign file is a one-line ModelError."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise ModelError(f"{path}: no such {what}") from None
+    except Exception as exc:
+        raise ModelError(f"{path}: not {expected} ({type(exc).__name__})") from None
+
+
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """A state dict from a local file: a plain (torchvision) state dict or a vowelcam checkpoint."""
     path = Path(path)
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise ModelError(f"{path}: no such weights file") from None
-    except Exception as exc:
-        raise ModelError(f"{path}: not a PyTorch weights file ({type(exc).__name__})") from None
+    data = _load_file(path, "weights file", "a PyTorch weights file")
     if isinstance(data, dict) and data.get("format") == CHECKPOINT_FORMAT:
         data = data["state_dict"]
     if not isinstance(data, dict) or not all(isinstance(v, torch.Tensor) for v in data.values()):
@@ -269,12 +274,7 @@ def info_from_checkpoint(data: Any, source: str) -> ModelInfo:
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, ModelInfo]:
     """Load ``model.pt``: the network in eval mode on ``device`` and its :class:`ModelInfo`."""
     path = Path(path)
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise ModelError(f"{path}: no such model file") from None
-    except Exception as exc:
-        raise ModelError(f"{path}: not a vowelcam model ({type(exc).__name__})") from None
+    data = _load_file(path, "model file", "a vowelcam model")
     info = info_from_checkpoint(data, str(path))
     model = build_model(info)
     try:
