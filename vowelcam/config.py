@@ -54,7 +54,7 @@ class MeasureSettings:
     ceiling_women: float = 6000.0
     ceiling_children: float = 7000.0
     ceiling_search: bool = True  # choose a ceiling per token from a range around the group's (Fast Track style)
-    ceiling_steps: int = 7
+    ceiling_steps: int = 5  # 5 within +-18 %: as accurate as 7 on Hillenbrand 1995, 26 % faster (bench_formants)
     ceiling_span: float = 0.18  # +- fraction around the group ceiling searched
     pitch_floor: float = 60.0
     pitch_ceiling: float = 500.0
