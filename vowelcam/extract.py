@@ -25,7 +25,7 @@ from .config import Settings, save_settings
 from .corpus.discover import Pair, discover
 from .corpus.speakers import SpeakerResolver
 from .errors import VowelcamError
-from .extract_file import FilePlan, FileResult, measure_file, plan_file
+from .extract_file import ChunkContext, FilePlan, FileResult, measure_file, plan_file
 from .progress import ProgressCallback, report
 from .rundir import PROBLEM_COLUMNS, RunDir, read_csv, write_csv
 from .speaker_groups import estimate_groups
@@ -136,10 +136,12 @@ def _do_chunk(index: int, chunk: list[Pair], signature: str, settings: Settings,
     geo = geometry(settings.spectrogram)
     rows, specs, problems = [], [], []
     plans = [plan_file(pair, settings) for pair in chunk]
-    estimates = estimate_groups([p for p in plans if isinstance(p, FilePlan)], settings, resolver)
+    known_f0: dict = {}
+    estimates = estimate_groups([p for p in plans if isinstance(p, FilePlan)], settings, resolver, known_f0)
     groups = {speaker: e.group for speaker, e in estimates.items() if e.group}
+    context = ChunkContext(settings, resolver, geo, groups, known_f0)
     for plan in plans:
-        result = plan if isinstance(plan, FileResult) else measure_file(plan, settings, resolver, geo, groups)
+        result = plan if isinstance(plan, FileResult) else measure_file(plan, context)
         for offset, row in enumerate(result.rows):
             row.update(spec_shard=index, spec_row=len(specs) + offset)
         rows.extend(result.rows)

@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 
 from .acoustics import praat
-from .acoustics.audio import AudioInfo, audio_info, clipped_fraction, level_dbfs, read_segment
-from .acoustics.features import SpectrogramGeometry, context_seconds, token_frames, token_spectrogram
+from .acoustics.audio import AudioInfo, Recording, audio_info, clipped_fraction, level_dbfs
+from .acoustics.features import SpectrogramGeometry, context_seconds, recording_spectrogram, token_frames
 from .config import Settings
 from .corpus.discover import Pair, timit_words_file
 from .corpus.select import TokenSpec, select_tokens
@@ -72,14 +72,24 @@ def plan_file(pair: Pair, settings: Settings) -> FilePlan | FileResult:
     return FilePlan(pair, info, specs, problems)
 
 
-def measure_file(plan: FilePlan, settings: Settings, resolver: SpeakerResolver, geo: SpectrogramGeometry,
-                 estimated_groups: dict[str, str] | None = None) -> FileResult:
+@dataclass(frozen=True)
+class ChunkContext:
+    """What every token of a chunk is measured with: settings, speakers, axes and per-chunk F0 knowledge."""
+
+    settings: Settings
+    resolver: SpeakerResolver
+    geo: SpectrogramGeometry
+    estimated_groups: dict[str, str] = field(default_factory=dict)  # speaker -> group estimated from F0
+    known_f0: dict[tuple[str, str, int], float] = field(default_factory=dict)  # (file, tier, interval) -> F0
+
+
+def measure_file(plan: FilePlan, context: ChunkContext) -> FileResult:
     """Measure and cut every planned token; never raises for data problems (they are returned)."""
     result = FileResult(problems=list(plan.problems))
+    recording = Recording(plan.info)
     for spec in plan.specs:
         try:
-            row, spectrogram = _token(plan.pair, plan.info, spec, settings, resolver, geo, result.problems,
-                                      estimated_groups or {})
+            row, spectrogram = _token(plan.pair, recording, spec, context, result.problems)
         except DataProblem as problem:
             result.problems.append(problem)
             continue
@@ -88,15 +98,9 @@ def measure_file(plan: FilePlan, settings: Settings, resolver: SpeakerResolver, 
     return result
 
 
-def extract_file(pair: Pair, settings: Settings, resolver: SpeakerResolver, geo: SpectrogramGeometry) -> FileResult:
-    """All tokens of one recording (plan + measure, without per-speaker group estimation)."""
-    plan = plan_file(pair, settings)
-    return plan if isinstance(plan, FileResult) else measure_file(plan, settings, resolver, geo)
-
-
-def _token(pair: Pair, info: AudioInfo, spec: TokenSpec, settings: Settings, resolver: SpeakerResolver,
-           geo: SpectrogramGeometry, problems: list[DataProblem],
-           estimated_groups: dict[str, str]) -> tuple[dict[str, Any], np.ndarray]:
+def _token(pair: Pair, recording: Recording, spec: TokenSpec, context: ChunkContext,
+           problems: list[DataProblem]) -> tuple[dict[str, Any], np.ndarray]:
+    info, settings = recording.info, context.settings
     where = dict(tier=spec.tier, interval=f"{spec.interval} ({spec.start:.3f}-{spec.end:.3f} s)")
     tolerance = 1.5 / info.sample_rate + 0.002
     if spec.end > info.duration + tolerance:
@@ -104,18 +108,19 @@ def _token(pair: Pair, info: AudioInfo, spec: TokenSpec, settings: Settings, res
                           f"ends at {spec.end:.3f} s, audio {pair.audio.name} is {info.duration:.3f} s", **where)
     centre = (spec.start + spec.end) / 2
     ctx = max(context_seconds(settings.spectrogram), (spec.end - spec.start) / 2 + MEASURE_MARGIN_S)
-    samples, seg_start = read_segment(info, centre - ctx, centre + ctx)
+    samples, seg_start = recording.segment(centre - ctx, centre + ctx)
     inner = samples[int((spec.start - seg_start) * info.sample_rate): int((spec.end - seg_start) * info.sample_rate) + 1]
     if level_dbfs(inner) < SILENCE_DBFS:
         raise DataProblem(pair.audio, "silent token", f"{spec.label!r} RMS {level_dbfs(inner):.0f} dBFS", **where)
     if clipped_fraction(inner) > CLIP_SHARE:
         problems.append(DataProblem(pair.audio, "clipped token (kept)",
                                     f"{spec.label!r}: {100 * clipped_fraction(inner):.1f} % of samples at full scale", **where))
-    speaker, group = resolver.resolve(pair.rel, spec.tier_speaker)
-    group = group or estimated_groups.get(speaker, "")
-    measures = _measure(samples, info.sample_rate, spec, seg_start, group, settings)
-    spectrogram = token_spectrogram(samples, info.sample_rate, centre - seg_start, settings.spectrogram, geo)
-    frame_start, frame_end = token_frames(spec.start, spec.end, settings.spectrogram)
+    speaker, group = context.resolver.resolve(pair.rel, spec.tier_speaker)
+    group = group or context.estimated_groups.get(speaker, "")
+    f0 = context.known_f0.get((pair.rel, spec.tier, spec.interval))
+    measures = _measure(samples, info.sample_rate, spec, seg_start, group, settings, f0)
+    spectrogram = recording_spectrogram(recording, centre, settings.spectrogram, context.geo)
+    frame_start, frame_end = token_frames(spec.start, spec.end, settings.spectrogram, context.geo)
     stem = PurePosixPath(pair.rel).with_suffix("").as_posix()
     row = {
         "token_id": f"{stem}:{spec.tier}:{spec.interval}", "file": pair.rel, "textgrid": pair.labels.name,
@@ -129,14 +134,16 @@ def _token(pair: Pair, info: AudioInfo, spec: TokenSpec, settings: Settings, res
     return row, spectrogram.astype(settings.spectrogram.dtype)
 
 
-def _measure(samples: np.ndarray, sr: int, spec: TokenSpec, seg_start: float, group: str, settings: Settings) -> dict[str, float]:
+def _measure(samples: np.ndarray, sr: int, spec: TokenSpec, seg_start: float, group: str, settings: Settings,
+             f0: float | None) -> dict[str, float]:
     """Praat measurements on the token plus a margin; vowels only (consonant tokens get empty measurements)."""
     if spec.kind != "vowel":
         return {name: float("nan") for name in MEASURE_COLUMNS}
     lo = max(0, int((spec.start - MEASURE_MARGIN_S - seg_start) * sr))
     hi = min(len(samples), int((spec.end + MEASURE_MARGIN_S - seg_start) * sr) + 1)
     offset = lo / sr + seg_start
-    return praat.measure_token(samples[lo:hi], sr, spec.start - offset, spec.end - offset, group or None, settings.measure)
+    return praat.measure_token(samples[lo:hi], sr, spec.start - offset, spec.end - offset, group or None,
+                               settings.measure, f0=f0)
 
 
 def relative(path: Path, root: Path) -> str:

@@ -35,8 +35,15 @@ class GroupEstimate:
     n_tokens: int
 
 
-def estimate_groups(plans: list, settings: Settings, resolver: SpeakerResolver) -> dict[str, GroupEstimate]:
-    """Groups of the speakers in ``plans`` (FilePlans) whose group is not given, from their vowels' F0."""
+TokenKey = tuple[str, str, int]  # (file relative to the corpus, tier, interval)
+
+
+def estimate_groups(plans: list, settings: Settings, resolver: SpeakerResolver,
+                    f0_out: dict[TokenKey, float] | None = None) -> dict[str, GroupEstimate]:
+    """Groups of the speakers in ``plans`` (FilePlans) whose group is not given, from their vowels' F0.
+
+    Every F0 measured on the way is stored in ``f0_out`` (when given), so the token's measurement can reuse it.
+    """
     candidates: dict[str, list[tuple]] = defaultdict(list)
     for plan in plans:
         for spec in plan.specs:
@@ -45,10 +52,11 @@ def estimate_groups(plans: list, settings: Settings, resolver: SpeakerResolver) 
             speaker, group = resolver.resolve(plan.pair.rel, spec.tier_speaker)
             if not group and len(candidates[speaker]) < MAX_TOKENS:
                 candidates[speaker].append((plan, spec))
-    return {speaker: _estimate(speaker, tokens, settings) for speaker, tokens in candidates.items()}
+    f0_out = {} if f0_out is None else f0_out
+    return {speaker: _estimate(speaker, tokens, settings, f0_out) for speaker, tokens in candidates.items()}
 
 
-def _estimate(speaker: str, tokens: list[tuple], settings: Settings) -> GroupEstimate:
+def _estimate(speaker: str, tokens: list[tuple], settings: Settings, f0_out: dict[TokenKey, float]) -> GroupEstimate:
     f0s = []
     for plan, spec in tokens:
         try:
@@ -57,6 +65,7 @@ def _estimate(speaker: str, tokens: list[tuple], settings: Settings) -> GroupEst
             continue
         f0 = praat.median_f0(samples, plan.info.sample_rate, spec.start - seg_start, spec.end - seg_start,
                              settings.measure)
+        f0_out[(plan.pair.rel, spec.tier, spec.interval)] = f0
         if not math.isnan(f0):
             f0s.append(f0)
     if not f0s:

@@ -7,13 +7,13 @@ defaults and why.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 from functools import lru_cache
 
 import numpy as np
-from scipy.signal import firwin, resample_poly
+from scipy.fft import rfft
 
 from ..config import SpectrogramSettings
+from .audio import Recording, resample
 
 
 @dataclass(frozen=True)
@@ -46,52 +46,58 @@ def context_seconds(settings: SpectrogramSettings) -> float:
     return float(geo.times_s[-1]) + geo.win / settings.sample_rate
 
 
-@lru_cache(maxsize=16)
-def _antialias_filter(up: int, down: int) -> np.ndarray:
-    """scipy's default resample_poly filter (Kaiser, beta 5), designed once per ratio instead of per call."""
-    max_rate = max(up, down)
-    half_len = 10 * max_rate
-    return firwin(2 * half_len + 1, 1.0 / max_rate, window=("kaiser", 5.0)) * up
-
-
-def resample(samples: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
-    """Polyphase resampling (exact rational ratio)."""
-    if sr_in == sr_out:
-        return samples
-    ratio = Fraction(sr_out, sr_in).limit_denominator(1000)
-    up, down = ratio.numerator, ratio.denominator
-    return resample_poly(samples, up, down, window=_antialias_filter(up, down) / up)
-
-
 def token_spectrogram(
     samples: np.ndarray, sr: int, centre_s: float, settings: SpectrogramSettings, geo: SpectrogramGeometry | None = None
 ) -> np.ndarray:
-    """dB spectrogram ``[F, T]`` of ``samples`` (float, -1..1) with frame ``T//2`` centred at ``centre_s``.
+    """dB spectrogram ``[F, T]`` (C-contiguous float32) of ``samples`` (float, -1..1), frame ``T//2`` at ``centre_s``.
 
     ``centre_s`` is relative to the first sample. Audio missing at the edges (token near the start or end of the
     recording) is zero, which shows as the dB floor.
     """
     geo = geo or geometry(settings)
     x = resample(np.asarray(samples, dtype=np.float64), sr, settings.sample_rate)
-    sr_out = settings.sample_rate
-    centres = np.round((centre_s + geo.times_s) * sr_out).astype(np.int64)
+    centres = np.round((centre_s + geo.times_s) * settings.sample_rate).astype(np.int64)
     starts = centres - geo.win // 2
     pad = int(max(0, -starts.min())) + 1
     right = int(max(0, starts.max() + geo.win - len(x))) + 1
     x = np.pad(x, (pad, right))
     idx = (starts + pad)[:, None] + np.arange(geo.win)[None, :]
-    frames = x[idx] * np.hanning(geo.win + 2)[1:-1]
-    power = np.abs(np.fft.rfft(frames, n=settings.n_fft, axis=1)) ** 2
-    power = power[:, : len(geo.freqs_hz)]
+    window, full_scale = _hann(geo.win)
+    # float32 FFT: its round-off (~-140 dB re the frame's peak) is far below the dB floor and float16 storage
+    spectrum = rfft(x[idx].astype(np.float32) * window, n=settings.n_fft, axis=1)[:, : len(geo.freqs_hz)]
+    power = spectrum.real**2 + spectrum.imag**2
     # dB re a full-scale sine analysed with the same window: 0 dB = full scale
-    ref = (np.hanning(geo.win + 2)[1:-1].sum() / 2) ** 2
-    db = 10 * np.log10(np.maximum(power / ref, 10 ** (settings.db_floor / 10)))
-    return db.T.astype(np.float32)
+    db = 10 * np.log10(np.maximum(power / np.float32(full_scale), np.float32(10 ** (settings.db_floor / 10))))
+    return np.ascontiguousarray(db.T, dtype=np.float32)  # C order: shards are written and read row-wise
 
 
-def token_frames(start_s: float, end_s: float, settings: SpectrogramSettings) -> tuple[int, int]:
+def recording_spectrogram(recording: Recording, centre_s: float, settings: SpectrogramSettings,
+                          geo: SpectrogramGeometry | None = None) -> np.ndarray:
+    """The spectrogram of the token centred at ``centre_s`` (s from the start of the recording).
+
+    A short recording is resampled once as a whole and every token is cut from it (no filter edges at the
+    context's borders); a long one is read and resampled around each token.
+    """
+    geo = geo or geometry(settings)
+    ctx = context_seconds(settings)
+    samples, first_s, rate = recording.resampled_segment(centre_s - ctx, centre_s + ctx, settings.sample_rate)
+    return token_spectrogram(samples, rate, centre_s - first_s, settings, geo)
+
+
+@lru_cache(maxsize=8)
+def _hann(win: int) -> tuple[np.ndarray, float]:
+    """Praat-style Hann window of ``win`` samples (no zero end points) and the power of a full-scale sine in it."""
+    window = np.hanning(win + 2)[1:-1]
+    full_scale = float((window.sum() / 2) ** 2)
+    window = window.astype(np.float32)
+    window.setflags(write=False)
+    return window, full_scale
+
+
+def token_frames(start_s: float, end_s: float, settings: SpectrogramSettings,
+                 geo: SpectrogramGeometry | None = None) -> tuple[int, int]:
     """The token's own interval in spectrogram frames (end exclusive), clipped to the frame range."""
-    geo = geometry(settings)
+    geo = geo or geometry(settings)
     half = (end_s - start_s) / 2
     hop_s = geo.hop / settings.sample_rate
     first = int(np.searchsorted(geo.times_s, -half - hop_s / 2))

@@ -46,7 +46,8 @@ _SILENCE_RMS = 1e-6  # below this the span is treated as silence (about -120 dBF
 
 
 def measure_token(
-    samples: np.ndarray, sr: int, start: float, end: float, group: str | None, settings: MeasureSettings
+    samples: np.ndarray, sr: int, start: float, end: float, group: str | None, settings: MeasureSettings,
+    f0: float | None = None,
 ) -> dict[str, float]:
     """Measure F0, F1–F3 at 20/50/80 %, bandwidths at 50 % and the chosen ceiling of one token.
 
@@ -54,6 +55,7 @@ def measure_token(
     ``start``/``end`` are the token's bounds in seconds relative to the first sample; ``group`` is the
     speaker group (``"men"``, ``"women"``, ``"children"``; ``None``/``""`` when unknown). Returns a dict with
     exactly the keys of :data:`~vowelcam.tokens.MEASURE_COLUMNS`; values that cannot be measured are NaN.
+    ``f0``, when given, is the token's :func:`median_f0` already measured with the same settings (it is reused).
     """
     if end < start:
         raise ValueError(f"token ends before it starts ({start} > {end})")
@@ -61,7 +63,7 @@ def measure_token(
     audio = _as_mono_float(samples)
     if end - start <= 0 or audio.size == 0 or not _audible(audio, sr, start, end):
         return result
-    result["f0"] = median_f0(audio, sr, start, end, settings)
+    result["f0"] = _safe_median_f0(audio, sr, start, end, settings) if f0 is None else float(f0)
     try:
         result.update(measure_formants(audio, sr, start, end, group, settings))
     except parselmouth.PraatError as exc:  # Praat refusing odd input must not stop a corpus run
@@ -70,17 +72,20 @@ def measure_token(
 
 
 def _as_mono_float(samples: np.ndarray) -> np.ndarray:
-    """A finite float64 1-D copy (channels averaged, NaN/inf replaced by 0)."""
+    """Finite float64 1-D samples (channels averaged, NaN/inf replaced); the input itself when already so."""
     audio = np.asarray(samples, dtype=np.float64)
     if audio.ndim == 2:
         audio = audio.mean(axis=1)
-    return np.nan_to_num(audio.reshape(-1), nan=0.0, posinf=1.0, neginf=-1.0)
+    audio = audio.reshape(-1)
+    if np.isfinite(audio.sum()):  # one pass; the common case needs no replacement
+        return audio
+    return np.nan_to_num(audio, nan=0.0, posinf=1.0, neginf=-1.0)
 
 
 def _audible(audio: np.ndarray, sr: int, start: float, end: float) -> bool:
     """Whether the token's own span holds more than digital silence."""
     part = audio[max(0, int(start * sr)) : max(int(start * sr) + 1, int(math.ceil(end * sr)))]
-    return part.size > 0 and float(np.sqrt(np.mean(part**2))) > _SILENCE_RMS
+    return part.size > 0 and math.sqrt(float(np.dot(part, part)) / part.size) > _SILENCE_RMS
 
 
 def _excerpt(audio: np.ndarray, sr: int, t0: float, t1: float) -> tuple[np.ndarray, float]:
@@ -106,6 +111,10 @@ def median_f0(samples: np.ndarray, sr: int, start: float, end: float, settings: 
     audio = _as_mono_float(samples)
     if end <= start or audio.size == 0 or not _audible(audio, sr, start, end):
         return math.nan
+    return _safe_median_f0(audio, sr, start, end, settings)
+
+
+def _safe_median_f0(audio: np.ndarray, sr: int, start: float, end: float, settings: MeasureSettings) -> float:
     try:
         return _median_f0(audio, sr, start, end, settings)
     except parselmouth.PraatError as exc:  # Praat refusing odd input must not stop a corpus run
@@ -132,12 +141,16 @@ def _median_f0(audio: np.ndarray, sr: int, start: float, end: float, settings: M
 
 def candidate_ceilings(group: str | None, settings: MeasureSettings) -> np.ndarray:
     """The formant ceilings (Hz) tried for a token of ``group`` (one when the search is off)."""
+    return _candidate_ceilings(normalise_group(group or ""), settings).copy()
+
+
+@lru_cache(maxsize=64)
+def _candidate_ceilings(group: str, settings: MeasureSettings) -> np.ndarray:
     centre = group_ceiling(group, settings)
     if not settings.ceiling_search:
         return np.array([centre])
-    known = bool(normalise_group(group or ""))
-    span = settings.ceiling_span if known else settings.ceiling_span_unknown
-    steps = settings.ceiling_steps if known else settings.ceiling_steps_unknown
+    span = settings.ceiling_span if group else settings.ceiling_span_unknown
+    steps = settings.ceiling_steps if group else settings.ceiling_steps_unknown
     if steps <= 1:
         return np.array([centre])
     return np.round(centre * np.geomspace(1.0 - span, 1.0 + span, steps) / 50.0) * 50.0
@@ -163,20 +176,19 @@ def measure_formants(
     fractions = np.linspace(settings.track_from, 1.0 - settings.track_from, max(settings.track_frames, 1))
     times = start + fractions * (end - start)
     span = _AnalysisSpan(audio, sr, times, settings)
-    centre = group_ceiling(group, settings)
-    candidates = []  # (score, ceiling used, F1-F3 [frames, 3], B1-B3 [frames, 3]) in ceiling order
-    for ceiling in np.unique(np.minimum(candidate_ceilings(group, settings), sr / 2)):
-        formant, used = span.burg(ceiling, settings)
-        freqs, bands = formant_values(formant, times)
-        prior = settings.ceiling_prior * math.log(used / centre) ** 2
-        score = (_implausible(freqs, bands, settings), track_error(freqs, settings) + prior)
-        candidates.append((score, used, freqs, bands))
-    best = min(range(len(candidates)), key=lambda i: candidates[i][0])
-    _, ceiling, freqs, bands = candidates[best]
-    neighbours = candidates[max(best - settings.f1_pool, 0) : best + settings.f1_pool + 1]
-    freqs = freqs.copy()
-    freqs[:, 0] = _column_medians(np.array([c[2][:, 0] for c in neighbours]))
-    return _report(fractions, freqs, bands, ceiling)
+    ceilings = np.unique(np.minimum(candidate_ceilings(group, settings), sr / 2))
+    used = np.empty(len(ceilings))  # the ceiling each candidate really had (fast FFT lengths)
+    freqs = np.empty((len(ceilings), len(times), TRACKED_FORMANTS))  # [candidate, frame, F1-F3]
+    bands = np.empty_like(freqs)
+    for i, ceiling in enumerate(ceilings):
+        formant, used[i] = span.burg(ceiling, settings)
+        freqs[i], bands[i] = formant_values(formant, times)
+    roughness = track_errors(freqs, settings) + settings.ceiling_prior * np.log(used / group_ceiling(group, settings)) ** 2
+    best = int(np.lexsort((roughness, implausible_counts(freqs, bands, settings)))[0])  # ties: lowest ceiling
+    chosen = freqs[best].copy()
+    pool = freqs[max(best - settings.f1_pool, 0) : best + settings.f1_pool + 1, :, 0]
+    chosen[:, 0] = finite_medians(pool, axis=0)
+    return _report(fractions, chosen, bands[best], used[best])
 
 
 class _AnalysisSpan:
@@ -219,10 +231,12 @@ class _AnalysisSpan:
 def formant_values(formant: parselmouth.Formant, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """F1–F3 frequencies and bandwidths, each ``[len(times), 3]`` in Hz (NaN where Praat found no formant)."""
     xs = formant.xs()
-    frame_times = np.clip(times, xs[0], xs[-1])
-    formants = range(1, TRACKED_FORMANTS + 1)
-    freqs = np.array([[formant.get_value_at_time(k, t) for k in formants] for t in frame_times])
-    bands = np.array([[formant.get_bandwidth_at_time(k, t) for k in formants] for t in frame_times])
+    frame_times = np.clip(times, xs[0], xs[-1]).tolist()
+    at = [t for t in frame_times for _ in range(TRACKED_FORMANTS)]  # frame-major, formant-minor
+    numbers = list(range(1, TRACKED_FORMANTS + 1)) * len(frame_times)
+    shape = (len(frame_times), TRACKED_FORMANTS)
+    freqs = np.fromiter(map(formant.get_value_at_time, numbers, at), float, len(at)).reshape(shape)
+    bands = np.fromiter(map(formant.get_bandwidth_at_time, numbers, at), float, len(at)).reshape(shape)
     return freqs, bands
 
 
@@ -233,49 +247,48 @@ def _dct_residual_maker(n_frames: int, order: int) -> np.ndarray:
     return np.eye(n_frames) - basis @ np.linalg.pinv(basis)
 
 
-def track_error(freqs: np.ndarray, settings: MeasureSettings) -> float:
-    """How un-smooth the candidate's log F1–F3 tracks are: the summed mean squared DCT residual.
+def track_errors(freqs: np.ndarray, settings: MeasureSettings) -> np.ndarray:
+    """How un-smooth each candidate's log F1–F3 tracks are: the summed mean squared DCT residual.
 
-    Missing frames are filled with the track's median and cost ``missing_penalty`` per missing fraction.
+    ``freqs`` is ``[candidates, frames, formants]``; returns ``[candidates]``. Missing frames are filled with
+    the track's median and cost ``missing_penalty`` per missing fraction.
     """
     logf = np.log(freqs)
     finite = np.isfinite(logf)
-    missing = 1.0 - float(finite.mean())
-    if missing:
-        logf = np.where(finite, logf, np.nan_to_num(_column_medians(logf)))
-    order = min(settings.smooth_order, freqs.shape[0])
-    residual = _dct_residual_maker(freqs.shape[0], order) @ logf
-    return float(np.square(residual).sum()) / freqs.shape[0] + settings.missing_penalty * missing
+    n_frames = freqs.shape[1]
+    missing = 1.0 - finite.sum(axis=(1, 2)) / finite[0].size
+    if missing.any():
+        logf = np.where(finite, logf, np.nan_to_num(finite_medians(logf, axis=1))[:, None, :])
+    residual = _dct_residual_maker(n_frames, min(settings.smooth_order, n_frames)) @ logf
+    return np.square(residual).sum(axis=(1, 2)) / n_frames + settings.missing_penalty * missing
 
 
-def _column_medians(values: np.ndarray) -> np.ndarray:
-    """Median of the finite values of each column (NaN for a column without any), cheap for small arrays."""
-    ordered = np.sort(values, axis=0)  # NaN sorts last
+def finite_medians(values: np.ndarray, axis: int) -> np.ndarray:
+    """Median of the finite values along ``axis`` (NaN where there is none); cheap for small arrays."""
+    ordered = np.sort(values, axis=axis)  # NaN sorts last
     finite = np.isfinite(values)
-    if finite.all():
-        n = values.shape[0]
-        return 0.5 * (ordered[(n - 1) // 2] + ordered[n // 2])
-    count = finite.sum(axis=0)
-    cols = np.arange(values.shape[1])
-    low = ordered[np.maximum((count - 1) // 2, 0), cols]
-    high = ordered[np.maximum(count // 2, 0), cols]
-    return np.where(count > 0, (low + high) / 2, np.nan)
+    if finite.all():  # the common case, without fancy indexing
+        n = values.shape[axis]
+        return 0.5 * (np.take(ordered, (n - 1) // 2, axis=axis) + np.take(ordered, n // 2, axis=axis))
+    count = finite.sum(axis=axis, keepdims=True)
+    low = np.take_along_axis(ordered, np.maximum((count - 1) // 2, 0), axis=axis)
+    high = np.take_along_axis(ordered, np.maximum(count // 2, 0), axis=axis)
+    return np.squeeze(np.where(count > 0, (low + high) / 2, np.nan), axis=axis)
 
 
-def _implausible(freqs: np.ndarray, bands: np.ndarray, settings: MeasureSettings) -> int:
-    """Count of violated sanity priors on the median F1–F3 and B2–B3 (after Fast Track's heuristics).
+def implausible_counts(freqs: np.ndarray, bands: np.ndarray, settings: MeasureSettings) -> np.ndarray:
+    """Violated sanity priors per candidate, on the median F1–F3 and B2–B3 (after Fast Track's heuristics).
 
-    Fewer is better. Very wide B2/B3 mean a spurious pole took a real formant's place (ceiling too low).
+    ``freqs``/``bands`` are ``[candidates, frames, formants]``; fewer is better. Very wide B2/B3 mean a spurious
+    pole took a real formant's place (ceiling too low); too many missing frames count as 4.
     """
-    missing = float(np.mean(~np.isfinite(freqs)))
-    if missing > settings.max_missing:
-        return 4
-    f1, f2, f3 = _column_medians(freqs)
-    _, b2, b3 = _column_medians(bands)
-    violations = int(f1 > settings.f1_max)
-    violations += int(f3 < 2000 and f2 - f1 < 400)  # a rhotic-low F3 only with well separated F1 and F2
-    violations += int(b2 > settings.b2_max) + int(b3 > settings.b3_max)
-    return violations
+    missing = 1.0 - np.isfinite(freqs).sum(axis=(1, 2)) / freqs[0].size
+    f1, f2, f3 = finite_medians(freqs, axis=1).T
+    _, b2, b3 = finite_medians(bands, axis=1).T
+    violations = (f1 > settings.f1_max).astype(int)
+    violations += (f3 < 2000) & (f2 - f1 < 400)  # a rhotic-low F3 only with well separated F1 and F2
+    violations += (b2 > settings.b2_max).astype(int) + (b3 > settings.b3_max)
+    return np.where(missing > settings.max_missing, 4, violations)
 
 
 def _report(fractions: np.ndarray, freqs: np.ndarray, bands: np.ndarray, ceiling: float) -> dict[str, float]:

@@ -20,8 +20,8 @@ import platformdirs
 import torch
 from torch import nn
 
-from ..acoustics.audio import AudioInfo, audio_info, level_dbfs, read_segment
-from ..acoustics.features import context_seconds, geometry, token_spectrogram
+from ..acoustics.audio import AudioInfo, Recording, audio_info, level_dbfs
+from ..acoustics.features import geometry, recording_spectrogram
 from ..config import SpectrogramSettings
 from ..corpus.labels import UNVOICED, detect_convention
 from ..corpus.textgrid_write import interval_tier, write_textgrid
@@ -113,7 +113,8 @@ def classify(
         spans = [(lo, hi, "", "", 0)]
     else:
         spans = _textgrid_spans(read_textgrid(textgrid), info, tier, start, end)
-    specs = np.stack([_span_spectrogram(audio, s, e, settings, info, f"{tg_tier}:{iv}" if iv else "")
+    recording = Recording(audio)
+    specs = np.stack([_span_spectrogram(recording, s, e, settings, info, f"{tg_tier}:{iv}" if iv else "")
                       for s, e, _, tg_tier, iv in spans])
     with torch.no_grad():
         probs = torch.softmax(net(info.prepare(specs).to(device)).float(), 1).cpu().numpy()
@@ -160,15 +161,14 @@ def _textgrid_spans(grid: TextGrid, info: ModelInfo, tier: str, start: float | N
     return spans
 
 
-def _span_spectrogram(audio: AudioInfo, start: float, end: float, settings: SpectrogramSettings, info: ModelInfo,
+def _span_spectrogram(recording: Recording, start: float, end: float, settings: SpectrogramSettings, info: ModelInfo,
                       where: str) -> np.ndarray:
-    centre = (start + end) / 2
-    own, _ = read_segment(audio, start, end)
+    """The span's spectrogram cut exactly as extraction cuts a token's (same resampling of the recording)."""
+    own, _ = recording.segment(start, end)
     if level_dbfs(own) < SILENCE_DBFS:
-        raise AudioError(audio.path, "silence", f"{start:.3f}-{end:.3f} s is below {SILENCE_DBFS:g} dBFS", interval=where)
-    context = context_seconds(settings)
-    samples, first = read_segment(audio, centre - context, centre + context)
-    spec = token_spectrogram(samples, audio.sample_rate, centre - first, settings, geometry(settings))
+        raise AudioError(recording.info.path, "silence", f"{start:.3f}-{end:.3f} s is below {SILENCE_DBFS:g} dBFS",
+                         interval=where)
+    spec = recording_spectrogram(recording, (start + end) / 2, settings, geometry(settings))
     return spec[: info.n_rows()]
 
 
