@@ -1,11 +1,14 @@
 """Every stage of vowelcam in one run, on the same data: throughput (tokens/s), peak memory, and ratios to anchors.
 
-Stages (each runs in its own subprocess, started by this script with ``--stage``; the parent samples the resident
+Stages (each runs in its own subprocess, ``stage_children.py``; this script, the parent, samples the resident
 memory of that child's whole process tree every 0.1 s with psutil, so ``peak MB`` includes extraction workers and
 the report's grandchild; the child's own ``ru_maxrss`` from ``resource.getrusage`` is recorded as a cross-check):
 
-- extraction of ``../shared/data/hillenbrand1995`` (preset ``hillenbrand``, vowels only) with ``jobs=1`` (per core)
-  and ``jobs=2``;
+- extraction of ``../shared/data/hillenbrand1995`` (preset ``hillenbrand``, vowels only, 1116 tokens) with
+  ``jobs=1`` (per core), ``--repeats`` times, each run followed by the plain Praat loop over the same 1116 vowels
+  (``stage_plain_loop``: read the file, one Burg call per token), so that each repetition gives a ratio taken
+  minutes apart at most: this shared machine's speed drifts by +-20 % within minutes, the ratio far less. The
+  per-core figure reported is the median repetition (best and all runs are kept); then ``jobs=2`` once;
 - anchors on a spread-out subset of the same tokens (``--anchor-tokens`` per group): vowelcam's ``measure_token``,
   a plain one-call-per-token Praat Burg loop (``plain_burg_formants``) and fasttrackpy (``bench_formants``'s
   methods and scoring against the hand-edited formants of ``vowdata.dat``);
@@ -23,10 +26,10 @@ the report's grandchild; the child's own ``ru_maxrss`` from ``resource.getrusage
   ``getrusage(RUSAGE_SELF) + getrusage(RUSAGE_CHILDREN)``): wall and CPU time per token and peak memory, and the
   extrapolation to the full LJSpeech corpus (see ``_scale_ratios``).
 
-    python bench/bench_stages.py [--quick] [--skip-extract] [--skip-anchors] [--skip-spectrogram] [--skip-models]
-                                 [--skip-cams] [--skip-report] [--skip-scale]
+    python bench/bench_stages.py [--quick] [--repeats N] [--skip-extract] [--skip-anchors] [--skip-spectrogram]
+                                 [--skip-models] [--skip-cams] [--skip-report] [--skip-scale] [--out FILE]
 
-``--quick`` drops the 16x corpus and resnet101's training timing, and uses fewer anchor tokens. Writes
+``--quick`` drops the 16x corpus and resnet101's training timing, and uses fewer anchor tokens and repeats. Writes
 bench/results/stages.json and prints Rich tables (stages, ratios and targets, anchor accuracy).
 """
 from __future__ import annotations
@@ -35,7 +38,7 @@ import argparse
 import json
 import os
 import platform
-import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,215 +48,15 @@ from typing import Any, Callable
 
 import psutil
 from rich.console import Console
-from rich.table import Table
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data"
-H95 = DATA / "hillenbrand1995"
-LJ32 = DATA / "ljspeech-32"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from stage_children import BATCH, H95, REPO, THREADS  # noqa: E402
+from stage_tables import show  # noqa: E402
+
 RESULTS = REPO / "bench" / "results" / "stages.json"
-sys.path.insert(0, str(REPO / "bench"))
-
-THREADS = 2
-BATCH = 16
-ROWS, FRAMES = 129, 96
+CHILD = REPO / "bench" / "stage_children.py"
 FULL_LJ_VOWELS = 343_872
 LJ32_TOKENS, LJ32_VOWELS = 1393, 879  # LJ-32: all tokens vs vowel tokens (unvoiced consonants in this ratio)
-TARGETS = {"extract_per_core": 100.0, "vs_fasttrack": 15.0, "cam_vs_forward": 3.0, "full_lj_16_cores_min": 10.0}
-
-
-# ------------------------------------------------------------------------------------------ child stages
-
-
-def stage_extract(p: dict) -> dict:
-    """Extract ``p['corpus']`` with ``p['jobs']`` workers; tokens and seconds inside ``extract``."""
-    from vowelcam.config import Settings
-    from vowelcam.extract import extract
-
-    overrides = {"extract": {"jobs": p["jobs"]}, "corpus": {"speaker_pattern": p.get("pattern", "")},
-                 "labels": {"include_unvoiced": p.get("include_unvoiced", True)}}
-    settings = Settings().with_overrides(overrides)
-    with tempfile.TemporaryDirectory() as out:
-        t0, cpu0 = time.perf_counter(), _cpu_seconds()
-        summary = extract(p["corpus"], out, p.get("textgrids") or None, settings, force=True)
-        seconds, cpu = time.perf_counter() - t0, _cpu_seconds() - cpu0
-    return {"tokens": summary.n_tokens, "seconds": seconds, "cpu_seconds": cpu, "jobs": p["jobs"],
-            "cpu_tokens_per_s": round(summary.n_tokens / cpu, 2)}
-
-
-def _cpu_seconds() -> float:
-    """User + system CPU time of this process and its reaped children (the extraction workers)."""
-    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
-
-
-def stage_anchors(p: dict) -> dict:
-    """vowelcam measure_token, plain Burg and fasttrackpy on the same tokens: speed and accuracy."""
-    from importlib.metadata import version
-
-    import bench_formants as bf
-    from vowelcam.config import MeasureSettings
-
-    tokens = bf.load_tokens(p["per_group"])
-    methods = {"vowelcam measure_token": bf.vowelcam_method(MeasureSettings()),
-               "plain Burg (1 Praat call/token)": bf.plain_method, "fasttrackpy": bf.fasttrack_method}
-    t0 = time.perf_counter()
-    entries = bf.evaluate(methods, tokens)
-    return {"tokens": len(tokens), "seconds": time.perf_counter() - t0, "methods": entries,
-            "fasttrackpy_version": version("fasttrackpy")}
-
-
-def stage_spectrogram(p: dict) -> dict:
-    """token_spectrogram at every Hillenbrand vowel midpoint, on the audio the extractor would read."""
-    import numpy as np
-    import soundfile as sf
-
-    import bench_formants as bf
-    from vowelcam.acoustics.features import context_seconds, geometry, token_spectrogram
-    from vowelcam.config import SpectrogramSettings
-
-    settings = SpectrogramSettings()
-    geo, ctx = geometry(settings), context_seconds(settings) + 0.01
-    items = []
-    for wav in sorted(H95.glob("*/*.wav")):
-        start, end = bf.vowel_bounds(H95 / "textgrids" / f"{wav.stem}.TextGrid")
-        audio, sr = sf.read(wav, dtype="float64", always_2d=False)
-        centre = (start + end) / 2
-        first = max(0, int((centre - ctx) * sr))
-        items.append((audio[first:int((centre + ctx) * sr) + 1], sr, centre - first / sr))
-    t0 = time.perf_counter()
-    for samples, sr, centre in items:
-        token_spectrogram(samples, sr, centre, settings, geo)
-    seconds = time.perf_counter() - t0
-    return {"tokens": len(items), "seconds": seconds, "shape": list(token_spectrogram(*items[0], settings, geo).shape),
-            "np_version": np.__version__}
-
-
-def stage_matmul(p: dict) -> dict:
-    """float32 matmul peak: best of ``repeats`` n x n products, 2 n^3 FLOPs each."""
-    import torch
-
-    torch.set_num_threads(THREADS)
-    n = p["n"]
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    torch.matmul(a, b)
-    best = min(_clock(lambda: torch.matmul(a, b)) for _ in range(p["repeats"]))
-    return {"n": n, "seconds": best, "gflops": 2 * n**3 / best / 1e9, "threads": torch.get_num_threads()}
-
-
-def stage_model(p: dict) -> dict:
-    """Training-step and inference tokens/s of one network, and its FLOPs per token (FlopCounterMode)."""
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
-    import bench_throughput
-    from vowelcam.learn.models import SpectrogramResNet, choose_freq_strides
-
-    torch.set_num_threads(THREADS)
-    strides = choose_freq_strides(31.25, p["max_hz"])
-    model = SpectrogramResNet(p["arch"], 12, strides)
-    x, y = torch.randn(BATCH, 1, ROWS, FRAMES), torch.randint(0, 12, (BATCH,))
-    model.eval()
-    with torch.no_grad(), FlopCounterMode(display=False) as infer_counter:
-        model(x)
-    model.train()
-    with FlopCounterMode(display=False) as train_counter:
-        torch.nn.functional.cross_entropy(model(x), y).backward()
-    t0 = time.perf_counter()
-    if p["train"]:
-        speed = bench_throughput.measure(p["arch"], ROWS, p["max_hz"], torch.device("cpu"), BATCH, p["batches"])
-    else:
-        speed = _infer_only(model, x, p["batches"])
-    return {"arch": p["arch"], "freq_strides": strides, "batch": BATCH, "stage_seconds": time.perf_counter() - t0,
-            "train_tokens_per_s": speed.get("train_tokens_per_s"), "infer_tokens_per_s": speed["infer_tokens_per_s"],
-            "infer_flops_per_token": infer_counter.get_total_flops() / BATCH,
-            "train_flops_per_token": train_counter.get_total_flops() / BATCH, "threads": torch.get_num_threads()}
-
-
-def _infer_only(model: Any, x: Any, batches: int) -> dict:
-    import torch
-
-    model.eval()
-
-    def step() -> None:
-        with torch.inference_mode():
-            model(x)
-
-    step()
-    times = sorted(_clock(step) for _ in range(batches))
-    return {"infer_tokens_per_s": len(x) / times[len(times) // 2]}
-
-
-def stage_cams(p: dict) -> dict:
-    """compute_cams (cam, gradcam, hirescam) and grad-cam's GradCAM against a plain forward of the same batch."""
-    import numpy as np
-    import torch
-
-    from bench_cam import package_gradcam, timed_against
-    from vowelcam.explain.cam import compute_cams, layer_grid
-    from vowelcam.learn.models import SpectrogramResNet, choose_freq_strides, hz_per_row_by_layer
-
-    torch.set_num_threads(THREADS)
-    torch.manual_seed(0)
-    device = torch.device("cpu")
-    strides = choose_freq_strides(31.25, 125)
-    model = SpectrogramResNet("resnet18", 12, strides).eval()
-    grid = layer_grid(model, model.layer4, "layer4", np.arange(ROWS) * 31.25, FRAMES,
-                      hz_per_row_by_layer(31.25, strides)["layer4"])
-    x = torch.randn(BATCH, 1, ROWS, FRAMES)
-    classes = torch.randint(0, 12, (BATCH,))
-
-    def forward() -> object:
-        with torch.no_grad():
-            return model(x)
-
-    rows = []
-    t0 = time.perf_counter()
-    base, _ = timed_against(forward, forward, p["repeats"], device)
-    rows.append({"what": "plain forward (no_grad)", "seconds": base, "ratio_to_forward": 1.0})
-    runs: dict[str, Callable[[], object]] = {
-        f"vowelcam {m}": (lambda m=m: compute_cams(model, model.layer4, x, classes[:, None], m, grid))
-        for m in ("cam", "gradcam", "hirescam")}
-    runs["grad-cam package GradCAM"] = package_gradcam(model, x, classes.tolist())
-    for what, fn in runs.items():
-        sec, ratio = timed_against(fn, forward, p["repeats"], device)
-        rows.append({"what": what, "seconds": sec, "ratio_to_forward": ratio})
-    return {"batch": BATCH, "stage_seconds": time.perf_counter() - t0, "freq_strides": strides, "rows": rows,
-            "threads": torch.get_num_threads()}
-
-
-def stage_report(p: dict) -> dict:
-    """Write a synthetic run of ``p['tokens']`` tokens and render its report in a fresh process."""
-    import bench_report
-
-    sys.path.insert(0, str(REPO / "tests"))
-    from report_fake_run import write_fake_run
-
-    with tempfile.TemporaryDirectory(prefix="vowelcam-bench-stages-") as tmp:
-        t0 = time.perf_counter()
-        run = write_fake_run(Path(tmp) / "run", n_tokens=p["tokens"], gallery_size=12)
-        write_s = time.perf_counter() - t0
-        timing = bench_report.time_report(run.root, Path(tmp) / "report")
-    return {"tokens": p["tokens"], "seconds": timing["wall_s"], "write_fake_run_s": write_s, **timing}
-
-
-STAGES: dict[str, Callable[[dict], dict]] = {
-    "extract": stage_extract, "anchors": stage_anchors, "spectrogram": stage_spectrogram, "matmul": stage_matmul,
-    "model": stage_model, "cams": stage_cams, "report": stage_report,
-}
-
-
-def _clock(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
-def child_main(stage: str, params: str) -> None:
-    """Run one stage in this process and print its result as the last line of stdout."""
-    result = STAGES[stage](json.loads(params))
-    result["child_ru_maxrss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    print(json.dumps(result, default=float))
 
 
 # ------------------------------------------------------------------------------------------ parent
@@ -267,7 +70,7 @@ def run_stage(stage: str, params: dict) -> dict | None:
     from bench_extract import _watch_memory
 
     load_before = os.getloadavg()[0]
-    cmd = [sys.executable, __file__, "--stage", stage, "--params", json.dumps(params)]
+    cmd = [sys.executable, str(CHILD), stage, json.dumps(params)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     peak = _watch_memory(proc)
     stdout, _ = proc.communicate()
@@ -279,6 +82,24 @@ def run_stage(stage: str, params: dict) -> dict | None:
     if result.get("seconds") and result.get("tokens"):
         result["tokens_per_s"] = round(result["tokens"] / result["seconds"], 2)
     return result
+
+
+def run_per_core(corpus: dict, repeats: int) -> dict:
+    """``repeats`` x (extraction with jobs=1, then the plain Praat loop): the median run, the best, all runs."""
+    runs = []
+    for _ in range(repeats):
+        extract, plain = run_stage("extract", {**corpus, "jobs": 1}), run_stage("plain_loop", {})
+        if extract and plain:
+            runs.append({"extract": extract, "plain_loop": plain,
+                         "ratio_wall": round(extract["tokens_per_s"] / plain["tokens_per_s"], 3),
+                         "ratio_cpu": round(extract["cpu_tokens_per_s"] / plain["cpu_tokens_per_s"], 3)})
+    if not runs:
+        return {}
+    by_speed = sorted(runs, key=lambda r: r["extract"]["tokens_per_s"])
+    return {"jobs1": by_speed[len(by_speed) // 2]["extract"], "jobs1_best": by_speed[-1]["extract"],
+            "plain_loop": sorted((r["plain_loop"] for r in runs), key=lambda r: r["tokens_per_s"])[len(runs) // 2],
+            "ratio_to_plain_loop_wall": statistics.median(r["ratio_wall"] for r in runs),
+            "ratio_to_plain_loop_cpu": statistics.median(r["ratio_cpu"] for r in runs), "runs": runs}
 
 
 def run_scale(factors: tuple[int, ...]) -> dict:
@@ -305,7 +126,12 @@ def derive(res: dict) -> dict:
     ext, anc = res.get("extract", {}), res.get("anchors")
     if "jobs1" in ext:
         d["extract_per_core_tokens_per_s"] = ext["jobs1"]["tokens_per_s"]
+        d["extract_per_core_best_tokens_per_s"] = ext["jobs1_best"]["tokens_per_s"]
+        d["extract_per_core_runs_tokens_per_s"] = [r["extract"]["tokens_per_s"] for r in ext["runs"]]
         d["extract_per_cpu_second_tokens"] = ext["jobs1"]["cpu_tokens_per_s"]
+        d["plain_loop_tokens_per_s"] = ext["plain_loop"]["tokens_per_s"]
+        d["extract_vs_plain_loop"] = ext["ratio_to_plain_loop_wall"]
+        d["extract_vs_plain_loop_cpu"] = ext["ratio_to_plain_loop_cpu"]
         if "jobs2" in ext:
             d["extract_jobs2_speedup"] = round(ext["jobs2"]["tokens_per_s"] / ext["jobs1"]["tokens_per_s"], 2)
     if anc:
@@ -367,17 +193,13 @@ def _scale_ratios(scale: dict) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stage", choices=sorted(STAGES), help=argparse.SUPPRESS)
-    parser.add_argument("--params", default="{}", help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="no 16x corpus, no resnet101 training, fewer anchors")
     parser.add_argument("--anchor-tokens", type=int, default=0, help="anchor tokens per group (default 20, quick 10)")
+    parser.add_argument("--repeats", type=int, default=0, help="per-core extraction runs (default 3, quick 2)")
     for part in ("extract", "anchors", "spectrogram", "models", "cams", "report", "scale"):
         parser.add_argument(f"--skip-{part}", action="store_true")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    if args.stage:
-        child_main(args.stage, args.params)
-        return
     console = Console(width=150)
     res: dict[str, Any] = {"machine": {"cpu_count": psutil.cpu_count(), "python": platform.python_version(),
                                        "processor": platform.processor() or platform.machine(),
@@ -394,9 +216,11 @@ def main() -> None:
 
     h95 = {"corpus": str(H95), "textgrids": str(H95 / "textgrids"), "pattern": "hillenbrand", "include_unvoiced": False}
     if not args.skip_extract:
-        runs = {f"jobs{j}": step(f"extract hillenbrand jobs={j}", lambda j=j: run_stage("extract", {**h95, "jobs": j}))
-                for j in (1, 2)}
-        res["extract"] = {key: r for key, r in runs.items() if r}
+        repeats = args.repeats or (2 if args.quick else 3)
+        res["extract"] = step("extract hillenbrand jobs=1 against the plain Praat loop",
+                              lambda: run_per_core(h95, repeats))
+        if (two := step("extract hillenbrand jobs=2", lambda: run_stage("extract", {**h95, "jobs": 2}))) is not None:
+            res["extract"]["jobs2"] = two
     if not args.skip_anchors:
         per_group = args.anchor_tokens or (10 if args.quick else 20)
         res["anchors"] = step("anchors", lambda: run_stage("anchors", {"per_group": per_group}))
@@ -429,114 +253,6 @@ def main() -> None:
     show(res, console)
     console.print(f"-> {args.out} ({res['total_seconds']:.0f} s; load average start {res['machine']['load_avg_start'][0]:.2f},"
                   f" end {res['machine']['load_avg_end'][0]:.2f} on {res['machine']['cpu_count']} CPUs)")
-
-
-# ------------------------------------------------------------------------------------------ tables
-
-
-def show(res: dict, console: Console) -> None:
-    """Stage table, ratio/target table and anchor accuracy table."""
-    console.print(stage_table(res))
-    console.print(ratio_table(res))
-    if "anchors" in res:
-        console.print(anchor_table(res["anchors"]))
-
-
-def stage_table(res: dict) -> Table:
-    table = Table(title=f"vowelcam stages (tokens/s; peak RSS of the stage's process tree; {THREADS} torch threads)")
-    for col in ("stage", "tokens", "seconds", "tokens/s", "peak MB", "note"):
-        table.add_column(col, justify="left" if col in {"stage", "note"} else "right")
-
-    def row(name: str, r: dict, tps: float | None = None, note: str = "", tokens: int | None = None) -> None:
-        tps = r.get("tokens_per_s") if tps is None else tps
-        tokens = tokens or r.get("tokens")
-        seconds = tokens / tps if tokens and tps else r.get("seconds", 0)
-        table.add_row(name, str(tokens or ""), f"{seconds:.2f}", f"{tps:.2f}" if tps else "–",
-                      f"{r.get('peak_rss_mb', 0):.0f}", note)
-
-    for key, r in res.get("extract", {}).items():
-        row(f"extract hillenbrand {key.replace('jobs', 'jobs=')}", r,
-            note=f"formants+F0+spectrograms+writing; {r['cpu_tokens_per_s']:.1f} tokens per CPU-s")
-    if "anchors" in res:
-        for name, m in res["anchors"]["methods"].items():
-            table.add_row(f"anchor: {name}", str(m["tokens"]), f"{m['tokens'] / m['tokens_per_s_wall']:.2f}",
-                          f"{m['tokens_per_s_wall']:.2f}", f"{res['anchors']['peak_rss_mb']:.0f}",
-                          f"CPU {m['tokens_per_s_cpu']:.1f} tok/s; same tokens, interleaved")
-    if "spectrogram" in res:
-        row("spectrograms alone", res["spectrogram"], note=f"token_spectrogram {res['spectrogram']['shape']}, audio in memory")
-    for key, m in res.get("matmul", {}).items():
-        table.add_row(f"matmul ({key})", "", f"{m['seconds']:.3f}", "–", f"{m['peak_rss_mb']:.0f}",
-                      f"{m['gflops']:.1f} GFLOP/s float32, n={m['n']} (peak = the larger)")
-    for key, r in res.get("models", {}).items():
-        for kind in ("train", "infer"):
-            if r.get(f"{kind}_tokens_per_s"):
-                frac = r.get(f"{kind}_fraction_of_matmul_peak")
-                note = (f"{r[f'{kind}_flops_per_token'] / 1e9:.2f} GFLOP/token; {r.get(f'{kind}_gflops', 0):.1f} GFLOP/s"
-                        + (f" = {100 * frac:.1f} % of matmul peak" if frac else ""))
-                row(f"{key} {'training step' if kind == 'train' else 'inference'}", r, r[f"{kind}_tokens_per_s"], note,
-                    BATCH)
-    if "cams" in res:
-        for c in res["cams"]["rows"]:
-            table.add_row(f"CAM: {c['what']}", str(BATCH), f"{c['seconds']:.3f}", f"{BATCH / c['seconds']:.2f}",
-                          f"{res['cams']['peak_rss_mb']:.0f}", f"{c['ratio_to_forward']:.2f}x forward (resnet18 125 Hz)")
-    if "report" in res:
-        r = res["report"]
-        row("report (synthetic run)", r, note=f"wall; CPU {r['cpu_s']:.1f} s, {r['pages']} pages")
-    for key, r in res.get("scale", {}).items():
-        row(f"LJ-32 scale {key.replace('_jobs', ' jobs=')}", r,
-            note=f"{r['ms_per_token']:.2f} ms/token wall, {r['cpu_ms_per_token']:.2f} CPU ms/token")
-    return table
-
-
-def ratio_table(res: dict) -> Table:
-    d = res["derived"]
-    table = Table(title="ratios (same run) and targets")
-    for col in ("ratio", "value", "target", "met"):
-        table.add_column(col, justify="left" if col == "ratio" else "right")
-
-    def add(name: str, key: str, target: float | None = None, higher_better: bool = True) -> None:
-        if key not in d:
-            return
-        value = d[key]
-        met = "" if target is None else ("[green]yes" if (value >= target) == higher_better else "[red]no")
-        sign = "≥" if higher_better else "≤"
-        table.add_row(name, f"{value:g}", f"{sign} {target:g}" if target is not None else "", met)
-
-    add("extraction per core, tokens/s", "extract_per_core_tokens_per_s", TARGETS["extract_per_core"])
-    add("extraction tokens per CPU-second (jobs=1)", "extract_per_cpu_second_tokens", TARGETS["extract_per_core"])
-    add("extraction per core ÷ fasttrackpy", "extract_per_core_vs_fasttrack", TARGETS["vs_fasttrack"])
-    add("extraction ÷ fasttrackpy, CPU time", "extract_cpu_vs_fasttrack_cpu", TARGETS["vs_fasttrack"])
-    add("extraction per core ÷ plain Burg loop", "extract_per_core_vs_plain_burg")
-    add("measure_token ÷ fasttrackpy (same tokens)", "measure_token_vs_fasttrack_same_tokens")
-    add("plain Burg loop ÷ measure_token", "plain_burg_vs_measure_token")
-    add("extraction jobs=2 ÷ jobs=1", "extract_jobs2_speedup")
-    add("spectrogram time share of extraction", "spectrogram_share_of_extract_time")
-    for what, ratio in d.get("cam_ratios_to_forward", {}).items():
-        if what != "plain forward (no_grad)":
-            table.add_row(f"CAM {what} ÷ forward", f"{ratio:g}", f"≤ {TARGETS['cam_vs_forward']:g}",
-                          "[green]yes" if ratio <= TARGETS["cam_vs_forward"] else "[red]no")
-    add("vowelcam gradcam ÷ grad-cam package (time)", "vowelcam_gradcam_vs_package_gradcam_time")
-    for key in sorted(k for k in d if k.startswith(("time_per_token_", "peak_rss_"))):
-        add(key.replace("_", " "), key)
-    add("LJ jobs=2 parallel efficiency", "lj_jobs2_parallel_efficiency")
-    add("matmul peak GFLOP/s (float32, 2 threads)", "matmul_peak_gflops")
-    add("full LJSpeech on 16 cores, minutes", "full_lj_16_cores_minutes", TARGETS["full_lj_16_cores_min"], False)
-    add("  same, CPU-time bound (perfect scaling)", "full_lj_16_cores_minutes_cpu_bound", TARGETS["full_lj_16_cores_min"],
-        False)
-    return table
-
-
-def anchor_table(anchors: dict) -> Table:
-    table = Table(title=f"anchor accuracy on the same {anchors['tokens']} Hillenbrand tokens (median rel. error %, "
-                        "gross > 15 %)")
-    for col in ("method", "group", "n", "F1 med", "F2 med", "F3 med", "F1 gross", "F2 gross", "F3 gross"):
-        table.add_column(col, justify="left" if col in {"method", "group"} else "right")
-    for name, m in anchors["methods"].items():
-        for group, s in m["groups"].items():
-            table.add_row(name, group, str(s["tokens"]), *(f"{s.get(f'F{k}_median_rel_err_pct', float('nan')):.2f}"
-                                                           for k in (1, 2, 3)),
-                          *(f"{s.get(f'F{k}_gross_pct', float('nan')):.1f}" for k in (1, 2, 3)))
-    return table
 
 
 if __name__ == "__main__":

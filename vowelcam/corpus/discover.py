@@ -6,6 +6,7 @@ Audio without labels and labels without audio are reported as problems, not fata
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -44,18 +45,21 @@ class Discovery:
     n_labels: int
 
 
-def _walk(root: Path, extensions: Iterable[str]) -> list[Path]:
-    """Files under ``root`` with one of ``extensions`` (any case), skipping hidden items and vowelcam run dirs."""
-    exts = tuple(extensions)
+def _files(root: Path) -> list[Path]:
+    """Every file under ``root``, sorted, skipping hidden items and vowelcam run directories (their outputs)."""
     found = []
-    run_dirs = {p.parent for p in root.rglob(STAMP)}
-    for path in root.rglob("*"):
-        rel_parts = path.relative_to(root).parts
-        if any(part.startswith(".") for part in rel_parts):
+    for folder, dirs, names in os.walk(root, followlinks=True):
+        if STAMP in names:
+            dirs[:] = []
             continue
-        if path.suffix.lower() in exts and path.is_file() and not any(d in path.parents for d in run_dirs):
-            found.append(path)
-    return sorted(found)
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found.extend(os.path.join(folder, n) for n in names if not n.startswith("."))
+    return sorted(Path(f) for f in found if os.path.isfile(f))  # Path order: by folder, then name
+
+
+def _with_extension(files: list[Path], extensions: Iterable[str]) -> list[Path]:
+    exts = tuple(e.lower() for e in extensions)
+    return [f for f in files if f.suffix.lower() in exts]
 
 
 def _key(path: Path, root: Path) -> str:
@@ -70,9 +74,12 @@ def discover(corpus: str | Path, textgrids: str | Path | None = None,
     for folder, what in ((corpus, "corpus"), (tg_root, "TextGrid")):
         if not folder.is_dir():
             raise ConfigError(f"{what} folder {folder} does not exist or is not a folder")
-    audio = _walk(corpus, tuple(e.lower() for e in audio_extensions))
-    grids = _walk(tg_root, TEXTGRID_EXTENSIONS)
-    timit = _walk(corpus, TIMIT_EXTENSIONS) + (_walk(tg_root, TIMIT_EXTENSIONS) if textgrids else [])
+    corpus_files = _files(corpus)
+    label_files = _files(tg_root) if textgrids else corpus_files
+    audio = _with_extension(corpus_files, audio_extensions)
+    grids = _with_extension(label_files, TEXTGRID_EXTENSIONS)
+    timit = _with_extension(corpus_files, TIMIT_EXTENSIONS) + (
+        _with_extension(label_files, TIMIT_EXTENSIONS) if textgrids else [])
     by_rel = {_key(p, tg_root): p for p in grids}
     by_rel_timit = {_key(p, p_root): p for p_root in {corpus, tg_root} for p in timit if p_root in p.parents}
     by_stem = _unique_by_stem(grids)
