@@ -5,6 +5,7 @@ start them; a single-process run in this process is the reference.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -19,9 +20,12 @@ import torch
 
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
+from corpus_fixtures import write_pair
 from learn_helpers import make_run
 from vowelcam import rundir
-from vowelcam.config import TrainSettings
+from vowelcam.acoustics.store import SpectrogramStore
+from vowelcam.config import Settings, TrainSettings
+from vowelcam.extract import extract
 from vowelcam.learn import accel
 from vowelcam.learn.distributed import Dist, batch_shard, gather_in_order, shard_bounds
 from vowelcam.learn.loop import Batches
@@ -204,3 +208,32 @@ def test_sharded_cam_writes_the_same_maps_and_tables(tmp_path):
     ours, ref = rundir.read_csv(two / rundir.BANDS), rundir.read_csv(single / rundir.BANDS)
     assert [r["token_id"] for r in ours] == [r["token_id"] for r in ref]
     assert [r["enrich_f1"] for r in ours] == [r["enrich_f1"] for r in ref]
+
+
+@pytest.mark.slow
+def test_analyze_under_torchrun_shares_extraction_and_writes_once(tmp_path):
+    """``vowelcam analyze`` on 2 ranks: each extracts its chunks, rank 0 merges, trains (DDP), CAMs and report."""
+    corpus = tmp_path / "corpus"
+    for s in range(6):
+        for rep in range(2):
+            write_pair(corpus / f"spk{s}", f"utt{rep}", ["IY1", "AA1", "S", "UW1", "AA1", "IY1"], seed=10 * s + rep)
+    config = tmp_path / "fast.toml"
+    config.write_text("[extract]\nchunk_files = 3\n[train]\nmax_hz_per_row = 0.0\nfreq_pool = 2\ntime_pool = 2\n"
+                      "[cam]\nfaithfulness = false\n")
+    single = tmp_path / "single"
+    extract(corpus, single, settings=Settings().with_overrides({"extract": {"chunk_files": 3}}))
+    two = tmp_path / "two"
+    args = ["-m", "vowelcam", "analyze", str(corpus), "--out", str(two), "--epochs", "1", "--arch", "resnet18",
+            "--task", "vowels4k", "--config", str(config), "--device", "cpu"]
+    done = torchrun(args, tmp_path, tmp_path / "config")
+    log_text = done.stdout + done.stderr
+    assert "rank 0 of 2 extracts 2 of the 4 chunks" in log_text and "rank 1 of 2 extracts 2 of the 4 chunks" in log_text
+    assert (two / rundir.TOKENS).read_bytes() == (single / rundir.TOKENS).read_bytes()
+    ours, ref = SpectrogramStore(two / rundir.SPECTROGRAMS), SpectrogramStore(single / rundir.SPECTROGRAMS)
+    for shard in range(4):
+        np.testing.assert_array_equal(ours._shard(shard), ref._shard(shard))
+    predictions = rundir.read_csv(two / rundir.PREDICTIONS)
+    assert len({p["token_id"] for p in predictions}) == len(predictions) == 60  # every vowel once, not per rank
+    assert set(json.loads((two / "stages.json").read_text())) == {"train", "cam", "report"}
+    assert (two / "report" / "report.html").read_text(encoding="utf-8").count("<table") >= 2
+    assert log_text.count("report:") == 1  # rank 0 alone prints the summary

@@ -3,7 +3,9 @@
 Files are processed in chunks; each chunk writes its spectrogram shard, token rows and problems atomically and
 then a marker holding a signature of its inputs and settings. A re-run skips chunks whose marker matches, so an
 interrupted extraction resumes and an unchanged corpus costs only the discovery. ``jobs`` processes work on
-chunks in parallel; memory per process is one chunk, whatever the corpus size.
+chunks in parallel; memory per process is one chunk, whatever the corpus size. Under ``torchrun`` (see
+:class:`ChunkShare`) each rank, on any machine sharing the run directory, takes every ``world``-th chunk and rank 0
+merges once all are done.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -57,11 +59,35 @@ class ExtractSummary:
     problems_by_reason: Counter = field(default_factory=Counter)
 
 
+def _no_wait() -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class ChunkShare:
+    """This process's share of the chunks when several processes (``torchrun`` ranks) extract one corpus.
+
+    Rank ``rank`` of ``world`` extracts the chunks whose index is ``rank`` modulo ``world``; ``wait`` blocks until
+    every rank has called it (a barrier). Rank 0 merges the chunks; every rank returns the same summary.
+    """
+
+    rank: int = 0
+    world: int = 1
+    wait: Callable[[], None] = _no_wait
+
+    @property
+    def is_main(self) -> bool:
+        """Rank 0: merges the chunks and reports progress."""
+        return self.rank == 0
+
+
 def extract(corpus: str | Path, out: str | Path, textgrids: str | Path | None = None,
             settings: Settings | None = None, progress: ProgressCallback | None = None,
-            force: bool = False) -> ExtractSummary:
+            force: bool = False, share: ChunkShare | None = None) -> ExtractSummary:
     """Extract every token of ``corpus`` into the run directory ``out`` and return a summary."""
     settings = settings or Settings()
+    share = share or ChunkShare()
+    progress = progress if share.is_main else None
     resolver = SpeakerResolver.from_settings(settings.corpus.speaker_from, settings.corpus.speaker_pattern,
                                              settings.corpus.speaker_groups)
     run = RunDir(out).create()
@@ -78,12 +104,21 @@ def extract(corpus: str | Path, out: str | Path, textgrids: str | Path | None = 
     geo = geometry(settings.spectrogram)
     write_axes(run.path(rundir.SPECTROGRAMS), settings.spectrogram, geo.freqs_hz, geo.times_s)
     report(progress, "extract", summary.n_chunks_skipped, len(chunks), "chunks")
-    for done, index in enumerate(_run_chunks(chunks, todo, signatures, settings, resolver, run), start=1):
-        report(progress, "extract", summary.n_chunks_skipped + done, len(chunks), f"chunk {index}")
+    mine = [i for i in todo if i % share.world == share.rank]
+    if share.world > 1:
+        log.info("rank %d of %d extracts %d of the %d chunks to do", share.rank, share.world, len(mine), len(todo))
+    for done, index in enumerate(_run_chunks(chunks, mine, signatures, settings, resolver, run), start=1):
+        report(progress, "extract", summary.n_chunks_skipped + done * share.world, len(chunks), f"chunk {index}")
     summary.n_chunks_done = len(todo)
-    _remove_stale(run, len(chunks))
-    _merge(run, len(chunks), [p.as_row() for p in found.problems], summary)
-    save_settings(settings, run.path(rundir.CONFIG))
+    share.wait()  # every rank's chunks are written
+    if share.is_main:
+        _remove_stale(run, len(chunks))
+        rows, problems = _merge(run, len(chunks), [p.as_row() for p in found.problems])
+        save_settings(settings, run.path(rundir.CONFIG))
+    share.wait()  # the merged tables are written
+    if not share.is_main:
+        rows, problems = read_csv(run.path(rundir.TOKENS)), read_csv(run.path(rundir.PROBLEMS))
+    _summarise(rows, problems, summary)
     if summary.n_tokens == 0:
         raise NoTokensError(f"no token could be extracted from {corpus} (see {run.path(rundir.PROBLEMS)})")
     return summary
@@ -188,8 +223,8 @@ def _speaker_rows(rows: list[dict], chunk_dir: Path, n_chunks: int) -> list[dict
     return list(out.values())
 
 
-def _merge(run: RunDir, n_chunks: int, discovery_problems: list[dict], summary: ExtractSummary) -> None:
-    """Concatenate chunk outputs into tokens.csv and problems.csv; fill the summary's counts."""
+def _merge(run: RunDir, n_chunks: int, discovery_problems: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Concatenate chunk outputs into tokens.csv, problems.csv and speakers.csv; return the token and problem rows."""
     chunk_dir = run.path(CHUNK_DIR)
     rows: list[dict] = []
     problems = list(discovery_problems)
@@ -199,6 +234,11 @@ def _merge(run: RunDir, n_chunks: int, discovery_problems: list[dict], summary: 
     write_csv(run.path(rundir.TOKENS), rows, TOKEN_COLUMNS)
     write_csv(run.path(rundir.PROBLEMS), problems, PROBLEM_COLUMNS)
     write_csv(run.path(SPEAKERS), _speaker_rows(rows, chunk_dir, n_chunks), SPEAKER_COLUMNS)
+    return rows, problems
+
+
+def _summarise(rows: list[dict], problems: list[dict], summary: ExtractSummary) -> None:
+    """Fill the summary's counts from the merged token and problem rows."""
     summary.n_tokens = len(rows)
     summary.speakers = len({r["speaker"] for r in rows})
     summary.tokens_by_class = Counter(r["phone"] if r["kind"] == "vowel" else f"{r['phone']} (unvoiced)" for r in rows)

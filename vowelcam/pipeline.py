@@ -3,20 +3,26 @@
 A stage is skipped when its outputs exist and the fingerprint of its inputs and settings (kept in
 ``stages.json``) is unchanged; ``force`` redoes everything. Extraction resumes per chunk and training per epoch,
 so an interrupted run picks up where it stopped. Every run writes its resolved settings to ``config.toml``.
+
+Under ``torchrun`` (``WORLD_SIZE`` > 1) every rank runs ``analyze`` in one process group: the ranks share the
+extraction chunks, train with DistributedDataParallel and shard the CAMs; rank 0 merges, writes the report and
+the stage stamps while the others wait. The run directory must be on a file system all ranks see.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
+import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from . import rundir
 from .config import Settings, save_settings
 from .errors import RunDirError
-from .extract import ExtractSummary, extract
+from .extract import ChunkShare, ExtractSummary, extract
 from .progress import ProgressCallback, report
 from .rundir import RunDir
 
@@ -49,31 +55,57 @@ def analyze(corpus: str | Path, out: str | Path, textgrids: str | Path | None = 
     settings = settings or Settings()
     run = RunDir(out).create()
     summary = AnalyzeSummary(run.root)
-    stamps = _read_stamps(run)
-    summary.extract = extract(corpus, out, textgrids, settings, progress=progress, force=force)
-    upstream = _file_digest(run.path(rundir.TOKENS))
-    steps: list[tuple[str, dict[str, Any], list[str], Callable[[], Any]]] = [
-        ("train", {"train": settings.to_dict()["train"], "model": str(model or "")}, [rundir.MODEL, rundir.PREDICTIONS],
-         lambda: _train_or_predict(run, settings, model, device, progress)),
-        ("cam", settings.to_dict()["cam"], [rundir.CAMS, rundir.BANDS, rundir.AGREEMENT],
-         lambda: _cam(run, settings, device, progress)),
-        ("report", settings.to_dict()["report"], ["report/report.html"],
-         lambda: _report(run, progress)),
-    ]
-    for name, config, outputs, action in steps:
-        key = _fingerprint(config, upstream)
-        done = all(run.path(o).exists() for o in outputs)
-        if not force and done and stamps.get(name) == key:
-            summary.skipped.append(name)
-            report(progress, name, 1, 1, "up to date")
-        else:
-            setattr(summary, name, action())
-            summary.ran.append(name)
-            stamps[name] = key
-            _write_stamps(run, stamps)
-        upstream = key
-    save_settings(settings, run.path(rundir.CONFIG))
+    with _ranks(device) as share:
+        progress = progress if share.is_main else None
+        stamps = _read_stamps(run)
+        summary.extract = extract(corpus, out, textgrids, settings, progress=progress, force=force, share=share)
+        upstream = _file_digest(run.path(rundir.TOKENS))
+        for name, config, outputs, action, every_rank in _steps(run, settings, model, device, progress):
+            key = _fingerprint(config, upstream)
+            done = all(run.path(o).exists() for o in outputs)
+            if not force and done and stamps.get(name) == key:
+                summary.skipped.append(name)
+                report(progress, name, 1, 1, "up to date")
+            else:
+                if every_rank or share.is_main:
+                    setattr(summary, name, action())
+                share.wait()
+                summary.ran.append(name)
+                stamps[name] = key
+                if share.is_main:
+                    _write_stamps(run, stamps)
+            upstream = key
+        if share.is_main:
+            save_settings(settings, run.path(rundir.CONFIG))
     return summary
+
+
+Step = tuple[str, dict[str, Any], list[str], Callable[[], Any], bool]
+
+
+def _steps(run: RunDir, settings: Settings, model: str | Path | None, device: str,
+           progress: ProgressCallback | None) -> list[Step]:
+    """(name, settings fingerprinted, outputs, action, whether every rank runs it) for the stages after extract."""
+    return [
+        ("train", {"train": settings.to_dict()["train"], "model": str(model or "")}, [rundir.MODEL, rundir.PREDICTIONS],
+         lambda: _train_or_predict(run, settings, model, device, progress), True),
+        ("cam", settings.to_dict()["cam"], [rundir.CAMS, rundir.BANDS, rundir.AGREEMENT],
+         lambda: _cam(run, settings, device, progress), True),
+        ("report", settings.to_dict()["report"], ["report/report.html"], lambda: _report(run, progress), False),
+    ]
+
+
+@contextmanager
+def _ranks(device: str) -> Iterator[ChunkShare]:
+    """Under torchrun: join one process group for the whole analysis; otherwise a single process's share."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        yield ChunkShare()
+        return
+    from .learn.distributed import barrier, process_group
+    from .learn.train import resolve_device
+
+    with process_group(resolve_device(device)) as place:
+        yield ChunkShare(place.rank, place.world_size, lambda: barrier(place))
 
 
 def _train_or_predict(run: RunDir, settings: Settings, model: str | Path | None, device: str,

@@ -1,6 +1,7 @@
 """``vowelcam analyze CORPUS``: from recordings and TextGrids to the PDF report, in one command."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -45,6 +46,9 @@ def analyze_command(
         "train": {"task": task, "arch": arch, "epochs": epochs, "vowels": vowels},
         "cam": {"method": method},
     })
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun: rank 0 shows progress and the summary
+        analyze(corpus, out, textgrids, settings, model=model, device=device, force=force)
+        return
     with rich_progress() as progress:
         summary = analyze(corpus, out, textgrids, settings, model=model, device=device, force=force, progress=progress)
     print_extract_summary(summary.extract)
