@@ -102,7 +102,7 @@ def _ranks(device: str) -> Iterator[ChunkShare]:
         yield ChunkShare()
         return
     from .learn.distributed import barrier, process_group
-    from .learn.train import resolve_device
+    from .learn.accel import resolve_device
 
     with process_group(resolve_device(device)) as place:
         yield ChunkShare(place.rank, place.world_size, lambda: barrier(place))
@@ -122,7 +122,7 @@ def _train_or_predict(run: RunDir, settings: Settings, model: str | Path | None,
 def _cam(run: RunDir, settings: Settings, device: str, progress: ProgressCallback | None) -> Any:
     from .explain.run import explain_run
 
-    return explain_run(run.root, settings.cam, device="cpu" if device == "auto" else device, progress=progress)
+    return explain_run(run.root, settings.cam, device=device, progress=progress)
 
 
 def _report(run: RunDir, progress: ProgressCallback | None) -> Any:

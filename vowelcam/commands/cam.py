@@ -30,7 +30,7 @@ def cam_command(
     faithfulness: Optional[bool] = typer.Option(
         None, "--faithfulness/--no-faithfulness", help="Run band deletion, randomisation and shift tests."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size"),
-    device: str = typer.Option("cpu", "--device", help="torch device (cpu, cuda, ...)."),
+    device: str = typer.Option("auto", "--device", help="auto (CUDA when available) | cpu | cuda | cuda:N"),
     config: Optional[Path] = typer.Option(None, "--config", help="TOML settings file (flags override it)."),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:

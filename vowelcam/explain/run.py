@@ -23,6 +23,7 @@ from .errors import UnknownLayerError
 from .faithfulness import FAITHFULNESS_COLUMNS, FaithInputs, FaithSpec, run_faithfulness
 from .grid import CamGrid
 from .store import INDEX_COLUMNS, CamWriter
+from ..learn.accel import resolve_device
 from ..learn.distributed import Dist, barrier, from_env, gather_in_order, process_group, shard_bounds
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,7 @@ def _load(run: rundir.RunDir, settings: CamSettings, method: str, device: str, f
     return ctx
 
 
-def explain_run(run_dir: str | Path, settings: CamSettings | None = None, device: str = "cpu",
+def explain_run(run_dir: str | Path, settings: CamSettings | None = None, device: str = "auto",
                 progress: ProgressCallback | None = None) -> CamSummary:
     """Compute CAMs for the run's test (or all) tokens; write cams/, bands.csv, bands_pred.csv, agreement.csv,
     confusions.csv and faithfulness.csv. Bad input raises RunDirError, ModelError or ConfigError subclasses."""
@@ -145,8 +146,7 @@ def explain_run(run_dir: str | Path, settings: CamSettings | None = None, device
     run = rundir.RunDir(run_dir)
     chosen, tokens = select_tokens(run, settings.tokens)
     folds = sorted({_fold(p) for p in chosen})
-    if device.startswith("cuda"):
-        device = str(from_env().device(torch.device(device)))  # under torchrun: this rank's GPU
+    device = str(from_env().device(resolve_device(device)))  # auto: CUDA when there; under torchrun: this rank's GPU
     ctx = _load(run, settings, method, device, folds)
     log.info("%s at %s: %.4g Hz per CAM row, %d tokens", method, ctx.grid.layer, ctx.grid.hz_per_row, len(chosen))
     if method == "scorecam":

@@ -11,9 +11,20 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 CUDA_EVAL_BATCH = 256  # inference batch on CUDA when the settings leave it at 0 (memory is not the limit there)
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` = CUDA when available, else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {name!r} asked for but CUDA is not available")
+    return torch.device(name)
 
 
 def autocast(device: torch.device):

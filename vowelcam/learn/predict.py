@@ -20,7 +20,7 @@ from ..acoustics.store import SpectrogramStore
 from ..errors import RunDirError
 from ..progress import ProgressCallback, report
 from ..tokens import read_tokens
-from .accel import CUDA_EVAL_BATCH, autocast, prepare_model, to_device
+from .accel import CUDA_EVAL_BATCH, autocast, prepare_model, resolve_device, to_device
 from .dataset import select_task
 from .distributed import Dist, batch_shard, gather_arrays, process_group
 from .metrics import prediction_columns, prediction_rows, wilson_interval
@@ -50,7 +50,7 @@ def predict_run(run_dir: str | Path, model: str | Path, device: str = "cpu", bat
     ``batch_size`` 0 = :data:`CPU_BATCH` on a CPU, 256 on CUDA. Under torchrun every rank returns the same result.
     """
     run = rundir.RunDir(run_dir)
-    requested = _device(device)
+    requested = resolve_device(device)
     with process_group(requested) as place:
         dev = place.device(requested)
         batch = batch_size or (CUDA_EVAL_BATCH if dev.type == "cuda" else CPU_BATCH)
@@ -71,13 +71,6 @@ def predict_run(run_dir: str | Path, model: str | Path, device: str = "cpu", bat
     correct = int(sum(r["correct"] for r in out_rows))
     lo, hi = wilson_interval(correct, len(out_rows))
     return PredictResult(target, info.task, info.arch, list(info.labels), len(out_rows), correct / len(out_rows), lo, hi)
-
-
-def _device(name: str) -> torch.device:
-    """``auto``/``cuda``/``cuda:N`` when CUDA is available, else the CPU."""
-    if name.startswith("cuda") or name == "auto":
-        return torch.device("cuda" if name == "auto" else name) if torch.cuda.is_available() else torch.device("cpu")
-    return torch.device("cpu")
 
 
 def _model_tokens(run: rundir.RunDir, info: ModelInfo) -> tuple[list[dict], np.ndarray]:

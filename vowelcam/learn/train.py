@@ -31,7 +31,7 @@ from ..errors import ConfigError, RunDirError
 from ..progress import ProgressCallback
 from ..tokens import read_tokens
 from . import dataset as ds
-from .accel import eval_batch_size, loader_options, prepare_model
+from .accel import eval_batch_size, loader_options, prepare_model, resolve_device
 from .distributed import Dist, batch_shard, check_same_on_all_ranks, from_env, gather_arrays, process_group
 from .loop import Batches, fit_fold, predict
 from .metrics import confusion_matrix, confusion_rows, prediction_columns, prediction_rows, wilson_interval
@@ -66,15 +66,6 @@ class TrainResult:
     class_weights: dict[str, float]
     hz_per_row: dict[str, float]
     seconds: float
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """``auto`` = CUDA when available, else CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"device {name!r} asked for but CUDA is not available")
-    return torch.device(name)
 
 
 def resolve_arch(arch: str, device: torch.device) -> str:
