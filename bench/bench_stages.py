@@ -27,7 +27,8 @@ the report's grandchild; the child's own ``ru_maxrss`` from ``resource.getrusage
   extrapolation to the full LJSpeech corpus (see ``_scale_ratios``).
 
     python bench/bench_stages.py [--quick] [--repeats N] [--skip-extract] [--skip-anchors] [--skip-spectrogram]
-                                 [--skip-models] [--skip-cams] [--skip-report] [--skip-scale] [--out FILE]
+                                 [--skip-models] [--skip-cams] [--skip-report] [--skip-scale]
+                                 [--scale-factors 1,4,16,64] [--out FILE]
 
 ``--quick`` drops the 16x corpus and resnet101's training timing, and uses fewer anchor tokens and repeats. Writes
 bench/results/stages.json and prints Rich tables (stages, ratios and targets, anchor accuracy).
@@ -196,6 +197,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="no 16x corpus, no resnet101 training, fewer anchors")
     parser.add_argument("--anchor-tokens", type=int, default=0, help="anchor tokens per group (default 20, quick 10)")
     parser.add_argument("--repeats", type=int, default=0, help="per-core extraction runs (default 3, quick 2)")
+    parser.add_argument("--scale-factors", default="", help="LJ-32 copies to extract, e.g. 1,4,16,64 (default 1,4,16)")
     for part in ("extract", "anchors", "spectrogram", "models", "cams", "report", "scale"):
         parser.add_argument(f"--skip-{part}", action="store_true")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -243,7 +245,9 @@ def main() -> None:
     if not args.skip_report:
         res["report"] = step("report", lambda: run_stage("report", {"tokens": 10_000}))
     if not args.skip_scale:
-        res["scale"] = step("scale corpus", lambda: run_scale((1, 4) if args.quick else (1, 4, 16)))
+        factors = tuple(int(f) for f in args.scale_factors.split(",")) if args.scale_factors else (
+            (1, 4) if args.quick else (1, 4, 16))
+        res["scale"] = step("scale corpus", lambda: run_scale(factors))
     res = {key: value for key, value in res.items() if value is not None}
     res["derived"] = derive(res)
     res["machine"]["load_avg_end"] = os.getloadavg()

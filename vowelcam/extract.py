@@ -16,7 +16,8 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from itertools import chain
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -29,7 +30,7 @@ from .corpus.speakers import SpeakerResolver
 from .errors import VowelcamError
 from .extract_file import ChunkContext, FilePlan, FileResult, measure_file, plan_file
 from .progress import ProgressCallback, report
-from .rundir import PROBLEM_COLUMNS, RunDir, read_csv, write_csv
+from .rundir import PROBLEM_COLUMNS, RunDir, iter_csv, read_csv, write_csv
 from .speaker_groups import estimate_groups
 from .tokens import TOKEN_COLUMNS
 
@@ -113,12 +114,10 @@ def extract(corpus: str | Path, out: str | Path, textgrids: str | Path | None = 
     share.wait()  # every rank's chunks are written
     if share.is_main:
         _remove_stale(run, len(chunks))
-        rows, problems = _merge(run, len(chunks), [p.as_row() for p in found.problems])
+        _merge(run, len(chunks), [p.as_row() for p in found.problems])
         save_settings(settings, run.path(rundir.CONFIG))
     share.wait()  # the merged tables are written
-    if not share.is_main:
-        rows, problems = read_csv(run.path(rundir.TOKENS)), read_csv(run.path(rundir.PROBLEMS))
-    _summarise(rows, problems, summary)
+    _summarise(iter_csv(run.path(rundir.TOKENS)), iter_csv(run.path(rundir.PROBLEMS)), summary)
     if summary.n_tokens == 0:
         raise NoTokensError(f"no token could be extracted from {corpus} (see {run.path(rundir.PROBLEMS)})")
     return summary
@@ -203,7 +202,7 @@ def _remove_stale(run: RunDir, n_chunks: int) -> None:
             path.unlink()
 
 
-def _speaker_rows(rows: list[dict], chunk_dir: Path, n_chunks: int) -> list[dict]:
+def _speaker_rows(rows: Iterable[dict], chunk_dir: Path, n_chunks: int) -> list[dict]:
     """One row per speaker: group and its source (given by pattern/map/folder, or estimated from F0)."""
     estimated: dict[str, dict] = {}
     for i in range(n_chunks):
@@ -223,23 +222,23 @@ def _speaker_rows(rows: list[dict], chunk_dir: Path, n_chunks: int) -> list[dict
     return list(out.values())
 
 
-def _merge(run: RunDir, n_chunks: int, discovery_problems: list[dict]) -> tuple[list[dict], list[dict]]:
-    """Concatenate chunk outputs into tokens.csv, problems.csv and speakers.csv; return the token and problem rows."""
+def _merge(run: RunDir, n_chunks: int, discovery_problems: list[dict]) -> None:
+    """Concatenate chunk outputs into tokens.csv, problems.csv and speakers.csv, streaming (memory flat)."""
     chunk_dir = run.path(CHUNK_DIR)
-    rows: list[dict] = []
-    problems = list(discovery_problems)
-    for i in range(n_chunks):
-        rows.extend(read_csv(chunk_dir / f"tokens-{i:05d}.csv"))
-        problems.extend(read_csv(chunk_dir / f"problems-{i:05d}.csv"))
-    write_csv(run.path(rundir.TOKENS), rows, TOKEN_COLUMNS)
-    write_csv(run.path(rundir.PROBLEMS), problems, PROBLEM_COLUMNS)
-    write_csv(run.path(SPEAKERS), _speaker_rows(rows, chunk_dir, n_chunks), SPEAKER_COLUMNS)
-    return rows, problems
+    tokens = (row for i in range(n_chunks) for row in iter_csv(chunk_dir / f"tokens-{i:05d}.csv"))
+    write_csv(run.path(rundir.TOKENS), tokens, TOKEN_COLUMNS)
+    problems = (row for i in range(n_chunks) for row in iter_csv(chunk_dir / f"problems-{i:05d}.csv"))
+    write_csv(run.path(rundir.PROBLEMS), chain(discovery_problems, problems), PROBLEM_COLUMNS)
+    speakers = _speaker_rows(iter_csv(run.path(rundir.TOKENS)), chunk_dir, n_chunks)
+    write_csv(run.path(SPEAKERS), speakers, SPEAKER_COLUMNS)
 
 
-def _summarise(rows: list[dict], problems: list[dict], summary: ExtractSummary) -> None:
-    """Fill the summary's counts from the merged token and problem rows."""
-    summary.n_tokens = len(rows)
-    summary.speakers = len({r["speaker"] for r in rows})
-    summary.tokens_by_class = Counter(r["phone"] if r["kind"] == "vowel" else f"{r['phone']} (unvoiced)" for r in rows)
-    summary.problems_by_reason = Counter(p["reason"] for p in problems)
+def _summarise(rows: Iterable[dict], problems: Iterable[dict], summary: ExtractSummary) -> None:
+    """Fill the summary's counts from the merged token and problem rows (streamed)."""
+    speakers: set[str] = set()
+    for row in rows:
+        summary.n_tokens += 1
+        speakers.add(row["speaker"])
+        summary.tokens_by_class[row["phone"] if row["kind"] == "vowel" else f"{row['phone']} (unvoiced)"] += 1
+    summary.speakers = len(speakers)
+    summary.problems_by_reason.update(p["reason"] for p in problems)

@@ -17,7 +17,6 @@ Every stage reads and writes a run directory so that any stage can be re-run, re
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
 import tempfile
@@ -109,23 +108,28 @@ def atomic_write_bytes(target: str | Path, data: bytes) -> None:
 def write_csv(target: str | Path, rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> int:
     """Write rows as UTF-8 CSV (readable in R with ``read.csv``) atomically; return the row count.
 
+    Rows are streamed to a temporary file beside ``target`` (``rows`` may be a generator of any length).
     Missing values are written as empty fields; floats with up to 6 significant digits.
     """
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
     n = 0
-    for row in rows:
-        writer.writerow({k: _fmt(row.get(k)) for k in columns})
-        n += 1
-    atomic_write_text(target, buf.getvalue())
+    with atomic_path(target) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_fmt(row.get(k)) for k in columns])
+            n += 1
     return n
 
 
 def read_csv(path: str | Path) -> list[dict[str, str]]:
     """Read a CSV written by :func:`write_csv` as a list of string dicts."""
+    return list(iter_csv(path))
+
+
+def iter_csv(path: str | Path) -> Iterator[dict[str, str]]:
+    """The rows of a CSV written by :func:`write_csv`, one string dict at a time (for files of any size)."""
     with open(path, newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+        yield from csv.DictReader(fh)
 
 
 def _fmt(value: Any) -> str:
