@@ -118,6 +118,29 @@ def test_gpu_options_leave_the_cpu_path_alone():
     assert accel.maybe_compile(model, False) is model and accel.prepare_model(model, cpu) is model
 
 
+@pytest.mark.slow
+def test_bf16_channels_last_keeps_the_float32_decisions(tmp_path):
+    """The GPU path's numerics (bf16 autocast, channels-last), run with the CPU's bf16 kernels as a stand-in:
+    a trained model takes the same decisions as in float32, with probabilities within a few hundredths."""
+    run = make_run(tmp_path / "run", speakers=6, per_class=4)
+    torch.manual_seed(0)
+    train(run, TrainSettings(arch="resnet18", epochs=2, batch_size=8, seed=0, max_hz_per_row=0.0))
+    model, info = load_model(run / rundir.MODEL)
+    store = SpectrogramStore(run / rundir.SPECTROGRAMS)
+    tokens = rundir.read_csv(run / rundir.TOKENS)
+    x = info.prepare(store.get_many([(int(t["spec_shard"]), int(t["spec_row"])) for t in tokens],
+                                    max_freq=info.max_freq))
+    with torch.no_grad():
+        reference = torch.softmax(model(x), 1)
+        model.to(memory_format=torch.channels_last)
+        with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
+            fast = torch.softmax(model(x.contiguous(memory_format=torch.channels_last)).float(), 1)
+    confident = reference.max(1).values > 0.6  # a near-tie may flip under any rounding
+    assert confident.sum() >= len(tokens) // 2
+    assert torch.equal(fast[confident].argmax(1), reference[confident].argmax(1))
+    assert (fast - reference).abs().max() < 0.05
+
+
 def test_compile_failure_falls_back_to_eager_with_a_warning(monkeypatch, caplog):
     def broken(*_args, **_kwargs):
         raise RuntimeError("no C compiler found")
