@@ -109,7 +109,8 @@ def extract(corpus: str | Path, out: str | Path, textgrids: str | Path | None = 
     if share.world > 1:
         log.info("rank %d of %d extracts %d of the %d chunks to do", share.rank, share.world, len(mine), len(todo))
     for done, index in enumerate(_run_chunks(chunks, mine, signatures, settings, resolver, run), start=1):
-        report(progress, "extract", summary.n_chunks_skipped + done * share.world, len(chunks), f"chunk {index}")
+        report(progress, "extract", min(summary.n_chunks_skipped + done * share.world, len(chunks)), len(chunks),
+               f"chunk {index}")
     summary.n_chunks_done = len(todo)
     share.wait()  # every rank's chunks are written
     if share.is_main:
