@@ -147,7 +147,7 @@ class CamSettings:
     tokens: str = "test"  # test | all
     bootstrap: int = 1000
     reference: str = "h95"  # h95 | pb52
-    batch_size: int = 32
+    batch_size: int = 0  # tokens per CAM batch; 0 = 32 on a CPU, 256 on CUDA
     faithfulness: bool = True  # run band deletion, randomisation and frequency-shift tests
     deletion_width_hz: float = 250.0  # width of the deleted band (top-CAM and random)
     deletion_random_draws: int = 3  # random bands per token, averaged

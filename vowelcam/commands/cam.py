@@ -29,7 +29,7 @@ def cam_command(
     reference: Optional[str] = typer.Option(None, "--reference", help="Reference formants: h95 | pb52 | PATH.csv"),
     faithfulness: Optional[bool] = typer.Option(
         None, "--faithfulness/--no-faithfulness", help="Run band deletion, randomisation and shift tests."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size"),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Tokens per batch (default 32 on a CPU, 256 on CUDA)."),
     device: str = typer.Option("auto", "--device", help="auto (CUDA when available) | cpu | cuda | cuda:N"),
     config: Optional[Path] = typer.Option(None, "--config", help="TOML settings file (flags override it)."),
     verbose: bool = typer.Option(False, "--verbose", "-v"),

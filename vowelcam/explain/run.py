@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +23,14 @@ from .errors import UnknownLayerError
 from .faithfulness import FAITHFULNESS_COLUMNS, FaithInputs, FaithSpec, run_faithfulness
 from .grid import CamGrid
 from .store import INDEX_COLUMNS, CamWriter
-from ..learn.accel import resolve_device
+from ..learn.accel import eval_batch_size, resolve_device
 from ..learn.distributed import Dist, barrier, from_env, gather_in_order, process_group, shard_bounds
 
 log = logging.getLogger(__name__)
 
 CONFUSIONS = "confusions.csv"
 BANDS_PRED = "bands_pred.csv"
+CPU_BATCH = 32  # CAM batch on a CPU when the settings leave it at 0 (CUDA: accel.CUDA_EVAL_BATCH)
 TOKEN_INFO_COLUMNS = ["token_id", "speaker", "group", "vowel", "predicted", "correct", "split", "method", "layer",
                       "hz_per_row", "frame_start", "frame_end"]
 BANDS_COLUMNS = TOKEN_INFO_COLUMNS + BAND_METRIC_COLUMNS
@@ -147,6 +148,7 @@ def explain_run(run_dir: str | Path, settings: CamSettings | None = None, device
     chosen, tokens = select_tokens(run, settings.tokens)
     folds = sorted({_fold(p) for p in chosen})
     device = str(from_env().device(resolve_device(device)))  # auto: CUDA when there; under torchrun: this rank's GPU
+    settings = replace(settings, batch_size=eval_batch_size(settings.batch_size, CPU_BATCH, torch.device(device)))
     ctx = _load(run, settings, method, device, folds)
     log.info("%s at %s: %.4g Hz per CAM row, %d tokens", method, ctx.grid.layer, ctx.grid.hz_per_row, len(chosen))
     if method == "scorecam":
