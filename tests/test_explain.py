@@ -1,6 +1,8 @@
 """Tests of vowelcam.explain: CAM methods, the Hz mapping, band metrics, agreement, faithfulness, the cam command."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import json
 import math
 
@@ -310,6 +312,21 @@ def test_explain_run_writes_documented_outputs(run_dir):
             ("randomisation", "layer4+fc", "spearman"), ("frequency_shift", "+125Hz", "map_shift_hz")} <= faith
     confusions = rundir.read_csv(run_dir / "confusions.csv")
     assert {(r["true"], r["predicted"]) for r in confusions} == {("AA", "IY"), ("UW", "AA")}
+
+
+def test_maps_do_not_depend_on_the_batch_size(run_dir, tmp_path):
+    """Batches of 3 and the device default (32 here, 256 on CUDA) give the same maps: eval-mode layers only."""
+    import shutil
+
+    other = tmp_path / "other"
+    shutil.copytree(run_dir, other)
+    settings = CamSettings(bootstrap=50, faithfulness=False)
+    explain_run(run_dir, settings)
+    explain_run(other, replace(settings, batch_size=3))
+    default, small = read_cams(run_dir), read_cams(other)
+    assert default.true.shape[0] == small.true.shape[0] == 10
+    np.testing.assert_allclose(default.true, small.true, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(default.pred, small.pred, rtol=1e-4, atol=1e-6)
 
 
 def test_cam_command_prints_hz_per_row_and_rejects_bad_input(run_dir, tmp_path):
