@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from .faithfulness import FAITHFULNESS_COLUMNS, FaithInputs, FaithSpec, run_fait
 from .grid import CamGrid
 from .store import INDEX_COLUMNS, CamWriter
 from ..learn.accel import eval_batch_size, resolve_device
-from ..learn.distributed import Dist, barrier, from_env, gather_in_order, process_group, shard_bounds
+from ..learn.distributed import Dist, barrier, from_env, gather_to_main, process_group, shard_bounds
 
 log = logging.getLogger(__name__)
 
@@ -194,33 +195,55 @@ class _BatchMaps:
 def _cam_pass(run: rundir.RunDir, ctx: _Context, chosen: list[dict[str, str]], tokens: dict[str, dict[str, Any]],
               reference: ReferenceTable, settings: CamSettings, faith_idx: np.ndarray,
               progress: ProgressCallback | None, place: Dist = Dist()) -> _CamPass | None:
-    """Maps for every chosen token in batches: written to cams/, band metrics and profiles kept.
+    """Maps for every chosen token in batches, streamed into cams/; band metrics and profiles kept.
 
-    Under torchrun each rank computes a contiguous run of whole batches; rank 0 gathers them in token order,
-    writes cams/ and returns the pass (other ranks return None)."""
+    Memory holds one batch per rank, whatever the number of tokens: each batch's maps go into the memory-mapped
+    arrays as soon as they exist. Under torchrun each rank computes a contiguous run of whole batches; in every
+    round rank 0 receives one batch from each rank and writes it (the other ranks return None)."""
     batches = _batches(chosen, settings.batch_size)
     first, last = shard_bounds(len(batches), place)
-    local = []
-    for start, stop in batches[first:last]:
-        local.append(_batch_maps(ctx, chosen[start:stop], start, tokens, reference, settings))
-        report(progress if place.is_main else None, "cam", stop, len(chosen), ctx.method)
-    parts = gather_in_order(local, place)
-    if not place.is_main:
-        return None
-    faith_specs = np.empty((len(faith_idx), len(ctx.freqs), len(ctx.store.times)), np.float32)
-    rows: dict[str, list[dict[str, Any]]] = {"true": [], "pred": []}
-    profiles: dict[str, list[np.ndarray]] = {"true": [], "pred": []}
-    with CamWriter(run.path(rundir.CAMS), len(chosen), len(ctx.freqs), len(ctx.store.times)) as writer:
-        for part in parts:
-            writer.write(part.start, part.maps[:, 0], part.maps[:, 1])
-            inside = (faith_idx >= part.start) & (faith_idx < part.start + len(part.maps))
-            faith_specs[inside] = part.specs[faith_idx[inside] - part.start]
-            for which in ("true", "pred"):
-                rows[which].extend(part.rows[which])
-                profiles[which].extend(part.profiles[which])
+    rounds = -(-len(batches) // place.world_size)  # the longest shard: every rank takes part in every round
+    collected = _Collected(faith_idx, len(ctx.freqs), len(ctx.store.times))
+    writer = CamWriter(run.path(rundir.CAMS), len(chosen), len(ctx.freqs), len(ctx.store.times))
+    done = 0
+    with writer if place.is_main else nullcontext():
+        for k in range(rounds):
+            mine = batches[first + k] if first + k < last else None
+            part = _batch_maps(ctx, chosen[mine[0]:mine[1]], mine[0], tokens, reference, settings) if mine else None
+            for received in gather_to_main(part, place):
+                if received is not None:
+                    writer.write(received.start, received.maps[:, 0], received.maps[:, 1])
+                    collected.add(received)
+                    done += len(received.maps)
+                    report(progress, "cam", done, len(chosen), ctx.method)
+        if not place.is_main:
+            return None
         scale = writer.finish(_meta(ctx, BandSpec(settings.band_halfwidth_hz, settings.band_min_halfwidth_hz),
                                     settings, len(chosen)))
-    return _CamPass(rows, {k: np.array(v) for k, v in profiles.items()}, faith_specs, scale)
+    return collected.result(scale)
+
+
+class _Collected:
+    """Rank 0's per-token results, put back in token order whatever order the batches arrive in."""
+
+    def __init__(self, faith_idx: np.ndarray, n_rows: int, n_frames: int) -> None:
+        self.faith_idx = faith_idx
+        self.faith_specs = np.empty((len(faith_idx), n_rows, n_frames), np.float32)
+        self.parts: dict[int, tuple[dict, dict]] = {}  # batch start -> (rows, profiles) by class
+
+    def add(self, part: _BatchMaps) -> None:
+        """Keep the batch's rows, profiles and faithfulness spectrograms, never a view of its maps or specs (a view
+        would keep the whole batch alive)."""
+        inside = (self.faith_idx >= part.start) & (self.faith_idx < part.start + len(part.maps))
+        self.faith_specs[inside] = part.specs[self.faith_idx[inside] - part.start]
+        self.parts[part.start] = (part.rows, part.profiles)
+
+    def result(self, scale: float) -> _CamPass:
+        """The pass's rows and profiles in token order."""
+        ordered = [self.parts[start] for start in sorted(self.parts)]
+        rows = {which: [r for p in ordered for r in p[0][which]] for which in ("true", "pred")}
+        profiles = {which: np.array([x for p in ordered for x in p[1][which]]) for which in ("true", "pred")}
+        return _CamPass(rows, profiles, self.faith_specs, scale)
 
 
 def _batch_maps(ctx: _Context, part: list[dict[str, str]], start: int, tokens: dict[str, dict[str, Any]],

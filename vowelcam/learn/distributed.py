@@ -118,6 +118,15 @@ def gather_in_order(local: Sequence[Any], place: Dist) -> list[Any]:
     return [item for part in parts for item in part]
 
 
+def gather_to_main(obj: Any, place: Dist) -> list[Any]:
+    """Every rank's ``obj`` in rank order on rank 0 (an empty list elsewhere): for results only rank 0 writes."""
+    if not place.enabled:
+        return [obj]
+    parts: list[Any] | None = [None] * place.world_size if place.is_main else None
+    dist.gather_object(obj, parts, dst=0)
+    return parts or []
+
+
 def gather_arrays(local: np.ndarray, place: Dist) -> np.ndarray:
     """Concatenate every rank's array along axis 0 in rank order; empty shards are skipped."""
     if not place.enabled:
