@@ -193,7 +193,7 @@ def test_measured_formants_match_targets_per_group(repo_root: Path, tmp_path: Pa
     """
     from vowelcam.acoustics.praat import measure_token
     from vowelcam.config import MeasureSettings
-    from vowelcam.extract_file import MEASURE_MARGIN_S
+    from vowelcam.extract.one_file import MEASURE_MARGIN_S
 
     generate_corpus(tmp_path, SynthSettings(seed=2))
     settings = MeasureSettings()

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .acoustics import praat
-from .acoustics.audio import read_segment
-from .config import Settings
-from .corpus.speakers import SpeakerResolver
-from .errors import DataProblem
+from ..acoustics import praat
+from ..acoustics.audio import read_segment
+from ..config import Settings
+from ..corpus.speakers import SpeakerResolver
+from ..errors import DataProblem
 
 MAX_TOKENS = 12
 MEN_BELOW_HZ = 160.0  # between men's and women's mean F0 (Peterson & Barney 1952: 132 / 223 Hz)

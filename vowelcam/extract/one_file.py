@@ -11,17 +11,17 @@ from typing import Any
 
 import numpy as np
 
-from .acoustics import praat
-from .acoustics.audio import AudioInfo, Recording, audio_info, clipped_fraction, level_dbfs
-from .acoustics.features import SpectrogramGeometry, context_seconds, recording_spectrogram, token_frames
-from .config import Settings
-from .corpus.discover import Pair, timit_words_file
-from .corpus.select import TokenSpec, select_tokens
-from .corpus.speakers import SpeakerResolver
-from .corpus.textgrids import TextGrid, read_textgrid, read_timit
-from .corpus.tiers import find_tier_groups
-from .errors import DataProblem
-from .tokens import MEASURE_COLUMNS
+from ..acoustics import praat
+from ..acoustics.audio import AudioInfo, Recording, audio_info, clipped_fraction, level_dbfs
+from ..acoustics.features import SpectrogramGeometry, context_seconds, recording_spectrogram, token_frames
+from ..config import Settings
+from ..corpus.discover import Pair, timit_words_file
+from ..corpus.select import TokenSpec, select_tokens
+from ..corpus.speakers import SpeakerResolver
+from ..corpus.textgrids import TextGrid, read_textgrid, read_timit
+from ..corpus.tiers import find_tier_groups
+from ..errors import DataProblem
+from ..tokens import MEASURE_COLUMNS
 
 log = logging.getLogger(__name__)
 

@@ -21,18 +21,18 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from . import rundir
-from .acoustics.features import geometry
-from .acoustics.store import write_axes, write_shard
-from .config import Settings, save_settings
-from .corpus.discover import Pair, discover
-from .corpus.speakers import SpeakerResolver
-from .errors import VowelcamError
-from .extract_file import ChunkContext, FilePlan, FileResult, measure_file, plan_file
-from .progress import ProgressCallback, report
-from .rundir import PROBLEM_COLUMNS, RunDir, iter_csv, read_csv, write_csv
-from .speaker_groups import estimate_groups
-from .tokens import TOKEN_COLUMNS
+from .. import rundir
+from ..acoustics.features import geometry
+from ..acoustics.store import write_axes, write_shard
+from ..config import Settings, save_settings
+from ..corpus.discover import Pair, discover
+from ..corpus.speakers import SpeakerResolver
+from ..errors import VowelcamError
+from .one_file import ChunkContext, FilePlan, FileResult, measure_file, plan_file
+from ..progress import ProgressCallback, report
+from ..rundir import PROBLEM_COLUMNS, RunDir, iter_csv, read_csv, write_csv
+from .groups import estimate_groups
+from ..tokens import TOKEN_COLUMNS
 
 log = logging.getLogger(__name__)
 CHUNK_DIR = "spectrograms/chunks"
