@@ -12,8 +12,8 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from vowelcam.acoustics.synth_corpus import SPEAKERS, TRUTH, generate_corpus
-from vowelcam.acoustics.synth_speakers import SynthSettings
+from vowelcam.synth.corpus import SPEAKERS, TRUTH, generate_corpus
+from vowelcam.synth.speakers import SynthSettings
 from vowelcam.corpus.textgrid_write import grid_from_marks, interval_tier, write_textgrid
 from vowelcam.cli import app
 from vowelcam.corpus.textgrids import read_textgrid
