@@ -2,7 +2,9 @@
 
 Groups choose Praat's formant ceiling and the reference formants a token is compared with. When neither the
 speaker-pattern, a ``--speaker-groups`` map nor a folder name says who is speaking, up to ``MAX_TOKENS`` of the
-speaker's vowels are measured (F0, and F1–F3 with the wide unknown-group ceiling search). F0 alone cannot
+speaker's vowels are measured (F0, and F1–F3 with a coarse ceiling search: ``ESTIMATE_STEPS`` ceilings within
++-``ESTIMATE_SPAN`` of the unknown-group centre, 4500–7500 Hz, under half the cost of the full unknown-group
+search; one fixed ceiling would be cheaper still but pulls a child's F3 down towards a woman's). F0 alone cannot
 separate women from children (Hillenbrand et al. 1995: women ~220 Hz, children ~235 Hz), but children's shorter
 vocal tracts raise their formants, F3 most reliably (it moves least from vowel to vowel: women ~2850 Hz,
 children ~3170 Hz).
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -33,6 +35,7 @@ from ..errors import DataProblem
 MAX_TOKENS = 24
 MEN_BELOW_HZ = 160.0  # F0-only fallback: between men's and women's mean F0 (Peterson & Barney 1952: 132 / 223 Hz)
 SOUND_SPEED_CM_S = 35000.0
+ESTIMATE_STEPS, ESTIMATE_SPAN = 5, 0.25
 GROUPS = ("men", "women", "children")
 # (log F0, log F3) class means and pooled covariance, per-speaker medians of PB52 + H95 (see module docstring)
 _MEANS = np.array([[4.85771, 7.81419], [5.39287, 7.95622], [5.48764, 8.06361]])
@@ -82,6 +85,7 @@ def estimate_groups(plans: list, settings: Settings, resolver: SpeakerResolver,
 def _estimate(speaker: str, tokens: list[tuple], settings: Settings, ceiling: float | None,
               f0_out: dict[TokenKey, float]) -> GroupEstimate:
     f0s, formants = [], []
+    quick = replace(settings.measure, ceiling_steps_unknown=ESTIMATE_STEPS, ceiling_span_unknown=ESTIMATE_SPAN)
     for plan, spec in tokens:
         try:
             samples, seg_start = read_segment(plan.info, spec.start - 0.1, spec.end + 0.1)
@@ -93,7 +97,7 @@ def _estimate(speaker: str, tokens: list[tuple], settings: Settings, ceiling: fl
         if math.isnan(f0):
             continue
         f0s.append(f0)
-        values = praat.measure_token(samples, sr, start, end, None, settings.measure, f0=f0, ceiling=ceiling)
+        values = praat.measure_token(samples, sr, start, end, None, quick, f0=f0, ceiling=ceiling)
         formants.append([values["f1_50"], values["f2_50"], values["f3_50"]])
     if not f0s:
         return GroupEstimate(speaker, "", "unknown", math.nan, 0)
