@@ -7,9 +7,12 @@ How the formant ceiling is chosen (after Fast Track, Barreda 2021, made cheap en
 
 1. Only the token is analysed: Burg LPC frames sit at fixed *fractions* of the token (by default every 10 %
    from 10 % to 90 %), so a long and a short vowel cost the same and 20/50/80 % fall on frames.
-2. For each candidate ceiling (7 within +-18 % of the speaker group's centre, 12 within +-30 % when the group
-   is unknown) the span is resampled to twice the ceiling by truncating one FFT spectrum shared by all
-   candidates, and Praat's Burg analysis (5.5 formants) runs with the ceiling at the new Nyquist frequency.
+2. For each candidate ceiling (5 within +-18 % of the speaker group's centre, or of a speaker's own ceiling;
+   12 within +-30 % when the group is unknown) the span is resampled to twice the ceiling by truncating one FFT
+   spectrum shared by all candidates, and Praat's Burg analysis (5.5 formants) runs with the ceiling at the new
+   Nyquist frequency. A ceiling above the recording's band is analysed up to the band with proportionally fewer
+   formants (same formant spacing), and only the formants the band holds are judged and reported
+   (:mod:`vowelcam.acoustics.band`).
 3. Each candidate's log F1–F3 tracks are fitted by a 5-term DCT; the candidate with the smallest residual
    (the smoothest tracks) plus a small penalty for straying from the group's centre wins, after sanity priors
    that rule out impossible tracks (median F1 above 1200 Hz, a low F3 with F1 and F2 merged, B2/B3 so wide
