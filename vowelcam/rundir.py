@@ -153,7 +153,10 @@ def _fmt(value: Any) -> str:
     if isinstance(value, (float, np.floating)):
         if value != value:  # NaN
             return ""
-        return repr(float(value))  # shortest text that reads back to the same float
+        value = float(value)
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))  # 500.0 -> "500": reads back to the same float
+        return repr(value)  # shortest text that reads back to the same float
     return str(value)
 
 
