@@ -29,8 +29,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from vowelcam.acoustics.praat import measure_token  # noqa: E402
-from vowelcam.acoustics.synth_corpus import TRUTH, generate_corpus  # noqa: E402
-from vowelcam.acoustics.synth_speakers import SynthSettings  # noqa: E402
+from vowelcam.synth.corpus import TRUTH, generate_corpus  # noqa: E402
+from vowelcam.synth.speakers import SynthSettings  # noqa: E402
 from vowelcam.config import MeasureSettings  # noqa: E402
 from vowelcam.rundir import read_csv  # noqa: E402
 

@@ -69,7 +69,7 @@ def test_good_files_of_every_format_give_tokens(messy_run):
     assert by_file["spk2/unknown.wav"] == ["IY"]
     assert "spk3/clipped.wav" in by_file  # clipped tokens are kept (and flagged)
     speakers = {s["speaker"]: s for s in read_csv(out / "speakers.csv")}
-    assert speakers["spk1"]["source"] == "f0" and speakers["spk1"]["group"] == "men"  # 120 Hz test vowels
+    assert speakers["spk1"]["source"] == "f0+f3" and speakers["spk1"]["group"] == "men"  # 120 Hz test vowels
     assert float(speakers["spk1"]["median_f0"]) == pytest.approx(120, rel=0.05)
     assert summary.n_tokens == len(rows) and summary.speakers == 3
 
@@ -169,7 +169,7 @@ def test_ljspeech_32_counts(shared_data, tmp_path):
     assert {r["stress"] for r in rows} == {"1", "2"}
     speakers = read_csv(tmp_path / "lj" / "speakers.csv")
     assert len(speakers) == 32  # no speaker pattern: one speaker per file
-    assert {(s["group"], s["source"]) for s in speakers} == {("women", "f0")}  # one female speaker, from her F0
+    assert {(s["group"], s["source"]) for s in speakers} == {("women", "f0+f3")}  # one female speaker, from F0 and F3
     assert {r["group"] for r in rows} == {"women"}
     corner = sum(r["phone"] in ("IY", "AE", "AO", "AA", "UW") for r in rows)
     assert corner > 0 and np.nanmedian([r["f1_50"] for r in rows if r["phone"] == "AA"]) > 550

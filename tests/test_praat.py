@@ -69,7 +69,8 @@ def test_synthetic_vowel_formants_and_f0_are_recovered(formants, f0, group):
 def test_silence_gives_nan_and_no_exception():
     values = measure_token(np.zeros(SR), SR, 0.3, 0.6, "women", SETTINGS)
     assert set(values) == set(MEASURE_COLUMNS)
-    assert all(math.isnan(v) for v in values.values())
+    assert values["sample_rate"] == SR and values["band_hz"] == 0.975 * SR / 2  # the recording, not a measurement
+    assert all(math.isnan(v) for k, v in values.items() if k not in ("sample_rate", "band_hz"))
 
 
 def test_unvoiced_noise_gives_nan_f0_but_measures():
@@ -129,11 +130,14 @@ def test_candidate_ceilings_centre_on_group_and_widen_when_unknown():
 def test_group_spellings_and_low_sample_rates():
     assert candidate_ceilings("M", SETTINGS).tolist() == candidate_ceilings("men", SETTINGS).tolist()
     formants = (700.0, 1200.0, 2500.0, 3300.0)
-    audio, start, end = synth_vowel(formants, BANDWIDTHS[:4], sr=8000)  # every ceiling above 4 kHz Nyquist
+    audio, start, end = synth_vowel(formants, BANDWIDTHS[:4], sr=8000)  # every ceiling above the 3900 Hz band
     values = measure_token(audio, 8000, start, end, "women", SETTINGS)
-    assert values["ceiling"] == pytest.approx(4000, rel=0.01)
+    assert SETTINGS.ceiling_women * 0.8 <= values["ceiling"] <= SETTINGS.ceiling_women * 1.2  # the vocal tract's
+    assert values["formants"] < SETTINGS.max_formants  # ... analysed up to the band with fewer formants
+    assert values["band_hz"] == 3900.0 and values["sample_rate"] == 8000
     assert values["f1_50"] == pytest.approx(700, rel=0.08)
     assert values["f2_50"] == pytest.approx(1200, rel=0.05)
+    assert values["f3_50"] == pytest.approx(2500, rel=0.08)  # held: 3.6 formant slots for a woman at 8 kHz
 
 
 def test_plain_burg_baseline_measures_a_synthetic_vowel():

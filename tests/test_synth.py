@@ -12,8 +12,8 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from vowelcam.acoustics.synth_corpus import SPEAKERS, TRUTH, generate_corpus
-from vowelcam.acoustics.synth_speakers import SynthSettings
+from vowelcam.synth.corpus import SPEAKERS, TRUTH, generate_corpus
+from vowelcam.synth.speakers import SynthSettings
 from vowelcam.corpus.textgrid_write import grid_from_marks, interval_tier, write_textgrid
 from vowelcam.cli import app
 from vowelcam.corpus.textgrids import read_textgrid
@@ -193,7 +193,7 @@ def test_measured_formants_match_targets_per_group(repo_root: Path, tmp_path: Pa
     """
     from vowelcam.acoustics.praat import measure_token
     from vowelcam.config import MeasureSettings
-    from vowelcam.extract_file import MEASURE_MARGIN_S
+    from vowelcam.extract.one_file import MEASURE_MARGIN_S
 
     generate_corpus(tmp_path, SynthSettings(seed=2))
     settings = MeasureSettings()

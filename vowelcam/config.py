@@ -75,6 +75,7 @@ class MeasureSettings:
     b3_max: float = 800.0
     f1_pool: int = 2  # F1 = median over the chosen ceiling and this many neighbours on each side (0 = chosen)
     f0_frames: int = 7  # pitch frames over the middle 60 % of the token
+    band_fraction: float = 0.975  # formant analyses stop at this fraction of Nyquist (see acoustics/band.py)
 
 
 @dataclass(frozen=True)

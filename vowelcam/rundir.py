@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+import numpy as np
 
 FORMAT_VERSION = 1
 
@@ -109,16 +112,28 @@ def write_csv(target: str | Path, rows: Iterable[Mapping[str, Any]], columns: Se
     """Write rows as UTF-8 CSV (readable in R with ``read.csv``) atomically; return the row count.
 
     Rows are streamed to a temporary file beside ``target`` (``rows`` may be a generator of any length).
-    Missing values are written as empty fields; floats with up to 6 significant digits.
+    Missing values (None, NaN) are written as empty fields. Numbers are exact: times (columns named ``start``,
+    ``end``, ``time`` or ending in ``_s``/``_time``) with ``TIME_DECIMALS`` fixed decimals (1 µs, at any length
+    of recording), every other float with the fewest digits that read back to the same float (Python's
+    ``repr``), so a value can be joined on after a round trip through the file.
     """
     n = 0
     with atomic_path(target) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(columns)
+        formats = [_fmt_time if is_time_column(k) else _fmt for k in columns]
         for row in rows:
-            writer.writerow([_fmt(row.get(k)) for k in columns])
+            writer.writerow([fmt(row.get(k)) for fmt, k in zip(formats, columns)])
             n += 1
     return n
+
+
+TIME_DECIMALS = 6
+
+
+def is_time_column(name: str) -> bool:
+    """Whether ``write_csv`` writes this column as a time (fixed decimals)."""
+    return name in ("start", "end", "time") or name.endswith(("_s", "_time"))
 
 
 def read_csv(path: str | Path) -> list[dict[str, str]]:
@@ -135,8 +150,17 @@ def iter_csv(path: str | Path) -> Iterator[dict[str, str]]:
 def _fmt(value: Any) -> str:
     if value is None:
         return ""
-    if isinstance(value, float):
+    if isinstance(value, (float, np.floating)):
         if value != value:  # NaN
             return ""
-        return f"{value:.6g}"
+        value = float(value)
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))  # 500.0 -> "500": reads back to the same float
+        return repr(value)  # shortest text that reads back to the same float
     return str(value)
+
+
+def _fmt_time(value: Any) -> str:
+    if isinstance(value, (float, np.floating)) and value == value and abs(value) != math.inf:
+        return f"{float(value):.{TIME_DECIMALS}f}"
+    return _fmt(value)

@@ -10,7 +10,11 @@ Columns (units in the name or below; empty = not measurable):
   ``word``, ``prev_phone``, ``next_phone``
 - time: ``start``, ``end`` (s, in the recording), ``duration_ms``
 - Praat: ``f0`` (Hz, median over the middle 60 %), ``f1_20`` ... ``f3_80`` (Hz at 20/50/80 % of the token),
-  ``b1_50``, ``b2_50``, ``b3_50`` (bandwidths at 50 %), ``ceiling`` (formant ceiling used, Hz)
+  ``b1_50``, ``b2_50``, ``b3_50`` (bandwidths at 50 %), ``ceiling`` (formant ceiling used, Hz: the vocal-tract
+  scale; when the band ends below it the analysis stops at the band with proportionally fewer formants),
+  ``formants`` (Praat's number of formants of that analysis), ``sample_rate`` (Hz, of the recording),
+  ``band_hz`` (the highest frequency a formant analysis may use: 0.975 x Nyquist). A formant the band cannot
+  hold is empty (see vowelcam.acoustics.band and problems.csv)
 - spectrogram: ``spec_shard``, ``spec_row`` (where it sits in the store), ``frame_start``, ``frame_end``
   (the token's own interval in spectrogram frames, end exclusive)
 """
@@ -27,7 +31,7 @@ ID_COLUMNS = ["token_id", "file", "textgrid", "speaker", "group", "tier", "inter
 LABEL_COLUMNS = ["label", "convention", "phone", "ipa", "stress", "kind", "word", "prev_phone", "next_phone"]
 TIME_COLUMNS = ["start", "end", "duration_ms"]
 FORMANT_COLUMNS = [f"f{k}_{p}" for p in (20, 50, 80) for k in (1, 2, 3)]
-MEASURE_COLUMNS = ["f0", *FORMANT_COLUMNS, "b1_50", "b2_50", "b3_50", "ceiling"]
+MEASURE_COLUMNS = ["f0", *FORMANT_COLUMNS, "b1_50", "b2_50", "b3_50", "ceiling", "formants", "sample_rate", "band_hz"]
 SPEC_COLUMNS = ["spec_shard", "spec_row", "frame_start", "frame_end"]
 TOKEN_COLUMNS = ID_COLUMNS + LABEL_COLUMNS + TIME_COLUMNS + MEASURE_COLUMNS + SPEC_COLUMNS
 

@@ -7,9 +7,12 @@ How the formant ceiling is chosen (after Fast Track, Barreda 2021, made cheap en
 
 1. Only the token is analysed: Burg LPC frames sit at fixed *fractions* of the token (by default every 10 %
    from 10 % to 90 %), so a long and a short vowel cost the same and 20/50/80 % fall on frames.
-2. For each candidate ceiling (7 within +-18 % of the speaker group's centre, 12 within +-30 % when the group
-   is unknown) the span is resampled to twice the ceiling by truncating one FFT spectrum shared by all
-   candidates, and Praat's Burg analysis (5.5 formants) runs with the ceiling at the new Nyquist frequency.
+2. For each candidate ceiling (5 within +-18 % of the speaker group's centre, or of a speaker's own ceiling;
+   12 within +-30 % when the group is unknown) the span is resampled to twice the ceiling by truncating one FFT
+   spectrum shared by all candidates, and Praat's Burg analysis (5.5 formants) runs with the ceiling at the new
+   Nyquist frequency. A ceiling above the recording's band is analysed up to the band with proportionally fewer
+   formants (same formant spacing), and only the formants the band holds are judged and reported
+   (:mod:`vowelcam.acoustics.band`).
 3. Each candidate's log F1–F3 tracks are fitted by a 5-term DCT; the candidate with the smallest residual
    (the smoothest tracks) plus a small penalty for straying from the group's centre wins, after sanity priors
    that rule out impossible tracks (median F1 above 1200 Hz, a low F3 with F1 and F2 merged, B2/B3 so wide
@@ -38,16 +41,16 @@ from scipy.fft import dct, irfft, next_fast_len, rfft
 from ..config import MeasureSettings
 from ..corpus.speakers import normalise_group
 from ..tokens import FORMANT_COLUMNS, MEASURE_COLUMNS
+from .band import TRACKED_FORMANTS, analysis_for, band_edge, formants_held
 
 log = logging.getLogger(__name__)
 
-TRACKED_FORMANTS = 3  # F1–F3 are tracked, judged for smoothness and reported
 _SILENCE_RMS = 1e-6  # below this the span is treated as silence (about -120 dBFS)
 
 
 def measure_token(
     samples: np.ndarray, sr: int, start: float, end: float, group: str | None, settings: MeasureSettings,
-    f0: float | None = None,
+    f0: float | None = None, ceiling: float | None = None,
 ) -> dict[str, float]:
     """Measure F0, F1–F3 at 20/50/80 %, bandwidths at 50 % and the chosen ceiling of one token.
 
@@ -56,16 +59,19 @@ def measure_token(
     speaker group (``"men"``, ``"women"``, ``"children"``; ``None``/``""`` when unknown). Returns a dict with
     exactly the keys of :data:`~vowelcam.tokens.MEASURE_COLUMNS`; values that cannot be measured are NaN.
     ``f0``, when given, is the token's :func:`median_f0` already measured with the same settings (it is reused).
+    ``ceiling``, when given, replaces the group's central ceiling (a per-speaker override).
+    Formants the recording's band cannot hold (see :mod:`vowelcam.acoustics.band`) are NaN.
     """
     if end < start:
         raise ValueError(f"token ends before it starts ({start} > {end})")
     result = dict.fromkeys(MEASURE_COLUMNS, math.nan)
+    result.update(sample_rate=float(sr), band_hz=band_edge(sr, settings))
     audio = _as_mono_float(samples)
     if end - start <= 0 or audio.size == 0 or not _audible(audio, sr, start, end):
         return result
     result["f0"] = _safe_median_f0(audio, sr, start, end, settings) if f0 is None else float(f0)
     try:
-        result.update(measure_formants(audio, sr, start, end, group, settings))
+        result.update(measure_formants(audio, sr, start, end, group, settings, ceiling))
     except parselmouth.PraatError as exc:  # Praat refusing odd input must not stop a corpus run
         log.debug("Praat could not measure formants of token %.3f-%.3f s: %s", start, end, exc)
     return result
@@ -139,14 +145,20 @@ def _median_f0(audio: np.ndarray, sr: int, start: float, end: float, settings: M
 # ---------------------------------------------------------------------------------------------- formants
 
 
-def candidate_ceilings(group: str | None, settings: MeasureSettings) -> np.ndarray:
-    """The formant ceilings (Hz) tried for a token of ``group`` (one when the search is off)."""
-    return _candidate_ceilings(normalise_group(group or ""), settings).copy()
+def candidate_ceilings(group: str | None, settings: MeasureSettings, centre: float | None = None) -> np.ndarray:
+    """The formant ceilings (Hz) tried for a token of ``group`` (one when the search is off).
+
+    ``centre`` overrides the group's central ceiling (a per-speaker ceiling); the search then spans the
+    known-group range around it.
+    """
+    key = normalise_group(group or "")
+    if centre is not None and centre == centre:
+        return _candidate_ceilings(key or "given", settings, float(centre)).copy()
+    return _candidate_ceilings(key, settings, group_ceiling(key, settings)).copy()
 
 
 @lru_cache(maxsize=64)
-def _candidate_ceilings(group: str, settings: MeasureSettings) -> np.ndarray:
-    centre = group_ceiling(group, settings)
+def _candidate_ceilings(group: str, settings: MeasureSettings, centre: float) -> np.ndarray:
     if not settings.ceiling_search:
         return np.array([centre])
     span = settings.ceiling_span if group else settings.ceiling_span_unknown
@@ -163,32 +175,40 @@ def group_ceiling(group: str | None, settings: MeasureSettings) -> float:
 
 
 def measure_formants(
-    audio: np.ndarray, sr: int, start: float, end: float, group: str | None, settings: MeasureSettings
+    audio: np.ndarray, sr: int, start: float, end: float, group: str | None, settings: MeasureSettings,
+    ceiling: float | None = None,
 ) -> dict[str, float]:
-    """F1–F3 at 20/50/80 %, B1–B3 at 50 % and the ceiling, from the best of the candidate ceilings.
+    """F1–F3 at 20/50/80 %, B1–B3 at 50 %, the ceiling and formant count, from the best candidate ceiling.
 
+    Each candidate ceiling becomes the analysis its band allows (:func:`~vowelcam.acoustics.band.analysis_for`);
+    only the formants the band holds for the speaker's central ceiling are judged and reported (others NaN).
     A candidate's score is (number of violated sanity priors, roughness + ceiling prior); the lowest wins.
     F1 hardly depends on the ceiling near the right one, but each LPC fit jitters it (harmonics pull it), so
     F1 is the median over the winner and its ``f1_pool`` neighbours on each side.
     ``audio`` must be finite float64 mono (as :func:`measure_token` prepares it); Praat may raise
     ``parselmouth.PraatError`` on input it refuses, which :func:`measure_token` turns into NaNs.
     """
+    centre = float(ceiling) if ceiling is not None and ceiling == ceiling else group_ceiling(group, settings)
+    held = formants_held(centre, sr, settings)
+    if held == 0:
+        return {}
     fractions = np.linspace(settings.track_from, 1.0 - settings.track_from, max(settings.track_frames, 1))
     times = start + fractions * (end - start)
     span = _AnalysisSpan(audio, sr, times, settings)
-    ceilings = np.unique(np.minimum(candidate_ceilings(group, settings), sr / 2))
-    used = np.empty(len(ceilings))  # the ceiling each candidate really had (fast FFT lengths)
-    freqs = np.empty((len(ceilings), len(times), TRACKED_FORMANTS))  # [candidate, frame, F1-F3]
-    bands = np.empty_like(freqs)
-    for i, ceiling in enumerate(ceilings):
-        formant, used[i] = span.burg(ceiling, settings)
-        freqs[i], bands[i] = formant_values(formant, times)
-    roughness = track_errors(freqs, settings) + settings.ceiling_prior * np.log(used / group_ceiling(group, settings)) ** 2
-    best = int(np.lexsort((roughness, implausible_counts(freqs, bands, settings)))[0])  # ties: lowest ceiling
+    analyses = [analysis_for(c, sr, settings) for c in candidate_ceilings(group, settings, ceiling)]
+    used = np.empty(len(analyses))  # the ceiling each candidate really stood for (fast FFT lengths)
+    freqs = np.full((len(analyses), len(times), TRACKED_FORMANTS), np.nan)  # [candidate, frame, F1-F3]
+    bands = np.full_like(freqs, np.nan)
+    for i, analysis in enumerate(analyses):
+        formant, top = span.burg(analysis.top, analysis.formants, settings)
+        used[i] = top * analysis.ceiling / analysis.top
+        freqs[i, :, :held], bands[i, :, :held] = formant_values(formant, times, held)
+    roughness = track_errors(freqs[..., :held], settings) + settings.ceiling_prior * np.log(used / centre) ** 2
+    best = int(np.lexsort((roughness, implausible_counts(freqs, bands, settings, held)))[0])  # ties: lowest ceiling
     chosen = freqs[best].copy()
     pool = freqs[max(best - settings.f1_pool, 0) : best + settings.f1_pool + 1, :, 0]
     chosen[:, 0] = finite_medians(pool, axis=0)
-    return _report(fractions, chosen, bands[best], used[best])
+    return {**_report(fractions, chosen, bands[best], used[best]), "formants": analyses[best].formants}
 
 
 class _AnalysisSpan:
@@ -207,8 +227,8 @@ class _AnalysisSpan:
         self.n_fft = next_fast_len(part.size, real=True)
         self.spectrum = rfft(part, self.n_fft)
 
-    def burg(self, ceiling: float, settings: MeasureSettings) -> tuple[parselmouth.Formant, float]:
-        """Praat's Burg analysis of the span band-limited and resampled to about ``2 * ceiling``.
+    def burg(self, ceiling: float, formants: float, settings: MeasureSettings) -> tuple[parselmouth.Formant, float]:
+        """Praat's Burg analysis (``formants`` formants) of the span band-limited and resampled to ``2 * ceiling``.
 
         Returns the Formant object and the ceiling actually used: the new length is a fast FFT size, so it may
         differ from the one asked for by a fraction of a percent.
@@ -220,7 +240,7 @@ class _AnalysisSpan:
         sound = parselmouth.Sound(resampled, sampling_frequency=rate, start_time=self.t0)
         formant = sound.to_formant_burg(
             time_step=self.step,
-            max_number_of_formants=settings.max_formants,
+            max_number_of_formants=formants,
             maximum_formant=rate / 2,
             window_length=settings.window_length,
             pre_emphasis_from=settings.pre_emphasis_from,
@@ -228,13 +248,14 @@ class _AnalysisSpan:
         return formant, rate / 2
 
 
-def formant_values(formant: parselmouth.Formant, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """F1–F3 frequencies and bandwidths, each ``[len(times), 3]`` in Hz (NaN where Praat found no formant)."""
+def formant_values(formant: parselmouth.Formant, times: np.ndarray,
+                   count: int = TRACKED_FORMANTS) -> tuple[np.ndarray, np.ndarray]:
+    """F1..F``count`` frequencies and bandwidths, each ``[len(times), count]`` in Hz (NaN where Praat found none)."""
     xs = formant.xs()
     frame_times = np.clip(times, xs[0], xs[-1]).tolist()
-    at = [t for t in frame_times for _ in range(TRACKED_FORMANTS)]  # frame-major, formant-minor
-    numbers = list(range(1, TRACKED_FORMANTS + 1)) * len(frame_times)
-    shape = (len(frame_times), TRACKED_FORMANTS)
+    at = [t for t in frame_times for _ in range(count)]  # frame-major, formant-minor
+    numbers = list(range(1, count + 1)) * len(frame_times)
+    shape = (len(frame_times), count)
     freqs = np.fromiter(map(formant.get_value_at_time, numbers, at), float, len(at)).reshape(shape)
     bands = np.fromiter(map(formant.get_bandwidth_at_time, numbers, at), float, len(at)).reshape(shape)
     return freqs, bands
@@ -276,13 +297,15 @@ def finite_medians(values: np.ndarray, axis: int) -> np.ndarray:
     return np.squeeze(np.where(count > 0, (low + high) / 2, np.nan), axis=axis)
 
 
-def implausible_counts(freqs: np.ndarray, bands: np.ndarray, settings: MeasureSettings) -> np.ndarray:
+def implausible_counts(freqs: np.ndarray, bands: np.ndarray, settings: MeasureSettings,
+                       held: int = TRACKED_FORMANTS) -> np.ndarray:
     """Violated sanity priors per candidate, on the median F1–F3 and B2–B3 (after Fast Track's heuristics).
 
-    ``freqs``/``bands`` are ``[candidates, frames, formants]``; fewer is better. Very wide B2/B3 mean a spurious
-    pole took a real formant's place (ceiling too low); too many missing frames count as 4.
+    ``freqs``/``bands`` are ``[candidates, frames, 3]``; fewer is better. Very wide B2/B3 mean a spurious
+    pole took a real formant's place (ceiling too low); too many missing frames count as 4. Only the first
+    ``held`` formants count (the others are NaN because the band cannot hold them, and NaN violates nothing).
     """
-    missing = 1.0 - np.isfinite(freqs).sum(axis=(1, 2)) / freqs[0].size
+    missing = 1.0 - np.isfinite(freqs[..., :held]).sum(axis=(1, 2)) / freqs[0, :, :held].size
     f1, f2, f3 = finite_medians(freqs, axis=1).T
     _, b2, b3 = finite_medians(bands, axis=1).T
     violations = (f1 > settings.f1_max).astype(int)

@@ -30,7 +30,7 @@ def analyze_command(
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Training epochs (upper bound; early stopping)."),
     method: Optional[str] = typer.Option(None, "--method", help="CAM method (gradcam, cam, hirescam, ...)."),
     speaker_pattern: Optional[str] = typer.Option(None, "--speaker-pattern", help="Regex or preset (hillenbrand, timit)."),
-    speaker_groups: Optional[Path] = typer.Option(None, "--speaker-groups", help="CSV speaker,group."),
+    speaker_groups: Optional[Path] = typer.Option(None, "--speaker-groups", help="CSV speaker,group[,ceiling]; other columns go to tokens.csv."),
     config: Optional[Path] = typer.Option(None, "--config", help="TOML settings (a run's config.toml works)."),
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Extraction processes."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),

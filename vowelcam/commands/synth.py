@@ -7,8 +7,8 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from ..acoustics.synth_corpus import CORPUS_DIR, SPEAKERS, TRUTH, SynthSummary, generate_corpus
-from ..acoustics.synth_speakers import SynthSettings
+from ..synth.corpus import CORPUS_DIR, SPEAKERS, TRUTH, SynthSummary, generate_corpus
+from ..synth.speakers import SynthSettings
 from ..errors import ConfigError
 from .common import console, handle_errors, rich_progress, setup_logging
 

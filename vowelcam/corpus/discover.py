@@ -2,6 +2,10 @@
 
 Audio without labels and labels without audio are reported as problems, not fatal. TIMIT-style ``.phn``
 (+ ``.wrd``) files are used where no TextGrid exists for a recording.
+
+Symbolic links are followed once: a folder or file whose real path was already visited (a link to a parent
+folder, two links to one folder, a link beside its target) is skipped and reported in ``problems.csv``, so no
+recording is extracted twice and no link loop is walked.
 """
 from __future__ import annotations
 
@@ -45,16 +49,39 @@ class Discovery:
     n_labels: int
 
 
-def _files(root: Path) -> list[Path]:
-    """Every file under ``root``, sorted, skipping hidden items and vowelcam run directories (their outputs)."""
+def _files(root: Path, skipped: list[DataProblem] | None = None) -> list[Path]:
+    """Every file under ``root``, sorted, skipping hidden items, vowelcam run directories (their outputs) and
+    anything already reached through another path (symlinks followed once); what was skipped goes to ``skipped``.
+    """
+    skipped = [] if skipped is None else skipped
+    seen_dirs = {os.path.realpath(root)}
+    seen_files: dict[str, str] = {}
     found = []
     for folder, dirs, names in os.walk(root, followlinks=True):
         if STAMP in names:
             dirs[:] = []
             continue
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        found.extend(os.path.join(folder, n) for n in names if not n.startswith("."))
-    return sorted(Path(f) for f in found if os.path.isfile(f))  # Path order: by folder, then name
+        kept = []
+        for d in sorted(d for d in dirs if not d.startswith(".")):
+            real = os.path.realpath(os.path.join(folder, d))
+            if real in seen_dirs:
+                skipped.append(DataProblem(os.path.join(folder, d), "folder reached twice (skipped)",
+                                           f"a link to {real}, which is already part of the corpus"))
+                continue
+            seen_dirs.add(real)
+            kept.append(d)
+        dirs[:] = kept
+        for name in sorted(n for n in names if not n.startswith(".")):
+            path = os.path.join(folder, name)
+            real = os.path.realpath(path)
+            if not os.path.isfile(real):
+                continue
+            if real in seen_files:
+                skipped.append(DataProblem(path, "file reached twice (skipped)", f"same file as {seen_files[real]}"))
+                continue
+            seen_files[real] = path
+            found.append(path)
+    return sorted(Path(f) for f in found)  # Path order: by folder, then name
 
 
 def _with_extension(files: list[Path], extensions: Iterable[str]) -> list[Path]:
@@ -74,8 +101,9 @@ def discover(corpus: str | Path, textgrids: str | Path | None = None,
     for folder, what in ((corpus, "corpus"), (tg_root, "TextGrid")):
         if not folder.is_dir():
             raise ConfigError(f"{what} folder {folder} does not exist or is not a folder")
-    corpus_files = _files(corpus)
-    label_files = _files(tg_root) if textgrids else corpus_files
+    skipped: list[DataProblem] = []
+    corpus_files = _files(corpus, skipped)
+    label_files = _files(tg_root, skipped) if textgrids else corpus_files
     audio = _with_extension(corpus_files, audio_extensions)
     grids = _with_extension(label_files, TEXTGRID_EXTENSIONS)
     timit = _with_extension(corpus_files, TIMIT_EXTENSIONS) + (
@@ -84,7 +112,7 @@ def discover(corpus: str | Path, textgrids: str | Path | None = None,
     by_rel_timit = {_key(p, p_root): p for p_root in {corpus, tg_root} for p in timit if p_root in p.parents}
     by_stem = _unique_by_stem(grids)
     by_stem_timit = _unique_by_stem(timit)
-    pairs, problems, used = [], [], set()
+    pairs, problems, used = [], list(skipped), set()
     for wav in audio:
         key = _key(wav, corpus)
         stem = wav.stem.lower()
@@ -98,6 +126,8 @@ def discover(corpus: str | Path, textgrids: str | Path | None = None,
         if grid not in used:
             problems.append(DataProblem(grid, "no audio", f"no .wav/.flac named {grid.stem}.* in {corpus}"))
     log.info("found %d audio files, %d label files, %d pairs", len(audio), len(grids) + len(timit), len(pairs))
+    if skipped:
+        log.warning("skipped %d folders/files reached twice through symbolic links (see problems.csv)", len(skipped))
     return Discovery(pairs, problems, len(audio), len(grids) + len(timit))
 
 

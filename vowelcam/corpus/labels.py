@@ -1,8 +1,14 @@
-"""Label conventions (ARPAbet, TIMIT, IPA) mapped to one common inventory, kept as data files.
+"""Label conventions (ARPAbet, TIMIT, IPA, Buckeye) mapped to one common inventory, kept as data files.
 
 ``vowelcam/corpus/data/inventory.csv`` lists the common classes (ARPAbet symbols without stress, with their IPA,
-kind and voicing); ``arpabet.csv``, ``timit.csv`` and ``ipa.csv`` map each convention's labels onto it. A user
-may pass a CSV of their own (columns ``label,phone[,stress]``) as the convention. Unknown labels are returned as
+kind and voicing); ``arpabet.csv`` (CMUdict, MFA's ARPAbet models), ``timit.csv``, ``ipa.csv`` (IPA, including
+the phone set of MFA's ``english_mfa`` models) and ``buckeye.csv`` map each convention's labels onto it.
+
+A user may pass a CSV of their own as the convention: ``label,phone[,stress]`` folds labels into the common
+classes, and with the columns ``kind`` (vowel | consonant | silence | other) and optionally ``ipa``,
+``voicing`` (voiced | unvoiced) a row *defines a new class* named exactly as its ``phone`` (case-sensitive, IPA
+welcome: ``y``, ``ø``, ``ɛ̃``), so a French or Māori corpus keeps its own vowels. A user CSV matches labels
+exactly first, then case-insensitively with a trailing stress digit split off. Unknown labels are returned as
 such, so callers count and report them rather than dropping them silently.
 """
 from __future__ import annotations
@@ -19,7 +25,8 @@ from typing import Iterable
 
 from ..errors import ConfigError
 
-BUILTIN_CONVENTIONS = ("arpabet", "timit", "ipa")
+BUILTIN_CONVENTIONS = ("arpabet", "timit", "ipa", "buckeye")
+KINDS = ("vowel", "consonant", "silence", "other")
 
 VOWEL_SETS: dict[str, tuple[str, ...]] = {
     "corner": ("IY", "AE", "AO", "AA", "UW"),  # the study's five corner vowels
@@ -32,6 +39,7 @@ UNVOICED = ("P", "T", "K", "CH", "F", "TH", "S", "SH", "HH")
 _STRESS_DIGIT = re.compile(r"^(.*?)([012])$")
 _IPA_DROP = {"ː", "ˑ", "\u0361", "\u035c", "ʰ", "ʷ", "ʲ", "˞"}
 _IPA_STRESS = {"ˈ": "1", "ˌ": "2"}
+_IPA_KEEP = {"\u0327"}  # the cedilla of ç (a letter of its own, not a diacritic to drop)
 
 
 @dataclass(frozen=True)
@@ -72,12 +80,17 @@ def arpabet_to_ipa(phone: str) -> str:
     return entry.ipa if entry and entry.ipa else phone
 
 
-def vowel_set(name: str) -> tuple[str, ...]:
-    """Vowel classes by set name (corner, hillenbrand12, monophthongs, all) or a comma list of ARPAbet classes."""
+def vowel_set(name: str, extra: dict[str, Phone] | None = None) -> tuple[str, ...]:
+    """Vowel classes by set name (corner, hillenbrand12, monophthongs, all) or a comma list of classes.
+
+    ``extra`` holds classes a user label map defined (matched exactly; built-in classes case-insensitively).
+    """
     if name in VOWEL_SETS:
         return VOWEL_SETS[name]
-    items = tuple(p.strip().upper() for p in name.split(",") if p.strip())
-    bad = [p for p in items if p not in inventory() or inventory()[p].kind != "vowel"]
+    extra = extra or {}
+    items = tuple(p.strip() if p.strip() in extra else p.strip().upper() for p in name.split(",") if p.strip())
+    known = {**inventory(), **extra}
+    bad = [p for p in items if p not in known or known[p].kind != "vowel"]
     if not items or bad:
         raise ConfigError(
             f"unknown vowel set {name!r}" + (f" (not vowels: {', '.join(bad)})" if bad else "")
@@ -89,9 +102,12 @@ def vowel_set(name: str) -> tuple[str, ...]:
 class LabelMap:
     """One convention's mapping: ``lookup(label) -> LabelInfo``."""
 
-    def __init__(self, name: str, table: dict[str, tuple[str, str]]):
+    def __init__(self, name: str, table: dict[str, tuple[str, str]], classes: dict[str, Phone] | None = None,
+                 exact: dict[str, tuple[str, str]] | None = None):
         self.name = name
         self._table = table  # normalised label -> (phone, stress)
+        self._exact = exact or {}  # label as written (NFC) -> (phone, stress); user maps only
+        self.classes = classes or {}  # classes this map defines beyond the inventory
         self._is_ipa = name == "ipa"
         self._cache: dict[str, LabelInfo] = {}
 
@@ -104,11 +120,15 @@ class LabelMap:
 
     def _lookup(self, label: str) -> LabelInfo:
         key, stress = self._normalise(label)
-        hit = self._table.get(key)
+        hit = self._exact.get(unicodedata.normalize("NFC", label.strip()))
+        if hit is not None:
+            stress = ""
+        else:
+            hit = self._table.get(key)
         if hit is None:
             return LabelInfo(label, None, stress)
         phone, table_stress = hit
-        entry = inventory().get(phone)
+        entry = self.classes.get(phone) or inventory().get(phone)
         return LabelInfo(label, entry, stress or table_stress)
 
     def _normalise(self, label: str) -> tuple[str, str]:
@@ -132,7 +152,7 @@ def _normalise_ipa(text: str) -> tuple[str, str]:
     for ch in unicodedata.normalize("NFD", text):
         if ch in _IPA_STRESS:
             stress = _IPA_STRESS[ch]
-        elif ch in _IPA_DROP or unicodedata.combining(ch):
+        elif ch in _IPA_DROP or (unicodedata.combining(ch) and ch not in _IPA_KEEP):
             continue
         else:
             kept.append(ch)
@@ -154,19 +174,63 @@ def load_convention(name_or_path: str) -> LabelMap:
                 f"label convention {name_or_path!r}: neither {', '.join(BUILTIN_CONVENTIONS)} nor a readable CSV file"
             ) from None
         name = path.stem
+    if name_or_path in BUILTIN_CONVENTIONS:
+        return LabelMap(name, _builtin_table(name, _read_csv(text)))
+    return _user_map(name, name_or_path, _read_csv(text))
+
+
+def _builtin_table(name: str, rows: list[dict[str, str]]) -> dict[str, tuple[str, str]]:
     table: dict[str, tuple[str, str]] = {}
-    for row in _read_csv(text):
+    for row in rows:
         phone = (row.get("phone") or "").strip().upper()
         if phone not in inventory():
-            raise ConfigError(f"label map {name_or_path}: class {phone!r} of label {row.get('label')!r} is not in the inventory")
+            raise ConfigError(f"label map {name}: class {phone!r} of label {row.get('label')!r} is not in the inventory")
         key = row["label"].strip()
-        key = _normalise_ipa(key)[0] if name == "ipa" else key.upper()
-        table[key] = (phone, (row.get("stress") or "").strip())
-    return LabelMap(name, table)
+        table[_normalise_ipa(key)[0] if name == "ipa" else key.upper()] = (phone, (row.get("stress") or "").strip())
+    return table
+
+
+def _user_map(name: str, path: str, rows: list[dict[str, str]]) -> LabelMap:
+    """A user CSV: rows fold labels into inventory classes or, with a ``kind``, define classes of their own."""
+    rows = [{k: (v or "").strip() for k, v in row.items() if k} for row in rows]
+    classes: dict[str, Phone] = {}
+    for line, row in enumerate(rows, start=2):  # first the classes this file defines, wherever they are
+        if row.get("kind"):
+            phone = unicodedata.normalize("NFC", row.get("phone", ""))
+            classes[phone] = _new_class(path, line, phone, row, classes.get(phone))
+    table, exact = {}, {}
+    for line, row in enumerate(rows, start=2):
+        label, phone = row.get("label", ""), unicodedata.normalize("NFC", row.get("phone", ""))
+        if phone not in classes:
+            if phone.upper() not in inventory():
+                raise ConfigError(f"label map {path} line {line}: class {phone!r} of label {label!r} is not in the "
+                                  "inventory; give it a 'kind' column (vowel/consonant/silence/other) to define it")
+            phone = phone.upper()
+        entry = (phone, row.get("stress", ""))
+        exact[unicodedata.normalize("NFC", label)] = entry
+        table[label.upper()] = entry
+    return LabelMap(name, table, classes, exact)
+
+
+def _new_class(path: str, line: int, phone: str, row: dict[str, str], before: Phone | None) -> Phone:
+    kind = row["kind"].lower()
+    if kind not in KINDS:
+        raise ConfigError(f"label map {path} line {line}: kind {row['kind']!r} is not one of {', '.join(KINDS)}")
+    builtin = inventory().get(phone)
+    if builtin is not None and builtin.kind != kind:
+        raise ConfigError(f"label map {path} line {line}: {phone!r} is a built-in {builtin.kind}, not a {kind}")
+    if builtin is not None:
+        return builtin
+    if not phone:
+        raise ConfigError(f"label map {path} line {line}: empty class name")
+    if before is not None and before.kind != kind:
+        raise ConfigError(f"label map {path} line {line}: class {phone!r} defined as {before.kind} and {kind}")
+    voicing = row.get("voicing", "") or ("voiced" if kind == "vowel" else "")
+    return Phone(phone, row.get("ipa", "") or phone, kind, row.get("vowel_type", ""), voicing)
 
 
 def detect_convention(labels: Iterable[str]) -> LabelMap:
-    """The built-in convention that knows the most of ``labels`` (ties: ARPAbet, then TIMIT, then IPA)."""
+    """The built-in convention that knows the most of ``labels`` (ties: ARPAbet, TIMIT, IPA, Buckeye)."""
     labels = [lab for lab in labels if lab.strip()]
     maps = [load_convention(name) for name in BUILTIN_CONVENTIONS]
     return max(maps, key=lambda m: m.coverage(labels))  # max keeps the first of equal scores

@@ -50,7 +50,7 @@ def select_tokens(grid: TextGrid, groups: list[TierGroup], settings: LabelSettin
     if settings.stress not in STRESS_FILTERS:
         raise ValueError(f"stress filter must be one of {', '.join(STRESS_FILTERS)}")
     labels = convention_for(settings, grid, groups)
-    vowels = set(vowel_set(settings.vowel_set))
+    vowels = None if settings.vowel_set == "all" else set(vowel_set(settings.vowel_set, labels.classes))
     specs: list[TokenSpec] = []
     problems: list[DataProblem] = []
     for group in groups:
@@ -62,7 +62,8 @@ def select_tokens(grid: TextGrid, groups: list[TierGroup], settings: LabelSettin
     return specs, problems
 
 
-def _tier_tokens(group: TierGroup, labels: LabelMap, vowels: set[str], settings: LabelSettings):
+def _tier_tokens(group: TierGroup, labels: LabelMap, vowels: set[str] | None, settings: LabelSettings):
+    """Token specs of one tier group; ``vowels`` None = every vowel class the label map knows."""
     phones = group.phones.intervals
     infos = [labels.lookup(iv.text) for iv in phones]
     unknown: dict[str, list[int]] = {}
@@ -75,8 +76,9 @@ def _tier_tokens(group: TierGroup, labels: LabelMap, vowels: set[str], settings:
             unknown.setdefault(iv.text, [iv.index])
             continue
         phone = info.phone
-        is_vowel = phone.kind == "vowel" and phone.phone in vowels
-        is_unvoiced = settings.include_unvoiced and phone.phone in UNVOICED
+        is_vowel = phone.kind == "vowel" and (vowels is None or phone.phone in vowels)
+        is_unvoiced = settings.include_unvoiced and (phone.phone in UNVOICED or (
+            phone.phone in labels.classes and phone.kind == "consonant" and phone.voicing == "unvoiced"))
         if not (is_vowel or is_unvoiced) or iv.duration <= 0:
             continue
         if is_vowel and stress_ok is not None and info.stress not in stress_ok:

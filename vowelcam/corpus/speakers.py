@@ -1,13 +1,18 @@
 """Who is speaking, and in which group (men / women / children): from tier groups, a file-name pattern,
-the folder, or the file; groups from the pattern, a user map (CSV ``speaker,group``) or a folder name.
+the folder, or the file; groups from the pattern, a user map (CSV ``speaker,group[,ceiling][,...]``) or a
+folder name.
 
 Groups choose Praat's formant ceiling; unknown groups make the measurement search a wider ceiling range.
+In the user map, ``ceiling`` (Hz, optional, may be empty) replaces the group's central ceiling for that
+speaker, and ``group`` may be empty when a ceiling is given (the group is then estimated). Any further
+columns (age, dialect, ...) are passed through to ``tokens.csv`` unchanged.
 """
 from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..errors import ConfigError
@@ -40,6 +45,9 @@ class SpeakerResolver:
     mode: str = "auto"  # auto | tiers | pattern | folder | file
     pattern: str = ""
     groups: dict[str, str] | None = None
+    ceilings: dict[str, float] = field(default_factory=dict)  # speaker -> central formant ceiling (Hz)
+    extras: dict[str, dict[str, str]] = field(default_factory=dict)  # speaker -> pass-through columns
+    extra_columns: tuple[str, ...] = ()
 
     @classmethod
     def from_settings(cls, speaker_from: str, pattern: str, groups_csv: str) -> "SpeakerResolver":
@@ -56,7 +64,19 @@ class SpeakerResolver:
                 raise ConfigError(f"speaker pattern {pattern!r} needs a named group (?P<speaker>...)")
         if speaker_from == "pattern" and not pattern:
             raise ConfigError("speaker_from = 'pattern' needs --speaker-pattern")
-        return cls(speaker_from, pattern, read_group_map(groups_csv) if groups_csv else None)
+        if not groups_csv:
+            return cls(speaker_from, pattern)
+        table = read_speaker_map(groups_csv)
+        return cls(speaker_from, pattern, table.groups, table.ceilings, table.extras, table.extra_columns)
+
+    def ceiling(self, speaker: str) -> float | None:
+        """The speaker's own central formant ceiling from the map, or None."""
+        return self.ceilings.get(speaker)
+
+    def extra(self, speaker: str) -> dict[str, str]:
+        """The map's pass-through columns for ``speaker`` (empty strings when the speaker is not in the map)."""
+        row = self.extras.get(speaker, {})
+        return {name: row.get(name, "") for name in self.extra_columns}
 
     def resolve(self, rel_path: str, tier_speaker: str = "") -> tuple[str, str]:
         """(speaker, group) for the audio file at ``rel_path`` (relative, POSIX) and a tier group's speaker."""
@@ -80,20 +100,61 @@ class SpeakerResolver:
         return speaker, group
 
 
+RESERVED_COLUMNS = ("speaker", "group", "ceiling")
+
+
+@dataclass(frozen=True)
+class SpeakerMap:
+    """A ``--speaker-groups`` CSV: groups, optional ceilings and pass-through columns by speaker."""
+
+    groups: dict[str, str]
+    ceilings: dict[str, float]
+    extras: dict[str, dict[str, str]]
+    extra_columns: tuple[str, ...]
+
+
 def read_group_map(path: str | Path) -> dict[str, str]:
-    """Read a ``speaker,group`` CSV (group: men/women/children or m/w/f/c/male/female...)."""
+    """Read a ``speaker,group`` CSV (group: men/women/children or m/w/f/c/male/female...): speaker -> group."""
+    return read_speaker_map(path).groups
+
+
+def read_speaker_map(path: str | Path) -> SpeakerMap:
+    """Read a ``speaker,group[,ceiling][,extra...]`` CSV; a bad group or ceiling is a ConfigError naming the row."""
     path = Path(path)
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.DictReader(fh))
+            reader = csv.DictReader(fh)
+            rows, header = list(reader), [h.strip() for h in reader.fieldnames or []]
     except OSError as exc:
         raise ConfigError(f"speaker group map {path}: cannot read ({exc.strerror})") from None
-    if not rows or not {"speaker", "group"} <= set(rows[0]):
-        raise ConfigError(f"speaker group map {path}: needs columns 'speaker' and 'group'")
-    out = {}
-    for row in rows:
+    if not {"speaker", "group"} <= set(header):
+        raise ConfigError(f"speaker group map {path}: needs columns 'speaker' and 'group' (and optionally 'ceiling')")
+    extra_columns = tuple(h for h in header if h and h not in RESERVED_COLUMNS)
+    groups, ceilings, extras = {}, {}, {}
+    for line, row in enumerate(rows, start=2):
+        row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
+        speaker = row["speaker"]
+        ceiling = _ceiling(path, line, row.get("ceiling", ""))
         group = normalise_group(row["group"])
-        if not group:
-            raise ConfigError(f"speaker group map {path}: unknown group {row['group']!r} for {row['speaker']!r}")
-        out[row["speaker"].strip()] = group
-    return out
+        if not group and (row["group"] or ceiling is None):
+            raise ConfigError(f"speaker group map {path} line {line}: unknown group {row['group']!r} for "
+                              f"{speaker!r} (men/women/children; empty only with a ceiling)")
+        if group:
+            groups[speaker] = group
+        if ceiling is not None:
+            ceilings[speaker] = ceiling
+        extras[speaker] = {name: row.get(name, "") for name in extra_columns}
+    return SpeakerMap(groups, ceilings, extras, extra_columns)
+
+
+def _ceiling(path: Path, line: int, text: str) -> float | None:
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 1000.0 <= value <= 20000.0:
+        raise ConfigError(f"speaker group map {path} line {line}: ceiling {text!r} is not a frequency in Hz "
+                          "between 1000 and 20000")
+    return value

@@ -1,8 +1,13 @@
 """Tolerant readers for Praat TextGrids (long and short text format, UTF-8/UTF-16) and TIMIT .phn/.wrd files.
 
 Real aligner output is not always clean: intervals a hair past the tier's end (a real LJSpeech MFA file does
-this), empty or zero-length intervals, BOMs, CRLF line ends. We read what Praat would read and keep going;
-only a file that is not a TextGrid at all raises :class:`~vowelcam.errors.TextGridParseError`.
+this), empty or zero-length intervals, BOMs, CRLF line ends. We read those as Praat would and keep going.
+
+A file whose declared sizes (``size = `` tiers, ``intervals: size = ``, ``points: size = ``) disagree with its
+content is refused with :class:`~vowelcam.errors.TextGridParseError` (reason ``declared size disagrees with
+content``, naming the tier), which extraction records in ``problems.csv``. Praat refuses such files too, except
+when the *last* tier declares fewer intervals than it holds: Praat then reads the file short and silently drops
+the rest; vowelcam refuses that case as well rather than lose intervals without a word.
 """
 from __future__ import annotations
 
@@ -18,6 +23,8 @@ _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 # so brackets, digits or '=' inside labels never leak into the structure.
 _TOKEN = re.compile(rf'"((?:[^"]|"")*)(")|\[\d*\]|({_NUMBER})(?![\w.])|(<exists>|<absent>)|[A-Za-z_]\w*\??')
 EXISTS, ABSENT = object(), object()
+_TIER_CLASSES = ("IntervalTier", "TextTier")
+SIZE_MISMATCH = "declared size disagrees with content"
 
 
 @dataclass
@@ -118,10 +125,17 @@ class _Cursor:
         self.tokens, self.pos = tokens, 0
 
     def number(self) -> float:
-        while not isinstance(self.tokens[self.pos], float):  # skip flags such as <exists>
+        while self.tokens[self.pos] is EXISTS or self.tokens[self.pos] is ABSENT:  # skip flags such as <exists>
             self.pos += 1
+        value = self.tokens[self.pos]
+        if not isinstance(value, float):
+            raise ValueError(f"expected a number, found {value!r}")
         self.pos += 1
-        return float(self.tokens[self.pos - 1])
+        return value
+
+    def at_tier_or_end(self) -> bool:
+        """Whether the next value starts a tier (or the file ends here)."""
+        return self.pos >= len(self.tokens) or self.tokens[self.pos] in _TIER_CLASSES
 
     def string(self) -> str:
         value = self.tokens[self.pos]
@@ -142,29 +156,44 @@ def _parse(path: Path, tokens: list) -> TextGrid:
         return TextGrid(path, xmin, xmax, [])
     n_tiers = int(cur.number())
     tiers = [_parse_tier(path, cur) for _ in range(n_tiers)]
+    extra = sum(1 for t in tokens[cur.pos:] if t in _TIER_CLASSES)
+    if extra:
+        raise TextGridParseError(path, SIZE_MISMATCH, f"declares {n_tiers} tiers, {n_tiers + extra} follow")
     return TextGrid(path, xmin, xmax, tiers)
 
 
 def _parse_tier(path: Path, cur: _Cursor) -> Tier:
-    while cur.tokens[cur.pos] not in ("IntervalTier", "TextTier"):
-        cur.pos += 1
+    if cur.pos >= len(cur.tokens) or cur.tokens[cur.pos] not in _TIER_CLASSES:
+        found = "the end of the file" if cur.pos >= len(cur.tokens) else repr(cur.tokens[cur.pos])
+        raise TextGridParseError(path, SIZE_MISMATCH, f"a tier was declared, found {found}")
     kind = cur.string()
     name = cur.string()
     tmin, tmax, n = cur.number(), cur.number(), int(cur.number())
     tier = Tier(name, tmin, tmax, is_point=kind == "TextTier")
+    what = "points" if tier.is_point else "intervals"
     for i in range(1, n + 1):
-        if tier.is_point:
-            t = cur.number()
-            tier.intervals.append(Interval(t, t, cur.string(), i))
-            continue
-        start, end = cur.number(), cur.number()
-        label = cur.string()
+        try:
+            start, end, label = _item(cur, tier.is_point)
+        except (IndexError, ValueError):
+            raise TextGridParseError(path, SIZE_MISMATCH, f"declares {n} {what}, {i - 1} found", name) from None
         if end < start:
             raise TextGridParseError(path, "interval ends before it starts", f"{start}..{end}", name, str(i))
         # clip to the tier (an interval a hair past the tier's end is common in MFA output)
-        start, end = min(max(start, tmin), tmax), min(end, tmax)
+        if not tier.is_point:
+            start, end = min(max(start, tmin), tmax), min(end, tmax)
         tier.intervals.append(Interval(start, end, label, i))
+    if not cur.at_tier_or_end():
+        raise TextGridParseError(path, SIZE_MISMATCH, f"declares {n} {what}, more follow", name)
     return tier
+
+
+def _item(cur: _Cursor, is_point: bool) -> tuple[float, float, str]:
+    """One interval (start, end, label) or point (time, time, label)."""
+    if is_point:
+        t = cur.number()
+        return t, t, cur.string()
+    start, end = cur.number(), cur.number()
+    return start, end, cur.string()
 
 
 def read_timit(phn_path: str | Path, sample_rate: int, wrd_path: str | Path | None = None) -> TextGrid:

@@ -21,23 +21,24 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from . import rundir
-from .acoustics.features import geometry
-from .acoustics.store import write_axes, write_shard
-from .config import Settings, save_settings
-from .corpus.discover import Pair, discover
-from .corpus.speakers import SpeakerResolver
-from .errors import VowelcamError
-from .extract_file import ChunkContext, FilePlan, FileResult, measure_file, plan_file
-from .progress import ProgressCallback, report
-from .rundir import PROBLEM_COLUMNS, RunDir, iter_csv, read_csv, write_csv
-from .speaker_groups import estimate_groups
-from .tokens import TOKEN_COLUMNS
+from .. import rundir
+from ..acoustics.features import geometry
+from ..acoustics.store import write_axes, write_shard
+from ..config import Settings, save_settings
+from ..corpus.discover import Pair, discover
+from ..corpus.speakers import SpeakerResolver
+from ..errors import ConfigError, VowelcamError
+from .one_file import ChunkContext, FilePlan, FileResult, measure_file, plan_file
+from ..progress import ProgressCallback, report
+from ..rundir import PROBLEM_COLUMNS, RunDir, iter_csv, read_csv, write_csv
+from .groups import estimate_groups
+from ..tokens import TOKEN_COLUMNS
 
 log = logging.getLogger(__name__)
 CHUNK_DIR = "spectrograms/chunks"
 SPEAKERS = "speakers.csv"
-SPEAKER_COLUMNS = ["speaker", "group", "source", "median_f0", "n_tokens"]
+SPEAKER_COLUMNS = ["speaker", "group", "source", "median_f0", "n_tokens", "median_f1", "median_f2", "median_f3",
+                   "formant_spacing_hz", "vtl_cm", "posterior"]
 
 
 class NoTokensError(VowelcamError):
@@ -91,6 +92,7 @@ def extract(corpus: str | Path, out: str | Path, textgrids: str | Path | None = 
     progress = progress if share.is_main else None
     resolver = SpeakerResolver.from_settings(settings.corpus.speaker_from, settings.corpus.speaker_pattern,
                                              settings.corpus.speaker_groups)
+    columns = token_columns(resolver)
     run = RunDir(out).create()
     found = discover(corpus, textgrids, settings.corpus.audio_extensions)
     if not found.pairs:
@@ -115,13 +117,22 @@ def extract(corpus: str | Path, out: str | Path, textgrids: str | Path | None = 
     share.wait()  # every rank's chunks are written
     if share.is_main:
         _remove_stale(run, len(chunks))
-        _merge(run, len(chunks), [p.as_row() for p in found.problems])
+        _merge(run, len(chunks), [p.as_row() for p in found.problems], columns)
         save_settings(settings, run.path(rundir.CONFIG))
     share.wait()  # the merged tables are written
     _summarise(iter_csv(run.path(rundir.TOKENS)), iter_csv(run.path(rundir.PROBLEMS)), summary)
     if summary.n_tokens == 0:
         raise NoTokensError(f"no token could be extracted from {corpus} (see {run.path(rundir.PROBLEMS)})")
     return summary
+
+
+def token_columns(resolver: SpeakerResolver) -> list[str]:
+    """tokens.csv's columns: the documented ones, then the speaker map's pass-through columns."""
+    clash = [c for c in resolver.extra_columns if c in TOKEN_COLUMNS]
+    if clash:
+        raise ConfigError(f"speaker group map: column(s) {', '.join(clash)} would overwrite tokens.csv columns; "
+                          "rename them")
+    return TOKEN_COLUMNS + list(resolver.extra_columns)
 
 
 def _chunks(pairs: list[Pair], size: int) -> list[list[Pair]]:
@@ -134,6 +145,8 @@ def _signature(chunk: list[Pair], settings: Settings) -> str:
     h = hashlib.sha256()
     relevant = {k: v for k, v in settings.to_dict().items() if k in ("corpus", "labels", "measure", "spectrogram")}
     h.update(json.dumps(relevant, sort_keys=True).encode())
+    if settings.corpus.speaker_groups:  # the map's content (groups, ceilings, columns) changes the rows
+        h.update(Path(settings.corpus.speaker_groups).read_bytes())
     for pair in chunk:
         for path in (pair.audio, pair.labels):
             stat = path.stat()
@@ -185,7 +198,7 @@ def _do_chunk(index: int, chunk: list[Pair], signature: str, settings: Settings,
     stack = np.stack(specs) if specs else np.zeros((0, len(geo.freqs_hz), len(geo.times_s)), settings.spectrogram.dtype)
     write_shard(run.path(rundir.SPECTROGRAMS), index, stack)
     chunk_dir = run.path(CHUNK_DIR)
-    write_csv(chunk_dir / f"tokens-{index:05d}.csv", rows, TOKEN_COLUMNS)
+    write_csv(chunk_dir / f"tokens-{index:05d}.csv", rows, token_columns(resolver))
     write_csv(chunk_dir / f"problems-{index:05d}.csv", problems, PROBLEM_COLUMNS)
     write_csv(chunk_dir / f"speakers-{index:05d}.csv", [vars(e) for e in estimates.values()], SPEAKER_COLUMNS)
     rundir.atomic_write_text(_marker_path(run, index), json.dumps({"signature": signature, "files": len(chunk),
@@ -204,7 +217,7 @@ def _remove_stale(run: RunDir, n_chunks: int) -> None:
 
 
 def _speaker_rows(rows: Iterable[dict], chunk_dir: Path, n_chunks: int) -> list[dict]:
-    """One row per speaker: group and its source (given by pattern/map/folder, or estimated from F0)."""
+    """One row per speaker: group and its source (given by pattern/map/folder, or estimated with its evidence)."""
     estimated: dict[str, dict] = {}
     for i in range(n_chunks):
         path = chunk_dir / f"speakers-{i:05d}.csv"
@@ -223,11 +236,11 @@ def _speaker_rows(rows: Iterable[dict], chunk_dir: Path, n_chunks: int) -> list[
     return list(out.values())
 
 
-def _merge(run: RunDir, n_chunks: int, discovery_problems: list[dict]) -> None:
+def _merge(run: RunDir, n_chunks: int, discovery_problems: list[dict], columns: list[str]) -> None:
     """Concatenate chunk outputs into tokens.csv, problems.csv and speakers.csv, streaming (memory flat)."""
     chunk_dir = run.path(CHUNK_DIR)
     tokens = (row for i in range(n_chunks) for row in iter_csv(chunk_dir / f"tokens-{i:05d}.csv"))
-    write_csv(run.path(rundir.TOKENS), tokens, TOKEN_COLUMNS)
+    write_csv(run.path(rundir.TOKENS), tokens, columns)
     problems = (row for i in range(n_chunks) for row in iter_csv(chunk_dir / f"problems-{i:05d}.csv"))
     write_csv(run.path(rundir.PROBLEMS), chain(discovery_problems, problems), PROBLEM_COLUMNS)
     speakers = _speaker_rows(iter_csv(run.path(rundir.TOKENS)), chunk_dir, n_chunks)

@@ -1,7 +1,7 @@
 """Words and consonants of the synthetic corpus: hVd carrier words, CVC words with voiceless consonants,
 and the acoustic recipe of each consonant (formant locus, noise source, durations).
 
-Everything here is plain data for :mod:`vowelcam.acoustics.synth_plan`. Formant frequencies are for an
+Everything here is plain data for :mod:`vowelcam.synth.plan`. Formant frequencies are for an
 adult male vocal tract and are scaled by each speaker's vocal-tract factor.
 """
 from __future__ import annotations

@@ -26,10 +26,10 @@ from ..errors import ConfigError
 from ..progress import ProgressCallback, report
 from ..reference import ReferenceTable, load_reference
 from ..rundir import atomic_write_bytes, write_csv
-from .synth import finish, render_klatt
-from .synth_lexicon import CVC_WORDS, HVD_WORDS
-from .synth_plan import UtterancePlan, build_tracks, layout, vowel_truth
-from .synth_speakers import Speaker, SynthSettings, draw_speakers, draw_vowel
+from .render import finish, render_klatt
+from .lexicon import CVC_WORDS, HVD_WORDS
+from .plan import UtterancePlan, build_tracks, layout, vowel_truth
+from .speakers import Speaker, SynthSettings, draw_speakers, draw_vowel
 from ..corpus.textgrid_write import grid_from_marks, write_textgrid
 
 log = logging.getLogger(__name__)

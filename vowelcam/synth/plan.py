@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .synth_lexicon import CONSONANTS, LOCUS_BLEND, VELAR_F2_FACTOR, Consonant
-from .synth_speakers import Speaker, VowelToken
+from .lexicon import CONSONANTS, LOCUS_BLEND, VELAR_F2_FACTOR, Consonant
+from .speakers import Speaker, VowelToken
 
 N_ORAL = 6
 N_FRICATION = 2

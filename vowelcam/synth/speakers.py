@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..reference import GROUPS, HILLENBRAND_VOWELS, ReferenceTable
-from .synth_lexicon import OFFGLIDES
+from .lexicon import OFFGLIDES
 
 # F4-F6 as multiples of the group's mean F3 (over vowels): F4 = 1.41 x mean F3 matches the men's mean F4 of
 # Hillenbrand et al. (1995); F5 and F6 keep five formants below the usual LPC ceilings (5000/5500/6000 Hz).

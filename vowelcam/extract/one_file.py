@@ -11,17 +11,18 @@ from typing import Any
 
 import numpy as np
 
-from .acoustics import praat
-from .acoustics.audio import AudioInfo, Recording, audio_info, clipped_fraction, level_dbfs
-from .acoustics.features import SpectrogramGeometry, context_seconds, recording_spectrogram, token_frames
-from .config import Settings
-from .corpus.discover import Pair, timit_words_file
-from .corpus.select import TokenSpec, select_tokens
-from .corpus.speakers import SpeakerResolver
-from .corpus.textgrids import TextGrid, read_textgrid, read_timit
-from .corpus.tiers import find_tier_groups
-from .errors import DataProblem
-from .tokens import MEASURE_COLUMNS
+from ..acoustics import praat
+from ..acoustics.band import band_note
+from ..acoustics.audio import AudioInfo, Recording, audio_info, clipped_fraction, level_dbfs
+from ..acoustics.features import SpectrogramGeometry, context_seconds, recording_spectrogram, token_frames
+from ..config import Settings
+from ..corpus.discover import Pair, timit_words_file
+from ..corpus.select import TokenSpec, select_tokens
+from ..corpus.speakers import SpeakerResolver
+from ..corpus.textgrids import TextGrid, read_textgrid, read_timit
+from ..corpus.tiers import find_tier_groups
+from ..errors import DataProblem
+from ..tokens import MEASURE_COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,28 @@ def measure_file(plan: FilePlan, context: ChunkContext) -> FileResult:
             continue
         result.rows.append(row)
         result.specs.append(spectrogram)
+    result.problems.extend(_band_problems(plan, result.rows, context))
     return result
+
+
+def _band_problems(plan: FilePlan, rows: list[dict[str, Any]], context: ChunkContext) -> list[DataProblem]:
+    """One problem per speaker of the file whose F2/F3 the recording's band cannot hold (those values are empty)."""
+    out, seen = [], set()
+    for row in rows:
+        if row["kind"] != "vowel" or row["speaker"] in seen:
+            continue
+        seen.add(row["speaker"])
+        centre = _centre_ceiling(row["speaker"], row["group"], context)
+        note = band_note(centre, plan.info.sample_rate, row["group"], context.settings.measure)
+        if note:
+            out.append(DataProblem(plan.pair.audio, "formant above the band", f"speaker {row['speaker']}: {note}"))
+    return out
+
+
+def _centre_ceiling(speaker: str, group: str, context: ChunkContext) -> float:
+    """The speaker's own ceiling from the map, else the group's."""
+    own = context.resolver.ceiling(speaker)
+    return own if own is not None else praat.group_ceiling(group, context.settings.measure)
 
 
 def _token(pair: Pair, recording: Recording, spec: TokenSpec, context: ChunkContext,
@@ -118,7 +140,8 @@ def _token(pair: Pair, recording: Recording, spec: TokenSpec, context: ChunkCont
     speaker, group = context.resolver.resolve(pair.rel, spec.tier_speaker)
     group = group or context.estimated_groups.get(speaker, "")
     f0 = context.known_f0.get((pair.rel, spec.tier, spec.interval))
-    measures = _measure(samples, info.sample_rate, spec, seg_start, group, settings, f0)
+    measures = _measure(samples, info.sample_rate, spec, seg_start, group, settings, f0,
+                        context.resolver.ceiling(speaker))
     spectrogram = recording_spectrogram(recording, centre, settings.spectrogram, context.geo)
     frame_start, frame_end = token_frames(spec.start, spec.end, settings.spectrogram, context.geo)
     stem = PurePosixPath(pair.rel).with_suffix("").as_posix()
@@ -129,21 +152,21 @@ def _token(pair: Pair, recording: Recording, spec: TokenSpec, context: ChunkCont
         "stress": spec.stress, "kind": spec.kind, "word": spec.word, "prev_phone": spec.prev_phone,
         "next_phone": spec.next_phone, "start": round(spec.start, 6), "end": round(spec.end, 6),
         "duration_ms": round(1000 * (spec.end - spec.start), 3), **measures,
-        "frame_start": frame_start, "frame_end": frame_end,
+        "frame_start": frame_start, "frame_end": frame_end, **context.resolver.extra(speaker),
     }
     return row, spectrogram.astype(settings.spectrogram.dtype)
 
 
 def _measure(samples: np.ndarray, sr: int, spec: TokenSpec, seg_start: float, group: str, settings: Settings,
-             f0: float | None) -> dict[str, float]:
+             f0: float | None, ceiling: float | None = None) -> dict[str, float]:
     """Praat measurements on the token plus a margin; vowels only (consonant tokens get empty measurements)."""
     if spec.kind != "vowel":
-        return {name: float("nan") for name in MEASURE_COLUMNS}
+        return {**{name: float("nan") for name in MEASURE_COLUMNS}, "sample_rate": float(sr)}
     lo = max(0, int((spec.start - MEASURE_MARGIN_S - seg_start) * sr))
     hi = min(len(samples), int((spec.end + MEASURE_MARGIN_S - seg_start) * sr) + 1)
     offset = lo / sr + seg_start
     return praat.measure_token(samples[lo:hi], sr, spec.start - offset, spec.end - offset, group or None,
-                               settings.measure, f0=f0)
+                               settings.measure, f0=f0, ceiling=ceiling)
 
 
 def relative(path: Path, root: Path) -> str:

@@ -10,7 +10,7 @@ import numpy as np
 import parselmouth
 from parselmouth.praat import call
 
-from .synth_plan import N_FRICATION, N_ORAL, UtterancePlan
+from .plan import N_FRICATION, N_ORAL, UtterancePlan
 
 FLUTTER = 0.2  # slow random F0 wander (0..1), as in real voices
 
