@@ -30,8 +30,8 @@ UNKNOWN = "unknown"
 def speaker_section(data: ReportData, report_dir: Path) -> dict[str, Any]:
     """Everything the speakers partial shows: the table, per-group vowel tables and the normalised figure."""
     vowels = [t for t in data.tokens if t.get("kind", "vowel") == "vowel"]
-    if vowels and "f1_50_lobanov" not in vowels[0]:
-        vowels = add_normalised(vowels)  # a run extracted before the columns existed
+    if not any(num(t.get("f1_50_lobanov")) == num(t.get("f1_50_lobanov")) for t in vowels):
+        vowels = add_normalised(vowels)  # a run extracted before the columns existed (or without them filled)
     held_out = {r["token_id"]: r for r in evaluation_rows(data.predictions or [])[0]}
     n_boot = data.settings.cam.bootstrap
     figure = normalised_space_figure(vowels, report_dir / "figures" / FIGURE)
