@@ -129,3 +129,26 @@ def test_normalisation_is_scale_free_and_refuses_small_speakers():
     assert all(math.isnan(t["f1_50_lobanov"]) and math.isnan(t["f1_50_nearey"]) for t in few)
     consonant = add_normalised(base + [{"speaker": "a", "kind": "unvoiced", "f1_50": 500.0}])
     assert math.isnan(consonant[-1]["f1_50_lobanov"]) and speaker_scales(base)["a"].n == [12, 12, 12]
+
+
+def test_extract_cli_flags_points_and_no_tracks(shared_data, tmp_path):
+    from typer.testing import CliRunner
+
+    from vowelcam.cli import app
+
+    hb = shared_data / "hillenbrand1995"
+    (tmp_path / "a").mkdir()
+    for stem in ("m01ae", "m01iy"):
+        (tmp_path / "a" / f"{stem}.wav").symlink_to(hb / "men" / f"{stem}.wav")
+        (tmp_path / "a" / f"{stem}.TextGrid").symlink_to(hb / "textgrids" / f"{stem}.TextGrid")
+    run = tmp_path / "run"
+    args = ["extract", str(tmp_path / "a"), "--out", str(run), "--speaker-pattern", "hillenbrand", "--no-unvoiced"]
+    result = CliRunner().invoke(app, [*args, "--track-step", "0", "--points", "10,50,90", "--carry-tier", "words"])
+    assert result.exit_code == 0, result.output
+    assert not (run / "tracks.csv").exists()
+    header = rundir.read_csv(run / rundir.TOKENS)[0]
+    assert "f1_dct0" not in header and {"f1_10", "f3_90", "tier_words"} <= set(header) and "f1_50_lobanov" in header
+    tokens = read_tokens(run / rundir.TOKENS)
+    assert all(400 < t["f2_90"] < 3000 and t["tier_words"] in ("had", "heed") for t in tokens)
+    result = CliRunner().invoke(app, [*args, "--points", "20,abc"])
+    assert result.exit_code == 2 and "--points: expected whole percentages" in result.output
