@@ -55,7 +55,7 @@ def card_figure(inputs: CardInputs, path: Path) -> Path:
         top = 0.885
         if inputs.title:
             fig.suptitle(inputs.title, x=0.085, ha="left", fontsize=7)
-            top = 0.76
+            top = 0.8
         fig.subplots_adjust(left=0.085, right=0.985, bottom=0.19 if inputs.title else 0.215, top=top, wspace=0.06)  # fixed: no layout passes
         return save(fig, path, tight=False)
 
