@@ -11,7 +11,7 @@ from vowelcam.cli import app
 from vowelcam.config import Settings
 from vowelcam.extract import NoTokensError, extract
 from vowelcam.rundir import read_csv
-from vowelcam.tokens import TOKEN_COLUMNS, read_tokens
+from vowelcam.tokens import read_tokens, token_columns
 
 from corpus_fixtures import textgrid_text, write_pair
 
@@ -144,7 +144,7 @@ def test_cli_extract_filters_and_summary(tmp_path):
     assert result.exit_code == 0, result.output
     rows = read_csv(tmp_path / "run" / "tokens.csv")
     assert [r["label"] for r in rows] == ["IY1"]
-    assert list(rows[0]) == TOKEN_COLUMNS
+    assert list(rows[0]) == token_columns(Settings())  # the fixed columns, then the DCT ones (tracks on)
     assert "tokens" in result.output and "IY" in result.output
     config = (tmp_path / "run" / "config.toml").read_text()
     assert 'stress = "primary"' in config and "include_unvoiced = false" in config

@@ -16,7 +16,7 @@ app = typer.Typer(
 )
 
 # Each module defines register(app). Order = order in --help.
-COMMAND_MODULES = ["analyze", "synth", "extract", "train", "classify", "cam", "report"]
+COMMAND_MODULES = ["analyze", "synth", "extract", "train", "classify", "cam", "report", "export", "show"]
 
 
 def _version(value: bool) -> None:

@@ -27,6 +27,7 @@ class CorpusSettings:
     speaker_from: str = "auto"  # auto | tiers | pattern | folder | file
     speaker_groups: str = ""  # CSV file speaker,group (group: men/women/children or m/w/c) for formant ceilings
     audio_extensions: tuple[str, ...] = (".wav", ".flac")
+    carry_tiers: tuple[str, ...] = ()  # other tiers whose label at the token's midpoint becomes a column tier_<name>
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,9 @@ class MeasureSettings:
     f1_pool: int = 2  # F1 = median over the chosen ceiling and this many neighbours on each side (0 = chosen)
     f0_frames: int = 7  # pitch frames over the middle 60 % of the token
     band_fraction: float = 0.975  # formant analyses stop at this fraction of Nyquist (see acoustics/band.py)
+    track_step: float = 0.05  # tracks.csv: F1-F3 every this fraction of the vowel, chosen ceiling (0 = no tracks)
+    points: tuple[int, ...] = (20, 50, 80)  # % of the vowel with wide f1_<p>..f3_<p> columns (20/50/80 always)
+    dct_order: int = 5  # DCT coefficients per formant track in tokens.csv (f1_dct0..)
 
 
 @dataclass(frozen=True)

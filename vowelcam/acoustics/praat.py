@@ -326,6 +326,35 @@ def _report(fractions: np.ndarray, freqs: np.ndarray, bands: np.ndarray, ceiling
     return out
 
 
+def formant_track(
+    samples: np.ndarray, sr: int, start: float, end: float, ceiling: float, fractions: np.ndarray,
+    settings: MeasureSettings,
+) -> tuple[np.ndarray, np.ndarray]:
+    """F1–F3 and B1–B3 (``[len(fractions), 3]`` Hz) at ``fractions`` of the token, at one (the chosen) ceiling.
+
+    The same band-limiting and Burg analysis as the ceiling search (frames centred on the requested times), so a
+    track measured at the ceiling :func:`measure_token` reports is that candidate's track (its F1 without the
+    pooling over neighbouring ceilings). All NaN when the ceiling is unknown or Praat refuses the input.
+    """
+    fractions = np.asarray(fractions, dtype=float)
+    shape = (len(fractions), TRACKED_FORMANTS)
+    audio = _as_mono_float(samples)
+    if not (ceiling == ceiling and ceiling > 0) or end <= start or len(fractions) < 2 or not _audible(audio, sr, start, end):
+        return np.full(shape, math.nan), np.full(shape, math.nan)
+    times = start + fractions * (end - start)
+    try:
+        analysis = analysis_for(ceiling, sr, settings)  # band-aware, as in the ceiling search
+        formant, _ = _AnalysisSpan(audio, sr, times, settings).burg(analysis.top, analysis.formants, settings)
+        hz, bw = np.full(shape, math.nan), np.full(shape, math.nan)
+        held = formants_held(ceiling, sr, settings)  # formants above the band stay NaN
+        if held:
+            hz[:, :held], bw[:, :held] = formant_values(formant, times, held)
+        return hz, bw
+    except parselmouth.PraatError as exc:
+        log.debug("Praat could not track formants of token %.3f-%.3f s: %s", start, end, exc)
+        return np.full(shape, math.nan), np.full(shape, math.nan)
+
+
 # ------------------------------------------------------------------------------------------ baseline
 
 

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from ..pipeline import AnalyzeSummary, analyze
+from ..measure.hooks import output_overrides
 from .common import console, handle_errors, resolve_settings, rich_progress, setup_logging
 from .extract import print_summary as print_extract_summary
 
@@ -33,6 +34,9 @@ def analyze_command(
     speaker_groups: Optional[Path] = typer.Option(None, "--speaker-groups", help="CSV speaker,group[,ceiling]; other columns go to tokens.csv."),
     config: Optional[Path] = typer.Option(None, "--config", help="TOML settings (a run's config.toml works)."),
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Extraction processes."),
+    track_step: Optional[float] = typer.Option(None, "--track-step", help="tracks.csv: F1-F3 every this fraction of the vowel (0.05; 0 = none)."),
+    points: Optional[str] = typer.Option(None, "--points", help="Extra %% points with wide F1-F3 columns, e.g. 20,35,50,65,80."),
+    carry_tier: Optional[list[str]] = typer.Option(None, "--carry-tier", help="Tier whose label becomes a column tier_NAME (repeatable)."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
     force: bool = typer.Option(False, "--force", help="Redo every stage."),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
@@ -46,6 +50,7 @@ def analyze_command(
         "train": {"task": task, "arch": arch, "epochs": epochs, "vowels": vowels},
         "cam": {"method": method},
     })
+    settings = settings.with_overrides(output_overrides(track_step, points, carry_tier))
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun: rank 0 shows progress and the summary
         analyze(corpus, out, textgrids, settings, model=model, device=device, force=force)
         return

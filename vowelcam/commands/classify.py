@@ -35,7 +35,7 @@ def classify_command(
     write_textgrid: Optional[Path] = typer.Option(None, "--write-textgrid", help="Copy of the TextGrid with a prediction tier."),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
-    """Classify one recording (whole file, --start/--end, or every vowel of --textgrid) with a trained model."""
+    """Classify one recording: each vowel nucleus it finds (no TextGrid), --start/--end, or every vowel of --textgrid."""
     setup_logging(verbose)
     if as_json and as_csv:
         raise ConfigError("choose --json or --csv, not both")
@@ -55,7 +55,7 @@ def classify_command(
 
 def _as_dict(r: TokenPrediction) -> dict:
     return {"start": r.start, "end": r.end, "label": r.label, "tier": r.tier, "interval": r.interval,
-            "predicted": r.predicted, "probability": r.probability,
+            "predicted": r.predicted, "probability": r.probability, **({"peak": r.peak} if r.peak == r.peak else {}),
             "top": [{"class": c, "probability": p} for c, p in r.top]}
 
 

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from ..extract import ExtractSummary, extract
+from ..measure.hooks import output_overrides
 from .common import console, handle_errors, resolve_settings, rich_progress, setup_logging
 
 
@@ -35,6 +36,9 @@ def extract_command(
     speaker_groups: Optional[Path] = typer.Option(None, "--speaker-groups", help="CSV speaker,group[,ceiling] (men/women/children; ceiling in Hz); other columns go to tokens.csv."),
     max_freq: Optional[float] = typer.Option(None, "--max-freq", help="Store spectrograms up to this Hz (0 = full band)."),
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Worker processes."),
+    track_step: Optional[float] = typer.Option(None, "--track-step", help="tracks.csv: F1-F3 every this fraction of the vowel (0.05; 0 = none)."),
+    points: Optional[str] = typer.Option(None, "--points", help="Extra %% points with wide F1-F3 columns, e.g. 20,35,50,65,80."),
+    carry_tier: Optional[list[str]] = typer.Option(None, "--carry-tier", help="Tier whose label becomes a column tier_NAME (repeatable)."),
     force: bool = typer.Option(False, "--force", help="Redo every chunk even if up to date."),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
@@ -48,6 +52,7 @@ def extract_command(
         "spectrogram": {"max_freq": max_freq},
         "extract": {"jobs": jobs},
     })
+    settings = settings.with_overrides(output_overrides(track_step, points, carry_tier))
     with rich_progress() as progress:
         summary = extract(corpus, out, textgrids, settings, progress=progress, force=force)
     print_summary(summary)

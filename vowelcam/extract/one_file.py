@@ -22,6 +22,8 @@ from ..corpus.speakers import SpeakerResolver
 from ..corpus.textgrids import TextGrid, read_textgrid, read_timit
 from ..corpus.tiers import find_tier_groups
 from ..errors import DataProblem
+from ..measure.carry import carried_values
+from ..measure.hooks import token_extras
 from ..tokens import MEASURE_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,7 @@ class FileResult:
     rows: list[dict[str, Any]] = field(default_factory=list)
     specs: list[np.ndarray] = field(default_factory=list)
     problems: list[DataProblem] = field(default_factory=list)
+    tracks: list[dict[str, Any]] = field(default_factory=list)  # tracks.csv rows (vowelcam.measure.tracks)
 
 
 def read_labels(pair: Pair, info: AudioInfo | None) -> TextGrid:
@@ -56,6 +59,7 @@ class FilePlan:
     info: AudioInfo
     specs: list[TokenSpec]
     problems: list[DataProblem]
+    carried: dict = field(default_factory=dict)  # (tier, interval) -> {tier_<name>: label} (--carry-tier)
 
 
 def plan_file(pair: Pair, settings: Settings) -> FilePlan | FileResult:
@@ -67,10 +71,13 @@ def plan_file(pair: Pair, settings: Settings) -> FilePlan | FileResult:
         specs, problems = select_tokens(grid, groups, settings.labels)
     except DataProblem as problem:
         return FileResult(problems=[problem])
+    carried, carry_problems = carried_values(grid, [(s.tier, s.interval, s.start, s.end) for s in specs],
+                                             settings.corpus.carry_tiers, pair.labels)
+    problems += carry_problems
     if grid.end > info.duration + 0.05:
         problems.append(DataProblem(pair.audio, "audio shorter than its labels",
                                     f"{info.duration:.3f} s of audio, labels to {grid.end:.3f} s (truncated file?)"))
-    return FilePlan(pair, info, specs, problems)
+    return FilePlan(pair, info, specs, problems, carried)
 
 
 @dataclass(frozen=True)
@@ -90,10 +97,11 @@ def measure_file(plan: FilePlan, context: ChunkContext) -> FileResult:
     recording = Recording(plan.info)
     for spec in plan.specs:
         try:
-            row, spectrogram = _token(plan.pair, recording, spec, context, result.problems)
+            row, spectrogram = _token(plan.pair, recording, spec, context, result.problems, result.tracks)
         except DataProblem as problem:
             result.problems.append(problem)
             continue
+        row.update(plan.carried.get((spec.tier, spec.interval), {}))
         result.rows.append(row)
         result.specs.append(spectrogram)
     result.problems.extend(_band_problems(plan, result.rows, context))
@@ -121,7 +129,7 @@ def _centre_ceiling(speaker: str, group: str, context: ChunkContext) -> float:
 
 
 def _token(pair: Pair, recording: Recording, spec: TokenSpec, context: ChunkContext,
-           problems: list[DataProblem]) -> tuple[dict[str, Any], np.ndarray]:
+           problems: list[DataProblem], tracks: list[dict[str, Any]]) -> tuple[dict[str, Any], np.ndarray]:
     info, settings = recording.info, context.settings
     where = dict(tier=spec.tier, interval=f"{spec.interval} ({spec.start:.3f}-{spec.end:.3f} s)")
     tolerance = 1.5 / info.sample_rate + 0.002
@@ -154,6 +162,9 @@ def _token(pair: Pair, recording: Recording, spec: TokenSpec, context: ChunkCont
         "duration_ms": round(1000 * (spec.end - spec.start), 3), **measures,
         "frame_start": frame_start, "frame_end": frame_end, **context.resolver.extra(speaker),
     }
+    extras, track = token_extras(samples, info.sample_rate, seg_start, row, inner, settings)
+    row.update(extras)
+    tracks.extend(track)
     return row, spectrogram.astype(settings.spectrogram.dtype)
 
 

@@ -28,11 +28,13 @@ from ..config import Settings, save_settings
 from ..corpus.discover import Pair, discover
 from ..corpus.speakers import SpeakerResolver
 from ..errors import ConfigError, VowelcamError
+from ..export.textgrids import record_sources
 from .one_file import ChunkContext, FilePlan, FileResult, measure_file, plan_file
 from ..progress import ProgressCallback, report
 from ..rundir import PROBLEM_COLUMNS, RunDir, iter_csv, read_csv, write_csv
 from .groups import estimate_groups
-from ..tokens import TOKEN_COLUMNS
+from ..measure.hooks import merge_outputs, normalised_tokens, write_chunk_tracks
+from .. import tokens as token_table
 
 log = logging.getLogger(__name__)
 CHUNK_DIR = "spectrograms/chunks"
@@ -92,8 +94,9 @@ def extract(corpus: str | Path, out: str | Path, textgrids: str | Path | None = 
     progress = progress if share.is_main else None
     resolver = SpeakerResolver.from_settings(settings.corpus.speaker_from, settings.corpus.speaker_pattern,
                                              settings.corpus.speaker_groups)
-    columns = token_columns(resolver)
+    columns = token_columns(settings, resolver)
     run = RunDir(out).create()
+    record_sources(run.root, corpus, textgrids)  # for export-textgrids
     found = discover(corpus, textgrids, settings.corpus.audio_extensions)
     if not found.pairs:
         raise NoTokensError(f"no audio/label pairs in {corpus}" + (f" and {textgrids}" if textgrids else "")
@@ -117,7 +120,7 @@ def extract(corpus: str | Path, out: str | Path, textgrids: str | Path | None = 
     share.wait()  # every rank's chunks are written
     if share.is_main:
         _remove_stale(run, len(chunks))
-        _merge(run, len(chunks), [p.as_row() for p in found.problems], columns)
+        _merge(run, len(chunks), [p.as_row() for p in found.problems], settings, columns)
         save_settings(settings, run.path(rundir.CONFIG))
     share.wait()  # the merged tables are written
     _summarise(iter_csv(run.path(rundir.TOKENS)), iter_csv(run.path(rundir.PROBLEMS)), summary)
@@ -126,13 +129,15 @@ def extract(corpus: str | Path, out: str | Path, textgrids: str | Path | None = 
     return summary
 
 
-def token_columns(resolver: SpeakerResolver) -> list[str]:
-    """tokens.csv's columns: the documented ones, then the speaker map's pass-through columns."""
-    clash = [c for c in resolver.extra_columns if c in TOKEN_COLUMNS]
+def token_columns(settings: Settings, resolver: SpeakerResolver) -> list[str]:
+    """tokens.csv's columns: the documented ones, the settings' extra ones (DCT, points, carried tiers), then the
+    speaker map's pass-through columns."""
+    base = token_table.token_columns(settings)
+    clash = [c for c in resolver.extra_columns if c in base]
     if clash:
         raise ConfigError(f"speaker group map: column(s) {', '.join(clash)} would overwrite tokens.csv columns; "
                           "rename them")
-    return TOKEN_COLUMNS + list(resolver.extra_columns)
+    return base + list(resolver.extra_columns)
 
 
 def _chunks(pairs: list[Pair], size: int) -> list[list[Pair]]:
@@ -182,7 +187,7 @@ def _do_chunk(index: int, chunk: list[Pair], signature: str, settings: Settings,
     """Extract one chunk and write its shard, rows, problems and marker (marker last)."""
     run = RunDir(root)
     geo = geometry(settings.spectrogram)
-    rows, specs, problems = [], [], []
+    rows, specs, problems, tracks = [], [], [], []
     plans = [plan_file(pair, settings) for pair in chunk]
     known_f0: dict = {}
     estimates = estimate_groups([p for p in plans if isinstance(p, FilePlan)], settings, resolver, known_f0)
@@ -194,11 +199,13 @@ def _do_chunk(index: int, chunk: list[Pair], signature: str, settings: Settings,
             row.update(spec_shard=index, spec_row=len(specs) + offset)
         rows.extend(result.rows)
         specs.extend(result.specs)
+        tracks.extend(result.tracks)
         problems.extend(p.as_row() for p in result.problems)
     stack = np.stack(specs) if specs else np.zeros((0, len(geo.freqs_hz), len(geo.times_s)), settings.spectrogram.dtype)
     write_shard(run.path(rundir.SPECTROGRAMS), index, stack)
     chunk_dir = run.path(CHUNK_DIR)
-    write_csv(chunk_dir / f"tokens-{index:05d}.csv", rows, token_columns(resolver))
+    write_csv(chunk_dir / f"tokens-{index:05d}.csv", rows, token_columns(settings, resolver))
+    write_chunk_tracks(chunk_dir, index, tracks, settings)
     write_csv(chunk_dir / f"problems-{index:05d}.csv", problems, PROBLEM_COLUMNS)
     write_csv(chunk_dir / f"speakers-{index:05d}.csv", [vars(e) for e in estimates.values()], SPEAKER_COLUMNS)
     rundir.atomic_write_text(_marker_path(run, index), json.dumps({"signature": signature, "files": len(chunk),
@@ -236,11 +243,14 @@ def _speaker_rows(rows: Iterable[dict], chunk_dir: Path, n_chunks: int) -> list[
     return list(out.values())
 
 
-def _merge(run: RunDir, n_chunks: int, discovery_problems: list[dict], columns: list[str]) -> None:
-    """Concatenate chunk outputs into tokens.csv, problems.csv and speakers.csv, streaming (memory flat)."""
+def _merge(run: RunDir, n_chunks: int, discovery_problems: list[dict], settings: Settings,
+           columns: list[str]) -> None:
+    """Concatenate chunk outputs into tokens.csv (plus per-speaker normalised formants), tracks.csv, problems.csv
+    and speakers.csv, streaming (memory flat)."""
     chunk_dir = run.path(CHUNK_DIR)
-    tokens = (row for i in range(n_chunks) for row in iter_csv(chunk_dir / f"tokens-{i:05d}.csv"))
-    write_csv(run.path(rundir.TOKENS), tokens, columns)
+    tokens = lambda: (row for i in range(n_chunks) for row in iter_csv(chunk_dir / f"tokens-{i:05d}.csv"))  # noqa: E731
+    write_csv(run.path(rundir.TOKENS), normalised_tokens(tokens), columns)
+    merge_outputs(run.root, chunk_dir, n_chunks, settings)
     problems = (row for i in range(n_chunks) for row in iter_csv(chunk_dir / f"problems-{i:05d}.csv"))
     write_csv(run.path(rundir.PROBLEMS), chain(discovery_problems, problems), PROBLEM_COLUMNS)
     speakers = _speaker_rows(iter_csv(run.path(rundir.TOKENS)), chunk_dir, n_chunks)

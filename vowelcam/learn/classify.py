@@ -1,5 +1,5 @@
-"""Ask a trained model about one recording: the whole file (or a stretch) as one token, or every vowel of a
-TextGrid.
+"""Ask a trained model about one recording: every vowel nucleus found in it (no TextGrid), a stretch as one token
+(``start``/``end``), or every vowel of a TextGrid.
 
 >>> from vowelcam import classify                                  # doctest: +SKIP
 >>> for token in classify("heed.wav", model="run/model/model.pt"):  # doctest: +SKIP
@@ -46,6 +46,7 @@ class TokenPrediction:
     tier: str = ""
     interval: int = 0
     probs: dict[str, float] = field(default_factory=dict)
+    peak: float = float("nan")  # intensity peak (s) of a nucleus found without a TextGrid
 
     @property
     def predicted(self) -> str:
@@ -100,15 +101,19 @@ def classify(
 ) -> list[TokenPrediction]:
     """Classify the tokens of one recording with a trained model; ``top`` classes per token.
 
-    Without ``textgrid`` the whole file (or ``start``..``end``) is one token. With one, every interval of the phone
-    tier (``tier`` or detected) whose class the model knows (vowels; unvoiced consonants for a voicing model)
-    within ``start``..``end`` is a token.
+    Without ``textgrid``: ``start``..``end`` is one token when either is given; otherwise the vowel nuclei are found
+    (intensity peaks in voiced stretches, :mod:`vowelcam.acoustics.nuclei`) and each is a token (tier
+    ``"nuclei"``, ``peak`` set). With one, every interval of the phone tier (``tier`` or detected) whose class the
+    model knows (vowels; unvoiced consonants for a voicing model) within ``start``..``end`` is a token.
     """
     net, info = resolve_model(model, device)
     audio = audio_info(audio_path)
     settings = _spectrogram_settings(info)
     _check_length(audio, settings)
-    if textgrid is None:
+    peaks: list[float] = []
+    if textgrid is None and start is None and end is None:
+        spans, peaks = _nucleus_spans(audio)
+    elif textgrid is None:
         lo, hi = _window(audio, start, end)
         spans = [(lo, hi, "", "", 0)]
     else:
@@ -118,7 +123,23 @@ def classify(
                       for s, e, _, tg_tier, iv in spans])
     with torch.no_grad():
         probs = torch.softmax(net(info.prepare(specs).to(device)).float(), 1).cpu().numpy()
-    return [_prediction(span, p, info.labels, top) for span, p in zip(spans, probs)]
+    results = [_prediction(span, p, info.labels, top) for span, p in zip(spans, probs)]
+    for result, peak in zip(results, peaks):
+        result.peak = peak
+    return results
+
+
+def _nucleus_spans(audio: AudioInfo) -> tuple[list[tuple], list[float]]:
+    """Spans ``(start, end, "", "nuclei", k)`` of the nuclei found in the recording, and their peak times."""
+    from ..acoustics.nuclei import find_nuclei
+
+    samples, _ = Recording(audio).segment(0.0, audio.duration)
+    if level_dbfs(samples) < SILENCE_DBFS:
+        raise AudioError(audio.path, "silence", f"the whole file is below {SILENCE_DBFS:g} dBFS")
+    nuclei = find_nuclei(samples, audio.sample_rate)
+    if not nuclei:
+        raise AudioError(audio.path, "no vowel nuclei", "no voiced intensity peak found; give --start/--end or --textgrid")
+    return [(n.start, n.end, "", "nuclei", k) for k, n in enumerate(nuclei, 1)], [n.peak for n in nuclei]
 
 
 def _spectrogram_settings(info: ModelInfo) -> SpectrogramSettings:
@@ -193,4 +214,9 @@ def annotate_textgrid(predictions: Sequence[TokenPrediction], out: str | Path, t
         name += "_"
     marks = [(p.start, p.end, f"{p.predicted} {p.probability:.2f}") for p in predictions]
     grid.tiers.append(interval_tier(name, grid.start, grid.end, marks))
+    peaks = [(p.peak, f"{p.predicted} {p.probability:.2f}") for p in predictions if p.peak == p.peak]
+    if peaks:  # nuclei found without a TextGrid: their intensity peaks as a point tier
+        from ..export.textgrids import point_tier
+
+        grid.tiers.append(point_tier(name + "-peaks", grid.start, grid.end, peaks))
     return write_textgrid(grid, out)

@@ -35,13 +35,15 @@ class CardInputs:
     token: dict[str, Any]
     true: str
     predicted: str
+    track: Optional[dict[int, tuple[np.ndarray, np.ndarray]]] = None  # formant -> (ms re centre, Hz), tracks.csv
+    title: str = ""  # a line of numbers above the panels (vowelcam show)
 
 
 def card_figure(inputs: CardInputs, path: Path) -> Path:
     """Two panels (true-class and predicted-class CAM over the spectrogram), written as a 200-dpi PNG."""
     scale = _shared_scale(inputs.cam_true, inputs.cam_pred)
     with style():
-        fig = Figure(figsize=(6.6, 2.05))
+        fig = Figure(figsize=(6.6, 2.05 + (0.3 if inputs.title else 0.0)))
         axes = fig.subplots(1, 2, sharey=True)
         panels = ((inputs.cam_true, f"CAM of the true class {ipa_label(inputs.true)}"),
                   (inputs.cam_pred, f"CAM of the predicted class {ipa_label(inputs.predicted)}"))
@@ -50,7 +52,11 @@ def card_figure(inputs: CardInputs, path: Path) -> Path:
             ax.set_title(title, loc="left")
             ax.set_xlabel("time re token centre (ms)")
         axes[0].set_ylabel("frequency (Hz)")
-        fig.subplots_adjust(left=0.085, right=0.985, bottom=0.215, top=0.885, wspace=0.06)  # fixed: no layout passes
+        top = 0.885
+        if inputs.title:
+            fig.suptitle(inputs.title, x=0.085, ha="left", fontsize=7)
+            top = 0.8
+        fig.subplots_adjust(left=0.085, right=0.985, bottom=0.19 if inputs.title else 0.215, top=top, wspace=0.06)  # fixed: no layout passes
         return save(fig, path, tight=False)
 
 
@@ -68,6 +74,8 @@ def _panel(ax, inputs: CardInputs, cam: Optional[np.ndarray], scale: float) -> N
     if cam is None:
         ax.text(0.5, 0.5, "CAM not computed", transform=ax.transAxes, ha="center", color="#b91c1c")
     _mark_token(ax, inputs.token)
+    if inputs.track:
+        draw_track(ax, inputs.track)
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
 
@@ -108,3 +116,9 @@ def _mark_token(ax, token: dict[str, Any]) -> None:
             times = [start + duration * p / 100 for p in (20, 50, 80)]
             ax.plot(times, values, color=MEASURED, lw=0.7, alpha=0.9)
             ax.text(times[-1] + 4, values[-1], f"F{k}", color=MEASURED, fontsize=6, va="center", path_effects=[halo()])
+
+
+def draw_track(ax, track: dict[int, tuple[np.ndarray, np.ndarray]]) -> None:
+    """The token's formant tracks (tracks.csv: every 5 % at the chosen ceiling) as thin dotted lines."""
+    for k, (times_ms, hz) in sorted(track.items()):
+        ax.plot(times_ms, hz, color=MEASURED, lw=0.6, ls=(0, (1, 1)), alpha=0.95)

@@ -15,6 +15,7 @@ from .data import ReportData
 from .ipa import ipa_label
 from .plots import confusion_figure, profile_figure, vowel_space_figure
 from .references import Reference
+from .token_view import TRACKS, read_tracks, with_track
 from .stats import Estimate, cam_profiles, class_order, confusion_matrix, evaluation_rows, num, select_gallery, top_confusions
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,7 @@ def _cards(
     if data.cams is not None:
         errors = [r for r in errors if r["token_id"] in data.cams.row_of]
     chosen = select_gallery(errors, pairs, data.settings.report.gallery_size)
+    tracks = read_tracks(data.run.path(TRACKS), [row["token_id"] for row, _ in chosen])
     cards = []
     for i, (row, why) in enumerate(chosen, start=1):
         report(progress, "cards", i - 1, len(chosen), row["token_id"])
@@ -108,15 +110,16 @@ def _cards(
             log.warning("predictions.csv names token %s that tokens.csv lacks; card skipped", row["token_id"])
             continue
         figure = None
-        inputs = _card_inputs(data, token, row)
+        inputs = card_inputs(data, token, row)
         if inputs is not None:
-            figure = _rel(card_figure(inputs, out / f"card-{i:02d}.png"), report_dir)
+            figure = _rel(card_figure(with_track(inputs, tracks.get(row["token_id"])), out / f"card-{i:02d}.png"), report_dir)
         cards.append(_card_context(data, token, row, why, figure))
     report(progress, "cards", len(chosen), len(chosen), "")
     return cards, len(errors)
 
 
-def _card_inputs(data: ReportData, token: dict[str, Any], row: dict[str, str]) -> Optional[CardInputs]:
+def card_inputs(data: ReportData, token: dict[str, Any], row: dict[str, str]) -> Optional[CardInputs]:
+    """A card's spectrogram and maps for ``token`` (``row``: its predictions.csv row); None without a spectrogram."""
     if data.store is None or not isinstance(token.get("spec_shard"), int) or not isinstance(token.get("spec_row"), int):
         return None
     cams = data.cams

@@ -21,6 +21,7 @@ from ..rundir import atomic_path, atomic_write_text
 from .data import ReportData, load_report_data
 from .figures import make_figures
 from .references import references_for
+from .speakers import speaker_section
 from .sections import agreement_rows, analysed_tokens, faithfulness, methods, model_info, problems, summary
 from .stats import Estimate, formant_means
 
@@ -105,6 +106,7 @@ def _context(data: ReportData, report_dir: Path, progress: Optional[ProgressCall
                 "agreement": data.agreement is not None, "references": bool(references)},
         "gallery_size": data.settings.report.gallery_size,
         "n_analysed": len(analysed),
+        "speakers": speaker_section(data, report_dir),
     }
 
 

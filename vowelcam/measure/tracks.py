@@ -1,0 +1,152 @@
+"""Formant tracks of a vowel (``tracks.csv``), their DCT coefficients, extra measurement points and intensity.
+
+- **Track**: F1–F3 and B1–B3 every ``measure.track_step`` of the vowel (5 % by default: 21 points from its start
+  to its end), measured at the token's *chosen* formant ceiling (the ``ceiling`` column) with the same Burg
+  analysis as the ceiling search (:func:`vowelcam.acoustics.praat.formant_track`). Written in long format,
+  ``tracks.csv``: ``token_id, time`` (s in the recording), ``prop_time`` (0–1 of the vowel), ``formant``
+  (1–3), ``hz``, ``bandwidth`` (Hz; empty where Praat found no formant). ``track_step = 0`` writes no tracks.
+- **DCT**: per formant, the first ``measure.dct_order`` coefficients of the DCT-II of the Hz track, the
+  parametrisation of new-fave and fasttrackpy, scaled forward (``scipy.fft.dct(track, norm="forward")``) so that
+  ``f1_dct0`` is the track's mean in Hz and ``f1_dct1`` grows with its fall (positive = falling); the inverse DCT of the
+  coefficients rebuilds the smoothed track. Empty when a frame of that formant is missing.
+- **Points**: ``measure.points`` adds wide columns ``f1_<p>, f2_<p>, f3_<p>`` for any percentage other than the
+  fixed 20/50/80, read from the track (Praat's linear interpolation between frames).
+- **Intensity**: ``intensity_db``, the vowel's mean energy in dB re 2·10⁻⁵ (samples taken as Pa), exactly Praat's
+  ``Sound: Get intensity (dB)`` over the vowel's samples.
+
+The fixed ``f1_20``…``f3_80`` columns come from the ceiling search, whose F1 is pooled over neighbouring ceilings;
+a track's F1 is the chosen ceiling's alone, so the two can differ by a few Hz.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+from scipy.fft import dct
+
+from ..acoustics import praat
+from ..config import MeasureSettings
+
+TRACK_COLUMNS = ["token_id", "time", "prop_time", "formant", "hz", "bandwidth"]
+FIXED_POINTS = (20, 50, 80)
+DEFAULT_STEP = 0.05  # grid used for extra points when tracks.csv is off
+N_FORMANTS = 3
+P_REF = 2e-5  # Pa: Praat's intensity reference
+
+
+@dataclass(frozen=True)
+class Track:
+    """F1–F3 of one token at ``fractions`` of it: ``hz``/``bandwidth`` are ``[len(fractions), 3]``."""
+
+    start: float
+    end: float
+    fractions: np.ndarray
+    hz: np.ndarray
+    bandwidth: np.ndarray
+
+    @property
+    def times(self) -> np.ndarray:
+        """Times of the frames in the recording (s)."""
+        return self.start + self.fractions * (self.end - self.start)
+
+
+def track_fractions(step: float) -> np.ndarray:
+    """Fractions 0..1 at the nearest step that divides the vowel evenly (0.05 -> 21 points)."""
+    if not step > 0:
+        raise ValueError(f"track step must be > 0, got {step}")
+    n = max(int(round(1.0 / step)), 1)
+    return np.linspace(0.0, 1.0, n + 1)
+
+
+def extra_points(settings: MeasureSettings) -> list[int]:
+    """The ``measure.points`` percentages that need wide columns beyond 20/50/80 (sorted, unique)."""
+    points = sorted({int(round(float(p))) for p in settings.points})
+    bad = [p for p in points if not 0 <= p <= 100]
+    if bad:
+        raise ValueError(f"measurement points must lie in 0..100 %, got {bad}")
+    return [p for p in points if p not in FIXED_POINTS]
+
+
+def wants_track(settings: MeasureSettings) -> bool:
+    """Whether a track must be measured (for tracks.csv, DCT or extra points)."""
+    return settings.track_step > 0 or bool(extra_points(settings))
+
+
+def dct_columns(order: int) -> list[str]:
+    """``f1_dct0 .. f3_dct<order-1>``."""
+    return [f"f{k}_dct{i}" for k in range(1, N_FORMANTS + 1) for i in range(order)]
+
+
+def point_columns(points: Iterable[int]) -> list[str]:
+    """``f1_<p>, f2_<p>, f3_<p>`` for each point."""
+    return [f"f{k}_{p}" for p in points for k in range(1, N_FORMANTS + 1)]
+
+
+def measure_track(samples: np.ndarray, sr: int, start: float, end: float, ceiling: float,
+                  settings: MeasureSettings, offset: float = 0.0) -> Track:
+    """The token's track at its chosen ``ceiling``; times relative to ``samples``, reported ``+ offset``."""
+    fractions = track_fractions(settings.track_step if settings.track_step > 0 else DEFAULT_STEP)
+    hz, bw = praat.formant_track(samples, sr, start, end, ceiling, fractions, settings)
+    return Track(start + offset, end + offset, fractions, hz, bw)
+
+
+def track_rows(token_id: str, track: Track) -> list[dict[str, Any]]:
+    """Long-format rows of ``tracks.csv`` (frame-major, F1 to F3 within a frame)."""
+    rows = []
+    for i, (t, p) in enumerate(zip(track.times, track.fractions)):
+        for k in range(N_FORMANTS):
+            rows.append({"token_id": token_id, "time": round(float(t), 6), "prop_time": round(float(p), 6),
+                         "formant": k + 1, "hz": float(track.hz[i, k]), "bandwidth": float(track.bandwidth[i, k])})
+    return rows
+
+
+def track_dct(values: np.ndarray, order: int) -> np.ndarray:
+    """The first ``order`` DCT coefficients of a track (NaN when any frame is missing)."""
+    values = np.asarray(values, dtype=float)
+    if values.size < order or not np.isfinite(values).all():
+        return np.full(order, math.nan)
+    return dct(values, type=2, norm="forward")[:order]
+
+
+def track_columns(track: Track, settings: MeasureSettings) -> dict[str, float]:
+    """The wide columns a track gives: DCT coefficients (when tracks are on) and extra points."""
+    out: dict[str, float] = {}
+    if settings.track_step > 0:
+        for k in range(N_FORMANTS):
+            out.update(zip([f"f{k + 1}_dct{i}" for i in range(settings.dct_order)],
+                           map(float, track_dct(track.hz[:, k], settings.dct_order))))
+    for p in extra_points(settings):
+        for k in range(N_FORMANTS):
+            out[f"f{k + 1}_{p}"] = interpolate(track.fractions, track.hz[:, k], p / 100)
+    return out
+
+
+def interpolate(fractions: np.ndarray, values: np.ndarray, at: float) -> float:
+    """Linear interpolation between the two frames around ``at`` (NaN if either is missing)."""
+    i = int(np.clip(np.searchsorted(fractions, at), 1, len(fractions) - 1))
+    lo, hi = fractions[i - 1], fractions[i]
+    w = 0.0 if hi == lo else (at - lo) / (hi - lo)
+    return float((1 - w) * values[i - 1] + w * values[i])
+
+
+def intensity_db(samples: np.ndarray) -> float:
+    """Mean energy in dB re 2e-5 (Praat's ``Get intensity (dB)`` of these samples); NaN when silent or empty."""
+    x = np.asarray(samples, dtype=float).reshape(-1)
+    power = float(np.dot(x, x)) / x.size if x.size else 0.0
+    return 10 * math.log10(power / P_REF**2) if power > 0 else math.nan
+
+
+def empty_columns(settings: MeasureSettings) -> dict[str, float]:
+    """The track-derived columns, all NaN (consonants, or a token without a ceiling)."""
+    cols = dct_columns(settings.dct_order) if settings.track_step > 0 else []
+    return dict.fromkeys(cols + point_columns(extra_points(settings)), math.nan)
+
+
+def extra_token_columns(settings: MeasureSettings, carry_tiers: Sequence[str] = ()) -> list[str]:
+    """Columns of ``tokens.csv`` that depend on the settings: DCT, extra points, carried tiers."""
+    from .carry import carry_column
+
+    cols = dct_columns(settings.dct_order) if settings.track_step > 0 else []
+    return cols + point_columns(extra_points(settings)) + [carry_column(name) for name in carry_tiers]
