@@ -162,7 +162,7 @@ def _sources(run: rundir.RunDir, corpus, textgrids) -> tuple[Path, Path | None]:
 
 def _read(pair) -> TextGrid:
     from ..acoustics.audio import audio_info
-    from ..extract_file import read_labels
+    from ..extract.one_file import read_labels
 
     return read_labels(pair, audio_info(pair.audio) if pair.is_timit else None)
 
