@@ -42,7 +42,7 @@ class OneLineErrors(TyperGroup):
             if type(exc).__name__ == "NoArgsIsHelpError" or exc.ctx is None:
                 exc.show()
             else:
-                message = " ".join(exc.format_message().split())
+                message = " ".join(exc.format_message().replace("Value error, ", "").split())
                 typer.echo(f"{exc.ctx.command_path}: error: {message} (-h for help)", err=True)
             sys.exit(exc.exit_code)
         except _ClickException as exc:
