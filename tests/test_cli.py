@@ -145,3 +145,12 @@ def test_read_tokens_is_a_dataframe_or_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "pandas", None)
     with pytest.raises(ImportError, match="pip install pandas"):
         vowelcam.read_bands(tmp_path)
+
+
+def test_api_sections_are_the_settings_sections():
+    import dataclasses
+
+    from vowelcam.api import ALL_SECTIONS
+    from vowelcam.config import Settings
+
+    assert ALL_SECTIONS == tuple(f.name for f in dataclasses.fields(Settings))

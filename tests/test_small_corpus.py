@@ -97,3 +97,17 @@ def test_training_leaves_rare_classes_out_and_says_when_validation_is_at_chance(
     assert result.chance == pytest.approx(max(test_true.count(c) for c in set(test_true)) / len(test_true))
     assert any("never rose above chance" in w and "--vowels corner" in w for w in result.warnings)
     assert any("left out 1 class" in w for w in result.warnings)
+
+
+@pytest.mark.slow
+def test_learnable_data_gives_no_chance_warning(tmp_path, one_torch_thread):
+    """The positive control of the test above: the same classes with their true labels are learnt, and the run
+    neither leaves a class out nor warns about chance."""
+    from vowelcam.learn.train import train
+
+    run = make_run(tmp_path / "run", speakers=6, per_class=4)
+    result = train(run, TrainSettings(**{**FAST, "epochs": 3}))
+    val = [float(m["val_acc"]) for m in rundir.read_csv(run / rundir.METRICS)]
+    assert max(val) == 1.0 and result.accuracy == 1.0 and result.chance == pytest.approx(1 / 3)
+    assert result.warnings == [] and result.left_out == {}
+    assert rundir.read_csv(run / "model" / "problems.csv") == []

@@ -11,27 +11,24 @@ for type checkers. This module imports torch only when a function that needs it 
 """
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from .config import Settings, load_settings
-from .errors import ConfigError
-from .progress import ProgressCallback
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # nothing else at import: `import vowelcam` stays as cheap as Python itself
     import pandas
 
+    from .config import Settings
     from .explain.run import CamSummary
     from .extract import ExtractSummary
     from .learn.classify import TokenPrediction
     from .learn.train import TrainResult
     from .pipeline import AnalyzeSummary
+    from .progress import ProgressCallback
     from .report.render import ReportResult
 
 __all__ = ["analyze", "classify", "explain", "extract", "read_bands", "read_tokens", "report", "settings_for", "train"]
 
-_SECTIONS = tuple(f.name for f in dataclasses.fields(Settings))
+ALL_SECTIONS = ("corpus", "labels", "measure", "spectrogram", "extract", "train", "cam", "report")
 EXTRACT_SECTIONS = ("corpus", "labels", "measure", "spectrogram", "extract")
 
 
@@ -42,11 +39,16 @@ def settings_for(sections: Iterable[str], config: str | Path | None = None, sett
     An option is a section name with a dict (``train={"epochs": 5}``) or a field name of one of ``sections``
     (``epochs=5``); a field name found in several of them must be given in its section's dict.
     """
+    import dataclasses
+
+    from .config import load_settings
+    from .errors import ConfigError
+
     sections = tuple(sections)
     resolved = load_settings(config, base=settings)
     nested: dict[str, dict[str, Any]] = {}
     for key, value in options.items():
-        if key in _SECTIONS and isinstance(value, Mapping):
+        if key in ALL_SECTIONS and isinstance(value, Mapping):
             nested.setdefault(key, {}).update(value)
             continue
         owners = [s for s in sections if key in {f.name for f in dataclasses.fields(getattr(resolved, s))}]
@@ -112,7 +114,7 @@ def analyze(corpus: str | Path, out: str | Path, textgrids: str | Path | None = 
     (``cam={"method": "hirescam"}``); names shared by sections (``seed``, ``batch_size``) need the dict."""
     from .pipeline import analyze as run_analyze
 
-    resolved = settings_for(_SECTIONS, config, settings, **options)
+    resolved = settings_for(ALL_SECTIONS, config, settings, **options)
     return run_analyze(corpus, out, textgrids, resolved, model=model, device=device, force=force,
                        progress=progress)
 

@@ -144,5 +144,6 @@ def check_groups(text: Optional[str]) -> Optional[str]:
     items = [g.strip().lower() for g in text.split(",") if g.strip()]
     bad = [g for g in items if g not in SPEAKER_GROUPS]
     if not items or bad:
-        raise typer.BadParameter(f"{text!r}: use a comma list of {', '.join(SPEAKER_GROUPS)}")
+        raise typer.BadParameter(f"unknown speaker group(s) {', '.join(bad) or repr(text)}; use a comma list of "
+                                 f"{', '.join(SPEAKER_GROUPS)}")
     return ",".join(items)
