@@ -94,7 +94,7 @@ VOWEL_SET_NAMES = ("corner", "monophthongs", "hillenbrand12", "all")
 REFERENCE_NAMES = ("h95", "pb52")
 LABEL_CONVENTIONS = ("auto", "arpabet", "timit", "ipa")
 SPEAKER_GROUPS = ("men", "women", "children")
-_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+_DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 
 
 def value(choice: object) -> object:
@@ -103,9 +103,9 @@ def value(choice: object) -> object:
 
 
 def check_device(text: str) -> str:
-    """``--device``: auto, cpu, cuda, cuda:N or mps."""
+    """``--device``: auto, cpu, cuda or cuda:N."""
     if not _DEVICE.match(text):
-        raise typer.BadParameter(f"{text!r} is not a device; use auto, cpu, cuda, cuda:N or mps")
+        raise typer.BadParameter(f"{text!r} is not a device; use auto, cpu, cuda or cuda:N")
     return text
 
 

@@ -105,7 +105,7 @@ def config_option() -> Any:
 def device_option() -> Any:
     """``--device``: where torch runs."""
     return typer.Option("auto", "--device", callback=check_device,
-                        help="auto (CUDA when available) | cpu | cuda | cuda:N | mps.")
+                        help="auto (CUDA when available) | cpu | cuda | cuda:N.")
 
 
 @contextmanager
