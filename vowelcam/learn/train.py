@@ -204,8 +204,8 @@ def _train_fold(run: rundir.RunDir, store: SpectrogramStore, data: ds.TaskData, 
         train=_train_loader(store, data, train_idx, norm, settings, augment, settings.seed + fold, dev, place),
         val=_eval_loader(store, data, val_idx, norm, settings, dev, place),
         seed=settings.seed + fold, rank=place.rank,
-        calibrate=_eval_loader(store, data, _calibration_tokens(train_idx, settings.seed + fold), norm, settings,
-                               dev, place),
+        calibrate=_calibration_loader(store, data, _calibration_tokens(train_idx, settings.seed + fold), norm,
+                                      settings, dev),
         val_chance=chance_accuracy(data.targets[val_idx], len(data.labels)),
     )
     state_path = run.path(rundir.MODEL_DIR) / f"state-fold{fold}.pt"
@@ -249,6 +249,15 @@ def _calibration_tokens(train_idx: np.ndarray, seed: int) -> np.ndarray:
     if len(train_idx) <= CALIBRATION_TOKENS:
         return train_idx
     return np.sort(np.random.default_rng(seed).choice(train_idx, CALIBRATION_TOKENS, replace=False))
+
+
+def _calibration_loader(store: SpectrogramStore, data: ds.TaskData, indices: np.ndarray, norm: dict[str, float],
+                        settings: TrainSettings, dev: torch.device) -> DataLoader:
+    """In-order, un-augmented batches of every calibration token, on every rank (not sharded: each rank computes
+    the same BatchNorm statistics as a single process would)."""
+    dataset = ds.SpectrogramDataset(store, data.rows, data.targets, indices, data.max_freq, norm)
+    return DataLoader(dataset, batch_size=settings.batch_size, shuffle=False, num_workers=settings.workers,
+                      worker_init_fn=_worker_init if settings.workers else None, **loader_options(dev))
 
 
 def _worker_init(worker_id: int) -> None:
@@ -305,7 +314,10 @@ def _write_outputs(run: rundir.RunDir, data: ds.TaskData, splits: list[np.ndarra
     _add_honesty(result, data, splits, states, rare[0])
     if not write:
         return result
-    rundir.write_csv(run.path(PROBLEMS), rare[1], rundir.PROBLEM_COLUMNS)
+    if rare[1]:
+        rundir.write_csv(run.path(PROBLEMS), rare[1], rundir.PROBLEM_COLUMNS)
+    else:
+        run.path(PROBLEMS).unlink(missing_ok=True)  # no class left out (this time)
     model_dir = run.path(rundir.MODEL_DIR)
     if settings.folds >= 2:
         for k, (model, fold_info) in enumerate(models):
