@@ -115,7 +115,7 @@ def rich_progress(transient: bool = False) -> Iterator[ProgressCallback]:
         TextColumn("[bold blue]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[msg]}"),
+        TextColumn("{task.fields[msg]}", markup=False),  # messages may hold [brackets]
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
