@@ -1,21 +1,74 @@
-"""The command line: a thin Typer layer over the library. Each command lives in ``vowelcam.commands``."""
+"""The command line: a thin Typer layer over the library. Each command lives in ``vowelcam.commands``.
+
+Start-up stays fast (``vowelcam --help`` and ``--version`` well under a second) because a command module
+imports only Typer, Rich and the settings at module level; torch, Praat and the stages are imported inside the
+command function when it runs. ``tests/test_cli.py`` checks that ``--help`` imports no torch.
+
+Usage errors (a bad choice, a missing argument, a flag that does not exist) are one line on stderr, exit
+status 2, raised by Typer before the command body runs, so nothing is written.
+"""
 from __future__ import annotations
 
 import importlib
+import sys
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
 from . import __version__
 
+
+def _click_class(name: str) -> type:
+    """Click's exception class ``name`` (Typer re-exports only BadParameter; newer Typers vendor Click)."""
+    return next(c for c in typer.BadParameter.__mro__ if c.__name__ == name)
+
+
+_UsageError = _click_class("UsageError")
+_ClickException = _click_class("ClickException")
+
+
+class OneLineErrors(TyperGroup):
+    """A Typer group whose usage errors are one line (``vowelcam train: error: ... (-h for help)``)."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        """Run the command line; on a usage error print one line to stderr and exit with status 2."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except _UsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError" or exc.ctx is None:
+                exc.show()
+            else:
+                message = " ".join(exc.format_message().replace("Value error, ", "").split())
+                typer.echo(f"{exc.ctx.command_path}: error: {message} (-h for help)", err=True)
+            sys.exit(exc.exit_code)
+        except _ClickException as exc:
+            typer.echo(f"vowelcam: error: {' '.join(exc.format_message().split())}", err=True)
+            sys.exit(exc.exit_code)
+        except (KeyboardInterrupt, EOFError):
+            typer.echo("vowelcam: interrupted", err=True)
+            sys.exit(130)
+        except typer.Abort:
+            typer.echo("vowelcam: aborted", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 app = typer.Typer(
     name="vowelcam",
+    cls=OneLineErrors,
     help="What does a neural network hear when it classifies vowels? Extract tokens, train ResNets, read CAMs in Hz.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help text is plain: regexes and [defaults] are shown as written
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
 )
 
-# Each module defines register(app). Order = order in --help.
+# Each module defines register(app) and imports nothing heavy at module level. Order = order in --help.
 COMMAND_MODULES = ["analyze", "synth", "extract", "train", "classify", "cam", "report", "export", "show"]
 
 
@@ -27,9 +80,10 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
+    version: bool = typer.Option(False, "--version", "-V", callback=_version, is_eager=True,
+                                 help="Show the version and exit."),
 ) -> None:
-    """vowelcam command line."""
+    """vowelcam: results go to stdout, progress and logs to stderr."""
 
 
 for _name in COMMAND_MODULES:

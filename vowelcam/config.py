@@ -6,12 +6,17 @@ a file back. Unknown sections or keys are config errors (a typo must not pass si
 from __future__ import annotations
 
 import dataclasses
-import tomllib
+import sys
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
 import tomli_w
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the same parser, as the tomli package (a dependency there only)
+    import tomli as tomllib
 
 from .errors import ConfigError
 from .rundir import atomic_write_text
@@ -139,6 +144,8 @@ class TrainSettings:
     time_pool: int = 1  # ... and this many frames
     eval_batch_size: int = 0  # inference batch; 0 = batch_size on a CPU, 256 on CUDA
     compile: bool = False  # torch.compile the training model (falls back to eager, with a warning, if it fails)
+    min_class_tokens: int = 5  # classes with fewer tokens are left out before splitting (model/problems.csv):
+    # fewer cannot be spread over train, validation and test with more than a token or two left to learn from
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ def analyze(corpus: str | Path, out: str | Path, textgrids: str | Path | None = 
             force: bool = False, progress: ProgressCallback | None = None) -> AnalyzeSummary:
     """Run every stage from a corpus to the PDF report in the run directory ``out``."""
     settings = settings or Settings()
-    run = RunDir(out).create()
+    run = RunDir(out)  # created by extract once the corpus is known to hold pairs
     summary = AnalyzeSummary(run.root)
     with _ranks(device) as share:
         progress = progress if share.is_main else None

@@ -3,15 +3,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from ..pipeline import AnalyzeSummary, analyze
-from ..measure.hooks import output_overrides
-from .common import console, handle_errors, resolve_settings, rich_progress, setup_logging
-from .extract import print_summary as print_extract_summary
+from .choices import Arch, CamMethod, Task, check_vowels
+from .common import (config_option, device_option, handle_errors, out, resolve_settings, rich_progress, setting,
+                     setup_logging, verbose_option)
+from .extract import corpus_argument, print_summary as print_extract_summary, textgrids_option
+
+if TYPE_CHECKING:
+    from ..pipeline import AnalyzeSummary
 
 
 def register(app: typer.Typer) -> None:
@@ -21,65 +25,81 @@ def register(app: typer.Typer) -> None:
 
 @handle_errors
 def analyze_command(
-    corpus: Path = typer.Argument(..., help="Folder with audio (and TextGrids, unless --textgrids)."),
-    textgrids: Optional[Path] = typer.Option(None, "--textgrids", "-t", help="Folder of TextGrids."),
-    out: Path = typer.Option(Path("vowelcam-run"), "--out", "-o", help="Run directory."),
-    model: Optional[Path] = typer.Option(None, "--model", help="Use this trained model instead of training one."),
-    task: Optional[str] = typer.Option(None, "--task", help="vowels | vowels4k | voicing"),
-    vowels: Optional[str] = typer.Option(None, "--vowels", help="corner | monophthongs | hillenbrand12 | all | IY,AE,..."),
-    arch: Optional[str] = typer.Option(None, "--arch", help="auto | resnet18 | resnet34 | resnet50 | resnet101"),
-    epochs: Optional[int] = typer.Option(None, "--epochs", help="Training epochs (upper bound; early stopping)."),
-    method: Optional[str] = typer.Option(None, "--method", help="CAM method (gradcam, cam, hirescam, ...)."),
-    speaker_pattern: Optional[str] = typer.Option(None, "--speaker-pattern", help="Regex or preset (hillenbrand, timit)."),
-    speaker_groups: Optional[Path] = typer.Option(None, "--speaker-groups", help="CSV speaker,group[,ceiling]; other columns go to tokens.csv."),
-    config: Optional[Path] = typer.Option(None, "--config", help="TOML settings (a run's config.toml works)."),
-    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Extraction processes."),
-    track_step: Optional[float] = typer.Option(None, "--track-step", help="tracks.csv: F1-F3 every this fraction of the vowel (0.05; 0 = none)."),
-    points: Optional[str] = typer.Option(None, "--points", help="Extra %% points with wide F1-F3 columns, e.g. 20,35,50,65,80."),
-    carry_tier: Optional[list[str]] = typer.Option(None, "--carry-tier", help="Tier whose label becomes a column tier_NAME (repeatable)."),
-    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
+    corpus: Path = corpus_argument(),
+    textgrids: Optional[Path] = textgrids_option(),
+    out_dir: Path = typer.Option(Path("vowelcam-run"), "--out", "-o", help="Run directory."),
+    model: Optional[Path] = typer.Option(None, "--model", exists=True, dir_okay=False,
+                                         help="Use this trained model (model.pt) instead of training one."),
+    task: Optional[Task] = setting("train.task", "--task", help="vowels (full band), vowels4k (<= 4 kHz), voicing."),
+    vowels: Optional[str] = setting("labels.vowel_set", "--vowels", callback=check_vowels,
+                                    help="corner | monophthongs | hillenbrand12 | all | a list such as IY,AE,UW."),
+    arch: Optional[Arch] = setting("train.arch", "--arch", help="auto = resnet101 on a GPU, resnet18 on a CPU."),
+    epochs: Optional[int] = setting("train.epochs", "--epochs", min=1, help="Training epochs (upper bound; early stopping)."),
+    min_class_tokens: Optional[int] = setting("train.min_class_tokens", "--min-class-tokens", min=1,
+                                              help="Leave out classes with fewer tokens (listed in model/problems.csv)."),
+    method: Optional[CamMethod] = setting("cam.method", "--method", help="CAM method."),
+    speaker_pattern: Optional[str] = setting("corpus.speaker_pattern", "--speaker-pattern", shown="none",
+                                             help="Regex with (?P<speaker>...) [and (?P<group>...)], or a preset: hillenbrand, timit."),
+    speaker_groups: Optional[Path] = setting("corpus.speaker_groups", "--speaker-groups", shown="none", exists=True,
+                                             dir_okay=False, help="CSV speaker,group[,ceiling]; other columns go to tokens.csv."),
+    jobs: Optional[int] = setting("extract.jobs", "--jobs", "-j", min=1, help="Extraction processes."),
+    device: str = device_option(),
+    track_step: Optional[float] = setting("measure.track_step", "--track-step", min=0, max=0.5,
+                                          help="tracks.csv: F1-F3 every this fraction of the vowel (0 = no tracks)."),
+    points: Optional[str] = setting("measure.points", "--points", shown="20,50,80",
+                                    help="Extra % points with wide F1-F3 columns, e.g. 20,35,50,65,80."),
+    carry_tier: Optional[list[str]] = typer.Option(None, "--carry-tier",
+                                                   help="Tier whose label becomes a column tier_NAME (repeatable)."),
     force: bool = typer.Option(False, "--force", help="Redo every stage."),
-    verbose: bool = typer.Option(False, "--verbose", "-v"),
+    config: Optional[Path] = config_option(),
+    verbose: bool = verbose_option(),
 ) -> None:
     """Extract -> train (or --model) -> classify -> CAMs -> bands -> report, skipping stages already up to date."""
     setup_logging(verbose)
     settings = resolve_settings(config, {
-        "labels": {"vowel_set": vowels},
-        "corpus": {"speaker_pattern": speaker_pattern, "speaker_groups": str(speaker_groups) if speaker_groups else None},
-        "extract": {"jobs": jobs},
-        "train": {"task": task, "arch": arch, "epochs": epochs, "vowels": vowels},
-        "cam": {"method": method},
+        "labels.vowel_set": vowels, "corpus.speaker_pattern": speaker_pattern,
+        "corpus.speaker_groups": speaker_groups, "extract.jobs": jobs, "train.task": task, "train.arch": arch,
+        "train.epochs": epochs, "train.vowels": vowels, "train.min_class_tokens": min_class_tokens,
+        "cam.method": method,
     })
+    from ..measure.hooks import output_overrides
+    from ..pipeline import analyze
+
     settings = settings.with_overrides(output_overrides(track_step, points, carry_tier))
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun: rank 0 shows progress and the summary
-        analyze(corpus, out, textgrids, settings, model=model, device=device, force=force)
+        analyze(corpus, out_dir, textgrids, settings, model=model, device=device, force=force)
         return
     with rich_progress() as progress:
-        summary = analyze(corpus, out, textgrids, settings, model=model, device=device, force=force, progress=progress)
+        summary = analyze(corpus, out_dir, textgrids, settings, model=model, device=device, force=force,
+                          progress=progress)
     print_extract_summary(summary.extract)
     print_analyze_summary(summary)
 
 
 def print_analyze_summary(summary: AnalyzeSummary) -> None:
-    """Stages run or skipped, the accuracy and where the report is."""
+    """Stages run or skipped, the accuracy and where the report is (stdout); training warnings (stderr)."""
+    from .train import print_warnings
+
     table = Table(title="vowelcam analyze", show_header=True)
     table.add_column("stage")
     table.add_column("result")
     for stage in ("train", "cam", "report"):
-        state = "ran" if stage in summary.ran else "up to date (skipped)"
-        table.add_row(stage, state)
+        table.add_row(stage, "ran" if stage in summary.ran else "up to date (skipped)")
     result = summary.train
     if result is not None and hasattr(result, "accuracy"):
+        chance = f"; chance {100 * result.chance:.1f} %" if hasattr(result, "chance") else ""
         table.add_row("test accuracy", f"{100 * result.accuracy:.1f} % (95 % CI {100 * result.ci_low:.1f}-"
-                                       f"{100 * result.ci_high:.1f}), n = {result.n_test}")
+                                       f"{100 * result.ci_high:.1f}), n = {result.n_test}{chance}")
     cam = summary.cam
     if cam is not None and hasattr(cam, "hz_per_row"):
         table.add_row("CAM resolution", f"{cam.method} at {cam.layer}: {cam.hz_per_row:.1f} Hz per row")
-    console.print(table)
     rep = summary.report
     if rep is not None and getattr(rep, "pdf", None):
-        console.print(f"[bold green]report:[/] {rep.pdf}")
+        table.add_row("[bold green]report", escape(str(rep.pdf)))
     elif rep is not None:
-        console.print(f"[yellow]PDF not written ({rep.pdf_error}); HTML report: {rep.html}")
+        table.add_row("[yellow]report", f"HTML {escape(str(rep.html))} (PDF not written: {escape(str(rep.pdf_error))})")
     else:
-        console.print(f"report: {summary.run_dir / 'report' / 'report.pdf'} (up to date)")
+        table.add_row("report", f"{escape(str(summary.run_dir / 'report' / 'report.pdf'))} (up to date)")
+    out.print(table)
+    if result is not None:
+        print_warnings(result)

@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from ..explain.cam import CAM_METHODS
-from ..explain.run import CamSummary, explain_run
-from ..learn.distributed import from_env
-from .common import handle_errors, out, resolve_settings, rich_progress, setup_logging
+from .choices import CamLayer, CamMethod, CamTokens, check_reference
+from .common import (config_option, device_option, handle_errors, out, resolve_settings, rich_progress, setting,
+                     setup_logging, verbose_option)
+
+if TYPE_CHECKING:
+    from ..explain.run import CamSummary
 
 
 def register(app: typer.Typer) -> None:
@@ -21,24 +24,30 @@ def register(app: typer.Typer) -> None:
 @handle_errors
 def cam_command(
     run_dir: Path = typer.Argument(..., help="Run directory with a trained model and predictions.csv."),
-    method: Optional[str] = typer.Option(None, "--method", "-m", help=f"CAM method: {' | '.join(CAM_METHODS)}."),
-    layer: Optional[str] = typer.Option(None, "--layer", help="CAM layer (layer1..layer4; default: the model's)."),
-    tokens: Optional[str] = typer.Option(None, "--tokens", help="test | all"),
-    halfwidth: Optional[float] = typer.Option(
-        None, "--band-halfwidth", help="Formant band +- Hz (0 = half the measured bandwidth, at least 50 Hz)."),
-    reference: Optional[str] = typer.Option(None, "--reference", help="Reference formants: h95 | pb52 | PATH.csv"),
-    faithfulness: Optional[bool] = typer.Option(
-        None, "--faithfulness/--no-faithfulness", help="Run band deletion, randomisation and shift tests."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Tokens per batch (default 32 on a CPU, 256 on CUDA)."),
-    device: str = typer.Option("auto", "--device", help="auto (CUDA when available) | cpu | cuda | cuda:N"),
-    config: Optional[Path] = typer.Option(None, "--config", help="TOML settings file (flags override it)."),
-    verbose: bool = typer.Option(False, "--verbose", "-v"),
+    method: Optional[CamMethod] = setting("cam.method", "--method", "-m", help="CAM method."),
+    layer: Optional[CamLayer] = setting("cam.layer", "--layer", shown="the model's CAM layer", help="CAM layer."),
+    tokens: Optional[CamTokens] = setting("cam.tokens", "--tokens", help="Maps for the test tokens or all tokens."),
+    halfwidth: Optional[float] = setting(
+        "cam.band_halfwidth_hz", "--band-halfwidth", min=0,
+        help="Formant band +- Hz (0 = half the measured bandwidth, at least 50 Hz)."),
+    reference: Optional[str] = setting("cam.reference", "--reference", callback=check_reference,
+                                       help="Reference formants: h95 | pb52 | PATH.csv."),
+    faithfulness: Optional[bool] = setting(
+        "cam.faithfulness", "--faithfulness/--no-faithfulness", help="Run band deletion, randomisation and shift tests."),
+    batch_size: Optional[int] = setting("cam.batch_size", "--batch-size", min=0, shown="32 on a CPU, 256 on CUDA",
+                                        help="Tokens per batch."),
+    device: str = device_option(),
+    config: Optional[Path] = config_option(),
+    verbose: bool = verbose_option(),
 ) -> None:
     """CAMs for the true and predicted class of every test token, read in Hz against formants."""
     setup_logging(verbose)
-    settings = resolve_settings(config, {"cam": {
-        "method": method, "layer": layer, "tokens": tokens, "band_halfwidth_hz": halfwidth, "reference": reference,
-        "faithfulness": faithfulness, "batch_size": batch_size}})
+    settings = resolve_settings(config, {
+        "cam.method": method, "cam.layer": layer, "cam.tokens": tokens, "cam.band_halfwidth_hz": halfwidth,
+        "cam.reference": reference, "cam.faithfulness": faithfulness, "cam.batch_size": batch_size})
+    from ..explain.run import explain_run
+    from ..learn.distributed import from_env
+
     if not from_env().is_main:  # under torchrun: rank 0 shows progress and the summary
         explain_run(run_dir, settings.cam, device=device)
         return
@@ -74,4 +83,4 @@ def print_summary(summary: CamSummary) -> None:
             ci = f"{_fmt(r['ci_lo'], 3)} .. {_fmt(r['ci_hi'], 3)}" if r["ci_lo"] is not None else ""
             faith.add_row(r["test"], r["condition"], r["metric"], _fmt(r["value"], 3), ci, str(r["n"]))
         out.print(faith)
-    out.print("wrote " + ", ".join(str(p) for p in summary.outputs))
+    out.print("wrote " + escape(", ".join(str(p) for p in summary.outputs)), soft_wrap=True)

@@ -5,15 +5,16 @@ import csv
 import io
 import json
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from ..acoustics.audio import audio_info
-from ..errors import ConfigError
-from ..learn.classify import TokenPrediction, annotate_textgrid, classify
-from .common import console, handle_errors, out, setup_logging
+from .common import console, handle_errors, out, setup_logging, verbose_option
+
+if TYPE_CHECKING:
+    from ..learn.classify import TokenPrediction
 
 
 def register(app: typer.Typer) -> None:
@@ -23,28 +24,35 @@ def register(app: typer.Typer) -> None:
 
 @handle_errors
 def classify_command(
-    audio: Path = typer.Argument(..., help="A WAV/FLAC recording."),
-    textgrid: Optional[Path] = typer.Option(None, "--textgrid", "-t", help="Classify every vowel of this TextGrid."),
-    model: Optional[Path] = typer.Option(None, "--model", "-m", help="model.pt (default: the model of the last `train`)."),
-    start: Optional[float] = typer.Option(None, "--start", help="Start of the stretch in s."),
-    end: Optional[float] = typer.Option(None, "--end", help="End of the stretch in s."),
-    tier: str = typer.Option("", "--tier", help="Phone tier name (default: detect)."),
-    top: int = typer.Option(3, "--top", help="How many classes to list per token."),
+    audio: Path = typer.Argument(..., exists=True, dir_okay=False, help="A WAV/FLAC recording."),
+    textgrid: Optional[Path] = typer.Option(None, "--textgrid", "-t", exists=True, dir_okay=False,
+                                            help="Classify every vowel of this TextGrid."),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", show_default="the model of the last `train`",
+                                         help="model.pt to use."),
+    start: Optional[float] = typer.Option(None, "--start", min=0, show_default="start of the file", help="Start of the stretch in s."),
+    end: Optional[float] = typer.Option(None, "--end", min=0, show_default="end of the file", help="End of the stretch in s."),
+    tier: str = typer.Option("", "--tier", show_default="detect", help="Phone tier name."),
+    top: int = typer.Option(3, "--top", min=1, help="How many classes to list per token."),
     as_json: bool = typer.Option(False, "--json", help="JSON on stdout."),
     as_csv: bool = typer.Option(False, "--csv", help="CSV on stdout."),
     write_textgrid: Optional[Path] = typer.Option(None, "--write-textgrid", help="Copy of the TextGrid with a prediction tier."),
-    verbose: bool = typer.Option(False, "--verbose", "-v"),
+    verbose: bool = verbose_option(),
 ) -> None:
     """Classify one recording: each vowel nucleus it finds (no TextGrid), --start/--end, or every vowel of --textgrid."""
     setup_logging(verbose)
+    from ..errors import ConfigError
+
     if as_json and as_csv:
         raise ConfigError("choose --json or --csv, not both")
     if write_textgrid is not None and textgrid is not None and write_textgrid.resolve() == textgrid.resolve():
         raise ConfigError(f"{write_textgrid}: would overwrite the input TextGrid; choose another file")
+    from ..acoustics.audio import audio_info
+    from ..learn.classify import annotate_textgrid, classify
+
     results = classify(audio, textgrid=textgrid, model=model, start=start, end=end, tier=tier, top=top)
     if write_textgrid is not None:
         annotate_textgrid(results, write_textgrid, textgrid, duration=audio_info(audio).duration)
-        console.print(f"wrote {write_textgrid}")
+        console.print(f"wrote {escape(str(write_textgrid))}", highlight=False)
     if as_json:
         out.print_json(json.dumps([_as_dict(r) for r in results]))
     elif as_csv:
@@ -71,10 +79,10 @@ def _as_csv(results: list[TokenPrediction], top: int) -> str:
 
 
 def _table(results: list[TokenPrediction], audio: Path) -> Table:
-    table = Table(title=str(audio))
+    table = Table(title=escape(str(audio)))
     for col in ("start", "end", "label", "1st", "2nd", "3rd"):
         table.add_column(col, justify="right" if col in ("start", "end") else "left")
     for r in results:
         ranked = [f"{c} {p:.2f}" for c, p in r.top[:3]] + [""] * (3 - min(3, len(r.top)))
-        table.add_row(f"{r.start:.3f}", f"{r.end:.3f}", r.label, f"[bold]{ranked[0]}", *ranked[1:])
+        table.add_row(f"{r.start:.3f}", f"{r.end:.3f}", escape(r.label), f"[bold]{escape(ranked[0])}", *map(escape, ranked[1:]))
     return table

@@ -1,23 +1,40 @@
-"""What every command shares: the Rich console, logging, one-line errors, progress bars, settings flags."""
+"""What every command shares: the consoles, logging, one-line errors, progress bars and settings flags.
+
+The pattern of a command module (``vowelcam/commands/<name>.py``):
+
+- module level imports only Typer, Rich, this module and :mod:`.choices` (never torch or the stages: start-up);
+- ``register(app)`` adds the command; the command function is wrapped in :func:`handle_errors`;
+- a flag that overrides a setting is declared with :func:`setting` (``"section.key"``, default None so a
+  ``--config`` file can set it, the built-in default shown in ``--help``), a closed set of values with an Enum
+  of :mod:`.choices`, an open one with a ``check_*`` callback there;
+- the body calls :func:`resolve_settings` with ``{"section.key": value}``, imports the library function it
+  needs, runs it inside :func:`rich_progress`, prints results with ``out`` (stdout) and notes with ``console``
+  (stderr).
+"""
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, TypeVar
+from typing import Any, Callable, Iterator, Mapping, Optional, TypeVar
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ..config import Settings, load_settings
 from ..errors import VowelcamError
 from ..progress import ProgressCallback
+from .choices import check_device, value
 
-console = Console(stderr=True)
-out = Console()  # results (tables, JSON) go to stdout
+console = Console(stderr=True)  # progress, logs and notes
+out = Console()  # results (tables, JSON, where the outputs went)
+
+_DEFAULTS = {f.name: f.default_factory() for f in dataclasses.fields(Settings)}  # type: ignore[misc]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,15 +55,57 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except VowelcamError as exc:
-            console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(code=2) from None
 
     return wrapper  # type: ignore[return-value]
 
 
-def resolve_settings(config: Path | None, overrides: Mapping[str, Mapping[str, Any]], base: Settings | None = None) -> Settings:
-    """Defaults < config file < flags (flags left at None do not override)."""
-    return load_settings(config, base=base).with_overrides(overrides)
+def resolve_settings(config: Path | None, overrides: Mapping[str, Any], base: Settings | None = None) -> Settings:
+    """Defaults < config file < flags. ``overrides`` maps ``"section.key"`` to a flag's value (None = not given;
+    Enum members and paths become plain values)."""
+    nested: dict[str, dict[str, Any]] = {}
+    for key, given in overrides.items():
+        section, name = key.split(".")
+        given = value(given)
+        nested.setdefault(section, {})[name] = str(given) if isinstance(given, Path) else given
+    return load_settings(config, base=base).with_overrides(nested)
+
+
+def default_of(key: str) -> Any:
+    """The built-in default of setting ``"section.key"``."""
+    section, name = key.split(".")
+    return getattr(_DEFAULTS[section], name)
+
+
+def setting(key: str, *names: str, help: str, shown: Optional[str] = None, **kwargs: Any) -> Any:
+    """A flag that overrides setting ``key`` (``"section.key"``): default None (so the config file decides when
+    the flag is absent), with the built-in default shown in ``--help`` (or ``shown``)."""
+    if shown is None:
+        default = default_of(key)
+        if isinstance(default, bool) and names and "/" in names[0]:
+            on, off = names[0].split("/")
+            shown = on if default else off
+        else:
+            shown = str(default) if default != "" else "detect"
+    return typer.Option(None, *names, help=help, show_default=shown, **kwargs)
+
+
+def verbose_option() -> Any:
+    """``-v/--verbose``: debug logging."""
+    return typer.Option(False, "--verbose", "-v", help="Debug messages in the log (stderr).")
+
+
+def config_option() -> Any:
+    """``--config``: a TOML settings file."""
+    return typer.Option(None, "--config", help="TOML settings file (a run's config.toml works); flags override it.",
+                        exists=True, dir_okay=False)
+
+
+def device_option() -> Any:
+    """``--device``: where torch runs."""
+    return typer.Option("auto", "--device", callback=check_device,
+                        help="auto (CUDA when available) | cpu | cuda | cuda:N.")
 
 
 @contextmanager
@@ -56,7 +115,7 @@ def rich_progress(transient: bool = False) -> Iterator[ProgressCallback]:
         TextColumn("[bold blue]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[msg]}"),
+        TextColumn("{task.fields[msg]}", markup=False),  # messages may hold [brackets]
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )

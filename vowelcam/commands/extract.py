@@ -2,14 +2,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from ..extract import ExtractSummary, extract
-from ..measure.hooks import output_overrides
-from .common import console, handle_errors, resolve_settings, rich_progress, setup_logging
+from .choices import SpeakerFrom, Stress, check_convention, check_vowels
+from .common import (config_option, handle_errors, out, resolve_settings, rich_progress, setting, setup_logging,
+                     verbose_option)
+
+if TYPE_CHECKING:
+    from ..extract import ExtractSummary
 
 
 def register(app: typer.Typer) -> None:
@@ -17,50 +21,70 @@ def register(app: typer.Typer) -> None:
     app.command("extract")(extract_command)
 
 
+def corpus_argument() -> Path:
+    """The CORPUS argument: an existing folder (checked before anything is written)."""
+    return typer.Argument(..., exists=True, file_okay=False, help="Folder with audio (WAV/FLAC, nested folders allowed).")
+
+
+def textgrids_option() -> Optional[Path]:
+    """``--textgrids``: an existing folder."""
+    return typer.Option(None, "--textgrids", "-t", exists=True, file_okay=False,
+                        help="Folder of TextGrids, if not beside the audio.")
+
+
 @handle_errors
 def extract_command(
-    corpus: Path = typer.Argument(..., help="Folder with audio (WAV/FLAC, nested folders allowed)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Run directory to write."),
-    textgrids: Optional[Path] = typer.Option(None, "--textgrids", "-t", help="Folder of TextGrids, if not beside the audio."),
-    config: Optional[Path] = typer.Option(None, "--config", help="TOML settings file (flags override it)."),
-    vowels: Optional[str] = typer.Option(None, "--vowels", help="corner | monophthongs | hillenbrand12 | all | IY,AE,..."),
-    stress: Optional[str] = typer.Option(None, "--stress", help="any | stressed | primary | unstressed"),
-    min_duration: Optional[float] = typer.Option(None, "--min-duration", help="Minimum token duration in ms."),
-    unvoiced: Optional[bool] = typer.Option(None, "--unvoiced/--no-unvoiced", help="Also extract P T K CH F TH S SH HH."),
-    convention: Optional[str] = typer.Option(None, "--labels", help="auto | arpabet | timit | ipa | buckeye | PATH.csv (a CSV may define new classes)"),
-    phones_tier: Optional[str] = typer.Option(None, "--phones-tier", help="Name of the phone tier (default: detect)."),
-    words_tier: Optional[str] = typer.Option(None, "--words-tier", help="Name of the word tier (default: detect)."),
-    speaker_pattern: Optional[str] = typer.Option(
-        None, "--speaker-pattern", help="Regex with (?P<speaker>..) [and (?P<group>..)] on the relative path, or a preset: hillenbrand, timit."),
-    speaker_from: Optional[str] = typer.Option(None, "--speaker-from", help="auto | tiers | pattern | folder | file"),
-    speaker_groups: Optional[Path] = typer.Option(None, "--speaker-groups", help="CSV speaker,group[,ceiling] (men/women/children; ceiling in Hz); other columns go to tokens.csv."),
-    max_freq: Optional[float] = typer.Option(None, "--max-freq", help="Store spectrograms up to this Hz (0 = full band)."),
-    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Worker processes."),
-    track_step: Optional[float] = typer.Option(None, "--track-step", help="tracks.csv: F1-F3 every this fraction of the vowel (0.05; 0 = none)."),
-    points: Optional[str] = typer.Option(None, "--points", help="Extra %% points with wide F1-F3 columns, e.g. 20,35,50,65,80."),
-    carry_tier: Optional[list[str]] = typer.Option(None, "--carry-tier", help="Tier whose label becomes a column tier_NAME (repeatable)."),
+    corpus: Path = corpus_argument(),
+    out_dir: Path = typer.Option(..., "--out", "-o", help="Run directory to write."),
+    textgrids: Optional[Path] = textgrids_option(),
+    vowels: Optional[str] = setting("labels.vowel_set", "--vowels", callback=check_vowels,
+                                    help="corner | monophthongs | hillenbrand12 | all | a list such as IY,AE,UW."),
+    stress: Optional[Stress] = setting("labels.stress", "--stress", help="Which vowels by lexical stress (stressed = primary or secondary)."),
+    min_duration: Optional[float] = setting("labels.min_duration_ms", "--min-duration", min=0, help="Minimum token duration in ms."),
+    unvoiced: Optional[bool] = setting("labels.include_unvoiced", "--unvoiced/--no-unvoiced", help="Also extract P T K CH F TH S SH HH."),
+    convention: Optional[str] = setting("labels.convention", "--labels", callback=check_convention,
+                                        help="Label convention: auto | arpabet | timit | ipa | buckeye | PATH.csv (label,phone[,stress][,kind]; a CSV may define new classes)."),
+    phones_tier: Optional[str] = setting("corpus.phones_tier", "--phones-tier", help="Name of the phone tier."),
+    words_tier: Optional[str] = setting("corpus.words_tier", "--words-tier", help="Name of the word tier."),
+    speaker_pattern: Optional[str] = setting(
+        "corpus.speaker_pattern", "--speaker-pattern", shown="none",
+        help="Regex with (?P<speaker>...) [and (?P<group>...)] on the relative path, or a preset: hillenbrand, timit."),
+    speaker_from: Optional[SpeakerFrom] = setting("corpus.speaker_from", "--speaker-from", help="Where a token's speaker comes from."),
+    speaker_groups: Optional[Path] = setting("corpus.speaker_groups", "--speaker-groups", shown="none", exists=True, dir_okay=False,
+                                             help="CSV speaker,group[,ceiling] (men/women/children; ceiling in Hz); other columns go to tokens.csv."),
+    max_freq: Optional[float] = setting("spectrogram.max_freq", "--max-freq", min=0, help="Store spectrograms up to this Hz (0 = full band)."),
+    jobs: Optional[int] = setting("extract.jobs", "--jobs", "-j", min=1, help="Worker processes."),
+    track_step: Optional[float] = setting("measure.track_step", "--track-step", min=0, max=0.5,
+                                          help="tracks.csv: F1-F3 every this fraction of the vowel (0 = no tracks)."),
+    points: Optional[str] = setting("measure.points", "--points", shown="20,50,80",
+                                    help="Extra % points with wide F1-F3 columns, e.g. 20,35,50,65,80."),
+    carry_tier: Optional[list[str]] = typer.Option(None, "--carry-tier",
+                                                   help="Tier whose label becomes a column tier_NAME (repeatable)."),
     force: bool = typer.Option(False, "--force", help="Redo every chunk even if up to date."),
-    verbose: bool = typer.Option(False, "--verbose", "-v"),
+    config: Optional[Path] = config_option(),
+    verbose: bool = verbose_option(),
 ) -> None:
     """Find audio/TextGrid pairs, measure every vowel with Praat and store its spectrogram."""
     setup_logging(verbose)
     settings = resolve_settings(config, {
-        "labels": {"vowel_set": vowels, "stress": stress, "min_duration_ms": min_duration,
-                   "include_unvoiced": unvoiced, "convention": convention},
-        "corpus": {"phones_tier": phones_tier, "words_tier": words_tier, "speaker_pattern": speaker_pattern,
-                   "speaker_from": speaker_from, "speaker_groups": str(speaker_groups) if speaker_groups else None},
-        "spectrogram": {"max_freq": max_freq},
-        "extract": {"jobs": jobs},
+        "labels.vowel_set": vowels, "labels.stress": stress, "labels.min_duration_ms": min_duration,
+        "labels.include_unvoiced": unvoiced, "labels.convention": convention, "corpus.phones_tier": phones_tier,
+        "corpus.words_tier": words_tier, "corpus.speaker_pattern": speaker_pattern,
+        "corpus.speaker_from": speaker_from, "corpus.speaker_groups": speaker_groups,
+        "spectrogram.max_freq": max_freq, "extract.jobs": jobs,
     })
+    from ..extract import extract
+    from ..measure.hooks import output_overrides
+
     settings = settings.with_overrides(output_overrides(track_step, points, carry_tier))
     with rich_progress() as progress:
-        summary = extract(corpus, out, textgrids, settings, progress=progress, force=force)
+        summary = extract(corpus, out_dir, textgrids, settings, progress=progress, force=force)
     print_summary(summary)
 
 
 def print_summary(summary: ExtractSummary) -> None:
-    """The end-of-run Rich table: files, speakers, tokens per class, problems by reason."""
-    table = Table(title=f"extracted into {summary.run_dir}", show_header=True)
+    """The end-of-run table on stdout: files, speakers, tokens per class, problems by reason."""
+    table = Table(title=f"extracted into {escape(str(summary.run_dir))}", show_header=True)
     table.add_column("what")
     table.add_column("count", justify="right")
     table.add_row("audio files", str(summary.n_audio))
@@ -70,9 +94,9 @@ def print_summary(summary: ExtractSummary) -> None:
     table.add_row("speakers", str(summary.speakers))
     table.add_row("[bold]tokens", f"[bold]{summary.n_tokens}")
     for cls, n in sorted(summary.tokens_by_class.items(), key=lambda kv: (-kv[1], kv[0])):
-        table.add_row(f"  {cls}", str(n))
+        table.add_row(f"  {escape(cls)}", str(n))
     if summary.problems_by_reason:
         table.add_row("[yellow]problems", f"[yellow]{sum(summary.problems_by_reason.values())}")
         for reason, n in summary.problems_by_reason.most_common():
-            table.add_row(f"  [yellow]{reason}", str(n))
-    console.print(table)
+            table.add_row(f"  [yellow]{escape(reason)}", str(n))
+    out.print(table)

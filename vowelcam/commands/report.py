@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..report.render import ReportResult, build_report
-from .common import console, handle_errors, rich_progress, setup_logging
+from .common import console, handle_errors, out, rich_progress, setup_logging, verbose_option
+
+if TYPE_CHECKING:
+    from ..report.render import ReportResult
 
 
 def register(app: typer.Typer) -> None:
@@ -20,13 +22,16 @@ def register(app: typer.Typer) -> None:
 @handle_errors
 def report_command(
     run_dir: Path = typer.Argument(..., help="Run directory (made by `vowelcam analyze` or the stage commands)."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for report.html, report.pdf and figures/ (default RUN_DIR/report)."),
-    verbose: bool = typer.Option(False, "--verbose", "-v"),
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", show_default="RUN_DIR/report",
+                                           help="Folder for report.html, report.pdf and figures/."),
+    verbose: bool = verbose_option(),
 ) -> None:
     """Render report.html and report.pdf: summary, confusions, CAMs against formants, annotated errors, methods."""
     setup_logging(verbose)
+    from ..report.render import build_report
+
     with rich_progress(transient=True) as progress:
-        result = build_report(run_dir, out, progress=progress)
+        result = build_report(run_dir, out_dir, progress=progress)
     print_result(result)
     if result.pdf is None:
         console.print(f"[bold yellow]warning:[/] {escape(result.pdf_error)}", soft_wrap=True)
@@ -44,4 +49,4 @@ def print_result(result: ReportResult) -> None:
     table.add_row("time", f"figures {result.seconds_figures:.1f} s, HTML {result.seconds_html:.1f} s, PDF {result.seconds_pdf:.1f} s")
     for part, why in result.missing.items():
         table.add_row(f"[yellow]{escape(part)}", "not computed: " + escape(why))
-    console.print(table)
+    out.print(table)

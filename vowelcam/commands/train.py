@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from ..config import save_settings
-from ..learn.classify import remember_model
-from ..learn.distributed import from_env
-from ..learn.train import TrainResult, train
-from .common import console, handle_errors, out, resolve_settings, rich_progress, setup_logging
+from .choices import Arch, Schedule, Task, check_vowels
+from .common import (config_option, console, device_option, handle_errors, out, resolve_settings, rich_progress,
+                     setting, setup_logging, verbose_option)
+
+if TYPE_CHECKING:
+    from ..learn.train import TrainResult
 
 
 def register(app: typer.Typer) -> None:
@@ -22,40 +24,50 @@ def register(app: typer.Typer) -> None:
 @handle_errors
 def train_command(
     run_dir: Path = typer.Argument(..., help="Run directory written by `vowelcam extract`."),
-    task: Optional[str] = typer.Option(None, "--task", help="vowels (full band) | vowels4k (<= 4 kHz) | voicing (vowel vs unvoiced, <= 4 kHz)."),
-    vowels: Optional[str] = typer.Option(None, "--vowels", help="corner | monophthongs | hillenbrand12 | all | IY,AE,..."),
-    arch: Optional[str] = typer.Option(None, "--arch", help="auto (resnet101 on GPU, resnet18 on CPU) | resnet18 | resnet34 | resnet50 | resnet101"),
-    pretrained: Optional[bool] = typer.Option(None, "--pretrained/--scratch", help="Start from ImageNet weights (torch cache or download)."),
-    weights: Optional[Path] = typer.Option(None, "--weights", help="Start from a local weights file (state dict or model.pt)."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", help="Maximum epochs per fold."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size"),
-    lr: Optional[float] = typer.Option(None, "--lr", help="AdamW learning rate."),
-    schedule: Optional[str] = typer.Option(None, "--schedule", help="cosine | plateau"),
-    patience: Optional[int] = typer.Option(None, "--patience", help="Stop after this many epochs without a better validation score."),
-    folds: Optional[int] = typer.Option(None, "--folds", help="0 = one held-out split; k >= 2 = grouped k-fold (every token tested once)."),
-    max_hz_per_row: Optional[float] = typer.Option(None, "--max-hz-per-row", help="Frequency resolution kept at layer4 (0 = standard ResNet strides)."),
-    freq_pool: Optional[int] = typer.Option(None, "--freq-pool", help="Average the input over N rows (coarser, faster on a CPU)."),
-    time_pool: Optional[int] = typer.Option(None, "--time-pool", help="Average the input over N frames."),
-    augment: Optional[bool] = typer.Option(None, "--augment/--no-augment", help="Time shift, time mask, noise, gain (never flips or frequency warps)."),
-    class_weighting: Optional[bool] = typer.Option(None, "--class-weights/--no-class-weights", help="Inverse-frequency class weights in the loss."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (runs repeat exactly on a CPU)."),
-    workers: Optional[int] = typer.Option(None, "--workers", help="DataLoader worker processes."),
-    eval_batch_size: Optional[int] = typer.Option(None, "--eval-batch-size", help="Inference batch (0 = --batch-size on a CPU, 256 on CUDA)."),
-    compile_model: Optional[bool] = typer.Option(None, "--compile/--no-compile", help="torch.compile the model (GPU; falls back to eager if it fails)."),
-    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda | cuda:N"),
-    config: Optional[Path] = typer.Option(None, "--config", help="TOML settings file (flags override it)."),
-    verbose: bool = typer.Option(False, "--verbose", "-v"),
+    task: Optional[Task] = setting("train.task", "--task", help="vowels (full band), vowels4k (<= 4 kHz), voicing (vowel vs unvoiced, <= 4 kHz)."),
+    vowels: Optional[str] = setting("train.vowels", "--vowels", callback=check_vowels,
+                                    help="corner | monophthongs | hillenbrand12 | all | a list such as IY,AE,UW."),
+    arch: Optional[Arch] = setting("train.arch", "--arch", help="auto = resnet101 on a GPU, resnet18 on a CPU."),
+    pretrained: Optional[bool] = setting("train.pretrained", "--pretrained/--scratch", help="Start from ImageNet weights (torch cache or download)."),
+    weights: Optional[Path] = setting("train.weights", "--weights", shown="none", exists=True, dir_okay=False,
+                                      help="Start from a local weights file (state dict or model.pt)."),
+    epochs: Optional[int] = setting("train.epochs", "--epochs", min=1, help="Maximum epochs per fold (early stopping may end sooner)."),
+    batch_size: Optional[int] = setting("train.batch_size", "--batch-size", min=1, help="Training batch size."),
+    lr: Optional[float] = setting("train.lr", "--lr", help="AdamW learning rate."),
+    schedule: Optional[Schedule] = setting("train.schedule", "--schedule", help="Learning-rate schedule."),
+    patience: Optional[int] = setting("train.patience", "--patience", min=1, help="Stop after this many epochs without a better validation score."),
+    folds: Optional[int] = setting("train.folds", "--folds", min=0, help="0 = one held-out split; k >= 2 = grouped k-fold (every token tested once)."),
+    min_class_tokens: Optional[int] = setting("train.min_class_tokens", "--min-class-tokens", min=1,
+                                              help="Leave out classes with fewer tokens (listed in model/problems.csv)."),
+    max_hz_per_row: Optional[float] = setting("train.max_hz_per_row", "--max-hz-per-row", min=0, help="Frequency resolution kept at layer4 (0 = standard ResNet strides)."),
+    freq_pool: Optional[int] = setting("train.freq_pool", "--freq-pool", min=1, help="Average the input over N rows (coarser, faster on a CPU)."),
+    time_pool: Optional[int] = setting("train.time_pool", "--time-pool", min=1, help="Average the input over N frames."),
+    augment: Optional[bool] = setting("train.augment", "--augment/--no-augment", help="Time shift, time mask, noise, gain (never flips or frequency warps)."),
+    class_weighting: Optional[bool] = setting("train.class_weighting", "--class-weights/--no-class-weights", help="Inverse-frequency class weights in the loss."),
+    seed: Optional[int] = setting("train.seed", "--seed", help="Random seed (runs repeat exactly on a CPU)."),
+    workers: Optional[int] = setting("train.workers", "--workers", min=0, help="DataLoader worker processes."),
+    eval_batch_size: Optional[int] = setting("train.eval_batch_size", "--eval-batch-size", min=0, shown="0 = --batch-size on a CPU, 256 on CUDA", help="Inference batch."),
+    compile_model: Optional[bool] = setting("train.compile", "--compile/--no-compile", help="torch.compile the model (GPU; falls back to eager if it fails)."),
+    device: str = device_option(),
+    config: Optional[Path] = config_option(),
+    verbose: bool = verbose_option(),
 ) -> None:
     """Train a ResNet on the run's spectrograms; write model/, predictions.csv and test accuracy with a 95 % CI."""
     setup_logging(verbose)
-    settings = resolve_settings(config, {"train": {
-        "task": task, "vowels": vowels, "arch": arch, "pretrained": pretrained,
-        "weights": str(weights) if weights else None, "epochs": epochs, "batch_size": batch_size, "lr": lr,
-        "schedule": schedule, "patience": patience, "folds": folds, "max_hz_per_row": max_hz_per_row,
-        "freq_pool": freq_pool, "time_pool": time_pool,
-        "augment": augment, "class_weighting": class_weighting, "seed": seed, "workers": workers,
-        "eval_batch_size": eval_batch_size, "compile": compile_model,
-    }})
+    settings = resolve_settings(config, {
+        "train.task": task, "train.vowels": vowels, "train.arch": arch, "train.pretrained": pretrained,
+        "train.weights": weights, "train.epochs": epochs, "train.batch_size": batch_size, "train.lr": lr,
+        "train.schedule": schedule, "train.patience": patience, "train.folds": folds,
+        "train.min_class_tokens": min_class_tokens, "train.max_hz_per_row": max_hz_per_row,
+        "train.freq_pool": freq_pool, "train.time_pool": time_pool, "train.augment": augment,
+        "train.class_weighting": class_weighting, "train.seed": seed, "train.workers": workers,
+        "train.eval_batch_size": eval_batch_size, "train.compile": compile_model,
+    })
+    from ..config import save_settings
+    from ..learn.classify import remember_model
+    from ..learn.distributed import from_env
+    from ..learn.train import train
+
     if not from_env().is_main:  # under torchrun: rank 0 shows progress, writes and reports
         train(run_dir, settings.train, device=device)
         return
@@ -67,14 +79,17 @@ def train_command(
 
 
 def print_result(result: TrainResult) -> None:
-    """The end-of-run Rich table."""
+    """The end-of-run table (stdout) and, when validation never beat chance, why and what to try (stderr)."""
     table = Table(title=f"{result.task}: {result.arch} on {result.device}", show_header=False)
     table.add_column("what")
     table.add_column("value", justify="right")
     split = f"{len(result.fold_accuracies)}-fold" if len(result.fold_accuracies) > 1 else "held-out"
     table.add_row("tokens / classes", f"{result.n_tokens} / {len(result.labels)}")
+    if result.left_out:
+        table.add_row("classes left out", ", ".join(f"{c} ({n})" for c, n in result.left_out.items()))
     table.add_row("split", f"{split}, grouped by {result.group_by}")
-    table.add_row("[bold]test accuracy", f"[bold]{result.accuracy:.1%}[/] (95 % CI {result.ci_low:.1%}-{result.ci_high:.1%}, n={result.n_test})")
+    table.add_row("[bold]test accuracy", f"[bold]{result.accuracy:.1%}[/] (95 % CI {result.ci_low:.1%}-{result.ci_high:.1%}, "
+                                         f"n={result.n_test}; chance {result.chance:.1%})")
     if len(result.fold_accuracies) > 1:
         table.add_row("per fold", " ".join(f"{a:.1%}" for a in result.fold_accuracies))
     table.add_row("best epoch(s)", " ".join(str(e) for e in result.best_epochs))
@@ -84,4 +99,11 @@ def print_result(result: TrainResult) -> None:
     table.add_row("time", f"{result.seconds / 60:.1f} min")
     table.add_row("model", str(result.model_path))
     out.print(table)
+    print_warnings(result)
     console.print("remembered as the default model for `vowelcam classify`")
+
+
+def print_warnings(result: object) -> None:
+    """Training's warnings (classes left out, validation at chance) on stderr, one per line."""
+    for line in getattr(result, "warnings", []):
+        console.print(f"[bold yellow]warning:[/] {escape(line)}", soft_wrap=True, highlight=False)

@@ -95,13 +95,13 @@ def extract(corpus: str | Path, out: str | Path, textgrids: str | Path | None = 
     resolver = SpeakerResolver.from_settings(settings.corpus.speaker_from, settings.corpus.speaker_pattern,
                                              settings.corpus.speaker_groups)
     columns = token_columns(settings, resolver)
-    run = RunDir(out).create()
-    record_sources(run.root, corpus, textgrids)  # for export-textgrids
     found = discover(corpus, textgrids, settings.corpus.audio_extensions)
     if not found.pairs:
         raise NoTokensError(f"no audio/label pairs in {corpus}" + (f" and {textgrids}" if textgrids else "")
                             + f" ({found.n_audio} audio files, {found.n_labels} label files; "
                             "audio and TextGrids pair by relative path or file name)")
+    run = RunDir(out).create()  # only once the corpus is known to hold pairs: a typo leaves no empty run dir
+    record_sources(run.root, corpus, textgrids)  # for export-textgrids
     chunks = _chunks(found.pairs, settings.extract.chunk_files)
     signatures = [_signature(chunk, settings) for chunk in chunks]
     todo = [i for i, sig in enumerate(signatures) if force or _marker(run, i) != sig]

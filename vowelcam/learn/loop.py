@@ -29,7 +29,7 @@ from .accel import autocast, maybe_compile, to_device
 from .distributed import Dist, all_reduce_mean, broadcast_buffers, broadcast_object, gather_arrays
 
 __all__ = ["Batches", "FoldState", "autocast", "evaluate", "fit_fold", "load_state", "make_optimizer", "predict",
-           "run_epoch", "save_state", "to_device"]
+           "recalibrate_batchnorm", "run_epoch", "save_state", "to_device"]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,8 @@ class Batches:
     val: DataLoader
     seed: int = 0
     rank: int = 0  # each rank augments with its own random stream
+    calibrate: DataLoader | None = None  # un-augmented training tokens for the BatchNorm statistics
+    val_chance: float = 0.0  # accuracy of always answering the most frequent validation class
 
     def reseed(self, epoch: int) -> None:
         """Make epoch ``epoch``'s order and augmentation depend only on (seed, epoch, rank), so a resumed run
@@ -98,6 +100,36 @@ def run_epoch(model: nn.Module, loader: DataLoader, loss_fn: nn.Module, device: 
         if device.type != "cuda" or (i + 1) % CUDA_REPORT_EVERY == 0 or i + 1 == n_batches:
             on_batch(i + 1, float(total_loss) / seen, int(correct) / seen)
     return float(total_loss) / max(seen, 1), int(correct) / max(seen, 1)
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(model: nn.Module, loader: DataLoader | None, device: torch.device) -> int:
+    """Recompute every BatchNorm's running mean and variance as a plain average over ``loader`` with the current
+    weights (train-mode forward passes, no gradients); returns the number of tokens seen.
+
+    During training the running statistics are an exponential average over batches seen with *earlier*
+    weights and augmented inputs; on a small corpus, with few and small batches, they can be far from the
+    statistics of the final weights and make validation look like chance. Recalibrating before every
+    validation pass removes that source of error (the weights are unchanged).
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if loader is None or not norms:
+        return 0
+    was_training = model.training
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the calibration batches
+    model.train()
+    seen = 0
+    for x, _, _ in loader:
+        with autocast(device):
+            model(to_device(x, device))
+        seen += len(x)
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+    model.train(was_training)
+    return seen
 
 
 @torch.no_grad()
@@ -170,6 +202,7 @@ def fit_fold(model: nn.Module, batches: Batches, loss_fn: nn.Module, settings: T
         batches.reseed(epoch)
         train_loss, train_acc = run_epoch(trainer, batches.train, loss_fn, device, optimizer, on_batch)
         train_loss, train_acc = all_reduce_mean([train_loss, train_acc], len(batches.train.sampler), place)
+        recalibrate_batchnorm(model, batches.calibrate, device)
         broadcast_buffers(model, place)
         val_loss, val_acc = evaluate(model, batches.val, loss_fn, device, place)
         lr = optimizer.param_groups[0]["lr"]
@@ -180,11 +213,24 @@ def fit_fold(model: nn.Module, batches: Batches, loss_fn: nn.Module, settings: T
         if place.is_main:
             log.info("fold %d epoch %d: train loss %.3f acc %.3f, val loss %.3f acc %.3f (%.0f s)", fold + 1, epoch,
                      train_loss, train_acc, val_loss, val_acc, record["seconds"])
+            _warn_if_stuck(state, batches.val_chance, fold)
         state.done = state.bad_epochs >= settings.patience or epoch >= settings.epochs
         if place.is_main:
             save_state(state_path, fingerprint, state, model, optimizer, scheduler)
     model.load_state_dict(state.best_state)
     return state
+
+
+STUCK_EPOCHS = 3  # epochs at or below chance before the log says so (once per fold)
+
+
+def _warn_if_stuck(state: FoldState, chance: float, fold: int) -> None:
+    """Say once, while training, that validation has not beaten chance for :data:`STUCK_EPOCHS` epochs."""
+    recent = [rec["val_acc"] for rec in state.history[-STUCK_EPOCHS:]]
+    if len(state.history) == STUCK_EPOCHS and all(acc <= chance + 1e-9 for acc in recent):
+        log.warning("fold %d: validation accuracy has stayed at or below chance (%.1f %%) for %d epochs; training "
+                    "goes on until early stopping (--patience), see the advice at the end", fold + 1, 100 * chance,
+                    STUCK_EPOCHS)
 
 
 def _wrap_ddp(model: nn.Module, device: torch.device, place: Dist) -> nn.Module:

@@ -15,7 +15,7 @@ import dataclasses
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from .accel import eval_batch_size, loader_options, prepare_model, resolve_devic
 from .distributed import Dist, batch_shard, check_same_on_all_ranks, from_env, gather_arrays, process_group
 from .loop import Batches, fit_fold, predict
 from .metrics import confusion_matrix, confusion_rows, prediction_columns, prediction_rows, wilson_interval
+from .small_corpus import PROBLEMS, at_chance, chance_accuracy, chance_warning, drop_rare_classes
 from .models import (ARCHS, ModelInfo, SpectrogramResNet, check_compatible, checkpoint_dict, choose_freq_strides,
                      hz_per_row_by_layer, imagenet_state_dict, info_from_checkpoint, load_backbone, read_state_dict)
 
@@ -66,6 +67,9 @@ class TrainResult:
     class_weights: dict[str, float]
     hz_per_row: dict[str, float]
     seconds: float
+    chance: float = float("nan")  # accuracy of always answering the most frequent test class
+    left_out: dict[str, int] = field(default_factory=dict)  # classes below min_class_tokens: their token counts
+    warnings: list[str] = field(default_factory=list)  # what the run could not support (also in the log)
 
 
 def resolve_arch(arch: str, device: torch.device) -> str:
@@ -90,7 +94,7 @@ def train(run_dir: str | Path, settings: TrainSettings = TrainSettings(), device
     started = time.perf_counter()
     run = rundir.RunDir(run_dir)
     _check_settings(settings)
-    store, data = _load_task(run, settings)
+    store, data, left_out, problems = _load_task(run, settings)
     requested = resolve_device(device)
     with process_group(requested) as place:
         dev = place.device(requested)
@@ -107,7 +111,8 @@ def train(run_dir: str | Path, settings: TrainSettings = TrainSettings(), device
             models.append((model, info))
             states.append(state)
             pred_rows.extend(rows)
-        result = _write_outputs(run, data, splits, models, states, pred_rows, settings, dev, started, place.is_main)
+        result = _write_outputs(run, data, splits, models, states, pred_rows, settings, dev, started,
+                                (left_out, problems), place.is_main)
         if place.is_main:
             for fold in range(len(splits)):
                 (run.path(rundir.MODEL_DIR) / f"state-fold{fold}.pt").unlink(missing_ok=True)
@@ -123,9 +128,33 @@ def _check_settings(settings: TrainSettings) -> None:
         raise ConfigError(f"schedule {settings.schedule!r}: use cosine or plateau")
     if settings.pretrained and settings.weights:
         raise ConfigError("give either --pretrained or --weights, not both")
+    if settings.min_class_tokens < 1:
+        raise ConfigError(f"min_class_tokens {settings.min_class_tokens}: use at least 1")
 
 
-def _load_task(run: rundir.RunDir, settings: TrainSettings) -> tuple[SpectrogramStore, ds.TaskData]:
+def _add_honesty(result: TrainResult, data: ds.TaskData, splits: list[np.ndarray], states: list,
+                 left_out: dict[str, int]) -> None:
+    """Chance, the classes left out, and a warning per fold whose best validation accuracy stayed at chance."""
+    n = len(data.labels)
+    tested = np.concatenate([data.targets[split == "test"] for split in splits])
+    result.chance, result.left_out = chance_accuracy(tested, n), dict(left_out)
+    if left_out:
+        result.warnings.append(f"left out {len(left_out)} class(es) with too few tokens: "
+                               + ", ".join(f"{c} ({k})" for c, k in sorted(left_out.items())) + f" (see {PROBLEMS})")
+    for fold, (split, state) in enumerate(zip(splits, states)):
+        val = data.targets[split == "val"]
+        val_chance = chance_accuracy(val, n)
+        if at_chance(state.best_acc, len(val), val_chance):
+            where = f"fold {fold + 1}: " if len(splits) > 1 else ""
+            result.warnings.append(where + chance_warning(state.best_acc, len(val), val_chance, n,
+                                                          int((split == "train").sum())))
+    if from_env().is_main:
+        for line in result.warnings:
+            log.warning("%s", line)
+
+
+def _load_task(run: rundir.RunDir, settings: TrainSettings
+               ) -> tuple[SpectrogramStore, ds.TaskData, dict[str, int], list[dict[str, Any]]]:
     tokens_path = run.path(rundir.TOKENS)
     if not tokens_path.is_file():
         raise RunDirError(f"{run.root}: no {rundir.TOKENS}; run `vowelcam extract` first")
@@ -134,13 +163,14 @@ def _load_task(run: rundir.RunDir, settings: TrainSettings) -> tuple[Spectrogram
         raise RunDirError(f"{tokens_path}: no tokens")
     store = SpectrogramStore(run.path(rundir.SPECTROGRAMS))
     data = ds.select_task(rows, settings.task, settings.vowels)
+    data, left_out, problems = drop_rare_classes(data, settings.min_class_tokens, str(tokens_path))
     ds.check_places(data.rows, str(tokens_path))
     counts = np.bincount(data.targets, minlength=len(data.labels))
     if from_env().is_main:
         log.info("task %s: %d tokens, %d classes (%s), grouped by %s (%d groups)", data.task, len(data.rows),
                  len(data.labels), ", ".join(f"{n} {c}" for n, c in zip(data.labels, counts)), data.group_by,
                  len(set(data.groups)))
-    return store, data
+    return store, data, left_out, problems
 
 
 def _fingerprint(settings: TrainSettings, arch: str, data: ds.TaskData, store: SpectrogramStore,
@@ -174,6 +204,9 @@ def _train_fold(run: rundir.RunDir, store: SpectrogramStore, data: ds.TaskData, 
         train=_train_loader(store, data, train_idx, norm, settings, augment, settings.seed + fold, dev, place),
         val=_eval_loader(store, data, val_idx, norm, settings, dev, place),
         seed=settings.seed + fold, rank=place.rank,
+        calibrate=_calibration_loader(store, data, _calibration_tokens(train_idx, settings.seed + fold), norm,
+                                      settings, dev),
+        val_chance=chance_accuracy(data.targets[val_idx], len(data.labels)),
     )
     state_path = run.path(rundir.MODEL_DIR) / f"state-fold{fold}.pt"
     state = fit_fold(model, batches, loss_fn.to(dev), settings, dev, state_path, {**fingerprint, "fold": fold},
@@ -208,6 +241,25 @@ def _initial_model(info: ModelInfo, settings: TrainSettings, store: SpectrogramS
     return model
 
 
+CALIBRATION_TOKENS = 1024  # training tokens (at most) whose activations recalibrate BatchNorm before validation
+
+
+def _calibration_tokens(train_idx: np.ndarray, seed: int) -> np.ndarray:
+    """A fixed random subset (in token order) of the training tokens for BatchNorm recalibration."""
+    if len(train_idx) <= CALIBRATION_TOKENS:
+        return train_idx
+    return np.sort(np.random.default_rng(seed).choice(train_idx, CALIBRATION_TOKENS, replace=False))
+
+
+def _calibration_loader(store: SpectrogramStore, data: ds.TaskData, indices: np.ndarray, norm: dict[str, float],
+                        settings: TrainSettings, dev: torch.device) -> DataLoader:
+    """In-order, un-augmented batches of every calibration token, on every rank (not sharded: each rank computes
+    the same BatchNorm statistics as a single process would)."""
+    dataset = ds.SpectrogramDataset(store, data.rows, data.targets, indices, data.max_freq, norm)
+    return DataLoader(dataset, batch_size=settings.batch_size, shuffle=False, num_workers=settings.workers,
+                      worker_init_fn=_worker_init if settings.workers else None, **loader_options(dev))
+
+
 def _worker_init(worker_id: int) -> None:
     info = torch.utils.data.get_worker_info()
     info.dataset.gen.manual_seed(torch.initial_seed() % 2**63)
@@ -240,9 +292,10 @@ def _eval_loader(store: SpectrogramStore, data: ds.TaskData, indices: np.ndarray
 
 def _write_outputs(run: rundir.RunDir, data: ds.TaskData, splits: list[np.ndarray], models: list, states: list,
                    pred_rows: list[dict[str, Any]], settings: TrainSettings, dev: torch.device,
-                   started: float, write: bool = True) -> TrainResult:
+                   started: float, rare: tuple[dict[str, int], list[dict[str, Any]]] = ({}, []),
+                   write: bool = True) -> TrainResult:
     """Score the test tokens; with ``write`` (rank 0) write the model(s), metrics, splits, confusion,
-    predictions and summary."""
+    predictions, summary and the classes left out (``rare``: counts and problems rows)."""
     labels = data.labels
     test = [r for r in pred_rows if r["split"] == "test"]
     index = {lab: i for i, lab in enumerate(labels)}
@@ -258,8 +311,13 @@ def _write_outputs(run: rundir.RunDir, data: ds.TaskData, splits: list[np.ndarra
         class_weights=dict(info.extra["class_weights"]), hz_per_row=dict(info.hz_per_row),
         seconds=time.perf_counter() - started,
     )
+    _add_honesty(result, data, splits, states, rare[0])
     if not write:
         return result
+    if rare[1]:
+        rundir.write_csv(run.path(PROBLEMS), rare[1], rundir.PROBLEM_COLUMNS)
+    else:
+        run.path(PROBLEMS).unlink(missing_ok=True)  # no class left out (this time)
     model_dir = run.path(rundir.MODEL_DIR)
     if settings.folds >= 2:
         for k, (model, fold_info) in enumerate(models):

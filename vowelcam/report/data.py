@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional
@@ -18,7 +17,7 @@ import numpy as np
 
 from .. import rundir
 from ..acoustics.store import SpectrogramStore
-from ..config import Settings, load_settings
+from ..config import Settings, load_settings, tomllib
 from ..errors import ConfigError, RunDirError
 from ..rundir import RunDir, read_csv
 from ..tokens import read_tokens

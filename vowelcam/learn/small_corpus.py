@@ -1,0 +1,77 @@
+"""Honesty on small corpora: classes too rare to learn are left out (and listed), chance is stated, and a run whose
+validation never beat chance says so, with what to try.
+
+A class with two tokens cannot be learnt from, validated and tested by speaker-grouped splits: it only adds a
+class the model must get wrong. :func:`drop_rare_classes` removes classes below ``min_class_tokens`` before the
+splits are made and records each one as a ``model/problems.csv`` row (the columns of the run's ``problems.csv``).
+
+Chance is the accuracy of always answering the most frequent class of the scored tokens (at least 1 / classes).
+A validation accuracy is "at chance" when the lower end of its Wilson 95 % interval does not exceed chance.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from ..errors import RunDirError
+from .dataset import TaskData
+from ..intervals import wilson_interval
+
+log = logging.getLogger(__name__)
+
+PROBLEMS = "model/problems.csv"
+RARE_REASON = "class below min_class_tokens"
+
+
+def drop_rare_classes(data: TaskData, min_tokens: int, source: str = "tokens.csv"
+                      ) -> tuple[TaskData, dict[str, int], list[dict[str, Any]]]:
+    """``data`` without the classes that have fewer than ``min_tokens`` tokens, the classes left out with their
+    counts, and one problems row per class left out. Fewer than two classes left is a :class:`RunDirError`."""
+    counts = np.bincount(data.targets, minlength=len(data.labels))
+    rare = {lab: int(n) for lab, n in zip(data.labels, counts) if n < min_tokens}
+    if not rare:
+        return data, {}, []
+    kept_labels = [lab for lab in data.labels if lab not in rare]
+    if len(kept_labels) < 2:
+        raise RunDirError(
+            f"task {data.task!r}: only {len(kept_labels)} class(es) have at least {min_tokens} tokens "
+            f"({', '.join(f'{lab} {int(n)}' for lab, n in zip(data.labels, counts))}); "
+            "lower --min-class-tokens or add data")
+    keep = np.flatnonzero(np.isin(np.asarray(data.labels)[data.targets], kept_labels))
+    index = {lab: i for i, lab in enumerate(kept_labels)}
+    targets = np.array([index[data.labels[t]] for t in data.targets[keep]], dtype=np.int64)
+    kept = replace(data, rows=[data.rows[i] for i in keep], labels=kept_labels, targets=targets,
+                   groups=data.groups[keep])
+    problems = [{"path": source, "tier": "", "interval": "", "reason": RARE_REASON,
+                 "detail": f"class {lab}: {n} token(s) < {min_tokens}; left out of training and testing"}
+                for lab, n in sorted(rare.items())]
+    log.warning("left out %d class(es) with fewer than %d tokens: %s (see %s; --min-class-tokens to change)",
+                len(rare), min_tokens, ", ".join(f"{lab} ({n})" for lab, n in sorted(rare.items())), PROBLEMS)
+    return kept, rare, problems
+
+
+def chance_accuracy(targets: np.ndarray, n_classes: int) -> float:
+    """Accuracy of always answering the most frequent class of ``targets`` (1 / ``n_classes`` when empty)."""
+    if len(targets) == 0:
+        return 1.0 / max(n_classes, 1)
+    return float(np.bincount(targets, minlength=n_classes).max() / len(targets))
+
+
+def at_chance(accuracy: float, n: int, chance: float) -> bool:
+    """Whether ``accuracy`` on ``n`` tokens is indistinguishable from ``chance`` (Wilson 95 % lower bound <= it)."""
+    if n == 0 or accuracy != accuracy:
+        return True
+    low, _ = wilson_interval(int(round(accuracy * n)), n)
+    return low <= chance
+
+
+def chance_warning(best_val_acc: float, n_val: int, val_chance: float, n_classes: int, n_train: int) -> str:
+    """The sentence a run prints when its best validation accuracy stayed at chance, with what to try."""
+    per_class = n_train / max(n_classes, 1)
+    return (f"validation accuracy never rose above chance (best {best_val_acc:.1%} on {n_val} tokens, chance "
+            f"{val_chance:.1%}): the model learnt nothing that carries over to unseen speakers, so its CAMs explain "
+            f"noise. Try more data (here {per_class:.0f} training tokens per class), fewer classes "
+            "(--vowels corner), fewer epochs (--epochs 5), or a coarser input (--freq-pool 2).")
