@@ -29,7 +29,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-import numpy as np
 
 FORMAT_VERSION = 1
 
@@ -151,10 +150,16 @@ def iter_csv(path: str | Path) -> Iterator[dict[str, str]]:
         yield from csv.DictReader(fh)
 
 
+def _is_float(value: Any) -> bool:
+    """A Python or NumPy float (numpy is not imported here: the CLI starts without it)."""
+    return isinstance(value, float) or (getattr(getattr(value, "dtype", None), "kind", "") == "f"
+                                        and getattr(value, "ndim", 1) == 0)
+
+
 def _fmt(value: Any) -> str:
     if value is None:
         return ""
-    if isinstance(value, (float, np.floating)):
+    if _is_float(value):
         if value != value:  # NaN
             return ""
         value = float(value)
@@ -165,6 +170,6 @@ def _fmt(value: Any) -> str:
 
 
 def _fmt_time(value: Any) -> str:
-    if isinstance(value, (float, np.floating)) and value == value and abs(value) != math.inf:
+    if _is_float(value) and value == value and abs(value) != math.inf:
         return f"{float(value):.{TIME_DECIMALS}f}"
     return _fmt(value)
