@@ -28,6 +28,7 @@ def analyze_command(
     vowels: Optional[str] = typer.Option(None, "--vowels", help="corner | monophthongs | hillenbrand12 | all | IY,AE,..."),
     arch: Optional[str] = typer.Option(None, "--arch", help="auto | resnet18 | resnet34 | resnet50 | resnet101"),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Training epochs (upper bound; early stopping)."),
+    group_by: Optional[str] = typer.Option(None, "--group-by", help="Split groups: auto | speaker | recording (see `vowelcam train --help`)."),
     method: Optional[str] = typer.Option(None, "--method", help="CAM method (gradcam, cam, hirescam, ...)."),
     speaker_pattern: Optional[str] = typer.Option(None, "--speaker-pattern", help="Regex or preset (hillenbrand, timit)."),
     speaker_groups: Optional[Path] = typer.Option(None, "--speaker-groups", help="CSV speaker,group."),
@@ -43,7 +44,7 @@ def analyze_command(
         "labels": {"vowel_set": vowels},
         "corpus": {"speaker_pattern": speaker_pattern, "speaker_groups": str(speaker_groups) if speaker_groups else None},
         "extract": {"jobs": jobs},
-        "train": {"task": task, "arch": arch, "epochs": epochs, "vowels": vowels},
+        "train": {"task": task, "arch": arch, "epochs": epochs, "vowels": vowels, "group_by": group_by},
         "cam": {"method": method},
     })
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun: rank 0 shows progress and the summary
@@ -66,7 +67,8 @@ def print_analyze_summary(summary: AnalyzeSummary) -> None:
     result = summary.train
     if result is not None and hasattr(result, "accuracy"):
         table.add_row("test accuracy", f"{100 * result.accuracy:.1f} % (95 % CI {100 * result.ci_low:.1f}-"
-                                       f"{100 * result.ci_high:.1f}), n = {result.n_test}")
+                                       f"{100 * result.ci_high:.1f}, resampling {getattr(result, 'ci_unit', 'speaker')}s), "
+                                       f"n = {result.n_test}")
     cam = summary.cam
     if cam is not None and hasattr(cam, "hz_per_row"):
         table.add_row("CAM resolution", f"{cam.method} at {cam.layer}: {cam.hz_per_row:.1f} Hz per row")

@@ -32,6 +32,7 @@ def train_command(
     lr: Optional[float] = typer.Option(None, "--lr", help="AdamW learning rate."),
     schedule: Optional[str] = typer.Option(None, "--schedule", help="cosine | plateau"),
     patience: Optional[int] = typer.Option(None, "--patience", help="Stop after this many epochs without a better validation score."),
+    group_by: Optional[str] = typer.Option(None, "--group-by", help="Split groups: auto (speaker; recording for one speaker; else an error) | speaker | recording."),
     folds: Optional[int] = typer.Option(None, "--folds", help="0 = one held-out split; k >= 2 = grouped k-fold (every token tested once)."),
     max_hz_per_row: Optional[float] = typer.Option(None, "--max-hz-per-row", help="Frequency resolution kept at layer4 (0 = standard ResNet strides)."),
     freq_pool: Optional[int] = typer.Option(None, "--freq-pool", help="Average the input over N rows (coarser, faster on a CPU)."),
@@ -51,7 +52,7 @@ def train_command(
     settings = resolve_settings(config, {"train": {
         "task": task, "vowels": vowels, "arch": arch, "pretrained": pretrained,
         "weights": str(weights) if weights else None, "epochs": epochs, "batch_size": batch_size, "lr": lr,
-        "schedule": schedule, "patience": patience, "folds": folds, "max_hz_per_row": max_hz_per_row,
+        "schedule": schedule, "patience": patience, "folds": folds, "group_by": group_by, "max_hz_per_row": max_hz_per_row,
         "freq_pool": freq_pool, "time_pool": time_pool,
         "augment": augment, "class_weighting": class_weighting, "seed": seed, "workers": workers,
         "eval_batch_size": eval_batch_size, "compile": compile_model,
@@ -74,7 +75,8 @@ def print_result(result: TrainResult) -> None:
     split = f"{len(result.fold_accuracies)}-fold" if len(result.fold_accuracies) > 1 else "held-out"
     table.add_row("tokens / classes", f"{result.n_tokens} / {len(result.labels)}")
     table.add_row("split", f"{split}, grouped by {result.group_by}")
-    table.add_row("[bold]test accuracy", f"[bold]{result.accuracy:.1%}[/] (95 % CI {result.ci_low:.1%}-{result.ci_high:.1%}, n={result.n_test})")
+    table.add_row("[bold]test accuracy", f"[bold]{result.accuracy:.1%}[/] (95 % CI {result.ci_low:.1%}-{result.ci_high:.1%} "
+                  f"resampling {result.ci_unit}s, n={result.n_test})")
     if len(result.fold_accuracies) > 1:
         table.add_row("per fold", " ".join(f"{a:.1%}" for a in result.fold_accuracies))
     table.add_row("best epoch(s)", " ".join(str(e) for e in result.best_epochs))
