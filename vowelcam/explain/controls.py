@@ -95,7 +95,8 @@ def null_partners(chosen: Sequence[Mapping[str, Any]], all_tokens: Sequence[Mapp
             by_speaker[str(t["speaker"])].append(t)
     out: dict[str, Mapping[str, Any] | None] = {}
     for t in chosen:
-        pool = [o for o in by_speaker.get(str(t.get("speaker") or ""), []) if o.get("phone") != t.get("phone")]
+        pool = sorted((o for o in by_speaker.get(str(t.get("speaker") or ""), []) if o.get("phone") != t.get("phone")),
+                      key=lambda o: str(o["token_id"]))
         if not pool:
             out[str(t["token_id"])] = None
             continue
