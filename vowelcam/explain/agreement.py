@@ -49,6 +49,7 @@ AGREEMENT_METRICS = {
     "hf_share_above_f3": "hf_share_above_f3", "hf_share_above_4k": "hf_share_above_4k",
     "enrich_f1_ref": "enrich_f1_ref", "enrich_f2_ref": "enrich_f2_ref", "enrich_f3_ref": "enrich_f3_ref",
     "peak_on_formant_share_ref": "peak1_on_formant_ref", "hf_share_above_f3_ref": "hf_share_above_f3_ref",
+    "peak_on_f1_share": "peak1_on_f1", "peak_on_f2_share": "peak1_on_f2", "peak_on_f3_share": "peak1_on_f3",
 }
 # metrics read beside their controls: agreement.csv name -> bands.csv column (the control's is "<control>_<col>")
 CONTROLLED_METRICS = {
