@@ -214,3 +214,26 @@ def test_cue_fixture_has_uninformative_f1_and_f3():
     gap = np.abs(by["IY"].mean(0) - by["IH"].mean(0)) / np.sqrt((by["IY"].var(0) + by["IH"].var(0)) / 2)
     assert gap[1] > 5 and gap[0] < 0.7 and gap[2] < 0.7
     assert CUE_SETTINGS.max_freq == 4000.0
+
+
+def test_train_command_asks_for_group_by_instead_of_regrouping_and_records_it(tmp_path, monkeypatch):
+    """Two speakers: no silent per-file split; --group-by recording is accepted and kept in the run's records."""
+    import json
+    import tomllib
+
+    from typer.testing import CliRunner
+
+    from learn_helpers import make_run as make_learn_run
+    from vowelcam.cli import app
+
+    monkeypatch.setenv("VOWELCAM_CONFIG_DIR", str(tmp_path / "config"))  # the remembered model stays here
+    run = make_learn_run(tmp_path / "run", speakers=2, per_class=4)
+    refused = CliRunner().invoke(app, ["train", str(run), "--epochs", "1", "--arch", "resnet18", "--device", "cpu"])
+    assert refused.exit_code == 2 and "--group-by" in " ".join(refused.output.split())
+    done = CliRunner().invoke(app, ["train", str(run), "--epochs", "1", "--arch", "resnet18", "--device", "cpu",
+                                    "--group-by", "recording", "--no-augment"])
+    assert done.exit_code == 0, done.output
+    summary = json.loads((run / "model" / "summary.json").read_text())
+    assert summary["group_by"] == "recording" and summary["ci_unit"] in ("speaker", "recording")
+    assert tomllib.loads((run / "model" / "train.toml").read_text())["train"]["group_by"] == "recording"
+    assert f"resampling {summary['ci_unit']}s" in " ".join(done.output.split())
