@@ -13,8 +13,9 @@ stage runs in scratch copies (the spectrogram store is linked, not copied). Two 
 2. **Cost**: wall time of the cam stage of this tree against the base tree's (a detached worktree of the commit
    before the controls), run one after the other in this script on the same run copy and device, with and without
    the faithfulness tests (which the controls do not touch); target: at most 2x. Each stage runs in its own
-   process with its own tree first on ``PYTHONPATH``; the figures are single runs (the machine is shared: compare
-   the ratio, not the seconds).
+   process with its own tree first on ``PYTHONPATH``. Without faithfulness the two trees alternate ``--repeats``
+   times (base first) and the medians are compared; with faithfulness (minutes per run) each runs once, so that
+   ratio carries the shared machine's drift (+-20 %): compare ratios, not seconds.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -105,16 +107,21 @@ def main() -> None:
     parser.add_argument("--base-tree", type=Path, default=Path("/work/wt-evidence-base"))
     parser.add_argument("--scratch", type=Path, default=Path("/work/runs/evidence-bench"))
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--repeats", type=int, default=3, help="alternating runs of the cam stage without faithfulness")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     new_run, base_run = args.scratch / "new", args.scratch / "base"
     timings = {}
-    for faith in (False, True):
+    for faith, repeats in ((False, args.repeats), (True, 1)):
         label = "with_faithfulness" if faith else "cam_and_tables_only"
-        base_s = run_cam(args.base_tree, scratch_copy(args.run, base_run), faith, args.device)
-        new_s = run_cam(HERE, scratch_copy(args.run, new_run), faith, args.device)
-        timings[label] = {"base_seconds": round(base_s, 1), "controls_seconds": round(new_s, 1),
-                          "ratio": round(new_s / base_s, 3)}
+        base_s, new_s = [], []
+        for _ in range(repeats):
+            base_s.append(run_cam(args.base_tree, scratch_copy(args.run, base_run), faith, args.device))
+            new_s.append(run_cam(HERE, scratch_copy(args.run, new_run), faith, args.device))
+        base_med, new_med = statistics.median(base_s), statistics.median(new_s)
+        timings[label] = {"runs": repeats, "base_seconds": [round(t, 1) for t in base_s],
+                          "controls_seconds": [round(t, 1) for t in new_s], "base_median": round(base_med, 1),
+                          "controls_median": round(new_med, 1), "ratio": round(new_med / base_med, 3)}
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=HERE, capture_output=True, text=True).stdout.strip()
     base = subprocess.run(["git", "rev-parse", "HEAD"], cwd=args.base_tree, capture_output=True, text=True).stdout.strip()
     result = {
@@ -128,7 +135,8 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2), encoding="utf-8")
     for label, t in timings.items():
-        print(f"{label}: base {t['base_seconds']} s, with controls {t['controls_seconds']} s, ratio {t['ratio']}")
+        print(f"{label}: base {t['base_median']} s, with controls {t['controls_median']} s (median of {t['runs']}), "
+              f"ratio {t['ratio']}")
     for row in result["agreement"]["rows"]:
         cells = [f"{f}: {v['cam_minus_energy']['value']:+.2f} vs energy, {v['cam_minus_null']['value']:+.2f} vs null "
                  f"({v['verdict'] or 'not judged'})" for f, v in row["formants"].items()
