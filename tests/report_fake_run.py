@@ -38,8 +38,14 @@ HZ_PER_ROW = 62.5
 N_SPEC_PROTOTYPES = 48  # spectrograms in the store; tokens share them (the report reads only a few)
 AGREEMENT_METRICS = ["enrich_f1", "enrich_f2", "enrich_f3", "peak_on_formant_share", "hf_share_above_f3",
                      "hf_share_above_4k", "enrich_f1_ref", "enrich_f2_ref", "enrich_f3_ref"]
-AGREEMENT_COLUMNS = ["vowel", "subset", "n", "n_correct", "accuracy", "n_no_formants", "n_no_reference"] + [
-    f"{m}{s}" for m in AGREEMENT_METRICS for s in ("", "_lo", "_hi", "_n")
+CONTROLS = ("energy", "envelope", "null")
+CONTROLLED = [f"{m}_{c}{s}" for m in ("enrich_f1", "enrich_f2", "enrich_f3", "peak_on_f1_share", "peak_on_f2_share",
+                                      "peak_on_f3_share") for c in CONTROLS for s in ("", "_lo", "_hi")]
+CONTRASTS = [f"enrich_f{k}_minus_{c}{s}" for k in (1, 2, 3) for c in CONTROLS for s in ("", "_lo", "_hi", "_n")]
+AGREEMENT_COLUMNS = ["vowel", "subset", "held_out", "n", "n_correct", "accuracy", "accuracy_lo", "accuracy_hi",
+                     "n_no_formants", "n_no_reference", "ci_unit", "n_clusters"] + [
+    f"{m}{s}" for m in AGREEMENT_METRICS for s in ("", "_lo", "_hi", "_n")] + CONTROLLED + CONTRASTS + [
+    "verdict_f1", "verdict_f2", "verdict_f3"
 ]
 FAITHFULNESS_COLUMNS = ["test", "condition", "metric", "value", "ci_lo", "ci_hi", "n"]
 
@@ -182,6 +188,8 @@ def _write_cams(run: RunDir, tokens: list[dict[str, Any]], test: list[dict[str, 
         pred_maps[i] = _cam(tok, [VOWELS[p["predicted"]][0], VOWELS[p["predicted"]][1]], cam_freqs, rng)
     np.save(folder / "true.npy", true_maps)
     np.save(folder / "pred.npy", pred_maps)
+    energy = np.stack([np.exp(-0.5 * ((cam_freqs - by_id[p["token_id"]]["f1_50"]) / 300) ** 2) + 0.2 for p in test])
+    np.savez(folder / "controls.npz", energy=energy.astype(np.float32), envelope=energy.astype(np.float32))
     meta = {"method": "gradcam", "layer": "layer4", "hz_per_row": HZ_PER_ROW, "freqs": cam_freqs.tolist(),
             "n_frames": SPEC.n_frames, "normalisation": "raw"}
     (folder / "meta.json").write_text(json.dumps(meta))
@@ -227,6 +235,9 @@ def _agreement(test: list[dict[str, Any]], rng: np.random.Generator) -> list[dic
                 row.update({metric: value, f"{metric}_lo": value - low, f"{metric}_hi": value + high,
                             f"{metric}_n": len(chosen)})
             row["hf_share_above_4k"] = 0.0
+            row.update(_controls(len(chosen), rng))
+            row.update(held_out=1, accuracy_lo=max(0.0, (row["accuracy"] or 0) - 0.1),
+                       accuracy_hi=min(1.0, (row["accuracy"] or 0) + 0.1), ci_unit="speaker", n_clusters=2)
             rows.append(row)
     return rows
 
@@ -256,3 +267,19 @@ def _problems() -> list[dict[str, str]]:
         {"path": "tg/y.TextGrid", "tier": "phones", "interval": "3", "reason": "unknown_label", "detail": "label 'spn'"},
         {"path": "tg/z.TextGrid", "tier": "phones", "interval": "9", "reason": "too_short", "detail": "12 ms < 20 ms"},
     ]
+
+
+def _controls(n: int, rng: np.random.Generator) -> dict[str, Any]:
+    """Control columns as vowelcam.explain.agreement writes them; F2 is the one reading that beats both controls."""
+    row: dict[str, Any] = {}
+    for name in CONTROLLED:
+        if not name.endswith(("_lo", "_hi")):
+            value = float(rng.uniform(0.5, 2.0))
+            row.update({name: value, f"{name}_lo": value - 0.2, f"{name}_hi": value + 0.2})
+    for k in (1, 2, 3):
+        for c in CONTROLS:
+            value = 0.5 if k == 2 else float(rng.uniform(-0.8, 0.1))
+            row.update({f"enrich_f{k}_minus_{c}": value, f"enrich_f{k}_minus_{c}_lo": value - 0.3,
+                        f"enrich_f{k}_minus_{c}_hi": value + 0.3, f"enrich_f{k}_minus_{c}_n": n})
+        row[f"verdict_f{k}"] = "support" if k == 2 else "no support"
+    return row

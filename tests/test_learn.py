@@ -126,12 +126,29 @@ def test_select_task_labels_and_grouping(tmp_path):
     assert vowels.group_by == "speaker"
     voicing = select_task(rows, "voicing", "corner")
     assert voicing.labels == ["unvoiced", "vowel"] and len(voicing.rows) == 5 * 2 + 5 * 2 * 3  # all three are corner vowels
-    few = select_task([r for r in rows if r["speaker"] in ("spk0", "spk1")], "vowels")
-    assert few.group_by == "file"
+    two = [r for r in rows if r["speaker"] in ("spk0", "spk1")]
+    with pytest.raises(ConfigError, match="only 2 speakers.*--group-by"):
+        select_task(two, "vowels")  # never a silent per-file split
+    few = select_task(two, "vowels", group_by="recording")
+    assert few.group_by == "recording" and list(few.groups) == [r["file"] for r in few.rows]
+    one = select_task([{**r, "speaker": "spk0"} for r in two], "vowels")
+    assert one.group_by == "recording"  # one speaker: by recording, as the design says, and logged
     with pytest.raises(RunDirError, match="at least two classes.*only 'IY'"):
         select_task(rows, "vowels", "IY")
     with pytest.raises(ConfigError, match="unknown task"):
         select_task(rows, "formants")
+
+
+def test_a_token_without_speaker_stops_the_split_instead_of_regrouping(tmp_path):
+    rows = _rows(make_run(tmp_path / "run", speakers=5, per_class=2))
+    rows[3] = {**rows[3], "speaker": ""}
+    with pytest.raises(ConfigError, match=rf"1 of {len(rows)} tokens have no speaker.*{rows[3]['token_id']}"):
+        select_task(rows, "vowels")
+    with pytest.raises(RunDirError, match=rf"{rows[3]['file']}: token .* has no speaker"):
+        select_task(rows, "vowels", group_by="speaker")
+    assert select_task(rows, "vowels", group_by="recording").group_by == "recording"
+    with pytest.raises(ConfigError, match="group_by 'file'"):
+        select_task(rows, "vowels", group_by="file")
 
 
 def test_grouped_kfold_tests_every_token_once_and_keeps_speakers_apart(tmp_path):

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from vowelcam import rundir
 from vowelcam.cli import app
 from vowelcam.errors import RunDirError
+from vowelcam.intervals import cluster_bootstrap_mean
 from vowelcam.report import render
 from vowelcam.report.data import load_report_data
 from vowelcam.report.references import references_for
@@ -61,19 +62,22 @@ def test_accuracy_and_its_interval_match_predictions(rendered):
     run, result = rendered
     test = [p for p in read_csv(run.path(rundir.PREDICTIONS)) if p["split"] == "test"]
     k = sum(int(p["correct"]) for p in test)
-    lo, hi = wilson_interval(k, len(test))
+    speaker = {t["token_id"]: t["speaker"] for t in read_csv(run.path(rundir.TOKENS))}
+    _, lo, hi, _, n_speakers = cluster_bootstrap_mean([float(p["correct"]) for p in test],
+                                                      [speaker[p["token_id"]] for p in test], 1000, 0)
+    assert n_speakers >= 2 and (lo, hi) != wilson_interval(k, len(test))  # speakers resampled, not tokens
     text = "\n".join(pdf_text(result.pdf)[0])
     assert f"On the {len(test)} held-out tokens" in text
     assert f"{100 * k / len(test):.1f} % correctly" in text
-    assert f"interval {100 * lo:.1f} % to {100 * hi:.1f} %" in text.replace("\n", " ")
+    assert f"interval {100 * lo:.1f} % to {100 * hi:.1f} %, resampling speakers" in " ".join(text.split())
 
 
 @pytest.mark.slow
 def test_agreement_table_numbers_match_agreement_csv(rendered):
     run, result = rendered
     pages, _ = pdf_text(result.pdf)
-    page = next(p for p in pages if "CAMs against formants" in p)
-    table = page[: page.index("Enrichment at the reference formants")]
+    text = "\n".join(pages)
+    table = text[text.index("All readings per vowel"): text.index("Enrichment at the reference formants")]
     flat = " ".join(table.split())
     rows = [r for r in read_csv(run.path(rundir.AGREEMENT)) if r["subset"] == "all"]
     assert rows
@@ -84,6 +88,28 @@ def test_agreement_table_numbers_match_agreement_csv(rendered):
             expected.append(f"[{float(r[f'enrich_f{k}_lo']):.2f}, {float(r[f'enrich_f{k}_hi']):.2f}]")
         expected += [f"{100 * float(r['peak_on_formant_share']):.0f} %", f"{100 * float(r['hf_share_above_f3']):.1f} %"]
         _assert_in_order(flat, "all vowels" if r["vowel"] == "ALL" else f"({r['vowel']})", expected)
+
+
+@pytest.mark.slow
+def test_verdicts_come_with_their_controls_and_speaker_intervals(rendered):
+    """The evidence table states each reading beside energy, envelope and null, the contrasts with intervals and
+    the verdict; the fake run's F2 readings are the only support, and the summary line says so."""
+    run, result = rendered
+    flat = " ".join("\n".join(pdf_text(result.pdf)[0]).split()).replace("\u2010 ", "")  # undo hyphenation
+    section = flat[flat.index("The CAM against its controls"): flat.index("All readings per vowel")]
+    assert "resampling speakers" in section
+    rows = [r for r in read_csv(run.path(rundir.AGREEMENT)) if r["subset"] == "all"]
+    for r in rows:
+        anchor = "all vowels" if r["vowel"] == "ALL" else f"({r['vowel']})"
+        for k in (1, 2, 3):
+            m = f"enrich_f{k}"
+            _assert_in_order(section, anchor, [
+                f"F{k}", f"{float(r[m]):.2f}", f"{float(r[m + '_energy']):.2f}", f"{float(r[m + '_envelope']):.2f}",
+                f"{float(r[m + '_null']):.2f}", f"{float(r[m + '_minus_energy']):+.2f}",
+                f"[{float(r[m + '_minus_energy_lo']):+.2f}, {float(r[m + '_minus_energy_hi']):+.2f}]",
+                f"{float(r[m + '_minus_null']):+.2f}", r[f"verdict_f{k}"]])
+    summary = flat[flat.index("Support (CAM above both controls)"):]
+    assert "ɪ (IH) F2" in summary[:400] and "F1" not in summary[:summary.index(".")]
 
 
 def _assert_in_order(text: str, anchor: str, values: list[str]) -> None:
@@ -101,8 +127,9 @@ def test_measured_formant_means_are_those_of_the_analysed_tokens(rendered):
     tokens = {t["token_id"]: t for t in read_csv(run.path(rundir.TOKENS))}
     analysed = [tokens[e["token_id"]] for e in read_csv(run.path(rundir.CAMS) / "index.csv")]
     f2 = np.mean([float(t["f2_50"]) for t in analysed if t["phone"] == "UW"])
-    page = next(p for p in pdf_text(result.pdf)[0] if "CAMs against formants" in p)
-    assert f"{f2:.0f}" in page
+    text = "\n".join(pdf_text(result.pdf)[0])
+    table = text[text.index("All readings per vowel"): text.index("Enrichment at the reference formants")]
+    assert f"{f2:.0f}" in table
 
 
 @pytest.mark.slow

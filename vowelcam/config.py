@@ -131,6 +131,7 @@ class TrainSettings:
     patience: int = 8
     seed: int = 0
     folds: int = 0  # 0 = one held-out split; k >= 2 = grouped k-fold
+    group_by: str = "auto"  # split groups: auto | speaker | recording (auto never falls back silently)
     val_fraction: float = 0.15
     test_fraction: float = 0.2
     max_hz_per_row: float = 125.0  # at the CAM layer (layer4); 0 = standard ResNet strides

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .choices import Arch, CamMethod, Task, check_vowels
+from .choices import Arch, CamMethod, GroupBy, Task, check_vowels
 from .common import (config_option, device_option, handle_errors, out, resolve_settings, rich_progress, setting,
                      setup_logging, verbose_option)
 from .extract import corpus_argument, print_summary as print_extract_summary, textgrids_option
@@ -37,6 +37,8 @@ def analyze_command(
     epochs: Optional[int] = setting("train.epochs", "--epochs", min=1, help="Training epochs (upper bound; early stopping)."),
     min_class_tokens: Optional[int] = setting("train.min_class_tokens", "--min-class-tokens", min=1,
                                               help="Leave out classes with fewer tokens (listed in model/problems.csv)."),
+    group_by: Optional[GroupBy] = setting("train.group_by", "--group-by",
+                                          help="Split groups: auto (speakers; recordings for one speaker; else an error) | speaker | recording."),
     method: Optional[CamMethod] = setting("cam.method", "--method", help="CAM method."),
     speaker_pattern: Optional[str] = setting("corpus.speaker_pattern", "--speaker-pattern", shown="none",
                                              help="Regex with (?P<speaker>...) [and (?P<group>...)], or a preset: hillenbrand, timit."),
@@ -60,6 +62,7 @@ def analyze_command(
         "labels.vowel_set": vowels, "corpus.speaker_pattern": speaker_pattern,
         "corpus.speaker_groups": speaker_groups, "extract.jobs": jobs, "train.task": task, "train.arch": arch,
         "train.epochs": epochs, "train.vowels": vowels, "train.min_class_tokens": min_class_tokens,
+        "train.group_by": group_by,
         "cam.method": method,
     })
     from ..measure.hooks import output_overrides
@@ -89,7 +92,8 @@ def print_analyze_summary(summary: AnalyzeSummary) -> None:
     if result is not None and hasattr(result, "accuracy"):
         chance = f"; chance {100 * result.chance:.1f} %" if hasattr(result, "chance") else ""
         table.add_row("test accuracy", f"{100 * result.accuracy:.1f} % (95 % CI {100 * result.ci_low:.1f}-"
-                                       f"{100 * result.ci_high:.1f}), n = {result.n_test}{chance}")
+                                       f"{100 * result.ci_high:.1f}, resampling {getattr(result, 'ci_unit', 'speaker')}s), "
+                                       f"n = {result.n_test}{chance}")
     cam = summary.cam
     if cam is not None and hasattr(cam, "hz_per_row"):
         table.add_row("CAM resolution", f"{cam.method} at {cam.layer}: {cam.hz_per_row:.1f} Hz per row")

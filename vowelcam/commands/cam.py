@@ -60,17 +60,27 @@ def _fmt(value: float, digits: int = 2) -> str:
     return "" if value != value else f"{value:.{digits}f}"
 
 
+def _fmt_ci(row: dict, key: str) -> str:
+    value, lo, hi = (row.get(k, float("nan")) for k in (key, f"{key}_lo", f"{key}_hi"))
+    return "" if value != value else f"{value:+.2f} [{_fmt(lo)}, {_fmt(hi)}]"
+
+
 def print_summary(summary: CamSummary) -> None:
     """Per-vowel enrichment table and the faithfulness headline numbers."""
     title = (f"{summary.method} at {summary.layer}: {summary.hz_per_row:g} Hz per CAM row, {summary.n_tokens} "
              f"tokens, accuracy {summary.accuracy:.1%}")
-    table = Table(title=title)
-    for col in ("vowel", "n", "acc", "enrich F1", "enrich F2", "enrich F3", "peak on formant", ">F3", ">4k"):
-        table.add_column(col, justify="left" if col == "vowel" else "right")
+    unit = next((r.get("ci_unit") for r in summary.agreement if r.get("ci_unit")), "speaker")
+    table = Table(title=title, caption=f"held-out tokens; CAM - energy: enrichment difference, 95 % CI resampling "
+                                       f"{unit}s; verdict: support = CAM above the energy baseline and the null")
+    for col in ("vowel", "n", "acc", "enrich F1", "enrich F2", "enrich F3", "F1 - energy", "F2 - energy",
+                "F3 - energy", "verdict F1/F2/F3", "peak on formant", ">F3"):
+        table.add_column(col, justify="left" if col in ("vowel", "verdict F1/F2/F3") else "right")
     for row in summary.agreement:
+        contrasts = [_fmt_ci(row, f"enrich_f{k}_minus_energy") for k in (1, 2, 3)]
+        verdict = "/".join(row.get(f"verdict_f{k}") or "-" for k in (1, 2, 3))
         table.add_row(row["vowel"], str(row["n"]), _fmt(row["accuracy"]), _fmt(row["enrich_f1"]),
-                      _fmt(row["enrich_f2"]), _fmt(row["enrich_f3"]), _fmt(row["peak_on_formant_share"]),
-                      _fmt(row["hf_share_above_f3"]), _fmt(row["hf_share_above_4k"]))
+                      _fmt(row["enrich_f2"]), _fmt(row["enrich_f3"]), *contrasts, verdict,
+                      _fmt(row["peak_on_formant_share"]), _fmt(row["hf_share_above_f3"]))
     out.print(table)
     if summary.n_no_formants or summary.n_no_reference:
         out.print(f"tokens without measured formants: {summary.n_no_formants}; "

@@ -44,6 +44,14 @@ class Schedule(str, Enum):
     plateau = "plateau"
 
 
+class GroupBy(str, Enum):
+    """``--group-by``: what a split keeps together (auto: speakers when there are several, else recordings)."""
+
+    auto = "auto"
+    speaker = "speaker"
+    recording = "recording"
+
+
 class CamMethod(str, Enum):
     """``--method``: the CAM methods of :mod:`vowelcam.explain.cam`."""
 

@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .choices import Arch, Schedule, Task, check_vowels
+from .choices import Arch, GroupBy, Schedule, Task, check_vowels
 from .common import (config_option, console, device_option, handle_errors, out, resolve_settings, rich_progress,
                      setting, setup_logging, verbose_option)
 
@@ -36,6 +36,8 @@ def train_command(
     lr: Optional[float] = setting("train.lr", "--lr", help="AdamW learning rate."),
     schedule: Optional[Schedule] = setting("train.schedule", "--schedule", help="Learning-rate schedule."),
     patience: Optional[int] = setting("train.patience", "--patience", min=1, help="Stop after this many epochs without a better validation score."),
+    group_by: Optional[GroupBy] = setting("train.group_by", "--group-by",
+                                          help="Split groups: auto (speakers; recordings for one speaker; else an error) | speaker | recording."),
     folds: Optional[int] = setting("train.folds", "--folds", min=0, help="0 = one held-out split; k >= 2 = grouped k-fold (every token tested once)."),
     min_class_tokens: Optional[int] = setting("train.min_class_tokens", "--min-class-tokens", min=1,
                                               help="Leave out classes with fewer tokens (listed in model/problems.csv)."),
@@ -57,7 +59,7 @@ def train_command(
     settings = resolve_settings(config, {
         "train.task": task, "train.vowels": vowels, "train.arch": arch, "train.pretrained": pretrained,
         "train.weights": weights, "train.epochs": epochs, "train.batch_size": batch_size, "train.lr": lr,
-        "train.schedule": schedule, "train.patience": patience, "train.folds": folds,
+        "train.schedule": schedule, "train.patience": patience, "train.folds": folds, "train.group_by": group_by,
         "train.min_class_tokens": min_class_tokens, "train.max_hz_per_row": max_hz_per_row,
         "train.freq_pool": freq_pool, "train.time_pool": time_pool, "train.augment": augment,
         "train.class_weighting": class_weighting, "train.seed": seed, "train.workers": workers,
@@ -88,8 +90,8 @@ def print_result(result: TrainResult) -> None:
     if result.left_out:
         table.add_row("classes left out", ", ".join(f"{c} ({n})" for c, n in result.left_out.items()))
     table.add_row("split", f"{split}, grouped by {result.group_by}")
-    table.add_row("[bold]test accuracy", f"[bold]{result.accuracy:.1%}[/] (95 % CI {result.ci_low:.1%}-{result.ci_high:.1%}, "
-                                         f"n={result.n_test}; chance {result.chance:.1%})")
+    table.add_row("[bold]test accuracy", f"[bold]{result.accuracy:.1%}[/] (95 % CI {result.ci_low:.1%}-{result.ci_high:.1%} "
+                  f"resampling {result.ci_unit}s, n={result.n_test}; chance {result.chance:.1%})")
     if len(result.fold_accuracies) > 1:
         table.add_row("per fold", " ".join(f"{a:.1%}" for a in result.fold_accuracies))
     table.add_row("best epoch(s)", " ".join(str(e) for e in result.best_epochs))

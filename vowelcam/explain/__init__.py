@@ -17,21 +17,27 @@ true / predicted class on the model's input grid) and ``true_norm.npy``/``pred_n
 one run-wide ``norm_scale``, the 99th percentile of all positive raw values).
 
 ``bands.csv`` (true-class maps) and ``bands_pred.csv`` (predicted-class maps), one row per token:
-token_id, speaker, group, vowel (true label), predicted, correct (0/1), split, method, layer, hz_per_row,
+token_id, file, speaker, group, vowel (true label), predicted, correct (0/1), split, method, layer, hz_per_row,
 frame_start, frame_end, n_frames_used, mass_total (clipped map summed over the token's frames), neg_share
 (negative mass clipped / total absolute mass), n_formants_measured (0-3), has_reference (0/1);
 per formant k = 1..3: fk_hz (measured at 50 %), bandk_lo_hz, bandk_hi_hz, fk_ref_hz (reference mean);
 mass_fk, enrich_fk (mass share / axis share), hf_share_above_f3 and the same with suffix ``_ref`` (bands around
 the reference formants); hf_share_above_4k (empty when the axis stops at 4 kHz); per peak i = 1..3 (1 = the
 profile maximum): peaki_hz, peaki_share (mass share at the peak row), peaki_nearest (F1/F2/F3),
-peaki_dist_hz (peak minus formant), peaki_on_formant (0/1), and the last three with ``_ref``.
-Empty field = not computable (no formant measured, band off the axis, zero map).
+peaki_dist_hz (peak minus formant), peaki_on_formant (0/1), and the last three with ``_ref``; peak1_on_f1..f3
+(the top peak lies in that formant's band). ``bands.csv`` only: the controls (:mod:`vowelcam.explain.controls`)
+``energy_*``, ``envelope_*``, ``null_*`` for enrich_f1..3, mass_f1..3, peak1_hz, peak1_nearest, peak1_on_formant,
+peak1_on_f1..3, hf_share_above_f3; null_token_id, null_vowel. ``cams/controls.npz``: energy and envelope profiles
+[N, F] (rows as in index.csv). Empty field = not computable (no formant measured, band off the axis, zero map, no
+other vowel of the same speaker for the null).
 
-``agreement.csv`` (true-class maps): vowel (or ALL), subset (all / correct / misclassified), n, n_correct,
-accuracy, n_no_formants, n_no_reference, then for each of enrich_f1, enrich_f2, enrich_f3,
-peak_on_formant_share, hf_share_above_f3, hf_share_above_4k, enrich_f1_ref, enrich_f2_ref, enrich_f3_ref,
-peak_on_formant_share_ref, hf_share_above_f3_ref: the mean, ``_lo``/``_hi`` (bootstrap 95 %), ``_n`` (tokens with
-a value); hz_per_row.
+``agreement.csv`` (true-class maps, held-out tokens; see :mod:`vowelcam.explain.agreement`): vowel (or ALL),
+subset (all / correct / misclassified; not_held_out for training tokens under ``--tokens all``), held_out, n,
+n_correct, accuracy (``_lo``/``_hi``), n_no_formants, n_no_reference, n_no_null, ci_unit, n_clusters, then for each
+of enrich_f1..3, peak_on_formant_share, hf_share_above_f3, hf_share_above_4k, the ``_ref`` variants and
+peak_on_f1..3_share: the mean, ``_lo``/``_hi`` (95 % cluster bootstrap over speakers), ``_n``; for enrich_f1..3,
+peak_on_formant_share and peak_on_f1..3_share beside each control c in energy/envelope/null: ``_c`` (+ lo/hi) and
+``_minus_c`` (CAM minus control, paired; + lo/hi/n); verdict_f1..f3 (support / no support / empty); hz_per_row.
 
 ``confusions.csv``: true, predicted, n, n_correct_true, n_correct_predicted, excess_hz, deficit_hz, profile_l1,
 d_enrich_f1..3, f1_confused, f2_confused, f1_true_correct, f2_true_correct, f1_predicted_correct,

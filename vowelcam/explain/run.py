@@ -20,6 +20,8 @@ from ..tokens import read_tokens
 from .agreement import AGREEMENT_COLUMNS, CONFUSION_COLUMNS, agreement_table, confusion_table
 from .bands import BAND_METRIC_COLUMNS, BandSpec, frequency_profile, reference_for, token_band_row
 from .cam import RELU_METHODS, check_method, compute_cams, layer_grid
+from .controls import (CONTROL_COLUMNS, PEAK_FORMANT_COLUMNS, Controls, baseline_maps, baseline_profiles,
+                       control_row, envelope_matrix, null_partners, peak_formant_flags)
 from .errors import UnknownLayerError
 from .faithfulness import FAITHFULNESS_COLUMNS, FaithInputs, FaithSpec, run_faithfulness
 from .grid import CamGrid
@@ -32,9 +34,11 @@ log = logging.getLogger(__name__)
 CONFUSIONS = "confusions.csv"
 BANDS_PRED = "bands_pred.csv"
 CPU_BATCH = 32  # CAM batch on a CPU when the settings leave it at 0 (CUDA: accel.CUDA_EVAL_BATCH)
-TOKEN_INFO_COLUMNS = ["token_id", "speaker", "group", "vowel", "predicted", "correct", "split", "method", "layer",
+CONTROL_PROFILES = "controls.npz"  # in cams/: energy and envelope profiles [N, F], rows as in index.csv
+TOKEN_INFO_COLUMNS = ["token_id", "file", "speaker", "group", "vowel", "predicted", "correct", "split", "method", "layer",
                       "hz_per_row", "frame_start", "frame_end"]
-BANDS_COLUMNS = TOKEN_INFO_COLUMNS + BAND_METRIC_COLUMNS
+BANDS_COLUMNS = TOKEN_INFO_COLUMNS + BAND_METRIC_COLUMNS + PEAK_FORMANT_COLUMNS
+BANDS_TRUE_COLUMNS = BANDS_COLUMNS + CONTROL_COLUMNS  # bands.csv: the true-class maps beside their controls
 
 
 @dataclass
@@ -93,6 +97,7 @@ class _Context:
     method: str
     device: str
     fold_models: dict[int, torch.nn.Module] = field(default_factory=dict)  # model/fold-<k>.pt with k-fold runs
+    controls: Controls | None = None  # baselines and null (see vowelcam.explain.controls)
 
     @property
     def layer(self) -> torch.nn.Module:
@@ -151,6 +156,8 @@ def explain_run(run_dir: str | Path, settings: CamSettings | None = None, device
     device = str(from_env().device(resolve_device(device)))  # auto: CUDA when there; under torchrun: this rank's GPU
     settings = replace(settings, batch_size=eval_batch_size(settings.batch_size, CPU_BATCH, torch.device(device)))
     ctx = _load(run, settings, method, device, folds)
+    ctx.controls = Controls(torch.from_numpy(envelope_matrix(len(ctx.freqs), ctx.grid.input_hz_per_row)),
+                            null_partners([tokens[p["token_id"]] for p in chosen], list(tokens.values()), settings.seed))
     log.info("%s at %s: %.4g Hz per CAM row, %d tokens", method, ctx.grid.layer, ctx.grid.hz_per_row, len(chosen))
     if method == "scorecam":
         log.warning("Score-CAM runs one forward pass per channel of %s per token: slow on a CPU", ctx.grid.layer)
@@ -242,7 +249,8 @@ class _Collected:
         """The pass's rows and profiles in token order."""
         ordered = [self.parts[start] for start in sorted(self.parts)]
         rows = {which: [r for p in ordered for r in p[0][which]] for which in ("true", "pred")}
-        profiles = {which: np.array([x for p in ordered for x in p[1][which]]) for which in ("true", "pred")}
+        names = ordered[0][1].keys() if ordered else ("true", "pred")
+        profiles = {which: np.array([x for p in ordered for x in p[1][which]]) for which in names}
         return _CamPass(rows, profiles, self.faith_specs, scale)
 
 
@@ -257,12 +265,20 @@ def _batch_maps(ctx: _Context, part: list[dict[str, str]], start: int, tokens: d
     targets = torch.tensor([[_label_index(labels, p["true"]), _label_index(labels, p["predicted"])] for p in part])
     x = ctx.info.prepare(specs).to(ctx.device)
     maps = compute_cams(model, layer, x, targets, ctx.method, ctx.grid)[0].detach().cpu().numpy()
+    baselines = baseline_maps(x, ctx.controls.envelope) if ctx.controls is not None else {}
     rows: dict[str, list[dict[str, Any]]] = {"true": [], "pred": []}
-    profiles: dict[str, list[np.ndarray]] = {"true": [], "pred": []}
+    profiles: dict[str, list[np.ndarray]] = {"true": [], "pred": [], **{name: [] for name in baselines}}
     for k, which in enumerate(("true", "pred")):
-        for p, t, cam in zip(part, toks, maps[:, k]):
+        for i, (p, t, cam) in enumerate(zip(part, toks, maps[:, k])):
             ref = reference_for(reference, str(t.get("phone", "")), str(t.get("group", "")))
-            rows[which].append({**_token_info(p, t, ctx.method, ctx.grid), **token_band_row(cam, ctx.freqs, t, spec, ref)})
+            row = {**_token_info(p, t, ctx.method, ctx.grid), **token_band_row(cam, ctx.freqs, t, spec, ref)}
+            row.update(peak_formant_flags(row))
+            if which == "true" and ctx.controls is not None:  # controls beside the true-class reading
+                partner = ctx.controls.partners.get(str(p["token_id"]))
+                row.update(control_row(cam, {n: m[i] for n, m in baselines.items()}, ctx.freqs, t, partner, spec))
+                for name, prof in baseline_profiles(baselines, t, i).items():
+                    profiles[name].append(prof)
+            rows[which].append(row)
             profiles[which].append(frequency_profile(cam, int(t["frame_start"]), int(t["frame_end"]))[0])
     return _BatchMaps(start, maps, rows, profiles, specs)
 
@@ -304,9 +320,15 @@ def _faith_subset(chosen: list[dict[str, str]], folds: list[int], settings: CamS
     ``faithfulness_max_tokens`` of them drawn at random."""
     if not settings.faithfulness:
         return np.array([], int)
-    pool = np.array([i for i, p in enumerate(chosen) if _fold(p) == folds[0]], int)
+    # held-out tokens only: with --tokens all, training tokens never enter the faithfulness tests
+    pool = np.array([i for i, p in enumerate(chosen) if _fold(p) == folds[0] and _held_out(p)], int)
     n = min(len(pool), settings.faithfulness_max_tokens)
     return np.sort(np.random.default_rng(settings.seed).choice(pool, n, replace=False))
+
+
+def _held_out(pred: dict[str, str]) -> bool:
+    """A token the model did not train or choose its epoch on (``split`` test, or no split recorded)."""
+    return pred.get("split", "test") in ("test", "")
 
 
 def _label_index(labels: list[str], label: str) -> int:
@@ -317,7 +339,7 @@ def _label_index(labels: list[str], label: str) -> int:
 
 
 def _token_info(pred: dict[str, str], token: dict[str, Any], method: str, grid: CamGrid) -> dict[str, Any]:
-    return {"token_id": pred["token_id"], "speaker": token.get("speaker", ""), "group": token.get("group", ""),
+    return {"token_id": pred["token_id"], "file": token.get("file", ""), "speaker": token.get("speaker", ""), "group": token.get("group", ""),
             "vowel": pred["true"], "predicted": pred["predicted"], "correct": int(pred["true"] == pred["predicted"]),
             "split": pred.get("split", ""), "method": method, "layer": grid.layer, "hz_per_row": grid.hz_per_row,
             "frame_start": token["frame_start"], "frame_end": token["frame_end"]}
@@ -340,6 +362,7 @@ def _meta(ctx: _Context, spec: BandSpec, settings: CamSettings, n: int) -> dict[
                          "negative map values clipped to 0 before band metrics (not in the original CAM's "
                          "definition: mass = positive evidence; neg_share in bands.csv reports what was clipped)"),
         "analysis_frames": "each token's own interval [frame_start, frame_end) from tokens.csv",
+        "controls": ctx.controls.describe() if ctx.controls is not None else {},
     }
 
 
@@ -349,8 +372,9 @@ def _write_tables(run: rundir.RunDir, result: _CamPass, ctx: _Context,
     true_rows = result.band_rows["true"]
     index = [{**r, "row": i, "true": r["vowel"]} for i, r in enumerate(true_rows)]
     rundir.write_csv(run.path(rundir.CAMS) / "index.csv", index, INDEX_COLUMNS)
-    rundir.write_csv(run.path(rundir.BANDS), true_rows, BANDS_COLUMNS)
+    rundir.write_csv(run.path(rundir.BANDS), true_rows, BANDS_TRUE_COLUMNS)
     rundir.write_csv(run.path(BANDS_PRED), result.band_rows["pred"], BANDS_COLUMNS)
+    _write_control_profiles(run, result)
     hz = {"hz_per_row": ctx.grid.hz_per_row}
     agreement = agreement_table(true_rows, settings.bootstrap, settings.seed)
     rundir.write_csv(run.path(rundir.AGREEMENT), [{**r, **hz} for r in agreement], AGREEMENT_COLUMNS + ["hz_per_row"])
@@ -358,3 +382,14 @@ def _write_tables(run: rundir.RunDir, result: _CamPass, ctx: _Context,
                                  result.profiles["pred"], ctx.freqs)
     rundir.write_csv(run.path(CONFUSIONS), [{**r, **hz} for r in confusions], CONFUSION_COLUMNS + ["hz_per_row"])
     return [run.path(n) for n in (rundir.BANDS, BANDS_PRED, rundir.AGREEMENT, CONFUSIONS)], agreement
+
+
+def _write_control_profiles(run: rundir.RunDir, result: _CamPass) -> None:
+    """cams/controls.npz: the energy and envelope profiles of every token (rows as in cams/index.csv), for the
+    report's profile figure."""
+    arrays = {name: result.profiles[name].astype(np.float32) for name in ("energy", "envelope")
+              if name in result.profiles}
+    if arrays:
+        with rundir.atomic_path(run.path(rundir.CAMS) / CONTROL_PROFILES, suffix=".npz") as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, **arrays)

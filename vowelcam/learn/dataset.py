@@ -6,8 +6,11 @@ Tasks (the study's three experiments):
 - ``vowels4k``: vowel classes below 4 kHz (Exp 2)
 - ``voicing``: vowel vs unvoiced (``kind`` column) below 4 kHz (Exp 3)
 
-Splits are grouped so no speaker (or, with fewer than :data:`MIN_SPEAKERS` speakers, no recording) is in two
-of train/validation/test: the validation split chooses the epoch, the test split is scored once.
+Splits are grouped so no speaker (or, with ``group_by = "recording"``, no recording) is in two of
+train/validation/test: the validation split chooses the epoch, the test split is scored once. The grouping never
+changes silently (see :func:`split_groups`): ``auto`` groups by speaker when every token names one of at least
+:data:`MIN_SPEAKERS` speakers, by recording when the corpus has a single speaker (said in the log), and stops with
+an error otherwise, asking for an explicit ``--group-by speaker|recording``.
 """
 from __future__ import annotations
 
@@ -29,7 +32,9 @@ from ..errors import ConfigError, RunDirError
 
 log = logging.getLogger(__name__)
 
-MIN_SPEAKERS = 4  # below this many speakers, group by recording instead
+MIN_SPEAKERS = 4  # auto grouping by speaker needs at least this many
+GROUP_BY = ("auto", "speaker", "recording")
+_GROUP_FIELD = {"speaker": "speaker", "recording": "file"}
 TASK_MAX_FREQ = {"vowels": 0.0, "vowels4k": 4000.0, "voicing": 4000.0}
 
 
@@ -42,7 +47,7 @@ class TaskData:
     labels: list[str]  # class names, sorted
     targets: np.ndarray  # int class index per row
     groups: np.ndarray  # speaker or file per row
-    group_by: str  # "speaker" | "file"
+    group_by: str  # "speaker" | "recording"
     max_freq: float
 
 
@@ -53,8 +58,9 @@ def vowel_set(name: str) -> tuple[str, ...] | None:
     return named_vowel_set(name.strip().lower() if name.strip().lower() in VOWEL_SETS else name)
 
 
-def select_task(rows: list[dict[str, Any]], task: str, vowels: str = "all") -> TaskData:
-    """Pick the tokens and labels of ``task``; refuse data with fewer than two classes."""
+def select_task(rows: list[dict[str, Any]], task: str, vowels: str = "all", group_by: str = "auto") -> TaskData:
+    """Pick the tokens and labels of ``task``; refuse data with fewer than two classes. ``group_by``: how the
+    splits are grouped (see :func:`split_groups`)."""
     if task not in TASK_MAX_FREQ:
         raise ConfigError(f"unknown task {task!r}; choose one of {', '.join(TASK_MAX_FREQ)}")
     wanted = vowel_set(vowels)
@@ -69,12 +75,50 @@ def select_task(rows: list[dict[str, Any]], task: str, vowels: str = "all") -> T
         found = f"only {labels[0]!r}" if labels else "none"
         raise RunDirError(f"task {task!r} needs at least two classes in tokens.csv; found {found}")
     index = {name: i for i, name in enumerate(labels)}
-    speakers = {r.get("speaker", "") for r in chosen}
-    group_by = "speaker" if len(speakers) >= MIN_SPEAKERS and "" not in speakers else "file"
+    groups, group_by = split_groups(chosen, group_by)
     return TaskData(
         task=task, rows=chosen, labels=labels, targets=np.array([index[n] for n in names], dtype=np.int64),
-        groups=np.array([r.get(group_by, "") for r in chosen]), group_by=group_by, max_freq=TASK_MAX_FREQ[task],
+        groups=groups, group_by=group_by, max_freq=TASK_MAX_FREQ[task],
     )
+
+
+def split_groups(rows: Sequence[dict[str, Any]], group_by: str = "auto") -> tuple[np.ndarray, str]:
+    """The split group of every row and the grouping used (``speaker`` or ``recording``).
+
+    ``speaker``: every row must name its speaker (else an error naming the first that does not). ``recording``:
+    the row's file. ``auto``: speaker when all rows name one of >= :data:`MIN_SPEAKERS` speakers; recording when
+    they name one speaker or none (the only honest split then, logged); otherwise an error, because some rows
+    without a speaker, or two or three speakers, leave no grouping that is both honest and unasked for."""
+    if group_by not in GROUP_BY:
+        raise ConfigError(f"group_by {group_by!r}: use {' | '.join(GROUP_BY)}")
+    speakers = [str(r.get("speaker") or "") for r in rows]
+    named = sorted({s for s in speakers if s})
+    if group_by == "auto":
+        group_by = _auto_grouping(rows, speakers, named)
+    if group_by == "speaker" and "" in speakers:
+        first = rows[speakers.index("")]
+        raise RunDirError(f"{first.get('file', '?')}: token {first.get('token_id', '?')} (and "
+                          f"{speakers.count('') - 1} more) has no speaker; splits grouped by speaker need one for "
+                          "every token (set corpus.speaker_pattern / speaker_groups, or pass --group-by recording)")
+    field_name = _GROUP_FIELD[group_by]
+    return np.array([str(r.get(field_name) or "") for r in rows]), group_by
+
+
+def _auto_grouping(rows: Sequence[dict[str, Any]], speakers: list[str], named: list[str]) -> str:
+    missing = speakers.count("")
+    if named and missing:
+        first = rows[speakers.index("")]
+        raise ConfigError(f"{missing} of {len(rows)} tokens have no speaker (e.g. {first.get('token_id', '?')} in "
+                          f"{first.get('file', '?')}) while {len(named)} speaker(s) are named: fix the speakers or "
+                          "choose the split's grouping with --group-by speaker|recording")
+    if len(named) >= MIN_SPEAKERS:
+        return "speaker"
+    if len(named) <= 1:
+        log.warning("one speaker (%s): splits grouped by recording", named[0] if named else "none named")
+        return "recording"
+    raise ConfigError(f"only {len(named)} speakers ({', '.join(named)}): too few to split by speaker by default "
+                      f"(at least {MIN_SPEAKERS}); pass --group-by speaker or --group-by recording (the same speakers "
+                      "then appear in training and test)")
 
 
 def _is_wanted_vowel(row: dict[str, Any], wanted: tuple[str, ...] | None) -> bool:

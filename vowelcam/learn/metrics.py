@@ -1,13 +1,28 @@
-"""Scores of a classifier: accuracy with a Wilson 95 % interval, confusion matrix, predictions rows."""
+"""Scores of a classifier: accuracy with a speaker-level (cluster bootstrap) 95 % interval, confusion matrix,
+predictions rows."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..intervals import wilson_interval
+from ..intervals import cluster_bootstrap_mean, resampling_clusters, wilson_interval
 
-__all__ = ["wilson_interval", "confusion_matrix", "confusion_rows", "prediction_columns", "prediction_rows"]
+__all__ = ["wilson_interval", "accuracy_interval", "confusion_matrix", "confusion_rows", "prediction_columns",
+           "prediction_rows"]
+ACCURACY_BOOTSTRAP = 2000
+
+
+def accuracy_interval(pred_rows: Sequence[Mapping[str, Any]], tokens: Mapping[str, Mapping[str, Any]],
+                      seed: int = 0) -> tuple[float, float, str]:
+    """95 % interval of the accuracy of ``pred_rows`` (with ``token_id`` and ``correct``) from a cluster bootstrap
+    over the tokens' speakers (recordings with one speaker): ``(lo, hi, unit)``. NaN bounds with one cluster."""
+    toks = [tokens.get(str(r["token_id"]), {}) for r in pred_rows]
+    clusters, unit = resampling_clusters([str(t.get("speaker") or "") for t in toks],
+                                         [str(t.get("file") or "") for t in toks])
+    _, lo, hi, _, _ = cluster_bootstrap_mean([float(r["correct"]) for r in pred_rows], clusters,
+                                             ACCURACY_BOOTSTRAP, seed)
+    return lo, hi, unit
 
 
 def confusion_matrix(true: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:

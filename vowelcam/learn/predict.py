@@ -23,7 +23,7 @@ from ..tokens import read_tokens
 from .accel import CUDA_EVAL_BATCH, autocast, prepare_model, resolve_device, to_device
 from .dataset import select_task
 from .distributed import Dist, batch_shard, gather_arrays, process_group
-from .metrics import prediction_columns, prediction_rows, wilson_interval
+from .metrics import accuracy_interval, prediction_columns, prediction_rows
 from .models import ModelInfo, check_compatible, load_model
 
 CPU_BATCH = 64  # inference batch on a CPU when none is given
@@ -41,6 +41,7 @@ class PredictResult:
     accuracy: float
     ci_low: float
     ci_high: float
+    ci_unit: str = "speaker"  # what the interval resamples
 
 
 def predict_run(run_dir: str | Path, model: str | Path, device: str = "cpu", batch_size: int = 0,
@@ -69,14 +70,16 @@ def predict_run(run_dir: str | Path, model: str | Path, device: str = "cpu", bat
                 with rundir.atomic_path(target, suffix=".pt") as tmp:
                     shutil.copyfile(model, tmp)
     correct = int(sum(r["correct"] for r in out_rows))
-    lo, hi = wilson_interval(correct, len(out_rows))
-    return PredictResult(target, info.task, info.arch, list(info.labels), len(out_rows), correct / len(out_rows), lo, hi)
+    lo, hi, unit = accuracy_interval(out_rows, {str(r["token_id"]): r for r in chosen})
+    return PredictResult(target, info.task, info.arch, list(info.labels), len(out_rows), correct / len(out_rows), lo, hi,
+                         unit)
 
 
 def _model_tokens(run: rundir.RunDir, info: ModelInfo) -> tuple[list[dict], np.ndarray]:
     """The run's tokens of the model's classes and their class indices in the model's labels."""
     rows = read_tokens(run.path(rundir.TOKENS))
-    data = select_task(rows, info.task, ",".join(lab for lab in info.labels) if info.task != "voicing" else "all")
+    data = select_task(rows, info.task, ",".join(lab for lab in info.labels) if info.task != "voicing" else "all",
+                       group_by="recording")  # no split here: the grouping is never used
     known = np.array([data.labels[t] in info.labels for t in data.targets])
     if not known.any():
         raise RunDirError(f"{run.root}: no token of the model's classes ({', '.join(info.labels)})")

@@ -34,7 +34,7 @@ from . import dataset as ds
 from .accel import eval_batch_size, loader_options, prepare_model, resolve_device
 from .distributed import Dist, batch_shard, check_same_on_all_ranks, from_env, gather_arrays, process_group
 from .loop import Batches, fit_fold, predict
-from .metrics import confusion_matrix, confusion_rows, prediction_columns, prediction_rows, wilson_interval
+from .metrics import accuracy_interval, confusion_matrix, confusion_rows, prediction_columns, prediction_rows
 from .small_corpus import PROBLEMS, at_chance, chance_accuracy, chance_warning, drop_rare_classes
 from .models import (ARCHS, ModelInfo, SpectrogramResNet, check_compatible, checkpoint_dict, choose_freq_strides,
                      hz_per_row_by_layer, imagenet_state_dict, info_from_checkpoint, load_backbone, read_state_dict)
@@ -62,6 +62,7 @@ class TrainResult:
     accuracy: float
     ci_low: float
     ci_high: float
+    ci_unit: str  # what the interval resamples: speaker (recording with one speaker)
     fold_accuracies: list[float]
     best_epochs: list[int]
     class_weights: dict[str, float]
@@ -162,7 +163,7 @@ def _load_task(run: rundir.RunDir, settings: TrainSettings
     if not rows:
         raise RunDirError(f"{tokens_path}: no tokens")
     store = SpectrogramStore(run.path(rundir.SPECTROGRAMS))
-    data = ds.select_task(rows, settings.task, settings.vowels)
+    data = ds.select_task(rows, settings.task, settings.vowels, settings.group_by)
     data, left_out, problems = drop_rare_classes(data, settings.min_class_tokens, str(tokens_path))
     ds.check_places(data.rows, str(tokens_path))
     counts = np.bincount(data.targets, minlength=len(data.labels))
@@ -301,13 +302,13 @@ def _write_outputs(run: rundir.RunDir, data: ds.TaskData, splits: list[np.ndarra
     index = {lab: i for i, lab in enumerate(labels)}
     matrix = confusion_matrix([index[r["true"]] for r in test], [index[r["predicted"]] for r in test], len(labels))
     n_correct = sum(r["correct"] for r in test)
-    low, high = wilson_interval(n_correct, len(test))
+    low, high, unit = accuracy_interval(test, {r["token_id"]: r for r in data.rows}, settings.seed)
     fold_acc = [float(np.mean([r["correct"] for r in test if r["fold"] == k])) for k in range(len(splits))]
     info = models[0][1]
     result = TrainResult(
         model_path=run.path(rundir.MODEL), task=data.task, arch=info.arch, device=dev.type, labels=list(labels),
         group_by=data.group_by, n_tokens=len(data.rows), n_test=len(test), accuracy=n_correct / max(len(test), 1),
-        ci_low=low, ci_high=high, fold_accuracies=fold_acc, best_epochs=[s.best_epoch for s in states],
+        ci_low=low, ci_high=high, ci_unit=unit, fold_accuracies=fold_acc, best_epochs=[s.best_epoch for s in states],
         class_weights=dict(info.extra["class_weights"]), hz_per_row=dict(info.hz_per_row),
         seconds=time.perf_counter() - started,
     )

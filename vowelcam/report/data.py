@@ -43,6 +43,7 @@ class CamData:
     true_maps: np.ndarray  # [N, F, T] float32 (memory map)
     pred_maps: Optional[np.ndarray]
     row_of: dict[str, int] = field(default_factory=dict)
+    controls: dict[str, np.ndarray] = field(default_factory=dict)  # cams/controls.npz: baseline profiles [N, F]
 
     @property
     def hz_per_row(self) -> float:
@@ -197,7 +198,23 @@ def _read_cams(data: ReportData) -> Optional[CamData]:
     if len(index) != true_maps.shape[0]:
         raise RunDirError(f"{index_path}: {len(index)} rows but {true_maps.shape[0]} maps in true.npy")
     row_of = {r["token_id"]: int(r["row"]) for r in index}
-    return CamData(meta=meta, freqs=freqs, index=index, true_maps=true_maps, pred_maps=pred_maps, row_of=row_of)
+    return CamData(meta=meta, freqs=freqs, index=index, true_maps=true_maps, pred_maps=pred_maps, row_of=row_of,
+                   controls=_read_controls(folder / "controls.npz", len(index), len(freqs)))
+
+
+def _read_controls(path: Path, n: int, n_freqs: int) -> dict[str, np.ndarray]:
+    """The baseline profiles the cam stage wrote (empty when absent; an error when they do not fit the maps)."""
+    if not path.exists():
+        return {}
+    try:
+        with np.load(path) as npz:
+            arrays = {name: np.asarray(npz[name], dtype=np.float64) for name in npz.files}
+    except (OSError, ValueError) as exc:
+        raise RunDirError(f"{path}: cannot read the baseline profiles ({exc})") from None
+    for name, arr in arrays.items():
+        if arr.shape != (n, n_freqs):
+            raise RunDirError(f"{path}: {name} profiles of shape {arr.shape}, but the maps are {n} x {n_freqs}")
+    return arrays
 
 
 def _read_store(data: ReportData) -> Optional[SpectrogramStore]:

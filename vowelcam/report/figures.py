@@ -16,7 +16,8 @@ from .ipa import ipa_label
 from .plots import confusion_figure, profile_figure, vowel_space_figure
 from .references import Reference
 from .token_view import TRACKS, read_tracks, with_track
-from .stats import Estimate, cam_profiles, class_order, confusion_matrix, evaluation_rows, num, select_gallery, top_confusions
+from .stats import (Estimate, baseline_profiles, cam_profiles, class_order, confusion_matrix, evaluation_rows, num,
+                    select_gallery, top_confusions)
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ class Figures:
     confusion: Optional[str] = None
     confusion_pairs: list[dict[str, Any]] = field(default_factory=list)
     profiles: Optional[str] = None
+    profiles_baseline: bool = False  # the energy baseline is drawn under each CAM profile
     vowel_space: Optional[str] = None
     cards: list[dict[str, Any]] = field(default_factory=list)
     n_errors: int = 0
@@ -56,15 +58,18 @@ def make_figures(
         labels = class_order(rows, (data.model or {}).get("labels"))
         cm = confusion_matrix(rows, labels)
         figs.confusion = _rel(confusion_figure(cm, labels, out / "confusion.svg"), report_dir)
-        figs.confusion_pairs = top_confusions(cm, labels, TOP_PAIRS)
+        figs.confusion_pairs = top_confusions(cm, labels, TOP_PAIRS, rows, data.by_id)
         for pair in figs.confusion_pairs:
             pair["true_label"], pair["predicted_label"] = ipa_label(pair["true"]), ipa_label(pair["predicted"])
     report(progress, "figures", 1, steps, "CAM profiles")
     if data.cams is not None:
         classes = labels or sorted({e["true"] for e in data.cams.index})
         profiles = cam_profiles(data.cams, data.by_id, classes)
+        energy = baseline_profiles(data.cams, data.by_id, classes, "energy")
+        figs.profiles_baseline = bool(energy)
         if profiles:
-            figs.profiles = _rel(profile_figure(profiles, measured, references, out / "profiles.svg", data.cams.hz_per_row), report_dir)
+            figs.profiles = _rel(profile_figure(profiles, measured, references, out / "profiles.svg",
+                                                data.cams.hz_per_row, energy), report_dir)
     report(progress, "figures", 2, steps, "vowel space")
     points = _formant_points(analysed)
     if points:

@@ -27,6 +27,7 @@ INK = "#1f2933"
 MEASURED = "#c2410c"  # measured formants
 REFERENCE = "#475569"  # reference formants
 ACCENT = "#1d4ed8"
+BASELINE = "#94a3b8"  # the energy baseline under CAM profiles
 STYLE = {
     "font.family": "DejaVu Sans",
     "font.size": 8,
@@ -103,8 +104,11 @@ def profile_figure(
     references: Mapping[str, Reference],
     path: Path,
     hz_per_row: float,
+    baselines: Optional[Mapping[str, Profile]] = None,
 ) -> Path:
-    """Small multiples: per vowel, mean share of CAM mass per Hz row (95 % band) with F1–F3 marked."""
+    """Small multiples: per vowel, mean share of CAM mass per Hz row (95 % band) with F1–F3 marked, drawn over
+    the mean energy-baseline profile of the same tokens (grey) when ``baselines`` are given."""
+    baselines = baselines or {}
     labels = list(profiles)
     cols = 3 if len(labels) > 4 else max(1, len(labels))
     rows = math.ceil(len(labels) / cols)
@@ -112,7 +116,8 @@ def profile_figure(
         fig = Figure(figsize=(6.8, 1.9 * rows + 0.5))
         axes = fig.subplots(rows, cols, sharex=True, squeeze=False)
         for ax, label in zip(axes.flat, labels):
-            _profile_panel(ax, profiles[label], measured.get(label, {}), references.get(label), label)
+            _profile_panel(ax, profiles[label], measured.get(label, {}), references.get(label), label,
+                           baselines.get(label))
         for ax in list(axes.flat)[len(labels):]:
             ax.set_visible(False)
         for ax in axes[-1]:
@@ -121,18 +126,24 @@ def profile_figure(
             ax.set_ylabel("% of CAM mass per row")
         handles = [
             Line2D([], [], color=ACCENT, lw=1.2, label="mean CAM profile (95 % band)"),
+            *([Line2D([], [], color=BASELINE, lw=1.2, label="energy baseline (95 % band)")] if baselines else []),
             Line2D([], [], color=MEASURED, lw=1, label="measured F1–F3 (mean)"),
             Line2D([], [], color=REFERENCE, lw=1, ls=(0, (3, 2)), label="reference F1–F3"),
             Line2D([], [], color="#9aa5b1", lw=0.8, ls=":", label="uniform share"),
         ]
-        fig.legend(handles=handles, loc="upper center", ncols=4, bbox_to_anchor=(0.5, 1.0))
+        fig.legend(handles=handles, loc="upper center", ncols=len(handles) if len(handles) <= 4 else 3,
+                   bbox_to_anchor=(0.5, 1.0))
         fig.suptitle(f"CAM resolution {hz_per_row:.1f} Hz per row", y=0.0, va="top", fontsize=7, color=REFERENCE)
         fig.tight_layout(rect=(0, 0, 1, 0.95))
         return save(fig, path)
 
 
-def _profile_panel(ax, profile: Profile, measured: Mapping[str, Estimate], reference: Optional[Reference], label: str) -> None:
+def _profile_panel(ax, profile: Profile, measured: Mapping[str, Estimate], reference: Optional[Reference], label: str,
+                   baseline: Optional[Profile] = None) -> None:
     freqs = profile.freqs
+    if baseline is not None:  # under the CAM: what a map that only follows energy would show
+        ax.fill_between(freqs, baseline.lo * 100, baseline.hi * 100, color=BASELINE, alpha=0.25, lw=0)
+        ax.plot(freqs, baseline.mean * 100, color=BASELINE, lw=1.0)
     ax.fill_between(freqs, profile.lo * 100, profile.hi * 100, color=ACCENT, alpha=0.18, lw=0)
     ax.plot(freqs, profile.mean * 100, color=ACCENT, lw=1.1)
     ax.axhline(100 / len(freqs), color="#9aa5b1", lw=0.8, ls=":")
@@ -147,6 +158,9 @@ def _profile_panel(ax, profile: Profile, measured: Mapping[str, Estimate], refer
     ax.set_xlim(freqs[0], freqs[-1])
     peak = float(np.nanmax(profile.mean)) * 100
     upper = float(np.nanmax(profile.hi)) * 100 if np.isfinite(profile.hi).any() else peak
+    if baseline is not None:
+        peak = max(peak, float(np.nanmax(baseline.mean)) * 100)
+        upper = max(upper, float(np.nanmax(baseline.mean)) * 100)
     ax.set_ylim(0, max(min(upper, 2 * peak), 100 / len(freqs)) * 1.08)  # a wild interval must not flatten the mean
     ax.spines[["top", "right"]].set_visible(False)
 

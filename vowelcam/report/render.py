@@ -22,7 +22,8 @@ from .data import ReportData, load_report_data
 from .figures import make_figures
 from .references import references_for
 from .speakers import speaker_section
-from .sections import agreement_rows, analysed_tokens, faithfulness, methods, model_info, problems, summary
+from .sections import (agreement_rows, analysed_tokens, faithfulness, methods, model_info, problems, summary,
+                       verdict_summary)
 from .stats import Estimate, formant_means
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,8 @@ def _context(data: ReportData, report_dir: Path, progress: Optional[ProgressCall
         "model": model_info(data),
         "figures": figures,
         "agreement": agreement,
+        "verdicts": verdict_summary(agreement),
+        "evidence": [r for r in agreement if r.evidence],
         "agreement_ref": [r for r in agreement if _finite(r.enrich_ref["f1"].value)],
         "agreement_split": _interleave(agreement, agreement_rows(data, measured, references, "correct")
                                        + agreement_rows(data, measured, references, "misclassified")),
@@ -125,7 +128,7 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(num=fmt_num, ci=fmt_ci, pct=fmt_pct, pct_ci=fmt_pct_ci, hz=fmt_hz)
+    env.filters.update(num=fmt_num, ci=fmt_ci, pct=fmt_pct, pct_ci=fmt_pct_ci, hz=fmt_hz, signed_ci=fmt_signed_ci)
     return env
 
 
@@ -208,3 +211,12 @@ def fmt_pct_ci(est: Optional[Estimate], digits: int = 1) -> str:
     if _finite(est.lo) and _finite(est.hi):
         return f"{100 * est.value:.{digits}f}{NBSP}% [{100 * est.lo:.{digits}f}, {100 * est.hi:.{digits}f}]"
     return fmt_pct(est.value, digits)
+
+
+def fmt_signed_ci(est: Optional[Estimate], digits: int = 2) -> str:
+    """A contrast with its sign: ``"+0.70 [+0.64, +0.74]"``."""
+    if est is None or not _finite(est.value):
+        return "–"
+    if _finite(est.lo) and _finite(est.hi):
+        return f"{est.value:+.{digits}f} [{est.lo:+.{digits}f}, {est.hi:+.{digits}f}]"
+    return f"{est.value:+.{digits}f}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import platform
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Optional, Sequence
 
@@ -35,6 +35,25 @@ class Row:
     peak_on_formant: float
     hf_above_f3: float
     hf_above_4k: float
+    evidence: dict[str, "Evidence"] = field(default_factory=dict)  # per formant f1..f3: the CAM beside its controls
+    unit: str = ""  # what the intervals resample (speaker / recording)
+    n_clusters: int = 0
+
+
+CONTROL_NAMES = ("energy", "envelope", "null")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One formant's enrichment reading beside its controls (see vowelcam.explain.agreement)."""
+
+    formant: str  # F1 | F2 | F3
+    cam: Estimate
+    controls: dict[str, Estimate]  # energy / envelope / null: the control's own mean
+    contrasts: dict[str, Estimate]  # CAM minus control, paired per token
+    peak_cam: Estimate  # share of tokens whose top CAM peak lies in this formant's band
+    peak_null: Estimate  # the same for the null (another vowel's formant, same speaker): the chance rate
+    verdict: str  # "support" | "no support" | "" (not computable)
 
 
 def summary(data: ReportData) -> dict[str, Any]:
@@ -72,7 +91,7 @@ def evaluation(data: ReportData) -> dict[str, Any]:
     recalls = [accuracy([r for r in rows if r["true"] == c]).value for c in classes]
     return {
         "which": which,
-        "accuracy": accuracy(rows),
+        "accuracy": accuracy(rows, data.by_id),
         "balanced_accuracy": sum(recalls) / len(recalls) if recalls else float("nan"),
         "chance": 1 / len(classes) if classes else float("nan"),
         "majority": max(classes.values()) / len(rows) if rows else float("nan"),
@@ -111,8 +130,12 @@ def agreement_rows(
         vowel = r["vowel"]
         n, k = int(num(r["n"]) if r["n"] else 0), int(num(r["n_correct"]) if r["n_correct"] else 0)
         label = "all vowels" if vowel == ALL_VOWELS else ipa_label(vowel)
-        acc = proportion(k, n)
-        acc = Estimate(num(r["accuracy"]), acc.lo, acc.hi, n)  # the file's value, with its Wilson interval
+        unit = r.get("ci_unit") or ""
+        if unit:  # the file's speaker-level interval
+            acc = Estimate(num(r["accuracy"]), num(r.get("accuracy_lo")), num(r.get("accuracy_hi")), n, unit)
+        else:  # written by an older vowelcam: Wilson, tokens as if independent
+            wilson = proportion(k, n)
+            acc = Estimate(num(r["accuracy"]), wilson.lo, wilson.hi, n)
         rows.append(Row(
             label=label, vowel=vowel, subset=subset, n=n, accuracy=acc,
             measured=measured.get(vowel, {}), reference=references.get(vowel),
@@ -123,8 +146,46 @@ def agreement_rows(
             peak_on_formant=num(r.get("peak_on_formant_share")),
             hf_above_f3=num(r.get("hf_share_above_f3")),
             hf_above_4k=num(r.get("hf_share_above_4k")),
+            evidence=_evidence(r, n, unit), unit=unit, n_clusters=int(num(r.get("n_clusters")) or 0),
         ))
     return rows
+
+
+def _estimate(r: dict[str, str], key: str, n: int, unit: str) -> Estimate:
+    return Estimate(num(r.get(key)), num(r.get(f"{key}_lo")), num(r.get(f"{key}_hi")), n, unit)
+
+
+def _evidence(r: dict[str, str], n: int, unit: str) -> dict[str, Evidence]:
+    """Per formant, the enrichment beside its controls; empty when agreement.csv has no control columns."""
+    if "enrich_f1_minus_energy" not in r:
+        return {}
+    out = {}
+    for k in (1, 2, 3):
+        m, peak = f"enrich_f{k}", f"peak_on_f{k}_share"
+        out[f"f{k}"] = Evidence(
+            formant=f"F{k}", cam=_estimate(r, m, n, unit),
+            controls={c: _estimate(r, f"{m}_{c}", n, unit) for c in CONTROL_NAMES},
+            contrasts={c: Estimate(num(r.get(f"{m}_minus_{c}")), num(r.get(f"{m}_minus_{c}_lo")),
+                                   num(r.get(f"{m}_minus_{c}_hi")), int(num(r.get(f"{m}_minus_{c}_n")) or 0), unit)
+                       for c in CONTROL_NAMES},
+            peak_cam=_estimate(r, peak, n, unit),
+            peak_null=_estimate(r, f"{peak}_null", n, unit),
+            verdict=r.get(f"verdict_f{k}", "") or "",
+        )
+    return out
+
+
+def verdict_summary(rows: Sequence[Row]) -> Optional[dict[str, Any]]:
+    """Which (vowel, formant) readings are support (the CAM beats the energy baseline and the null, both intervals
+    above 0), which are not, and which could not be judged; None when agreement.csv has no controls."""
+    judged = [(r, e) for r in rows for e in r.evidence.values()]
+    if not judged:
+        return None
+    pick = lambda v: [f"{r.label} {e.formant}" for r, e in judged if e.verdict == v and r.vowel != ALL_VOWELS]  # noqa: E731
+    total = next((r for r in rows if r.vowel == ALL_VOWELS), None)
+    return {"support": pick("support"), "no_support": pick("no support"), "not_judged": pick(""),
+            "all_vowels": {e.formant: e.verdict for e in total.evidence.values()} if total else {},
+            "unit": next((r.unit for r in rows if r.unit), "")}
 
 
 def faithfulness(data: ReportData) -> dict[str, Any]:

@@ -1,5 +1,7 @@
-"""The numbers the report states, each with its uncertainty: accuracy (Wilson interval), confusions,
-formant means (t interval), mean CAM frequency profiles (normal interval over tokens)."""
+"""The numbers the report states, each with its uncertainty. Every interval over tokens is a 95 % cluster
+bootstrap over speakers (recordings when the tokens come from one speaker), the unit kept beside the estimate
+(:attr:`Estimate.unit`): accuracy, confusion shares, formant means and the mean CAM (and energy-baseline)
+frequency profiles. Tokens of one speaker are not independent, so a token-level interval would be too narrow."""
 from __future__ import annotations
 
 import math
@@ -10,17 +12,35 @@ from typing import Any, Iterable, Optional, Sequence
 import numpy as np
 from scipy import stats as sps
 
-from ..intervals import Z95, wilson_interval
+from ..intervals import cluster_bootstrap_mean, resampling_clusters, wilson_interval
 from .data import CamData
+
+BOOTSTRAP = 1000
+SEED = 0
+
 
 @dataclass(frozen=True)
 class Estimate:
-    """A point estimate with a 95 % interval and the number of observations behind it."""
+    """A point estimate with a 95 % interval, the number of observations behind it and what the interval
+    resampled (``speaker``, ``recording``; empty for an interval not from resampling)."""
 
     value: float
     lo: float
     hi: float
     n: int
+    unit: str = ""
+
+
+def clusters_of(rows: Sequence[dict[str, Any]], by_id: Optional[dict[str, dict[str, Any]]] = None) -> tuple[list[str], str]:
+    """The resampling cluster of each row (a token row, or a prediction row looked up in ``by_id``) and the unit."""
+    toks = [by_id.get(r["token_id"], {}) if by_id is not None else r for r in rows]
+    return resampling_clusters([str(t.get("speaker") or "") for t in toks], [str(t.get("file") or "") for t in toks])
+
+
+def cluster_mean(values: Sequence[float], clusters: Sequence[str], unit: str) -> Estimate:
+    """Mean of the finite ``values`` with its cluster-bootstrap 95 % interval."""
+    mean, lo, hi, n, _ = cluster_bootstrap_mean(values, clusters, BOOTSTRAP, SEED)
+    return Estimate(mean, lo, hi, n, unit)
 
 
 def num(text: Any) -> float:
@@ -59,10 +79,18 @@ def evaluation_rows(predictions: Sequence[dict[str, str]]) -> tuple[list[dict[st
     return list(predictions), "all"
 
 
-def accuracy(rows: Sequence[dict[str, str]]) -> Estimate:
-    """Share of rows with ``correct`` = 1, with its Wilson interval."""
-    k = sum(1 for r in rows if r.get("correct") in ("1", "1.0", "True", "true"))
-    return proportion(k, len(rows))
+def _correct(row: dict[str, str]) -> float:
+    return 1.0 if row.get("correct") in ("1", "1.0", "True", "true", 1, True) else 0.0
+
+
+def accuracy(rows: Sequence[dict[str, str]], by_id: Optional[dict[str, dict[str, Any]]] = None) -> Estimate:
+    """Share of prediction rows with ``correct`` = 1; with ``by_id`` (token rows by id) its interval is the
+    speaker-level cluster bootstrap, without it the Wilson interval (tokens treated as independent)."""
+    if by_id is None:
+        return proportion(int(sum(_correct(r) for r in rows)), len(rows))
+    clusters, unit = clusters_of(rows, by_id)
+    est = cluster_mean([_correct(r) for r in rows], clusters, unit)
+    return Estimate(est.value if rows else float("nan"), est.lo, est.hi, len(rows), unit)
 
 
 def class_order(predictions: Sequence[dict[str, str]], model_labels: Optional[Sequence[str]]) -> list[str]:
@@ -81,8 +109,10 @@ def confusion_matrix(rows: Sequence[dict[str, str]], labels: Sequence[str]) -> n
     return cm
 
 
-def top_confusions(cm: np.ndarray, labels: Sequence[str], k: int) -> list[dict[str, Any]]:
-    """The ``k`` most frequent off-diagonal cells: true, predicted, count, share of the true class."""
+def top_confusions(cm: np.ndarray, labels: Sequence[str], k: int, rows: Optional[Sequence[dict[str, str]]] = None,
+                   by_id: Optional[dict[str, dict[str, Any]]] = None) -> list[dict[str, Any]]:
+    """The ``k`` most frequent off-diagonal cells: true, predicted, count, share of the true class (its interval
+    resampling speakers when the prediction ``rows`` and tokens ``by_id`` are given, else Wilson)."""
     cells = [
         (int(cm[i, j]), i, j) for i in range(len(labels)) for j in range(len(labels)) if i != j and cm[i, j] > 0
     ]
@@ -90,30 +120,58 @@ def top_confusions(cm: np.ndarray, labels: Sequence[str], k: int) -> list[dict[s
     out = []
     for count, i, j in cells[:k]:
         total = int(cm[i].sum())
-        out.append({"true": labels[i], "predicted": labels[j], "count": count, "share": proportion(count, total)})
+        share = proportion(count, total)
+        if rows is not None and by_id is not None:
+            members = [r for r in rows if r["true"] == labels[i]]
+            clusters, unit = clusters_of(members, by_id)
+            boot = cluster_mean([float(r["predicted"] == labels[j]) for r in members], clusters, unit)
+            share = Estimate(share.value, boot.lo, boot.hi, total, unit)
+        out.append({"true": labels[i], "predicted": labels[j], "count": count, "share": share})
     return out
 
 
 def formant_means(tokens: Iterable[dict[str, Any]], at: int = 50) -> dict[str, dict[str, Estimate]]:
-    """Per vowel class, the mean F1, F2, F3 at ``at`` % of the token with 95 % t intervals."""
+    """Per vowel class, the mean F1, F2, F3 at ``at`` % of the token with speaker-level 95 % intervals."""
     by_class: dict[str, list[dict[str, Any]]] = {}
     for t in tokens:
         by_class.setdefault(t["phone"], []).append(t)
-    return {
-        phone: {f"f{k}": mean_interval(num(t.get(f"f{k}_{at}")) for t in rows) for k in (1, 2, 3)}
-        for phone, rows in by_class.items()
-    }
+    out = {}
+    for phone, rows in by_class.items():
+        clusters, unit = clusters_of(rows)
+        out[phone] = {f"f{k}": cluster_mean([num(t.get(f"f{k}_{at}")) for t in rows], clusters, unit)
+                      for k in (1, 2, 3)}
+    return out
 
 
 @dataclass(frozen=True)
 class Profile:
-    """Mean share of positive CAM mass per Hz row over a vowel's tokens, with a 95 % normal interval."""
+    """Mean share of positive map mass per Hz row over a vowel's tokens, with a speaker-level 95 % interval."""
 
     freqs: np.ndarray
     mean: np.ndarray
     lo: np.ndarray
     hi: np.ndarray
     n: int
+    unit: str = ""
+
+
+def cluster_bootstrap_rows(stack: np.ndarray, clusters: Sequence[str], n_boot: int = BOOTSTRAP,
+                           seed: int = SEED) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row-wise mean of ``stack`` ``[n, F]`` and its percentile interval from resampling ``clusters`` (as
+    :func:`vowelcam.intervals.cluster_bootstrap_mean`, for every column at once); NaN bounds with < 2 clusters."""
+    names, index = np.unique(np.asarray(list(clusters), dtype=str), return_inverse=True)
+    mean = stack.mean(axis=0)
+    if len(names) < 2:
+        return mean, np.full_like(mean, np.nan), np.full_like(mean, np.nan)
+    sums = np.zeros((len(names), stack.shape[1]))
+    np.add.at(sums, index, stack)
+    counts = np.bincount(index, minlength=len(names)).astype(np.float64)
+    draws = np.random.default_rng(seed).integers(0, len(names), size=(n_boot, len(names)))
+    weights = np.zeros((n_boot, len(names)))
+    np.add.at(weights, (np.repeat(np.arange(n_boot), len(names)), draws.ravel()), 1.0)
+    reps = (weights @ sums) / (weights @ counts)[:, None]
+    lo, hi = np.percentile(reps, [2.5, 97.5], axis=0)
+    return mean, lo, hi
 
 
 def token_profile(cam: np.ndarray, frames: Optional[tuple[int, int]] = None) -> Optional[np.ndarray]:
@@ -129,20 +187,40 @@ def token_profile(cam: np.ndarray, frames: Optional[tuple[int, int]] = None) -> 
 
 def cam_profiles(cams: CamData, token_rows: dict[str, dict[str, Any]], classes: Sequence[str]) -> dict[str, Profile]:
     """Per class (the token's true class), the mean frequency profile of the true-class maps."""
+    by_row = {int(e["row"]): token_rows.get(e["token_id"]) for e in cams.index}
+    return _class_profiles(cams, classes, lambda r: token_profile(cams.true_maps[r], _frames(by_row[r])), by_row)
+
+
+def baseline_profiles(cams: CamData, token_rows: dict[str, dict[str, Any]], classes: Sequence[str],
+                      name: str = "energy") -> dict[str, Profile]:
+    """Per class, the mean frequency profile of a model-free baseline map (``cams/controls.npz``; empty when the
+    cam stage wrote none), on the same tokens, frames and scale as :func:`cam_profiles`."""
+    if name not in cams.controls:
+        return {}
+    raw = cams.controls[name]
+    by_row = {int(e["row"]): token_rows.get(e["token_id"]) for e in cams.index}
+
+    def share(r: int) -> Optional[np.ndarray]:
+        total = float(raw[r].sum())
+        return raw[r] / total if total > 0 else None
+
+    return _class_profiles(cams, classes, share, by_row)
+
+
+def _class_profiles(cams: CamData, classes: Sequence[str], profile_of, by_row: dict[int, Any]) -> dict[str, Profile]:
     members: dict[str, list[int]] = {c: [] for c in classes}
     for entry in cams.index:
         if entry["true"] in members:
             members[entry["true"]].append(int(entry["row"]))
-    by_row = {int(e["row"]): token_rows.get(e["token_id"]) for e in cams.index}
     out = {}
     for label, rows in members.items():
-        profiles = [p for p in (token_profile(cams.true_maps[r], _frames(by_row[r])) for r in sorted(rows)) if p is not None]
-        if not profiles:
+        kept = [(r, p) for r, p in ((r, profile_of(r)) for r in sorted(rows)) if p is not None]
+        if not kept:
             continue
-        stack = np.vstack(profiles)
-        mean = stack.mean(axis=0)
-        se = stack.std(axis=0, ddof=1) / math.sqrt(len(stack)) if len(stack) > 1 else np.full_like(mean, np.nan)
-        out[label] = Profile(cams.freqs, mean, mean - Z95 * se, mean + Z95 * se, len(stack))
+        stack = np.vstack([p for _, p in kept])
+        clusters, unit = clusters_of([by_row.get(r) or {} for r, _ in kept])
+        mean, lo, hi = cluster_bootstrap_rows(stack, clusters)
+        out[label] = Profile(cams.freqs, mean, lo, hi, len(stack), unit)
     return out
 
 
