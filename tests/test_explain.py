@@ -91,8 +91,9 @@ def test_cam_gradcam_hirescam_agree_at_the_last_layer(resnet):
     cam = compute_layer_cams(resnet, resnet.layer4, x, t, "cam")
     area = cam.layer_maps.shape[-1] * cam.layer_maps.shape[-2]
     for method in ("gradcam", "hirescam"):
-        other = compute_layer_cams(resnet, resnet.layer4, x, t, method).layer_maps
-        assert torch.allclose(other, cam.layer_maps / area, atol=1e-5)
+        other = compute_layer_cams(resnet, resnet.layer4, x, t, method)
+        assert torch.allclose(other.raw_maps, cam.layer_maps / area, atol=1e-5)
+        assert torch.allclose(other.layer_maps, (cam.layer_maps / area).clamp(min=0), atol=1e-5)  # ReLU on the grid
     expected = cam.logits.gather(1, t) - resnet.fc.bias.detach()[t]
     assert torch.allclose(cam.layer_maps.mean(dim=(2, 3)), expected, atol=1e-4)
 
@@ -152,11 +153,13 @@ def test_scorecam_equals_its_definition_token_by_token():
     for n in range(2):
         act = model.features(x[n : n + 1])[0].detach()
         scores = []
+        floor = torch.quantile(x[n].flatten(), 0.05)
         for mask in act:
-            mask = (mask - mask.min()) / (mask.max() - mask.min() + 1e-8)
-            scores.append(model(x[n : n + 1] * mask)[0, t[n, 0]].item())
-        weights = torch.softmax(torch.tensor(scores), 0)
-        assert torch.allclose(maps[n, 0], (weights[:, None, None] * act).sum(0), atol=1e-5)
+            mask = (mask - mask.min()) / (mask.max() - mask.min())
+            masked = floor + mask * (x[n : n + 1] - floor)  # masked-out cells at the token's floor
+            scores.append(torch.softmax(model(masked), 1)[0, t[n, 0]].item())  # a probability (Wang et al.)
+        weights = torch.tensor(scores)
+        assert torch.allclose(maps[n, 0], (weights[:, None, None] * act).sum(0).clamp(min=0), atol=1e-5)
     assert not torch.allclose(maps[0], maps[1])
 
 
