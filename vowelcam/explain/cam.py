@@ -226,9 +226,10 @@ def mask_toward_floor(x: torch.Tensor, masks: torch.Tensor, floor: torch.Tensor)
     return floor + masks * (x - floor)
 
 
-def _score_cams(model: nn.Module, x: torch.Tensor, activation: torch.Tensor, targets: torch.Tensor,
-                grid: CamGrid, chunk: int) -> torch.Tensor:
-    """Raw Score-CAM maps ``[N, K, h, w]``: channel weights = target-class probability of the masked input."""
+def scorecam_weights(model: nn.Module, x: torch.Tensor, activation: torch.Tensor, targets: torch.Tensor,
+                     grid: CamGrid, chunk: int = 64) -> torch.Tensor:
+    """Score-CAM channel weights ``[N, C, K]``: the softmax probability of each target class for the input masked
+    toward the token's floor by each channel's upsampled, min-max scaled activation (0 for constant channels)."""
     n, channels = activation.shape[:2]
     probs = torch.zeros(n, channels, targets.shape[1], device=x.device)
     flat = activation.reshape(n * channels, 1, *activation.shape[2:])
@@ -244,7 +245,13 @@ def _score_cams(model: nn.Module, x: torch.Tensor, activation: torch.Tensor, tar
             tokens = idx // channels
             p = torch.softmax(model(mask_toward_floor(x[tokens], masks, floor[tokens])), dim=1)
             probs.view(-1, targets.shape[1])[idx] = p.gather(1, targets[tokens]) * live[:, None]
-    return torch.einsum("nck,nchw->nkhw", probs, activation)
+    return probs
+
+
+def _score_cams(model: nn.Module, x: torch.Tensor, activation: torch.Tensor, targets: torch.Tensor,
+                grid: CamGrid, chunk: int) -> torch.Tensor:
+    """Raw Score-CAM maps ``[N, K, h, w]``: activations weighted by :func:`scorecam_weights`."""
+    return torch.einsum("nck,nchw->nkhw", scorecam_weights(model, x, activation, targets, grid, chunk), activation)
 
 
 # Stride probe length: 1536 = 2^9 * 3 cells, so every stride made of stride-2 (and one stride-3) stages divides it

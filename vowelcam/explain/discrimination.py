@@ -10,8 +10,9 @@ For a subset of the run's tokens and every cheap method (``cam``, ``gradcam``, `
 - ``rho_reinit``: rank correlation between the true-class map of the trained model and that of the same model with
   its classifier (``fc``) re-initialised (Adebayo et al. 2018's cascading test, first step). 1 = the map does not
   depend on what the classifier learned.
-- ``rho_method``: per-token rank correlation between two methods' true-class maps; methods whose maps are the same
-  (mean >= :data:`SAME_MAP_RHO`) are one method in this run, whatever their names.
+- ``rho_method``: per-token rank correlation between two methods' true-class maps (their positive parts, which is
+  what band analysis reads); methods whose maps are the same (mean >= :data:`SAME_MAP_RHO`) are one method in this
+  run, whatever their names.
 
 Every mean has a cluster-bootstrap interval over speakers (recordings with one speaker; the unit is written beside
 it, see :mod:`vowelcam.intervals`). Flags, with the reason written out: ``class_agnostic`` when ``rho_other`` >=
@@ -134,7 +135,8 @@ def _same_maps(maps: Mapping[str, Mapping[str, np.ndarray]]) -> dict[str, list[s
     same: dict[str, list[str]] = {}
     for i, a in enumerate(names):
         for b in names[i + 1:]:
-            rho = rank_correlation(maps[a]["true"], maps[b]["true"])
+            # positive parts: what band analysis reads (CAM's own negatives are clipped there too)
+            rho = rank_correlation(np.clip(maps[a]["true"], 0, None), np.clip(maps[b]["true"], 0, None))
             if np.isfinite(rho).any() and np.nanmean(rho) >= SAME_MAP_RHO:
                 same.setdefault(a, []).append(b)
                 same.setdefault(b, []).append(a)

@@ -63,11 +63,15 @@ def central_width(mass: np.ndarray, fraction: float = CENTRAL_FRACTION) -> float
     total = mass.sum()
     if total <= 0:
         return float("nan")
-    edges = np.arange(len(mass) + 1, dtype=np.float64)
-    cdf = np.concatenate([[0.0], np.cumsum(mass) / total])
-    lo, hi = (0.5 - fraction / 2), (0.5 + fraction / 2)
-    keep = np.concatenate([[True], np.diff(cdf) > 0])  # strictly increasing for np.interp
-    return float(np.interp(hi, cdf[keep], edges[keep]) - np.interp(lo, cdf[keep], edges[keep]))
+    cum = np.cumsum(mass) / total
+    return _position(mass / total, cum, 0.5 + fraction / 2) - _position(mass / total, cum, 0.5 - fraction / 2)
+
+
+def _position(share: np.ndarray, cum: np.ndarray, q: float) -> float:
+    """Where (in cells, continuous) the cumulative share reaches ``q``."""
+    j = min(int(np.searchsorted(cum, q)), len(cum) - 1)  # the first cell whose cumulative share reaches q
+    before = cum[j - 1] if j > 0 else 0.0
+    return j + (q - before) / share[j] if share[j] > 0 else float(j)
 
 
 class _Stop(Exception):
