@@ -22,6 +22,8 @@ For one map ``[F, T]`` on the model's input grid and the token's own frames ``[f
 - **high-frequency shares**: mass above the F3 band's upper edge (``hf_share_above_f3``) and above 4 kHz
   (``hf_share_above_4k``, empty when the model's axis stops at 4 kHz).
 
+Each row also carries the CAM layer's measured point spread (``point_spread_hz``, ``point_spread_ms``).
+
 Every formant metric exists twice: against the token's measured formants (no suffix) and against the reference
 means of its vowel and speaker group (suffix ``_ref``; reference bands use the same half-widths). Missing
 formants leave their metrics empty (NaN) and the rest is still computed.

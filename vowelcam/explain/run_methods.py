@@ -19,7 +19,7 @@ from ..errors import RunDirError
 from .bands import BandSpec
 from .contrastive import CONTRASTIVE_COLUMNS
 from .discrimination import DISCRIMINATION_COLUMNS, discrimination_table, meta_summary, method_maps, other_classes
-from .resolution import PointSpread, measure_layers
+from .resolution import PointSpread, measure_layers, time_resolution_statement
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,7 @@ def measure_resolution(ctx: Any, chosen: list[dict[str, str]],
     spread = measure_layers(ctx.model, ctx.layers, x, ctx.grid.input_hz_per_row, hop)
     log.info("point spread at %s: %.0f Hz x %.0f ms (central 50 %% of |gradient|; %.4g Hz per row)", ctx.grid.layer,
              spread[ctx.grid.layer].point_spread_hz, spread[ctx.grid.layer].point_spread_ms, ctx.grid.hz_per_row)
+    log.info(time_resolution_statement(ctx.grid.layer, ms_per_column(ctx), spread[ctx.grid.layer]))
     return spread
 
 
