@@ -80,19 +80,24 @@ def measure_resolution(ctx: Any, chosen: list[dict[str, str]],
 
 
 def write_method_tables(run: rundir.RunDir, ctx: Any, chosen: list[dict[str, str]],
-                         tokens: dict[str, dict[str, Any]], contrast_rows: list[dict[str, Any]],
+                        tokens: dict[str, dict[str, Any]], contrast_rows: list[dict[str, Any]],
                         settings: CamSettings) -> list[Path]:
-    """discrimination.csv (class-discriminativeness per method) and contrastive.csv; both summarised in meta.json."""
-    n = SCORECAM_DISCRIMINATION_TOKENS if ctx.method == "scorecam" else DISCRIMINATION_MAX_TOKENS
-    idx = _subset(chosen, n, settings.seed)
+    """discrimination.csv (class-discriminativeness per method) and contrastive.csv; both summarised in meta.json.
+
+    The cheap methods on up to :data:`DISCRIMINATION_MAX_TOKENS` tokens; Score-CAM (when it is the run's method) on
+    the first :data:`SCORECAM_DISCRIMINATION_TOKENS` of them."""
+    idx = _subset(chosen, DISCRIMINATION_MAX_TOKENS, settings.seed)
     labels = list(ctx.info.labels)
     true_idx = np.array([_label_index(labels, chosen[i]["true"]) for i in idx])
-    methods = CHEAP + (["scorecam"] if ctx.method == "scorecam" else [])
-    maps = method_maps(ctx.model, ctx.grid.layer, _inputs(ctx, chosen, tokens, idx), true_idx,
-                       other_classes(true_idx, len(labels), settings.seed), methods, ctx.grid, settings.seed)
+    other_idx = other_classes(true_idx, len(labels), settings.seed)
     toks = [tokens[chosen[i]["token_id"]] for i in idx]
-    table = discrimination_table(maps, ctx.grid.layer, [str(t.get("speaker", "")) for t in toks],
-                                 [str(t.get("file", "")) for t in toks], settings.bootstrap, settings.seed)
+    speakers, files = [str(t.get("speaker", "")) for t in toks], [str(t.get("file", "")) for t in toks]
+    maps = _maps_in_batches(ctx, chosen, tokens, idx, true_idx, other_idx, CHEAP, settings)
+    table = discrimination_table(maps, ctx.grid.layer, speakers, files, settings.bootstrap, settings.seed)
+    if ctx.method == "scorecam":
+        k = SCORECAM_DISCRIMINATION_TOKENS
+        sc = _maps_in_batches(ctx, chosen, tokens, idx[:k], true_idx[:k], other_idx[:k], ["scorecam"], settings)
+        table += discrimination_table(sc, ctx.grid.layer, speakers[:k], files[:k], settings.bootstrap, settings.seed)
     rundir.write_csv(run.path(DISCRIMINATION), table, DISCRIMINATION_COLUMNS)
     rundir.write_csv(run.path(CONTRASTIVE), contrast_rows, CONTRASTIVE_COLUMNS)
     meta_path = run.path(rundir.CAMS) / "meta.json"
@@ -100,3 +105,16 @@ def write_method_tables(run: rundir.RunDir, ctx: Any, chosen: list[dict[str, str
     meta["discrimination"] = meta_summary(table)
     rundir.atomic_write_text(meta_path, json.dumps(meta, indent=2))
     return [run.path(DISCRIMINATION), run.path(CONTRASTIVE)]
+
+
+def _maps_in_batches(ctx: Any, chosen: list[dict[str, str]], tokens: dict[str, dict[str, Any]], idx: np.ndarray,
+                     true_idx: np.ndarray, other_idx: np.ndarray, methods: list[str],
+                     settings: CamSettings) -> dict[str, dict[str, np.ndarray]]:
+    """:func:`method_maps` over ``idx`` in batches of the run's CAM batch size, concatenated."""
+    parts = []
+    for start in range(0, len(idx), max(1, settings.batch_size)):
+        part = slice(start, start + max(1, settings.batch_size))
+        x = _inputs(ctx, chosen, tokens, idx[part])
+        parts.append(method_maps(ctx.model, ctx.grid.layer, x, true_idx[part], other_idx[part], methods, ctx.grid,
+                                 settings.seed))
+    return {m: {k: np.concatenate([p[m][k] for p in parts]) for k in parts[0][m]} for m in parts[0]}
