@@ -175,9 +175,10 @@ def test_ground_truth_cam_mass_sits_on_the_distinguishing_band(tiny_trained):
     """Classes differ only in the F2 row; the maps must put their mass there, not on the shared bands.
 
     Band = the token's F2 row +-2 rows (5 of 48 rows), so a map without preference scores enrichment 1.0.
-    Measured over 5 training seeds: 2.3-4.1 (mean over 90 tokens) on the F2 band for every method (Score-CAM
-    lowest), 0.1-0.4 on the shared F1/F3 bands. We require more than 2.0 ("twice chance") on F2 and less than
-    1.0 (below chance) on the shared bands; an untrained model fails the first (about 0.5-1).
+    Measured over 5 training seeds (before Score-CAM followed Wang et al.'s probability weights): 2.3-4.1 (mean
+    over 90 tokens) on the F2 band, 0.1-0.4 on the shared F1/F3 bands. We require more than 2.0 ("twice chance") on
+    F2 (1.5 for Score-CAM, see below) and less than 1.0 (below chance) on the shared bands; an untrained model fails
+    the first (about 0.5-1).
     """
     specs, y, f2 = band_spectrograms(90, np.random.default_rng(7))
     x = to_input(specs)
@@ -191,7 +192,10 @@ def test_ground_truth_cam_mass_sits_on_the_distinguishing_band(tiny_trained):
         share = profiles / profiles.sum(1, keepdims=True)
         on_f2 = np.array([(s[np.abs(rows - c) <= 2]).sum() for s, c in zip(share, f2)]) / (5 / GT_ROWS)
         shared = np.mean([share[:, np.abs(rows - c) <= 2].sum(1) / (5 / GT_ROWS) for c in GT_SHARED_ROWS], 0)
-        assert on_f2.mean() > 2.0, method
+        # Score-CAM per Wang et al. weights channels by probabilities (all >= 0), so part of its map is the plain
+        # sum of activations: 1.97 on F2 / 0.37 on the shared bands here (seed 0), against 3.6-4.2 / 0.14-0.18 for
+        # the gradient methods; its bar is 1.5 ("half again chance"), everything else's 2.0
+        assert on_f2.mean() > (1.5 if method == "scorecam" else 2.0), method
         assert shared.mean() < 1.0, method
     untrained = TinyCnn().eval()
     maps, _ = compute_cams(untrained, untrained.features, x, torch.from_numpy(y)[:, None], "gradcam", grid)
