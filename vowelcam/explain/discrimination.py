@@ -90,15 +90,10 @@ def method_maps(model: nn.Module, layer_name: str, x: torch.Tensor, true_idx: np
     cheap = [m for m in methods if m in CHEAP_METHODS]
     out: dict[str, dict[str, np.ndarray]] = {}
     for which, net, mods, tgt in (("trained", model, modules, targets), ("reinit", reinit, modules_r, targets[:, :1])):
-        for method in [*cheap, *(m for m in methods if m == "scorecam")]:
-            try:
-                if method == "scorecam":
-                    maps = compute_layer_cams(net, mods[layer_name], x, tgt, method, grid).layer_maps
-                else:
-                    maps = compute_method_maps(net, mods[layer_name], x, tgt, [method])[0][method]
-            except CamError as exc:
-                log.info("discrimination: %s left out at %s (%s)", method, layer_name, exc)
-                continue
+        found = _cheap_maps(net, mods[layer_name], x, tgt, cheap, layer_name)
+        if "scorecam" in methods:
+            found["scorecam"] = compute_layer_cams(net, mods[layer_name], x, tgt, "scorecam", grid).layer_maps
+        for method, maps in found.items():
             maps = maps.detach().cpu().numpy()
             slot = out.setdefault(method, {})
             if which == "trained":
@@ -106,6 +101,21 @@ def method_maps(model: nn.Module, layer_name: str, x: torch.Tensor, true_idx: np
             else:
                 slot["reinit"] = maps[:, 0]
     return {m: v for m, v in out.items() if len(v) == 3}
+
+
+def _cheap_maps(net: nn.Module, layer: nn.Module, x: torch.Tensor, targets: torch.Tensor, methods: list[str],
+                layer_name: str) -> dict[str, torch.Tensor]:
+    """All cheap methods from one forward and backward pass per target; ``cam`` dropped where the layer does not
+    feed ``fc``."""
+    if not methods:
+        return {}
+    try:
+        return compute_method_maps(net, layer, x, targets, methods)[0]
+    except CamError as exc:
+        if "cam" not in methods:
+            raise
+        log.info("discrimination: cam left out at %s (%s)", layer_name, exc)
+        return compute_method_maps(net, layer, x, targets, [m for m in methods if m != "cam"])[0]
 
 
 def discrimination_table(maps: Mapping[str, Mapping[str, np.ndarray]], layer: str, speakers: Sequence[str],
