@@ -32,6 +32,7 @@ from vowelcam.explain.cam import layer_grid
 from vowelcam.explain.discrimination import discrimination_table, method_maps, other_classes
 from vowelcam.explain.resolution import measure_layers, time_resolution_statement
 from vowelcam.explain.run import select_tokens
+from vowelcam.explain.run_methods import spread_subset
 from vowelcam.learn.models import describe_norm, feature_layers, load_model
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -92,7 +93,7 @@ def main() -> None:
         out["layers"][name] = {**spread[name].describe(), "hz_per_row": grid.hz_per_row, "ms_per_column": ms_col,
                                "layer_rows": grid.layer_rows, "layer_cols": grid.layer_cols,
                                "time_resolution": time_resolution_statement(name, ms_col, spread[name],
-                                                                            out["mean_token_ms"])}
+                                                                            out["mean_token_ms"], grid.layer_cols)}
     for name in names:
         grid = layer_grid(model, layers[name], name, freqs, len(store.times), info.hz_per_row.get(name),
                           tuple(info.input_pool))
@@ -101,11 +102,11 @@ def main() -> None:
         out["seconds"][f"discrimination_{name}"] = time.perf_counter() - start
         rows = discrimination_table(maps, name, speakers, files, 1000, args.seed)
         if name == names[-1] and args.scorecam_tokens:
-            k = args.scorecam_tokens
+            k = spread_subset(len(idx), args.scorecam_tokens)  # spread over speakers, not the first file's
             start = time.perf_counter()
-            sc = method_maps(model, name, x[:k], true_idx[:k], other_idx[:k], ["scorecam"], grid, args.seed)
-            out["seconds"][f"scorecam_{name}_{k}_tokens"] = time.perf_counter() - start
-            rows += discrimination_table(sc, name, speakers[:k], files[:k], 1000, args.seed)
+            sc = method_maps(model, name, x[k], true_idx[k], other_idx[k], ["scorecam"], grid, args.seed)
+            out["seconds"][f"scorecam_{name}_{len(k)}_tokens"] = time.perf_counter() - start
+            rows += discrimination_table(sc, name, [speakers[i] for i in k], [files[i] for i in k], 1000, args.seed)
         out["discrimination"][name] = rows
     path = RESULTS / f"methods_{args.name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -187,6 +187,7 @@ def test_resnet_layers_spread_wider_than_their_hz_per_row():
     assert l4.point_spread_ms > l2.point_spread_ms
     assert "integrates the whole analysis window" in time_resolution_statement("layer4", 160.0, l4)
     assert "resolve the vowel" in time_resolution_statement("layer2", 40.0, None)
+    assert "mixes 80 ms stretches" in time_resolution_statement("layer3", 80.0, None, 272.0, n_columns=6)
 
 
 def test_bands_are_never_narrower_than_the_point_spread():

@@ -131,13 +131,18 @@ def measure_layers(model: nn.Module, layers: Mapping[str, nn.Module], x: torch.T
 
 
 def time_resolution_statement(layer: str, ms_per_column: float, spread: PointSpread | None,
-                              token_ms: float | None = None) -> str:
+                              token_ms: float | None = None, n_columns: int | None = None) -> str:
     """A plain sentence on whether the map's time columns resolve the vowel (for meta.json and the report)."""
     psf = f"; one cell's measured point spread is {spread.point_spread_ms:.0f} ms" if spread else ""
     tok = f" (tokens average {token_ms:.0f} ms)" if token_ms else ""
-    if ms_per_column > MAX_MS_PER_COLUMN or (spread and token_ms and spread.point_spread_ms >= token_ms):
+    if ms_per_column <= MAX_MS_PER_COLUMN:
+        return (f"At {layer} a time column is {ms_per_column:.0f} ms{psf}{tok}: columns resolve the vowel in time "
+                f"(<= {MAX_MS_PER_COLUMN:.0f} ms per column).")
+    whole = (n_columns is not None and n_columns <= 4) or (spread is not None and token_ms
+                                                           and spread.point_spread_ms >= token_ms / 2)
+    if whole or n_columns is None:
         return (f"At {layer} a time column is {ms_per_column:.0f} ms{psf}{tok}: the frequency profile integrates "
                 f"the whole analysis window around the vowel; the token's own interval selects columns, not moments "
                 f"inside the vowel.")
-    return (f"At {layer} a time column is {ms_per_column:.0f} ms{psf}{tok}: columns resolve the vowel in time "
-            f"(<= {MAX_MS_PER_COLUMN:.0f} ms per column).")
+    return (f"At {layer} a time column is {ms_per_column:.0f} ms{psf}{tok}: coarser than {MAX_MS_PER_COLUMN:.0f} ms, "
+            f"so the profile mixes {ms_per_column:.0f} ms stretches of the vowel and its context.")

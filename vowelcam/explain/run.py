@@ -356,7 +356,8 @@ def _meta(ctx: _Context, spec: BandSpec, settings: CamSettings, n: int) -> dict[
                        for name, ps in ctx.resolution.items()},
         "point_spread_hz": spec.point_spread_hz, "point_spread_ms": spec.point_spread_ms,
         "ms_per_column": ms_per_column(ctx),
-        "time_resolution": time_resolution_statement(grid.layer, ms_per_column(ctx), ctx.resolution.get(grid.layer)),
+        "time_resolution": time_resolution_statement(grid.layer, ms_per_column(ctx), ctx.resolution.get(grid.layer),
+                                                     n_columns=grid.layer_cols),
         "contrast": "contrast.npy: predicted-class minus true-class map before the method's ReLU, upsampled "
                     "(zero for correct tokens); per-token readings in contrastive.csv",
     }

@@ -53,6 +53,11 @@ def ms_per_column(ctx: Any) -> float:
     return float(ctx.grid.stride_cols * float(ctx.store.settings.get("hop_ms", float("nan"))))
 
 
+def spread_subset(n: int, k: int) -> np.ndarray:
+    """``k`` positions evenly spread over ``0..n-1`` (tokens are ordered by file, so this spreads over speakers)."""
+    return np.unique(np.linspace(0, n - 1, min(k, n)).round().astype(int))
+
+
 def _subset(chosen: list[dict[str, str]], n: int, seed: int) -> np.ndarray:
     """Up to ``n`` token indices scored by model.pt (the first fold), drawn at random, sorted."""
     first = _fold(chosen[0])
@@ -75,7 +80,8 @@ def measure_resolution(ctx: Any, chosen: list[dict[str, str]],
     spread = measure_layers(ctx.model, ctx.layers, x, ctx.grid.input_hz_per_row, hop)
     log.info("point spread at %s: %.0f Hz x %.0f ms (central 50 %% of |gradient|; %.4g Hz per row)", ctx.grid.layer,
              spread[ctx.grid.layer].point_spread_hz, spread[ctx.grid.layer].point_spread_ms, ctx.grid.hz_per_row)
-    log.info(time_resolution_statement(ctx.grid.layer, ms_per_column(ctx), spread[ctx.grid.layer]))
+    log.info(time_resolution_statement(ctx.grid.layer, ms_per_column(ctx), spread[ctx.grid.layer],
+                                       n_columns=ctx.grid.layer_cols))
     return spread
 
 
@@ -85,7 +91,7 @@ def write_method_tables(run: rundir.RunDir, ctx: Any, chosen: list[dict[str, str
     """discrimination.csv (class-discriminativeness per method) and contrastive.csv; both summarised in meta.json.
 
     The cheap methods on up to :data:`DISCRIMINATION_MAX_TOKENS` tokens; Score-CAM (when it is the run's method) on
-    the first :data:`SCORECAM_DISCRIMINATION_TOKENS` of them."""
+    :data:`SCORECAM_DISCRIMINATION_TOKENS` of them spread over the subset."""
     idx = _subset(chosen, DISCRIMINATION_MAX_TOKENS, settings.seed)
     labels = list(ctx.info.labels)
     true_idx = np.array([_label_index(labels, chosen[i]["true"]) for i in idx])
@@ -95,9 +101,10 @@ def write_method_tables(run: rundir.RunDir, ctx: Any, chosen: list[dict[str, str
     maps = _maps_in_batches(ctx, chosen, tokens, idx, true_idx, other_idx, CHEAP, settings)
     table = discrimination_table(maps, ctx.grid.layer, speakers, files, settings.bootstrap, settings.seed)
     if ctx.method == "scorecam":
-        k = SCORECAM_DISCRIMINATION_TOKENS
-        sc = _maps_in_batches(ctx, chosen, tokens, idx[:k], true_idx[:k], other_idx[:k], ["scorecam"], settings)
-        table += discrimination_table(sc, ctx.grid.layer, speakers[:k], files[:k], settings.bootstrap, settings.seed)
+        k = spread_subset(len(idx), SCORECAM_DISCRIMINATION_TOKENS)
+        sc = _maps_in_batches(ctx, chosen, tokens, idx[k], true_idx[k], other_idx[k], ["scorecam"], settings)
+        table += discrimination_table(sc, ctx.grid.layer, [speakers[i] for i in k], [files[i] for i in k],
+                                      settings.bootstrap, settings.seed)
     rundir.write_csv(run.path(DISCRIMINATION), table, DISCRIMINATION_COLUMNS)
     rundir.write_csv(run.path(CONTRASTIVE), contrast_rows, CONTRASTIVE_COLUMNS)
     meta_path = run.path(rundir.CAMS) / "meta.json"
