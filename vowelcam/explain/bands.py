@@ -74,7 +74,7 @@ def frequency_profile(cam: np.ndarray, frame_start: int, frame_end: int) -> tupl
     """The clipped profile ``[F]`` over frames ``[frame_start, frame_end)`` and the share of mass clipped."""
     part = np.asarray(cam, dtype=np.float64)[:, max(0, frame_start) : max(frame_start + 1, frame_end)]
     positive = np.clip(part, 0, None)
-    negative = -np.clip(part, None, 0).sum()
+    negative = float(np.abs(np.clip(part, None, 0).sum()))  # abs: never -0.0 in the CSV
     total = positive.sum() + negative
     return positive.sum(axis=1), float(negative / total) if total > 0 else float("nan")
 
