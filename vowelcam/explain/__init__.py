@@ -3,7 +3,10 @@
 Entry point: :func:`vowelcam.explain.run.explain_run` (``vowelcam cam RUN_DIR``). Modules:
 ``cam`` (CAM methods, batched and hook-safe), ``grid`` (layer grid -> Hz mapping and upsampling), ``bands``
 (per-token band metrics), ``agreement`` (per-vowel tables with bootstrap intervals, confusion pairs),
-``faithfulness`` (band deletion, randomisation, frequency shift), ``store`` (the ``cams/`` folder), ``errors``.
+``faithfulness`` (band deletion, randomisation, frequency shift), ``store`` (the ``cams/`` folder), ``errors``,
+``resolution`` (each layer's measured point spread), ``discrimination`` (class-discriminativeness per method,
+collapsed methods flagged), ``contrastive`` (predicted-minus-true maps of confusions), ``run_methods`` (the three
+inside the cam stage).
 
 Every output states the Hz per CAM row at the layer used (``hz_per_row``: meta.json key, CSV column).
 
@@ -12,13 +15,23 @@ Files written into the run directory
 ``cams/``: ``meta.json`` (method, layer, hz_per_row, freqs [Hz of each stored row], times, n_frames, grid [layer
 rows/cols, strides, the Hz mapping in words], band_halfwidth, reference, profile_clip, analysis_frames,
 normalisation {stored: "raw", norm_arrays, norm, norm_scale}); ``index.csv`` (token_id, row, true, predicted,
-correct, split, frame_start, frame_end, hz_per_row); ``true.npy``/``pred.npy`` (float32 [N, F, T] raw maps for the
-true / predicted class on the model's input grid) and ``true_norm.npy``/``pred_norm.npy`` (the same divided by
-one run-wide ``norm_scale``, the 99th percentile of all positive raw values).
+correct, split, frame_start, frame_end, hz_per_row); ``true.npy``/``pred.npy`` (float32 [N, F, T] maps for the
+true / predicted class on the model's input grid, ReLU on the layer grid where the method has one, no rescaling)
+and ``true_norm.npy``/``pred_norm.npy`` (the same divided by one run-wide ``norm_scale``, the 99th percentile of
+all positive values); ``contrast.npy`` (float32 [N, F, T]: predicted-class minus true-class map before the ReLU,
+zero for correct tokens). ``meta.json`` also holds ``input_normalisation``, ``resolution`` (per layer:
+point_spread_hz, point_spread_ms, their sd, n_tokens, the probed cell, definition, hz_per_row), ``point_spread_hz``,
+``point_spread_ms`` and ``ms_per_column`` of the CAM layer, ``time_resolution`` (a sentence: whether columns resolve
+the vowel or the profile integrates the window), ``contrast`` and ``discrimination`` (per method: rho_other,
+rho_reinit with intervals, n, n_clusters, unit, collapsed, reason).
+
+``discrimination.csv``: see :mod:`vowelcam.explain.discrimination` (DISCRIMINATION_COLUMNS).
+``contrastive.csv``: one row per misclassified token, see :mod:`vowelcam.explain.contrastive`.
 
 ``bands.csv`` (true-class maps) and ``bands_pred.csv`` (predicted-class maps), one row per token:
 token_id, file, speaker, group, vowel (true label), predicted, correct (0/1), split, method, layer, hz_per_row,
-frame_start, frame_end, n_frames_used, mass_total (clipped map summed over the token's frames), neg_share
+frame_start, frame_end, point_spread_hz, point_spread_ms (the CAM layer's measured point spread), n_frames_used,
+mass_total (clipped map summed over the token's frames), neg_share
 (negative mass clipped / total absolute mass), n_formants_measured (0-3), has_reference (0/1);
 per formant k = 1..3: fk_hz (measured at 50 %), bandk_lo_hz, bandk_hi_hz, fk_ref_hz (reference mean);
 mass_fk, enrich_fk (mass share / axis share), hf_share_above_f3 and the same with suffix ``_ref`` (bands around

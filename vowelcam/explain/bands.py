@@ -8,14 +8,21 @@ For one map ``[F, T]`` on the model's input grid and the token's own frames ``[f
   mass was clipped, so nothing disappears silently.
 - **bands** around F1, F2, F3 at 50 % of the token: ``centre +- halfwidth`` with ``halfwidth`` a fixed
   ``band_halfwidth_hz``, or (when that is 0) half the measured bandwidth ``b_k/2`` but at least
-  ``band_min_halfwidth_hz``. ``mass_fk`` = the band's share of the profile's mass; ``enrich_fk`` =
+  ``band_min_halfwidth_hz``; and in either case never narrower than the CAM layer's measured point spread
+  (``point_spread_hz``, see :mod:`vowelcam.explain.resolution`): a band narrower than what one map cell can
+  resolve would claim a precision the map does not have. ``mass_fk`` = the band's share of the profile's mass; ``enrich_fk`` =
   ``mass_fk`` / the band's share of the frequency axis (rows in band / all rows): 1 = no preference, > 1 = more
   mass than a band of that width gets on average.
 - **peaks**: the profile's maximum (``peak1``) plus up to two further local maxima with a prominence of at least
-  10 % of the maximum, each with its nearest formant, the distance in Hz, and whether it lies inside that
+  10 % of the maximum, located by parabolic interpolation through the peak sample and its neighbours one map
+  sample away (``sample_step_rows`` input rows: the layer's row stride, since between layer rows the upsampled
+  map is a straight line and its maxima sit on layer rows), so a peak between two 125 Hz rows is reported between
+  them instead of snapped to one; each with its nearest formant, the distance in Hz, and whether it lies inside that
   formant's band (``peak1_on_formant`` is the "top peak falls on a formant" flag).
 - **high-frequency shares**: mass above the F3 band's upper edge (``hf_share_above_f3``) and above 4 kHz
   (``hf_share_above_4k``, empty when the model's axis stops at 4 kHz).
+
+Each row also carries the CAM layer's measured point spread (``point_spread_hz``, ``point_spread_ms``).
 
 Every formant metric exists twice: against the token's measured formants (no suffix) and against the reference
 means of its vowel and speaker group (suffix ``_ref``; reference bands use the same half-widths). Missing
@@ -37,30 +44,37 @@ HF_EDGE_HZ = 4000.0
 
 @dataclass(frozen=True)
 class BandSpec:
-    """How wide the formant bands are (see the module docstring)."""
+    """How wide the formant bands are, and the map's resolution (see the module docstring)."""
 
     halfwidth_hz: float = 0.0  # 0 = half the measured bandwidth
     min_halfwidth_hz: float = 50.0
+    point_spread_hz: float = float("nan")  # measured point spread of the CAM layer (central-50 % width)
+    point_spread_ms: float = float("nan")
+    sample_step_rows: int = 1  # input rows between the map's own (layer-grid) samples
 
     def halfwidth(self, bandwidth: float) -> float:
-        """Half-width in Hz for a formant of measured ``bandwidth`` (NaN when unknown)."""
+        """Half-width in Hz for a formant of measured ``bandwidth`` (NaN when unknown), never below half the
+        point spread."""
         if self.halfwidth_hz > 0:
-            return self.halfwidth_hz
-        half = bandwidth / 2 if np.isfinite(bandwidth) else 0.0
-        return max(half, self.min_halfwidth_hz)
+            half = self.halfwidth_hz
+        else:
+            half = max(bandwidth / 2 if np.isfinite(bandwidth) else 0.0, self.min_halfwidth_hz)
+        return max(half, self.point_spread_hz / 2) if np.isfinite(self.point_spread_hz) else half
 
     def describe(self) -> str:
         """One line for meta.json and reports."""
-        if self.halfwidth_hz > 0:
-            return f"+-{self.halfwidth_hz:g} Hz around each formant"
-        return f"+- half the measured bandwidth, at least {self.min_halfwidth_hz:g} Hz"
+        text = (f"+-{self.halfwidth_hz:g} Hz around each formant" if self.halfwidth_hz > 0 else
+                f"+- half the measured bandwidth, at least {self.min_halfwidth_hz:g} Hz")
+        if np.isfinite(self.point_spread_hz):
+            text += f", and at least half the layer's measured point spread ({self.point_spread_hz / 2:.0f} Hz)"
+        return text
 
 
 def frequency_profile(cam: np.ndarray, frame_start: int, frame_end: int) -> tuple[np.ndarray, float]:
     """The clipped profile ``[F]`` over frames ``[frame_start, frame_end)`` and the share of mass clipped."""
     part = np.asarray(cam, dtype=np.float64)[:, max(0, frame_start) : max(frame_start + 1, frame_end)]
     positive = np.clip(part, 0, None)
-    negative = -np.clip(part, None, 0).sum()
+    negative = float(np.abs(np.clip(part, None, 0).sum()))  # abs: never -0.0 in the CSV
     total = positive.sum() + negative
     return positive.sum(axis=1), float(negative / total) if total > 0 else float("nan")
 
@@ -89,15 +103,30 @@ def band_metrics(profile: np.ndarray, freqs: np.ndarray, bands: Sequence[tuple[f
     return out
 
 
-def profile_peaks(profile: np.ndarray, freqs: np.ndarray) -> list[tuple[float, float]]:
-    """Up to :data:`N_PEAKS` ``(Hz, share of mass at the peak row)``: the maximum first, then by prominence."""
+def refine_peak(profile: np.ndarray, i: int, step: int = 1) -> float:
+    """Fractional row of the peak at row ``i``: the vertex of the parabola through rows ``i - step``, ``i``,
+    ``i + step`` (``i`` itself at the axis edges or where the three samples are not concave)."""
+    if step < 1 or i - step < 0 or i + step >= len(profile):
+        return float(i)
+    a, b, c = (float(profile[j]) for j in (i - step, i, i + step))
+    denom = a - 2 * b + c
+    if denom >= 0 or b < max(a, c):
+        return float(i)
+    return i + step * float(np.clip(0.5 * (a - c) / denom, -0.5, 0.5))
+
+
+def profile_peaks(profile: np.ndarray, freqs: np.ndarray, step: int = 1) -> list[tuple[float, float]]:
+    """Up to :data:`N_PEAKS` ``(Hz, share of mass at the peak row)``: the maximum first, then by prominence;
+    Hz interpolated (:func:`refine_peak`) on samples ``step`` rows apart."""
     total = profile.sum()
     if total <= 0:
         return []
     top = int(np.argmax(profile))
     idx, props = find_peaks(profile, prominence=PEAK_PROMINENCE * profile[top])
     order = [int(i) for i in idx[np.argsort(-props["prominences"])] if i != top]
-    return [(float(freqs[i]), float(profile[i] / total)) for i in [top, *order][:N_PEAKS]]
+    df = float(freqs[1] - freqs[0]) if len(freqs) > 1 else 0.0
+    return [(float(freqs[0] + refine_peak(profile, i, step) * df), float(profile[i] / total))
+            for i in [top, *order][:N_PEAKS]]
 
 
 def peak_metrics(peaks: list[tuple[float, float]], centres: Sequence[float],
@@ -125,9 +154,11 @@ def token_band_row(cam: np.ndarray, freqs: np.ndarray, token: Mapping[str, Any],
     halfwidths = [spec.halfwidth(float(token.get(f"b{k}_50", np.nan))) for k in (1, 2, 3)]
     ref = [float(reference.get(f"{f}_mean", np.nan)) if reference else np.nan for f in FORMANTS]
     bands, ref_bands = formant_bands(measured, halfwidths), formant_bands(ref, halfwidths)
-    peaks = profile_peaks(profile, freqs)
+    peaks = profile_peaks(profile, freqs, spec.sample_step_rows)
     total = profile.sum()
     row: dict[str, Any] = {
+        "point_spread_hz": spec.point_spread_hz,
+        "point_spread_ms": spec.point_spread_ms,
         "n_frames_used": max(1, int(token["frame_end"]) - int(token["frame_start"])),
         "mass_total": float(total),
         "neg_share": neg_share,
@@ -150,7 +181,8 @@ def token_band_row(cam: np.ndarray, freqs: np.ndarray, token: Mapping[str, Any],
 
 
 def _metric_columns() -> list[str]:
-    cols = ["n_frames_used", "mass_total", "neg_share", "n_formants_measured", "has_reference"]
+    cols = ["point_spread_hz", "point_spread_ms", "n_frames_used", "mass_total", "neg_share", "n_formants_measured",
+            "has_reference"]
     for k in (1, 2, 3):
         cols += [f"f{k}_hz", f"band{k}_lo_hz", f"band{k}_hi_hz", f"f{k}_ref_hz"]
     for suffix in ("", "_ref"):

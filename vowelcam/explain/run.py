@@ -19,14 +19,18 @@ from ..reference import ReferenceTable, load_reference
 from ..tokens import read_tokens
 from .agreement import AGREEMENT_COLUMNS, CONFUSION_COLUMNS, agreement_table, confusion_table
 from .bands import BAND_METRIC_COLUMNS, BandSpec, frequency_profile, reference_for, token_band_row
-from .cam import RELU_METHODS, check_method, compute_cams, layer_grid
+from .cam import RELU_METHODS, check_method, compute_cams_with_contrast, layer_grid
 from .controls import (CONTROL_COLUMNS, PEAK_FORMANT_COLUMNS, Controls, baseline_maps, baseline_profiles,
                        control_row, envelope_matrix, null_partners, peak_formant_flags)
+from .contrastive import contrast_row
+from .resolution import PointSpread, time_resolution_statement
+from .run_methods import band_spec, measure_resolution, ms_per_column, write_method_tables
 from .errors import UnknownLayerError
 from .faithfulness import FAITHFULNESS_COLUMNS, FaithInputs, FaithSpec, run_faithfulness
 from .grid import CamGrid
 from .store import INDEX_COLUMNS, CamWriter
 from ..learn.accel import eval_batch_size, resolve_device
+from ..learn.models import describe_norm
 from ..learn.distributed import Dist, barrier, from_env, gather_to_main, process_group, shard_bounds
 
 log = logging.getLogger(__name__)
@@ -98,6 +102,7 @@ class _Context:
     device: str
     fold_models: dict[int, torch.nn.Module] = field(default_factory=dict)  # model/fold-<k>.pt with k-fold runs
     controls: Controls | None = None  # baselines and null (see vowelcam.explain.controls)
+    resolution: dict[str, PointSpread] = field(default_factory=dict)  # measured point spread per layer
 
     @property
     def layer(self) -> torch.nn.Module:
@@ -158,6 +163,7 @@ def explain_run(run_dir: str | Path, settings: CamSettings | None = None, device
     ctx = _load(run, settings, method, device, folds)
     ctx.controls = Controls(torch.from_numpy(envelope_matrix(len(ctx.freqs), ctx.grid.input_hz_per_row)),
                             null_partners([tokens[p["token_id"]] for p in chosen], list(tokens.values()), settings.seed))
+    ctx.resolution = measure_resolution(ctx, chosen, tokens)
     log.info("%s at %s: %.4g Hz per CAM row, %d tokens", method, ctx.grid.layer, ctx.grid.hz_per_row, len(chosen))
     if method == "scorecam":
         log.warning("Score-CAM runs one forward pass per channel of %s per token: slow on a CPU", ctx.grid.layer)
@@ -177,6 +183,7 @@ def _finish(run: rundir.RunDir, ctx: _Context, chosen: list[dict[str, str]], tok
             progress: ProgressCallback | None) -> CamSummary:
     """Rank 0's part: tables, faithfulness tests and the summary."""
     outputs, agreement = _write_tables(run, result, ctx, settings)
+    outputs += write_method_tables(run, ctx, chosen, tokens, result.band_rows.get("contrast", []), settings)
     faith = _faithfulness(run, ctx, chosen, tokens, faith_idx, result.faith_specs, settings, progress)
     if faith:
         outputs.append(run.path(rundir.FAITHFULNESS))
@@ -197,6 +204,7 @@ class _BatchMaps:
     rows: dict[str, list[dict[str, Any]]]
     profiles: dict[str, list[np.ndarray]]
     specs: np.ndarray  # the batch's input spectrograms [n, F, T] (for the faithfulness subset)
+    contrast: np.ndarray | None = None  # [n, F, T] predicted minus true raw map (zero for correct tokens)
 
 
 def _cam_pass(run: rundir.RunDir, ctx: _Context, chosen: list[dict[str, str]], tokens: dict[str, dict[str, Any]],
@@ -219,13 +227,13 @@ def _cam_pass(run: rundir.RunDir, ctx: _Context, chosen: list[dict[str, str]], t
             part = _batch_maps(ctx, chosen[mine[0]:mine[1]], mine[0], tokens, reference, settings) if mine else None
             for received in gather_to_main(part, place):
                 if received is not None:
-                    writer.write(received.start, received.maps[:, 0], received.maps[:, 1])
+                    writer.write(received.start, received.maps[:, 0], received.maps[:, 1], received.contrast)
                     collected.add(received)
                     done += len(received.maps)
                     report(progress, "cam", done, len(chosen), ctx.method)
         if not place.is_main:
             return None
-        scale = writer.finish(_meta(ctx, BandSpec(settings.band_halfwidth_hz, settings.band_min_halfwidth_hz),
+        scale = writer.finish(_meta(ctx, band_spec(settings, ctx),
                                     settings, len(chosen)))
     return collected.result(scale)
 
@@ -248,7 +256,7 @@ class _Collected:
     def result(self, scale: float) -> _CamPass:
         """The pass's rows and profiles in token order."""
         ordered = [self.parts[start] for start in sorted(self.parts)]
-        rows = {which: [r for p in ordered for r in p[0][which]] for which in ("true", "pred")}
+        rows = {which: [r for p in ordered for r in p[0].get(which, [])] for which in ("true", "pred", "contrast")}
         names = ordered[0][1].keys() if ordered else ("true", "pred")
         profiles = {which: np.array([x for p in ordered for x in p[1][which]]) for which in names}
         return _CamPass(rows, profiles, self.faith_specs, scale)
@@ -257,16 +265,17 @@ class _Collected:
 def _batch_maps(ctx: _Context, part: list[dict[str, str]], start: int, tokens: dict[str, dict[str, Any]],
                 reference: ReferenceTable, settings: CamSettings) -> _BatchMaps:
     """CAMs of one batch for the true and the predicted class, with each token's band metrics and profile."""
-    spec = BandSpec(settings.band_halfwidth_hz, settings.band_min_halfwidth_hz)
+    spec = band_spec(settings, ctx)
     labels = list(ctx.info.labels)
     model, layer = ctx.model_for(_fold(part[0]))
     toks = [tokens[p["token_id"]] for p in part]
     specs = ctx.store.get_many([(t["spec_shard"], t["spec_row"]) for t in toks], max_freq=ctx.info.max_freq)
     targets = torch.tensor([[_label_index(labels, p["true"]), _label_index(labels, p["predicted"])] for p in part])
     x = ctx.info.prepare(specs).to(ctx.device)
-    maps = compute_cams(model, layer, x, targets, ctx.method, ctx.grid)[0].detach().cpu().numpy()
+    maps, _, contrast = compute_cams_with_contrast(model, layer, x, targets, ctx.method, ctx.grid)
+    maps, contrast = maps.detach().cpu().numpy(), contrast.detach().cpu().numpy()
     baselines = baseline_maps(x, ctx.controls.envelope) if ctx.controls is not None else {}
-    rows: dict[str, list[dict[str, Any]]] = {"true": [], "pred": []}
+    rows: dict[str, list[dict[str, Any]]] = {"true": [], "pred": [], "contrast": []}
     profiles: dict[str, list[np.ndarray]] = {"true": [], "pred": [], **{name: [] for name in baselines}}
     for k, which in enumerate(("true", "pred")):
         for i, (p, t, cam) in enumerate(zip(part, toks, maps[:, k])):
@@ -280,7 +289,9 @@ def _batch_maps(ctx: _Context, part: list[dict[str, str]], start: int, tokens: d
                     profiles[name].append(prof)
             rows[which].append(row)
             profiles[which].append(frequency_profile(cam, int(t["frame_start"]), int(t["frame_end"]))[0])
-    return _BatchMaps(start, maps, rows, profiles, specs)
+    rows["contrast"] = [contrast_row(c, ctx.freqs, r, ctx.grid.stride_rows)
+                        for c, r in zip(contrast, rows["true"]) if not int(r["correct"])]
+    return _BatchMaps(start, maps, rows, profiles, specs, contrast)
 
 
 def _faithfulness(run: rundir.RunDir, ctx: _Context, chosen: list[dict[str, str]], tokens: dict[str, dict[str, Any]],
@@ -363,6 +374,15 @@ def _meta(ctx: _Context, spec: BandSpec, settings: CamSettings, n: int) -> dict[
                          "definition: mass = positive evidence; neg_share in bands.csv reports what was clipped)"),
         "analysis_frames": "each token's own interval [frame_start, frame_end) from tokens.csv",
         "controls": ctx.controls.describe() if ctx.controls is not None else {},
+        "input_normalisation": describe_norm(ctx.info.norm),
+        "resolution": {name: {**ps.describe(), "hz_per_row": ctx.info.hz_per_row.get(name)}
+                       for name, ps in ctx.resolution.items()},
+        "point_spread_hz": spec.point_spread_hz, "point_spread_ms": spec.point_spread_ms,
+        "ms_per_column": ms_per_column(ctx),
+        "time_resolution": time_resolution_statement(grid.layer, ms_per_column(ctx), ctx.resolution.get(grid.layer),
+                                                     n_columns=grid.layer_cols),
+        "contrast": "contrast.npy: predicted-class minus true-class map before the method's ReLU, upsampled "
+                    "(zero for correct tokens); per-token readings in contrastive.csv",
     }
 
 

@@ -10,6 +10,8 @@ Layout::
     cams/true_norm.npy, cams/pred_norm.npy   the same divided by one run-wide scale ``norm_scale`` (the 99th
                       percentile of the positive values of all stored raw maps): comparable across tokens,
                       unlike per-token 0-1 scaling; about 1 at the strong end of the run
+    cams/contrast.npy float32 [N, F, T] contrastive maps: predicted-class minus true-class map before the method's
+                      ReLU (zero for correct tokens; see :mod:`vowelcam.explain.contrastive`); not normalised
 
 Arrays are written through temporary files and renamed when complete, so a crash never leaves half a file.
 """
@@ -29,6 +31,7 @@ from ..errors import RunDirError
 
 INDEX_COLUMNS = ["token_id", "row", "true", "predicted", "correct", "split", "frame_start", "frame_end", "hz_per_row"]
 MAP_NAMES = ("true", "pred")
+CONTRAST = "contrast"
 NORMALISATION = ("raw maps divided by norm_scale, the 99th percentile of the positive values of all raw maps "
                  "(true and pred) of this run; one scale for every token, no per-token rescaling")
 
@@ -43,15 +46,18 @@ class CamWriter:
         self.arrays: dict[str, np.memmap] = {}
 
     def __enter__(self) -> "CamWriter":
-        for name in MAP_NAMES:
+        for name in (*MAP_NAMES, CONTRAST):
             tmp = self._stack.enter_context(rundir.atomic_path(self.dir / f"{name}.npy", suffix=".npy"))
             self.arrays[name] = open_memmap(tmp, mode="w+", dtype=np.float32, shape=self.shape)
         return self
 
-    def write(self, start: int, true_maps: np.ndarray, pred_maps: np.ndarray) -> None:
-        """Store maps for tokens ``start .. start + len(true_maps)``."""
+    def write(self, start: int, true_maps: np.ndarray, pred_maps: np.ndarray,
+              contrast: np.ndarray | None = None) -> None:
+        """Store maps for tokens ``start .. start + len(true_maps)`` (contrast maps: zeros when not given)."""
         self.arrays["true"][start : start + len(true_maps)] = true_maps
         self.arrays["pred"][start : start + len(pred_maps)] = pred_maps
+        if contrast is not None:
+            self.arrays[CONTRAST][start : start + len(contrast)] = contrast
 
     def norm_scale(self) -> float:
         """The run-wide normalisation scale (see the module docstring)."""
@@ -101,6 +107,7 @@ class CamSet:
     pred: np.ndarray
     true_norm: np.ndarray
     pred_norm: np.ndarray
+    contrast: np.ndarray | None = None  # absent in runs made before contrastive maps
 
     @property
     def freqs(self) -> np.ndarray:
@@ -117,4 +124,5 @@ def read_cams(run_dir: str | Path) -> CamSet:
         index = rundir.read_csv(cams / "index.csv")
     except (OSError, ValueError) as exc:
         raise RunDirError(f"{cams}: no complete CAM store ({exc}); run `vowelcam cam` first") from None
-    return CamSet(meta, index, **arrays)
+    contrast = np.load(cams / f"{CONTRAST}.npy", mmap_mode="r") if (cams / f"{CONTRAST}.npy").exists() else None
+    return CamSet(meta, index, **arrays, contrast=contrast)

@@ -29,6 +29,7 @@ from ..acoustics.store import SpectrogramStore
 from ..corpus.labels import VOWEL_SETS
 from ..corpus.labels import vowel_set as named_vowel_set
 from ..errors import ConfigError, RunDirError
+from .models import normalise
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +237,7 @@ class SpectrogramDataset(Dataset):
         self.store, self.rows, self.targets = store, rows, targets
         self.indices = np.asarray(indices)
         self.max_freq, self.norm, self.augment = max_freq, norm, augment
-        self.floor = (float(store.settings.get("db_floor", -100.0)) - norm["mean"]) / norm["std"]
+        self.floor = float(normalise(torch.tensor(float(store.settings.get("db_floor", -100.0))), norm))
         self.gen = torch.Generator().manual_seed(seed)
 
     def __len__(self) -> int:
@@ -246,7 +247,7 @@ class SpectrogramDataset(Dataset):
         idx = int(self.indices[i])
         row = self.rows[idx]
         spec = self.store.get(row["spec_shard"], row["spec_row"], self.max_freq)
-        x = (torch.from_numpy(spec) - self.norm["mean"]) / self.norm["std"]
+        x = normalise(torch.from_numpy(spec), self.norm)
         x = x.unsqueeze(0)
         if self.augment is not None:
             x = self.augment(x, self.floor, self.gen)

@@ -37,7 +37,8 @@ from .loop import Batches, fit_fold, predict
 from .metrics import accuracy_interval, confusion_matrix, confusion_rows, prediction_columns, prediction_rows
 from .small_corpus import PROBLEMS, at_chance, chance_accuracy, chance_warning, drop_rare_classes
 from .models import (ARCHS, ModelInfo, SpectrogramResNet, check_compatible, checkpoint_dict, choose_freq_strides,
-                     hz_per_row_by_layer, imagenet_state_dict, info_from_checkpoint, load_backbone, read_state_dict)
+                     hz_per_row_by_layer, imagenet_state_dict, info_from_checkpoint, load_backbone, read_state_dict,
+                     silence_norm)
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +188,8 @@ def _train_fold(run: rundir.RunDir, store: SpectrogramStore, data: ds.TaskData, 
                 arch: str, freq_strides: list[int], settings: TrainSettings, dev: torch.device,
                 fingerprint: dict[str, Any], progress: ProgressCallback | None, place: Dist):
     train_idx, val_idx = np.flatnonzero(split == "train"), np.flatnonzero(split == "val")
-    norm = ds.estimate_norm(store, data.rows, train_idx, data.max_freq, seed=settings.seed)
+    stats = ds.estimate_norm(store, data.rows, train_idx, data.max_freq, seed=settings.seed)
+    norm = silence_norm(stats, float(store.settings.get("db_floor", -100.0)))  # 0 = silence, as zero padding
     info = ModelInfo(
         arch=arch, labels=list(data.labels), task=data.task, max_freq=data.max_freq, spectrogram=store.settings,
         norm=norm, freq_strides=freq_strides, input_pool=[settings.freq_pool, settings.time_pool],
