@@ -21,6 +21,7 @@ from ..rundir import atomic_path, atomic_write_text
 from .data import ReportData, load_report_data
 from .figures import make_figures
 from .references import references_for
+from .map_quality import map_quality_section
 from .speakers import speaker_section
 from .sections import (agreement_rows, analysed_tokens, faithfulness, methods, model_info, problems, summary,
                        verdict_summary)
@@ -110,6 +111,7 @@ def _context(data: ReportData, report_dir: Path, progress: Optional[ProgressCall
         "gallery_size": data.settings.report.gallery_size,
         "n_analysed": len(analysed),
         "speakers": speaker_section(data, report_dir),
+        "map_quality": map_quality_section(data),
     }
 
 
