@@ -21,7 +21,7 @@ from .agreement import AGREEMENT_COLUMNS, CONFUSION_COLUMNS, agreement_table, co
 from .bands import BAND_METRIC_COLUMNS, BandSpec, frequency_profile, reference_for, token_band_row
 from .cam import RELU_METHODS, check_method, compute_cams, layer_grid
 from .errors import UnknownLayerError
-from .faithfulness import FAITHFULNESS_COLUMNS, FaithInputs, FaithSpec, run_faithfulness
+from .faith_stage import write_faithfulness
 from .grid import CamGrid
 from .store import INDEX_COLUMNS, CamWriter
 from ..learn.accel import eval_batch_size, resolve_device
@@ -275,16 +275,9 @@ def _faithfulness(run: rundir.RunDir, ctx: _Context, chosen: list[dict[str, str]
         return []
     labels = list(ctx.info.labels)
     picked = [tokens[chosen[i]["token_id"]] for i in faith_idx]
-    inp = FaithInputs(
-        ctx.model, ctx.layer, _upper_modules(ctx.model, ctx.layers, ctx.grid.layer), ctx.grid, ctx.info.prepare,
-        specs, np.array([_label_index(labels, chosen[i]["true"]) for i in faith_idx]),
-        np.array([[t["frame_start"], t["frame_end"]] for t in picked]), ctx.method, torch.device(ctx.device))
-    spec = FaithSpec(settings.deletion_width_hz, settings.deletion_random_draws, settings.shift_hz,
-                     settings.noise_percentile, settings.batch_size, settings.bootstrap, settings.seed)
-    faith = run_faithfulness(inp, spec, progress)
-    rows = [{**r, "hz_per_row": ctx.grid.hz_per_row} for r in faith]
-    rundir.write_csv(run.path(rundir.FAITHFULNESS), rows, FAITHFULNESS_COLUMNS + ["hz_per_row"])
-    return faith
+    true_idx = np.array([_label_index(labels, chosen[i]["true"]) for i in faith_idx])
+    return write_faithfulness(run, ctx.model, ctx.layer, ctx.grid, ctx.info, ctx.store, picked, true_idx, specs,
+                              settings, ctx.method, ctx.device, _fold(chosen[faith_idx[0]]), progress)
 
 
 def _batches(chosen: list[dict[str, str]], size: int) -> list[tuple[int, int]]:
@@ -321,11 +314,6 @@ def _token_info(pred: dict[str, str], token: dict[str, Any], method: str, grid: 
             "vowel": pred["true"], "predicted": pred["predicted"], "correct": int(pred["true"] == pred["predicted"]),
             "split": pred.get("split", ""), "method": method, "layer": grid.layer, "hz_per_row": grid.hz_per_row,
             "frame_start": token["frame_start"], "frame_end": token["frame_end"]}
-
-
-def _upper_modules(model: torch.nn.Module, layers: dict[str, torch.nn.Module], name: str) -> list[torch.nn.Module]:
-    names = list(layers)
-    return [layers[n] for n in names[names.index(name):]] + [model.fc]
 
 
 def _meta(ctx: _Context, spec: BandSpec, settings: CamSettings, n: int) -> dict[str, Any]:
