@@ -7,6 +7,7 @@ assembled in one place.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -91,3 +92,68 @@ def write_faithfulness(run: rundir.RunDir, model: torch.nn.Module, layer: torch.
     rows = [{**r, "hz_per_row": grid.hz_per_row} for r in faith]
     rundir.write_csv(run.path(rundir.FAITHFULNESS), rows, FAITHFULNESS_COLUMNS + ["hz_per_row"])
     return faith
+
+
+def check_settings(settings: CamSettings) -> None:
+    """Config errors of the faithfulness and causal settings, raised before any map is computed."""
+    if settings.faithfulness:
+        spec_from_settings(settings)
+    if settings.causal:
+        check_causal_settings(settings)
+
+
+def check_causal_settings(settings: CamSettings) -> tuple[Path, list[Any]]:
+    """The corpus folder and the parsed manipulations; ConfigError when either is unusable."""
+    from ..acoustics.resynthesis import parse_manipulations
+
+    corpus = Path(settings.causal_corpus).expanduser()
+    if not settings.causal_corpus or not corpus.is_dir():
+        raise ConfigError(f"cam.causal_corpus: {settings.causal_corpus!r} is not a folder; the causal test needs "
+                          f"the corpus audio that tokens.csv's file paths are relative to (--causal-corpus)")
+    try:
+        manipulations = parse_manipulations(settings.causal_manipulations)
+    except ValueError as exc:
+        raise ConfigError(f"cam.causal_manipulations: {exc}") from None
+    if not manipulations:
+        raise ConfigError("cam.causal_manipulations: no manipulation given")
+    return corpus, manipulations
+
+
+def causal_subset(chosen: Sequence[dict[str, str]], tokens: dict[str, dict[str, Any]], fold_of: Any,
+                  settings: CamSettings) -> np.ndarray:
+    """Indices into ``chosen`` of the causal test's tokens: vowels scored by the first fold's model, at most
+    ``causal_max_tokens`` drawn at random (seeded)."""
+    first = fold_of(chosen[0])
+    pool = np.array([i for i, p in enumerate(chosen) if fold_of(p) == first
+                     and str(tokens[p["token_id"]].get("kind") or "vowel") == "vowel"], int)
+    return np.sort(np.random.default_rng(settings.seed).permutation(pool)[: max(0, settings.causal_max_tokens)])
+
+
+def write_causal(run: rundir.RunDir, model: torch.nn.Module, layer: torch.nn.Module, grid: CamGrid, info: Any,
+                 picked: Sequence[dict[str, Any]], true_idx: np.ndarray, specs: np.ndarray, settings: CamSettings,
+                 method: str, device: str, progress: ProgressCallback | None = None) -> list[Path]:
+    """The causal formant test on the ``picked`` tokens.csv rows; writes ``causal.csv`` and
+    ``causal_summary.csv`` and returns their paths."""
+    from ..config import SpectrogramSettings, load_settings
+    from .causal import CAUSAL, CAUSAL_COLUMNS, CAUSAL_SUMMARY, SUMMARY_COLUMNS, CausalTokens, run_causal
+
+    corpus, manipulations = check_causal_settings(settings)
+    config = run.path(rundir.CONFIG)
+    measure = load_settings(config if config.exists() else None).measure
+    store = SpectrogramStore(run.path(rundir.SPECTROGRAMS))
+    known = set(SpectrogramSettings.__dataclass_fields__)
+    spectrogram = SpectrogramSettings(**{k: v for k, v in store.settings.items() if k in known})
+    spec = spec_from_settings(settings)
+    inp = FaithInputs(model, layer, [], grid, info.prepare, specs, np.asarray(true_idx),
+                      np.array([[int(t["frame_start"]), int(t["frame_end"])] for t in picked]), method,
+                      torch.device(device), speakers=[str(t.get("speaker", "") or "") for t in picked],
+                      recordings=[str(t.get("file", "") or "") for t in picked])
+    tokens = CausalTokens(picked, specs, np.asarray(true_idx), corpus, spectrogram, measure)
+    rows, summary = run_causal(inp, tokens, manipulations, spec, progress)
+    labels = list(info.labels)
+    for r in rows:
+        r["predicted"] = labels[r["predicted"]] if isinstance(r["predicted"], (int, np.integer)) else ""
+    rundir.write_csv(run.path(CAUSAL), rows, CAUSAL_COLUMNS)
+    rundir.write_csv(run.path(CAUSAL_SUMMARY), [{**r, "hz_per_row": grid.hz_per_row} for r in summary],
+                     SUMMARY_COLUMNS + ["hz_per_row"])
+    return [run.path(CAUSAL), run.path(CAUSAL_SUMMARY)]

@@ -21,7 +21,7 @@ from .agreement import AGREEMENT_COLUMNS, CONFUSION_COLUMNS, agreement_table, co
 from .bands import BAND_METRIC_COLUMNS, BandSpec, frequency_profile, reference_for, token_band_row
 from .cam import RELU_METHODS, check_method, compute_cams, layer_grid
 from .errors import UnknownLayerError
-from .faith_stage import write_faithfulness
+from .faith_stage import causal_subset, check_settings, write_causal, write_faithfulness
 from .grid import CamGrid
 from .store import INDEX_COLUMNS, CamWriter
 from ..learn.accel import eval_batch_size, resolve_device
@@ -145,6 +145,7 @@ def explain_run(run_dir: str | Path, settings: CamSettings | None = None, device
     settings = settings or CamSettings()
     method = check_method(settings.method)
     reference = load_reference(settings.reference)
+    check_settings(settings)
     run = rundir.RunDir(run_dir)
     chosen, tokens = select_tokens(run, settings.tokens)
     folds = sorted({_fold(p) for p in chosen})
@@ -173,6 +174,8 @@ def _finish(run: rundir.RunDir, ctx: _Context, chosen: list[dict[str, str]], tok
     faith = _faithfulness(run, ctx, chosen, tokens, faith_idx, result.faith_specs, settings, progress)
     if faith:
         outputs.append(run.path(rundir.FAITHFULNESS))
+    if settings.causal:
+        outputs += _causal(run, ctx, chosen, tokens, settings, progress)
     true_rows = result.band_rows["true"]
     return CamSummary(
         method, ctx.grid.layer, ctx.grid.hz_per_row, len(chosen), float(np.mean([r["correct"] for r in true_rows])),
@@ -278,6 +281,20 @@ def _faithfulness(run: rundir.RunDir, ctx: _Context, chosen: list[dict[str, str]
     true_idx = np.array([_label_index(labels, chosen[i]["true"]) for i in faith_idx])
     return write_faithfulness(run, ctx.model, ctx.layer, ctx.grid, ctx.info, ctx.store, picked, true_idx, specs,
                               settings, ctx.method, ctx.device, _fold(chosen[faith_idx[0]]), progress)
+
+
+def _causal(run: rundir.RunDir, ctx: _Context, chosen: list[dict[str, str]], tokens: dict[str, dict[str, Any]],
+            settings: CamSettings, progress: ProgressCallback | None) -> list[Path]:
+    """The causal formant test (resynthesis) on a subset of the explained vowels; causal.csv, causal_summary.csv."""
+    idx = causal_subset(chosen, tokens, _fold, settings)
+    if not len(idx):
+        return []
+    picked = [tokens[chosen[i]["token_id"]] for i in idx]
+    specs = ctx.store.get_many([(t["spec_shard"], t["spec_row"]) for t in picked], max_freq=ctx.info.max_freq)
+    true_idx = np.array([_label_index(list(ctx.info.labels), chosen[i]["true"]) for i in idx])
+    model, layer = ctx.model_for(_fold(chosen[idx[0]]))
+    return write_causal(run, model, layer, ctx.grid, ctx.info, picked, true_idx, specs, settings, ctx.method,
+                        ctx.device, progress)
 
 
 def _batches(chosen: list[dict[str, str]], size: int) -> list[tuple[int, int]]:
