@@ -156,9 +156,9 @@ class CamSettings:
     deletion_energy_tolerance_db: float = 3.0  # random bands' mean dB within this of the top-CAM band's
     warp_factors: str = "0.9,1.1"  # vtl_warp: spectral-envelope frequency scale factors (comma list)
     randomisation_seeds: int = 2  # cascading randomisation repeated with this many seeds
-    randomisation_max_tokens: int = 100  # randomisation on a random subset of at most this many tokens
+    randomisation_max_tokens: int = 64  # randomisation on a random subset of at most this many tokens
     label_permutation: bool = False  # also train the top block on permuted labels (opt-in: costs a short training)
-    permutation_epochs: int = 8
+    permutation_epochs: int = 6
     noise_percentile: float = 5.0  # the energy control map: dB above this percentile of the token's own dB
     faithfulness_max_tokens: int = 1000  # a random subset above this
     # --- causal formant test (vowelcam.explain.causal; opt-in: needs the corpus audio) ---

@@ -19,7 +19,9 @@ For one band width (rows ``[s, s + w)`` of the model's input, in every frame):
   peak); ``top_cam_band``/``overlap_share``: tokens whose CAM and energy bands overlap by half a width or more.
 
 ``band_deletion`` rows are at the main width; ``deletion_curve`` rows repeat the three arms and the two paired
-differences at every width of ``widths_hz`` (condition ``arm@<width>Hz``, column ``width_hz``).
+differences at every width of ``widths_hz`` (condition ``arm@<width>Hz``, column ``width_hz``). To bound the cost,
+the curve's other widths draw ``curve_random_draws`` (default 1) random bands per token; the main width draws
+``random_draws``.
 """
 from __future__ import annotations
 
@@ -94,13 +96,14 @@ def infill_band(specs: np.ndarray, starts: np.ndarray, width: int, rng: np.rando
 
 
 def deletion_arm(inp: FaithInputs, profiles: np.ndarray, width: int, spec: FaithSpec,
-                 rng: np.random.Generator, energy_arm: bool = True) -> dict[str, np.ndarray]:
+                 rng: np.random.Generator, energy_arm: bool = True, draws: int | None = None) -> dict[str, np.ndarray]:
     """Per-token true-class probabilities after in-filling the top band of ``profiles`` (any map: a CAM, an energy
     map, a flat map), energy-matched random bands and (``energy_arm``) the band of maximal energy."""
     idx, true = np.arange(len(inp.specs)), inp.true_idx
     means = band_means(inp.specs, inp.frames, width)
     top = top_band_starts(profiles, width)
-    random_starts, mismatch, matched = matched_random_starts(means, top, width, max(1, spec.random_draws),
+    draws = max(1, spec.random_draws if draws is None else draws)
+    random_starts, mismatch, matched = matched_random_starts(means, top, width, draws,
                                                              spec.energy_tolerance_db, rng)
     probs = predict(inp, infill_band(inp.specs, top, width, rng), spec)
     randoms = [predict(inp, infill_band(inp.specs, starts, width, rng), spec) for starts in random_starts]
@@ -127,7 +130,7 @@ def band_deletion(inp: FaithInputs, base_probs: np.ndarray, profiles: np.ndarray
     main = band_width_rows(spec.width_hz, df, n_rows)
     rows: list[dict[str, Any]] = []
     for width in widths:
-        arms = deletion_arm(inp, profiles, width, spec, rng)
+        arms = deletion_arm(inp, profiles, width, spec, rng, draws=None if width == main else spec.curve_random_draws)
         if width == main:
             rows += _main_rows(inp, p0, correct0, arms, spec, width * df)
         rows += _curve_rows(inp, p0, arms, spec, width * df)

@@ -24,6 +24,8 @@ from .randomisation import resnet_cascade
 
 log = logging.getLogger(__name__)
 
+PERMUTATION_MAX_TOKENS = 512  # training tokens the label-permutation copy learns from (a seeded random subset)
+
 
 def parse_floats(text: str, name: str) -> tuple[float, ...]:
     """A comma list of positive numbers (``""`` = none); ConfigError naming the setting otherwise."""
@@ -81,7 +83,7 @@ def write_faithfulness(run: rundir.RunDir, model: torch.nn.Module, layer: torch.
     ``faithfulness.csv``; returns the rows."""
     spec = spec_from_settings(settings)
     train_specs, train_idx = (training_tokens(run, store, info.max_freq, list(info.labels), fold,
-                                              settings.faithfulness_max_tokens, settings.seed)
+                                              PERMUTATION_MAX_TOKENS, settings.seed)
                               if spec.label_permutation else (None, None))
     inp = FaithInputs(model, layer, resnet_cascade(model), grid, info.prepare, specs, np.asarray(true_idx),
                       np.array([[int(t["frame_start"]), int(t["frame_end"])] for t in picked]), method,
@@ -129,17 +131,31 @@ def causal_subset(chosen: Sequence[dict[str, str]], tokens: dict[str, dict[str, 
     return np.sort(np.random.default_rng(settings.seed).permutation(pool)[: max(0, settings.causal_max_tokens)])
 
 
+def _run_measure_settings(run: rundir.RunDir) -> Any:
+    """The Praat measurement settings the run was extracted with (its config.toml's [measure]; defaults when the
+    run has none). Only that section is read, so a config written by another version still serves."""
+    import tomllib
+
+    from ..config import Settings
+
+    path = run.path(rundir.CONFIG)
+    try:
+        section = tomllib.loads(path.read_text(encoding="utf-8")).get("measure", {}) if path.exists() else {}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the run's settings ({exc})") from None
+    return Settings().with_overrides({"measure": section}).measure
+
+
 def write_causal(run: rundir.RunDir, model: torch.nn.Module, layer: torch.nn.Module, grid: CamGrid, info: Any,
                  picked: Sequence[dict[str, Any]], true_idx: np.ndarray, specs: np.ndarray, settings: CamSettings,
                  method: str, device: str, progress: ProgressCallback | None = None) -> list[Path]:
     """The causal formant test on the ``picked`` tokens.csv rows; writes ``causal.csv`` and
     ``causal_summary.csv`` and returns their paths."""
-    from ..config import SpectrogramSettings, load_settings
+    from ..config import SpectrogramSettings
     from .causal import CAUSAL, CAUSAL_COLUMNS, CAUSAL_SUMMARY, SUMMARY_COLUMNS, CausalTokens, run_causal
 
     corpus, manipulations = check_causal_settings(settings)
-    config = run.path(rundir.CONFIG)
-    measure = load_settings(config if config.exists() else None).measure
+    measure = _run_measure_settings(run)
     store = SpectrogramStore(run.path(rundir.SPECTROGRAMS))
     known = set(SpectrogramSettings.__dataclass_fields__)
     spectrogram = SpectrogramSettings(**{k: v for k, v in store.settings.items() if k in known})

@@ -44,12 +44,13 @@ class FaithSpec:
     width_hz: float = 250.0  # the band_deletion width; deletion_curve adds widths_hz
     widths_hz: tuple[float, ...] = (125.0, 250.0, 500.0, 1000.0)
     random_draws: int = 3
+    curve_random_draws: int = 1  # random bands per token at the deletion curve's other widths
     energy_tolerance_db: float = 3.0
     warp_factors: tuple[float, ...] = (0.9, 1.1)
     randomisation_seeds: int = 2
-    randomisation_max_tokens: int = 200
+    randomisation_max_tokens: int = 64
     label_permutation: bool = False
-    permutation_epochs: int = 8
+    permutation_epochs: int = 6
     noise_percentile: float = 5.0  # the energy control map: dB above this percentile of the token
     batch_size: int = 32
     n_boot: int = 1000
