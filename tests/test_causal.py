@@ -92,3 +92,16 @@ def test_causal_rows_on_hillenbrand_tokens(shared_data):
     rows_by = {(r["condition"], r["metric"]): r for r in summary}
     assert rows_by[("F2-1bark", "d_prob_true")]["unit"] == "speaker"
     assert rows_by[("F2-1bark", "d_prob_true")]["n"] == 4 and rows_by[("none", "round_trip_error_bark")]["n"] == 4
+
+
+def test_cam_command_refuses_causal_without_a_corpus(tmp_path):
+    from typer.testing import CliRunner
+
+    from explain_fixtures import make_run
+    from vowelcam.cli import app
+
+    run = make_run(tmp_path / "run")
+    result = CliRunner().invoke(app, ["cam", str(run), "--causal", "--causal-corpus", str(tmp_path / "nowhere"),
+                                      "--deletion-widths", "125,500"])
+    assert result.exit_code != 0 and "causal_corpus" in result.output
+    assert not (run / "cams").exists()  # refused before any map was computed
