@@ -204,10 +204,12 @@ def _token_rows(inp: FaithInputs, tokens: CausalTokens, manipulations: Sequence[
                 follow = np.log(profile_scale(res.cam[:, 0], cam)) / factor
                 energy_follow = np.log(profile_scale(res.energy[:, 0], energy)) / factor
             placement = _warp_placement(res.measured, j, manipulation)
+        per = {"f_before_hz": before, "f_target_hz": target, "f_after_hz": after, "placement_error_bark": placement,
+               "map_shift_hz": map_shift, "energy_shift_hz": energy_shift, "map_follow": follow,
+               "energy_follow": energy_follow, "new_band_gain": gain}
         for i, row in enumerate(tokens.rows):
-            out.append(_row(row, manipulation, res, i, j, true[i], before[i], target[i], after[i], placement[i],
-                            stored_probs[i, true[i]], map_shift[i], energy_shift[i], follow[i], energy_follow[i],
-                            gain[i], inp))
+            out.append(_row(row, manipulation, res, i, j, int(true[i]), float(stored_probs[i, true[i]]),
+                            {key: float(v[i]) for key, v in per.items()}))
     return out
 
 
@@ -229,22 +231,20 @@ def _warp_placement(measured: list[list[dict[str, float]]], j: int, manipulation
     return np.array(errors)
 
 
-def _row(row: dict[str, Any], manipulation: Manipulation, res: _Results, i: int, j: int, true: int, before: float,
-         target: float, after: float, placement: float, prob_orig: float, map_shift: float, energy_shift: float,
-         follow: float, energy_follow: float, gain: float, inp: FaithInputs) -> dict[str, Any]:
+def _row(row: dict[str, Any], manipulation: Manipulation, res: _Results, i: int, j: int, true: int,
+         prob_orig: float, per: dict[str, float]) -> dict[str, Any]:
+    """One ``causal.csv`` row: token ``i``'s rendering ``j`` (0 = none); ``per`` holds its formant and map values."""
     problem = res.problems[i]
     nan = math.nan
+    follow = per["map_follow"]
     values = {} if problem else {
-        "f_before_hz": before, "f_target_hz": target, "f_after_hz": after, "placement_error_bark": placement,
-        **{f"f{k}_hz": _formant(res.measured[i][j], k) for k in (1, 2, 3)},
+        **per, **{f"f{k}_hz": _formant(res.measured[i][j], k) for k in (1, 2, 3)},
         "prob_true_orig": prob_orig, "prob_true": res.probs[i, j, true],
         "d_prob_true": res.probs[i, j, true] - res.probs[i, 0, true],
         "logit_true": res.logits[i, j, true], "d_logit_true": res.logits[i, j, true] - res.logits[i, 0, true],
         "predicted": int(res.probs[i, j].argmax()),
         "changed": int(res.probs[i, j].argmax() != res.probs[i, 0].argmax()),
-        "map_shift_hz": map_shift, "energy_shift_hz": energy_shift, "map_follow": follow,
-        "energy_follow": energy_follow, "follows": float(follow >= FOLLOW_THRESHOLD) if np.isfinite(follow) else nan,
-        "new_band_gain": gain}
+        "follows": float(follow >= FOLLOW_THRESHOLD) if np.isfinite(follow) else nan}
     base = {c: nan for c in CAUSAL_COLUMNS[9:]}
     return {**base, "token_id": row["token_id"], "speaker": row.get("speaker", ""), "group": row.get("group", ""),
             "file": row.get("file", ""), "vowel": row.get("phone", ""), "manipulation": manipulation.name,
