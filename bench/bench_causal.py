@@ -8,7 +8,8 @@ version) and never written. ``--base-src`` is a checkout of the code before this
 for the "before" timings. Each configuration runs in a fresh process (``explain_run`` on the CPU, test tokens,
 default settings: the whole cam stage, CAM pass and faithfulness tests), old code then new code, back to back.
 Then, once more with the new code, the opt-in parts: ``--causal`` (resynthesis on at most
-``--causal-tokens`` test vowels) and ``--label-permutation``.
+``--causal-tokens`` test vowels) and ``--label-permutation`` (that run keeps the faithfulness tests light: main
+deletion width only, one randomisation seed; its time is reported but is not a default-settings cost).
 
 Writes ``bench/results/causal_hillenbrand.json``: timings (s) and ratios; the new faithfulness figures (band
 deletion with envelope in-fill against energy-matched random bands and the energy arm, the deletion curve,
@@ -40,7 +41,8 @@ from vowelcam.explain.run import explain_run
 settings = CamSettings(**json.loads(sys.argv[2]))
 start = time.perf_counter()
 explain_run(sys.argv[1], settings, device="cpu")
-print(json.dumps({"seconds": time.perf_counter() - start}))
+import vowelcam
+print(json.dumps({"seconds": time.perf_counter() - start, "code": vowelcam.__path__[0]}))
 """
 
 
@@ -61,9 +63,13 @@ def copy_run(src: Path, dst: Path) -> Path:
 def timed(src: Path, run: Path, settings: dict) -> float:
     """Seconds of one explain_run in a fresh process with the code at ``src``."""
     env = {**os.environ, "PYTHONPATH": str(src), "MPLBACKEND": "Agg"}
-    out = subprocess.run([sys.executable, "-c", CHILD, str(run), json.dumps(settings)], env=env, check=True,
-                         capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])["seconds"]
+    # cwd=src: ``python -c`` puts the working folder first on sys.path, so it must be the code being timed
+    out = subprocess.run([sys.executable, "-c", CHILD, str(run.resolve()), json.dumps(settings)], env=env,
+                         cwd=src, check=True, capture_output=True, text=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    if Path(result["code"]).resolve() != (src / "vowelcam").resolve():
+        raise RuntimeError(f"timed {result['code']}, not the code in {src}")
+    return result["seconds"]
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
@@ -90,7 +96,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--base-src", type=Path, required=True)
-    parser.add_argument("--causal-tokens", type=int, default=150)
+    parser.add_argument("--causal-tokens", type=int, default=120)
     args = parser.parse_args()
     before, after = copy_run(args.run, args.work / "before"), copy_run(args.run, args.work / "after")
     base = {"bootstrap": 1000}
@@ -101,9 +107,9 @@ def main() -> None:
     old_faith = read_rows(before / "faithfulness.csv")
     new_faith = read_rows(after / "faithfulness.csv")
     extra = copy_run(args.run, args.work / "optin")
-    times["after_with_causal_and_label_permutation"] = timed(REPO, extra, {
+    times["after_with_causal_and_label_permutation"] = timed(REPO, extra, {  # the default faithfulness is above
         **base, "causal": True, "causal_corpus": str(args.corpus.resolve()), "label_permutation": True,
-        "causal_max_tokens": args.causal_tokens})
+        "causal_max_tokens": args.causal_tokens, "deletion_widths_hz": "", "randomisation_seeds": 1})
     causal_summary = read_rows(extra / "causal_summary.csv")
     causal_tokens = read_rows(extra / "causal.csv")
     optin_faith = read_rows(extra / "faithfulness.csv")
@@ -119,7 +125,7 @@ def main() -> None:
         "timings_s": times,
         "ratios": {
             "cam_stage_after_over_before": times["after_with_faithfulness"] / times["before_with_faithfulness"],
-            "optin_over_before": times["after_with_causal_and_label_permutation"] / times["before_with_faithfulness"],
+            "optin_run_over_before": times["after_with_causal_and_label_permutation"] / times["before_with_faithfulness"],
         },
         "faithfulness_new": table(new_faith),
         "faithfulness_old": table(old_faith),

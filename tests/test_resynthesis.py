@@ -25,6 +25,8 @@ def test_manipulations_parse_and_name_their_targets():
     assert f2_down.target(500.0, 1) == 500.0  # other formants kept
     assert vtl.name == "vtl*0.9" and vtl.target(2000.0, 3) == pytest.approx(1800.0)
     assert "row = 1" in f1_up.praat_formula() and vtl.praat_formula() == "self * 0.9"
+    low = parse_manipulations("F1-1")[0]  # a spurious 30 Hz pole moved down stays a valid frequency
+    assert low.target(30.0, 1) == 50.0 and "max(50," in low.praat_formula()
     assert NONE.is_none and NONE.praat_formula() == ""
     with pytest.raises(ValueError, match="F7"):
         parse_manipulations("F7+1")

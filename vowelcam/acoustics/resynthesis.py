@@ -41,6 +41,7 @@ LPC_WINDOW_S = 0.025
 LPC_STEP_S = 0.005
 PRE_EMPHASIS_HZ = 50.0
 MAX_FORMANTS = 5.5
+MIN_FORMANT_HZ = 50.0  # a moved formant is never put below this (Praat refuses undefined grid values)
 
 
 class ResynthesisError(VowelcamError):
@@ -74,15 +75,17 @@ class Manipulation:
 
     def praat_formula(self) -> str:
         """The ``FormantGrid: Formula (frequencies)`` expression of this change ('' for none)."""
-        if self.formant:
-            return (f"if row = {self.formant} then barkToHertz(hertzToBark(self) + ({self.bark:.6g})) "
-                    f"else self fi")
+        if self.formant:  # floored: a spurious low pole moved down would leave the Bark scale's domain
+            return (f"if row = {self.formant} then max({MIN_FORMANT_HZ:g}, "
+                    f"barkToHertz(hertzToBark(self) + ({self.bark:.6g}))) else self fi")
         return "" if self.scale == 1.0 else f"self * {self.scale:.6g}"
 
     def target(self, hz: float, formant: int) -> float:
         """Where formant ``formant`` at ``hz`` should be after the change."""
         if self.formant:
-            return float(bark_to_hz(hz_to_bark(hz) + self.bark)) if formant == self.formant else hz
+            if formant != self.formant:
+                return hz
+            return max(MIN_FORMANT_HZ, float(bark_to_hz(hz_to_bark(hz) + self.bark)))
         return hz * self.scale
 
 
