@@ -22,7 +22,8 @@ from vowelcam.explain.agreement import agreement_table, bootstrap_mean
 from vowelcam.explain.bands import BandSpec, frequency_profile, reference_for, token_band_row
 from vowelcam.explain.cam import compute_cams, compute_layer_cams, layer_grid
 from vowelcam.explain.errors import CamError, UnknownLayerError, UnknownMethodError
-from vowelcam.explain.faithfulness import fill_rows, shift_rows, spearman_rows, top_band_starts
+from vowelcam.explain.deletion import top_band_starts
+from vowelcam.explain.randomisation import spearman_rows
 from vowelcam.explain.grid import interpolation_matrix, make_grid
 from vowelcam.explain.run import explain_run
 from vowelcam.explain.store import read_cams
@@ -281,13 +282,8 @@ def test_agreement_table_subsets():
     assert table[("IY", "all")]["hf_share_above_4k_n"] == 0
 
 
-def test_deletion_and_shift_helpers():
-    specs = np.arange(2 * 6 * 2, dtype=np.float32).reshape(2, 6, 2)
-    filled = fill_rows(specs, np.array([1, 3]), 2, np.array([-99.0, -88.0]))
-    assert (filled[0, 1:3] == -99).all() and (filled[1, 3:5] == -88).all() and filled[0, 0, 0] == 0
+def test_deletion_and_randomisation_helpers():
     assert list(top_band_starts(np.array([[0, 5, 5, 0, 1, 0.0], [0, 0, 0, 1, 9, 9.0]]), 2)) == [1, 4]
-    up = shift_rows(specs, 2, np.array([-1.0, -1.0]))
-    assert (up[:, :2] == -1).all() and np.array_equal(up[:, 2:], specs[:, :4])
     a = np.random.default_rng(0).normal(size=(3, 20))
     assert np.allclose(spearman_rows(a, a), 1) and np.allclose(spearman_rows(a, -a), -1)
 
@@ -316,7 +312,8 @@ def test_explain_run_writes_documented_outputs(run_dir):
     assert agreement[("AA", "all")]["n_no_formants"] == "1" and agreement[("ALL", "all")]["n"] == "10"
     faith = {(r["test"], r["condition"], r["metric"]) for r in rundir.read_csv(run_dir / "faithfulness.csv")}
     assert {("band_deletion", "top_cam_band", "prob_drop"), ("band_deletion", "random_band", "prob_drop"),
-            ("randomisation", "layer4+fc", "spearman"), ("frequency_shift", "+125Hz", "map_shift_hz")} <= faith
+            ("band_deletion", "top_energy_band", "prob_drop"), ("deletion_curve", "top_minus_random@1000Hz", "prob_drop"),
+            ("randomisation", "fc+layer4", "spearman"), ("vtl_warp", "x1.1", "map_follow")} <= faith
     confusions = rundir.read_csv(run_dir / "confusions.csv")
     assert {(r["true"], r["predicted"]) for r in confusions} == {("AA", "IY"), ("UW", "AA")}
 

@@ -161,12 +161,24 @@ class CamSettings:
     bootstrap: int = 1000
     reference: str = "h95"  # h95 | pb52
     batch_size: int = 0  # tokens per CAM batch; 0 = 32 on a CPU, 256 on CUDA
-    faithfulness: bool = True  # run band deletion, randomisation and frequency-shift tests
-    deletion_width_hz: float = 250.0  # width of the deleted band (top-CAM and random)
-    deletion_random_draws: int = 3  # random bands per token, averaged
-    shift_hz: float = 150.0  # +- shift of the frequency-shift test (rounded to whole rows)
-    noise_percentile: float = 5.0  # fill value of deleted/vacated rows: this percentile of the token's own dB
+    # --- faithfulness (vowelcam.explain.faithfulness, deletion, randomisation, warp) ---
+    faithfulness: bool = True  # run band deletion, randomisation and vocal-tract-length warp tests
+    deletion_width_hz: float = 250.0  # band_deletion width (top-CAM, top-energy and energy-matched random bands)
+    deletion_widths_hz: str = "125,250,500,1000"  # deletion_curve widths (comma list; "" = the main width only)
+    deletion_random_draws: int = 2  # energy-matched random bands per token, averaged
+    deletion_energy_tolerance_db: float = 3.0  # random bands' mean dB within this of the top-CAM band's
+    warp_factors: str = "0.9,1.1"  # vtl_warp: spectral-envelope frequency scale factors (comma list)
+    randomisation_seeds: int = 2  # cascading randomisation repeated with this many seeds
+    randomisation_max_tokens: int = 64  # randomisation on a random subset of at most this many tokens
+    label_permutation: bool = False  # also train the top block on permuted labels (opt-in: costs a short training)
+    permutation_epochs: int = 6
+    noise_percentile: float = 5.0  # the energy control map: dB above this percentile of the token's own dB
     faithfulness_max_tokens: int = 1000  # a random subset above this
+    # --- causal formant test (vowelcam.explain.causal; opt-in: needs the corpus audio) ---
+    causal: bool = False
+    causal_corpus: str = ""  # the corpus folder tokens.csv's file paths are relative to
+    causal_manipulations: str = "F1+1,F1-1,F2+1,F2-1,vtl0.9,vtl1.1"  # Fk+-d: formant k moved d Bark; vtlX: all x X
+    causal_max_tokens: int = 200  # a random subset of the explained tokens above this
     seed: int = 0
 
 

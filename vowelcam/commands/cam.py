@@ -29,11 +29,30 @@ def cam_command(
     tokens: Optional[CamTokens] = setting("cam.tokens", "--tokens", help="Maps for the test tokens or all tokens."),
     halfwidth: Optional[float] = setting(
         "cam.band_halfwidth_hz", "--band-halfwidth", min=0,
-        help="Formant band +- Hz (0 = half the measured bandwidth, at least 50 Hz)."),
+        help="Formant band +- Hz (0 = half the measured bandwidth, at least 50 Hz; never narrower than the layer's point spread)."),
     reference: Optional[str] = setting("cam.reference", "--reference", callback=check_reference,
                                        help="Reference formants: h95 | pb52 | PATH.csv."),
     faithfulness: Optional[bool] = setting(
-        "cam.faithfulness", "--faithfulness/--no-faithfulness", help="Run band deletion, randomisation and shift tests."),
+        "cam.faithfulness", "--faithfulness/--no-faithfulness",
+        help="Run band deletion, randomisation and vocal-tract-length warp tests."),
+    deletion_widths: Optional[str] = setting(
+        "cam.deletion_widths_hz", "--deletion-widths", help="Band widths of the deletion curve, Hz (comma list)."),
+    randomisation_seeds: Optional[int] = setting(
+        "cam.randomisation_seeds", "--randomisation-seeds", min=1,
+        help="Seeds of the cascading randomisation (each re-runs the cascade)."),
+    label_permutation: Optional[bool] = setting(
+        "cam.label_permutation", "--label-permutation/--no-label-permutation",
+        help="Also compare with a copy whose top block learnt permuted labels (a short training)."),
+    causal: Optional[bool] = setting(
+        "cam.causal", "--causal/--no-causal", help="Causal formant test: resynthesise tokens with a formant moved."),
+    causal_corpus: Optional[Path] = setting(
+        "cam.causal_corpus", "--causal-corpus", shown="none", exists=True, file_okay=False,
+        help="Corpus folder the run was extracted from (audio for --causal)."),
+    causal_manipulations: Optional[str] = setting(
+        "cam.causal_manipulations", "--causal-manipulations",
+        help="Fk+-d moves formant k by d Bark; vtlX scales every formant by X."),
+    causal_max_tokens: Optional[int] = setting("cam.causal_max_tokens", "--causal-max-tokens", min=1,
+                                               help="Tokens for --causal (a random subset above this)."),
     batch_size: Optional[int] = setting("cam.batch_size", "--batch-size", min=0, shown="32 on a CPU, 256 on CUDA",
                                         help="Tokens per batch."),
     device: str = device_option(),
@@ -44,7 +63,10 @@ def cam_command(
     setup_logging(verbose)
     settings = resolve_settings(config, {
         "cam.method": method, "cam.layer": layer, "cam.tokens": tokens, "cam.band_halfwidth_hz": halfwidth,
-        "cam.reference": reference, "cam.faithfulness": faithfulness, "cam.batch_size": batch_size})
+        "cam.reference": reference, "cam.faithfulness": faithfulness, "cam.batch_size": batch_size,
+        "cam.deletion_widths_hz": deletion_widths, "cam.randomisation_seeds": randomisation_seeds,
+        "cam.label_permutation": label_permutation, "cam.causal": causal, "cam.causal_corpus": causal_corpus,
+        "cam.causal_manipulations": causal_manipulations, "cam.causal_max_tokens": causal_max_tokens})
     from ..explain.run import explain_run
     from ..learn.distributed import from_env
 
@@ -87,10 +109,13 @@ def print_summary(summary: CamSummary) -> None:
                   f"without reference formants: {summary.n_no_reference}")
     if summary.faithfulness:
         faith = Table(title=f"faithfulness ({summary.hz_per_row:g} Hz per CAM row)")
-        for col in ("test", "condition", "metric", "value", "95% CI", "n"):
+        for col in ("test", "condition", "metric", "value", "95% CI", "n", "unit"):
             faith.add_column(col)
-        for r in summary.faithfulness:
+        for r in summary.faithfulness:  # the deletion curve and seed spreads are in faithfulness.csv only
+            if r["test"] == "deletion_curve" or r["metric"] == "spearman_seed_sd":
+                continue
             ci = f"{_fmt(r['ci_lo'], 3)} .. {_fmt(r['ci_hi'], 3)}" if r["ci_lo"] is not None else ""
-            faith.add_row(r["test"], r["condition"], r["metric"], _fmt(r["value"], 3), ci, str(r["n"]))
+            faith.add_row(r["test"], r["condition"], r["metric"], _fmt(r["value"], 3), ci, str(r["n"]),
+                          f"{r.get('unit') or ''} ({r.get('n_clusters') or '-'})")
         out.print(faith)
     out.print("wrote " + escape(", ".join(str(p) for p in summary.outputs)), soft_wrap=True)

@@ -3,10 +3,11 @@
 Entry point: :func:`vowelcam.explain.run.explain_run` (``vowelcam cam RUN_DIR``). Modules:
 ``cam`` (CAM methods, batched and hook-safe), ``grid`` (layer grid -> Hz mapping and upsampling), ``bands``
 (per-token band metrics), ``agreement`` (per-vowel tables with bootstrap intervals, confusion pairs),
-``faithfulness`` (band deletion, randomisation, frequency shift), ``store`` (the ``cams/`` folder), ``errors``,
-``resolution`` (each layer's measured point spread), ``discrimination`` (class-discriminativeness per method,
-collapsed methods flagged), ``contrastive`` (predicted-minus-true maps of confusions), ``run_methods`` (the three
-inside the cam stage).
+``faithfulness`` (band deletion, deletion curves, cascading randomisation, vocal-tract-length warp; ``causal``
+formant resynthesis), ``store`` (the ``cams/`` folder), ``errors``, ``resolution`` (each layer's measured point
+spread), ``discrimination`` (class-discriminativeness per method, collapsed methods flagged), ``contrastive``
+(predicted-minus-true maps of confusions), ``run_methods`` (the three inside the cam stage), ``controls`` (energy
+and envelope baselines, the same-speaker null).
 
 Every output states the Hz per CAM row at the layer used (``hz_per_row``: meta.json key, CSV column).
 
@@ -56,9 +57,9 @@ peak_on_formant_share and peak_on_f1..3_share beside each control c in energy/en
 d_enrich_f1..3, f1_confused, f2_confused, f1_true_correct, f2_true_correct, f1_predicted_correct,
 f2_predicted_correct, hz_per_row (see :mod:`vowelcam.explain.agreement`).
 
-``faithfulness.csv``: test, condition, metric, value, ci_lo, ci_hi, n, hz_per_row. Rows:
-band_deletion x {none, top_cam_band, random_band} x {accuracy, prob_true} plus {prob_drop, accuracy_drop} for the
-two deletions, band_deletion/top_minus_random/prob_drop (paired), band_deletion/all/width_hz;
-randomisation x {fc, <CAM layer and above>+fc, e.g. layer4+fc} x spearman; frequency_shift x {-N Hz, +N Hz} x {accuracy, changed_share,
-prob_true_change, map_shift_hz} (see :mod:`vowelcam.explain.faithfulness`).
+``faithfulness.csv``: test, condition, metric, value, ci_lo, ci_hi, n, n_clusters, unit, width_hz, hz_per_row
+(intervals: speaker-level cluster bootstrap). Tests: band_deletion and deletion_curve (:mod:`.deletion`),
+randomisation (:mod:`.randomisation`), vtl_warp (:mod:`.warp`); see :mod:`vowelcam.explain.faithfulness`.
+
+``causal.csv`` and ``causal_summary.csv`` (``cam --causal``): the resynthesis test, see :mod:`.causal`.
 """

@@ -26,7 +26,7 @@ from .contrastive import contrast_row
 from .resolution import PointSpread, time_resolution_statement
 from .run_methods import band_spec, measure_resolution, ms_per_column, write_method_tables
 from .errors import UnknownLayerError
-from .faithfulness import FAITHFULNESS_COLUMNS, FaithInputs, FaithSpec, run_faithfulness
+from .faith_stage import causal_subset, check_settings, write_causal, write_faithfulness
 from .grid import CamGrid
 from .store import INDEX_COLUMNS, CamWriter
 from ..learn.accel import eval_batch_size, resolve_device
@@ -155,6 +155,7 @@ def explain_run(run_dir: str | Path, settings: CamSettings | None = None, device
     settings = settings or CamSettings()
     method = check_method(settings.method)
     reference = load_reference(settings.reference)
+    check_settings(settings)
     run = rundir.RunDir(run_dir)
     chosen, tokens = select_tokens(run, settings.tokens)
     folds = sorted({_fold(p) for p in chosen})
@@ -187,6 +188,8 @@ def _finish(run: rundir.RunDir, ctx: _Context, chosen: list[dict[str, str]], tok
     faith = _faithfulness(run, ctx, chosen, tokens, faith_idx, result.faith_specs, settings, progress)
     if faith:
         outputs.append(run.path(rundir.FAITHFULNESS))
+    if settings.causal:
+        outputs += _causal(run, ctx, chosen, tokens, settings, progress)
     true_rows = result.band_rows["true"]
     return CamSummary(
         method, ctx.grid.layer, ctx.grid.hz_per_row, len(chosen), float(np.mean([r["correct"] for r in true_rows])),
@@ -302,16 +305,23 @@ def _faithfulness(run: rundir.RunDir, ctx: _Context, chosen: list[dict[str, str]
         return []
     labels = list(ctx.info.labels)
     picked = [tokens[chosen[i]["token_id"]] for i in faith_idx]
-    inp = FaithInputs(
-        ctx.model, ctx.layer, _upper_modules(ctx.model, ctx.layers, ctx.grid.layer), ctx.grid, ctx.info.prepare,
-        specs, np.array([_label_index(labels, chosen[i]["true"]) for i in faith_idx]),
-        np.array([[t["frame_start"], t["frame_end"]] for t in picked]), ctx.method, torch.device(ctx.device))
-    spec = FaithSpec(settings.deletion_width_hz, settings.deletion_random_draws, settings.shift_hz,
-                     settings.noise_percentile, settings.batch_size, settings.bootstrap, settings.seed)
-    faith = run_faithfulness(inp, spec, progress)
-    rows = [{**r, "hz_per_row": ctx.grid.hz_per_row} for r in faith]
-    rundir.write_csv(run.path(rundir.FAITHFULNESS), rows, FAITHFULNESS_COLUMNS + ["hz_per_row"])
-    return faith
+    true_idx = np.array([_label_index(labels, chosen[i]["true"]) for i in faith_idx])
+    return write_faithfulness(run, ctx.model, ctx.layer, ctx.grid, ctx.info, ctx.store, picked, true_idx, specs,
+                              settings, ctx.method, ctx.device, _fold(chosen[faith_idx[0]]), progress)
+
+
+def _causal(run: rundir.RunDir, ctx: _Context, chosen: list[dict[str, str]], tokens: dict[str, dict[str, Any]],
+            settings: CamSettings, progress: ProgressCallback | None) -> list[Path]:
+    """The causal formant test (resynthesis) on a subset of the explained vowels; causal.csv, causal_summary.csv."""
+    idx = causal_subset(chosen, tokens, _fold, settings)
+    if not len(idx):
+        return []
+    picked = [tokens[chosen[i]["token_id"]] for i in idx]
+    specs = ctx.store.get_many([(t["spec_shard"], t["spec_row"]) for t in picked], max_freq=ctx.info.max_freq)
+    true_idx = np.array([_label_index(list(ctx.info.labels), chosen[i]["true"]) for i in idx])
+    model, layer = ctx.model_for(_fold(chosen[idx[0]]))
+    return write_causal(run, model, layer, ctx.grid, ctx.info, picked, true_idx, specs, settings, ctx.method,
+                        ctx.device, progress)
 
 
 def _batches(chosen: list[dict[str, str]], size: int) -> list[tuple[int, int]]:
@@ -354,11 +364,6 @@ def _token_info(pred: dict[str, str], token: dict[str, Any], method: str, grid: 
             "vowel": pred["true"], "predicted": pred["predicted"], "correct": int(pred["true"] == pred["predicted"]),
             "split": pred.get("split", ""), "method": method, "layer": grid.layer, "hz_per_row": grid.hz_per_row,
             "frame_start": token["frame_start"], "frame_end": token["frame_end"]}
-
-
-def _upper_modules(model: torch.nn.Module, layers: dict[str, torch.nn.Module], name: str) -> list[torch.nn.Module]:
-    names = list(layers)
-    return [layers[n] for n in names[names.index(name):]] + [model.fc]
 
 
 def _meta(ctx: _Context, spec: BandSpec, settings: CamSettings, n: int) -> dict[str, Any]:

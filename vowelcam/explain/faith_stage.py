@@ -1,0 +1,175 @@
+"""The faithfulness part of the ``cam`` stage over a run directory: settings -> inputs -> ``faithfulness.csv``.
+
+Kept apart from :mod:`vowelcam.explain.run` (which computes the maps and the band tables) so the tests' inputs
+(speakers for the cluster bootstrap, the randomisation cascade, training tokens for label permutation) are
+assembled in one place.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from .. import rundir
+from ..acoustics.store import SpectrogramStore
+from ..config import CamSettings
+from ..errors import ConfigError
+from ..progress import ProgressCallback
+from .faithfulness import FAITHFULNESS_COLUMNS, FaithInputs, FaithSpec, run_faithfulness
+from .grid import CamGrid
+from .randomisation import resnet_cascade
+
+log = logging.getLogger(__name__)
+
+PERMUTATION_MAX_TOKENS = 512  # training tokens the label-permutation copy learns from (a seeded random subset)
+
+
+def parse_floats(text: str, name: str) -> tuple[float, ...]:
+    """A comma list of positive numbers (``""`` = none); ConfigError naming the setting otherwise."""
+    try:
+        values = tuple(float(v) for v in str(text).split(",") if v.strip())
+    except ValueError:
+        raise ConfigError(f"cam.{name}: {text!r} is not a comma list of numbers") from None
+    if any(v <= 0 for v in values):
+        raise ConfigError(f"cam.{name}: every value must be positive, not {text!r}")
+    return values
+
+
+def spec_from_settings(settings: CamSettings) -> FaithSpec:
+    """The tests' settings from the stage's (config errors raised before any work)."""
+    return FaithSpec(
+        width_hz=settings.deletion_width_hz,
+        widths_hz=parse_floats(settings.deletion_widths_hz, "deletion_widths_hz"),
+        random_draws=settings.deletion_random_draws,
+        energy_tolerance_db=settings.deletion_energy_tolerance_db,
+        warp_factors=parse_floats(settings.warp_factors, "warp_factors"),
+        randomisation_seeds=settings.randomisation_seeds,
+        randomisation_max_tokens=settings.randomisation_max_tokens,
+        label_permutation=settings.label_permutation,
+        permutation_epochs=settings.permutation_epochs,
+        noise_percentile=settings.noise_percentile,
+        batch_size=settings.batch_size or 32,
+        n_boot=settings.bootstrap,
+        seed=settings.seed,
+    )
+
+
+def training_tokens(run: rundir.RunDir, store: SpectrogramStore, max_freq: float, labels: list[str],
+                    fold: int, limit: int, seed: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Spectrograms and class indices of the run's training tokens (``split = train`` in predictions.csv, the
+    first fold), at most ``limit`` drawn at random; ``(None, None)`` when the run lists none (k-fold runs keep
+    only test predictions)."""
+    tokens = {t["token_id"]: t for t in rundir.read_csv(run.path(rundir.TOKENS))}
+    rows = [p for p in rundir.read_csv(run.path(rundir.PREDICTIONS))
+            if p.get("split") == "train" and int(float(p.get("fold") or 0)) == fold
+            and p["token_id"] in tokens and p["true"] in labels]
+    if not rows:
+        log.warning("label permutation skipped: predictions.csv lists no training tokens")
+        return None, None
+    keep = np.sort(np.random.default_rng(seed).permutation(len(rows))[:limit])
+    picked = [rows[i] for i in keep]
+    places = [(tokens[p["token_id"]]["spec_shard"], tokens[p["token_id"]]["spec_row"]) for p in picked]
+    return store.get_many(places, max_freq=max_freq), np.array([labels.index(p["true"]) for p in picked])
+
+
+def write_faithfulness(run: rundir.RunDir, model: torch.nn.Module, layer: torch.nn.Module, grid: CamGrid,
+                       info: Any, store: SpectrogramStore, picked: Sequence[dict[str, Any]], true_idx: np.ndarray,
+                       specs: np.ndarray, settings: CamSettings, method: str, device: str, fold: int,
+                       progress: ProgressCallback | None = None) -> list[dict[str, Any]]:
+    """Run the tests on the ``picked`` token rows (tokens.csv rows; ``specs`` their spectrograms) and write
+    ``faithfulness.csv``; returns the rows."""
+    spec = spec_from_settings(settings)
+    train_specs, train_idx = (training_tokens(run, store, info.max_freq, list(info.labels), fold,
+                                              PERMUTATION_MAX_TOKENS, settings.seed)
+                              if spec.label_permutation else (None, None))
+    inp = FaithInputs(model, layer, resnet_cascade(model), grid, info.prepare, specs, np.asarray(true_idx),
+                      np.array([[int(t["frame_start"]), int(t["frame_end"])] for t in picked]), method,
+                      torch.device(device), speakers=[str(t.get("speaker", "") or "") for t in picked],
+                      recordings=[str(t.get("file", "") or "") for t in picked], train_specs=train_specs,
+                      train_idx=train_idx)
+    faith = run_faithfulness(inp, spec, progress)
+    rows = [{**r, "hz_per_row": grid.hz_per_row} for r in faith]
+    rundir.write_csv(run.path(rundir.FAITHFULNESS), rows, FAITHFULNESS_COLUMNS + ["hz_per_row"])
+    return faith
+
+
+def check_settings(settings: CamSettings) -> None:
+    """Config errors of the faithfulness and causal settings, raised before any map is computed."""
+    if settings.faithfulness:
+        spec_from_settings(settings)
+    if settings.causal:
+        check_causal_settings(settings)
+
+
+def check_causal_settings(settings: CamSettings) -> tuple[Path, list[Any]]:
+    """The corpus folder and the parsed manipulations; ConfigError when either is unusable."""
+    from ..acoustics.resynthesis import parse_manipulations
+
+    corpus = Path(settings.causal_corpus).expanduser()
+    if not settings.causal_corpus or not corpus.is_dir():
+        raise ConfigError(f"cam.causal_corpus: {settings.causal_corpus!r} is not a folder; the causal test needs "
+                          f"the corpus audio that tokens.csv's file paths are relative to (--causal-corpus)")
+    try:
+        manipulations = parse_manipulations(settings.causal_manipulations)
+    except ValueError as exc:
+        raise ConfigError(f"cam.causal_manipulations: {exc}") from None
+    if not manipulations:
+        raise ConfigError("cam.causal_manipulations: no manipulation given")
+    return corpus, manipulations
+
+
+def causal_subset(chosen: Sequence[dict[str, str]], tokens: dict[str, dict[str, Any]], fold_of: Any,
+                  settings: CamSettings) -> np.ndarray:
+    """Indices into ``chosen`` of the causal test's tokens: vowels scored by the first fold's model, at most
+    ``causal_max_tokens`` drawn at random (seeded)."""
+    first = fold_of(chosen[0])
+    pool = np.array([i for i, p in enumerate(chosen) if fold_of(p) == first
+                     and str(tokens[p["token_id"]].get("kind") or "vowel") == "vowel"], int)
+    return np.sort(np.random.default_rng(settings.seed).permutation(pool)[: max(0, settings.causal_max_tokens)])
+
+
+def _run_measure_settings(run: rundir.RunDir) -> Any:
+    """The Praat measurement settings the run was extracted with (its config.toml's [measure]; defaults when the
+    run has none). Only that section is read, so a config written by another version still serves."""
+    import tomllib
+
+    from ..config import Settings
+
+    path = run.path(rundir.CONFIG)
+    try:
+        section = tomllib.loads(path.read_text(encoding="utf-8")).get("measure", {}) if path.exists() else {}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the run's settings ({exc})") from None
+    return Settings().with_overrides({"measure": section}).measure
+
+
+def write_causal(run: rundir.RunDir, model: torch.nn.Module, layer: torch.nn.Module, grid: CamGrid, info: Any,
+                 picked: Sequence[dict[str, Any]], true_idx: np.ndarray, specs: np.ndarray, settings: CamSettings,
+                 method: str, device: str, progress: ProgressCallback | None = None) -> list[Path]:
+    """The causal formant test on the ``picked`` tokens.csv rows; writes ``causal.csv`` and
+    ``causal_summary.csv`` and returns their paths."""
+    from ..config import SpectrogramSettings
+    from .causal import CAUSAL, CAUSAL_COLUMNS, CAUSAL_SUMMARY, SUMMARY_COLUMNS, CausalTokens, run_causal
+
+    corpus, manipulations = check_causal_settings(settings)
+    measure = _run_measure_settings(run)
+    store = SpectrogramStore(run.path(rundir.SPECTROGRAMS))
+    known = set(SpectrogramSettings.__dataclass_fields__)
+    spectrogram = SpectrogramSettings(**{k: v for k, v in store.settings.items() if k in known})
+    spec = spec_from_settings(settings)
+    inp = FaithInputs(model, layer, [], grid, info.prepare, specs, np.asarray(true_idx),
+                      np.array([[int(t["frame_start"]), int(t["frame_end"])] for t in picked]), method,
+                      torch.device(device), speakers=[str(t.get("speaker", "") or "") for t in picked],
+                      recordings=[str(t.get("file", "") or "") for t in picked])
+    tokens = CausalTokens(picked, specs, np.asarray(true_idx), corpus, spectrogram, measure)
+    rows, summary = run_causal(inp, tokens, manipulations, spec, progress)
+    labels = list(info.labels)
+    for r in rows:
+        r["predicted"] = labels[r["predicted"]] if isinstance(r["predicted"], (int, np.integer)) else ""
+    rundir.write_csv(run.path(CAUSAL), rows, CAUSAL_COLUMNS)
+    rundir.write_csv(run.path(CAUSAL_SUMMARY), [{**r, "hz_per_row": grid.hz_per_row} for r in summary],
+                     SUMMARY_COLUMNS + ["hz_per_row"])
+    return [run.path(CAUSAL), run.path(CAUSAL_SUMMARY)]
