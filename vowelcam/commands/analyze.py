@@ -12,7 +12,8 @@ from rich.table import Table
 from .choices import Arch, CamMethod, GroupBy, Task, check_vowels
 from .common import (config_option, device_option, handle_errors, out, resolve_settings, rich_progress, setting,
                      setup_logging, verbose_option)
-from .extract import corpus_argument, print_summary as print_extract_summary, textgrids_option
+from .extract import (carry_tier_option, corpus_argument, points_option, print_summary as print_extract_summary,
+                      textgrids_option, track_step_option)
 
 if TYPE_CHECKING:
     from ..pipeline import AnalyzeSummary
@@ -46,12 +47,9 @@ def analyze_command(
                                              dir_okay=False, help="CSV speaker,group[,ceiling]; other columns go to tokens.csv."),
     jobs: Optional[int] = setting("extract.jobs", "--jobs", "-j", min=1, help="Extraction processes."),
     device: str = device_option(),
-    track_step: Optional[float] = setting("measure.track_step", "--track-step", min=0, max=0.5,
-                                          help="tracks.csv: F1-F3 every this fraction of the vowel (0 = no tracks)."),
-    points: Optional[str] = setting("measure.points", "--points", shown="20,50,80",
-                                    help="Extra % points with wide F1-F3 columns, e.g. 20,35,50,65,80."),
-    carry_tier: Optional[list[str]] = typer.Option(None, "--carry-tier",
-                                                   help="Tier whose label becomes a column tier_NAME (repeatable)."),
+    track_step: Optional[float] = track_step_option(),
+    points: Optional[str] = points_option(),
+    carry_tier: Optional[list[str]] = carry_tier_option(),
     force: bool = typer.Option(False, "--force", help="Redo every stage."),
     config: Optional[Path] = config_option(),
     verbose: bool = verbose_option(),

@@ -32,6 +32,23 @@ def textgrids_option() -> Optional[Path]:
                         help="Folder of TextGrids, if not beside the audio.")
 
 
+def track_step_option() -> Optional[float]:
+    """``--track-step``: tracks.csv's step as a fraction of the vowel."""
+    return setting("measure.track_step", "--track-step", min=0, max=0.5,
+                   help="tracks.csv: F1-F3 every this fraction of the vowel (0 = no tracks).")
+
+
+def points_option() -> Optional[str]:
+    """``--points``: extra measurement points (% of the vowel) with wide columns."""
+    return setting("measure.points", "--points", shown="20,50,80",
+                   help="Extra % points with wide F1-F3 columns, e.g. 20,35,50,65,80.")
+
+
+def carry_tier_option() -> Optional[list[str]]:
+    """``--carry-tier NAME`` (repeatable): a TextGrid tier carried into tokens.csv as ``tier_NAME``."""
+    return typer.Option(None, "--carry-tier", help="Tier whose label becomes a column tier_NAME (repeatable).")
+
+
 @handle_errors
 def extract_command(
     corpus: Path = corpus_argument(),
@@ -54,12 +71,9 @@ def extract_command(
                                              help="CSV speaker,group[,ceiling] (men/women/children; ceiling in Hz); other columns go to tokens.csv."),
     max_freq: Optional[float] = setting("spectrogram.max_freq", "--max-freq", min=0, help="Store spectrograms up to this Hz (0 = full band)."),
     jobs: Optional[int] = setting("extract.jobs", "--jobs", "-j", min=1, help="Worker processes."),
-    track_step: Optional[float] = setting("measure.track_step", "--track-step", min=0, max=0.5,
-                                          help="tracks.csv: F1-F3 every this fraction of the vowel (0 = no tracks)."),
-    points: Optional[str] = setting("measure.points", "--points", shown="20,50,80",
-                                    help="Extra % points with wide F1-F3 columns, e.g. 20,35,50,65,80."),
-    carry_tier: Optional[list[str]] = typer.Option(None, "--carry-tier",
-                                                   help="Tier whose label becomes a column tier_NAME (repeatable)."),
+    track_step: Optional[float] = track_step_option(),
+    points: Optional[str] = points_option(),
+    carry_tier: Optional[list[str]] = carry_tier_option(),
     force: bool = typer.Option(False, "--force", help="Redo every chunk even if up to date."),
     config: Optional[Path] = config_option(),
     verbose: bool = verbose_option(),

@@ -29,6 +29,7 @@ from torch import nn
 
 from ..intervals import cluster_bootstrap_mean, resampling_clusters
 from ..progress import ProgressCallback, report
+from .controls import floor_above  # the same energy map as the agreement controls read
 from .cam import compute_layer_cams, eval_mode
 from .grid import CamGrid
 
@@ -135,9 +136,8 @@ def interval_profiles(maps: np.ndarray, inp: FaithInputs) -> np.ndarray:
 
 def energy_profiles(specs: np.ndarray, frames: np.ndarray, percentile: float = 5.0) -> np.ndarray:
     """The model-free control map read like a CAM: dB above the token's ``percentile``, summed over its frames."""
-    floor = np.percentile(specs.reshape(len(specs), -1), percentile, axis=1)[:, None, None]
-    above = np.clip(specs - floor, 0, None) * token_frame_mask(frames, specs.shape[2])[:, None, :]
-    return above.sum(axis=2)
+    above = floor_above(torch.from_numpy(np.asarray(specs, dtype=np.float32)), percentile).numpy()
+    return (above * token_frame_mask(frames, specs.shape[2])[:, None, :]).sum(axis=2)
 
 
 def stat_row(test: str, condition: str, metric: str, values: Sequence[float] | np.ndarray, clusters: Sequence[str],
