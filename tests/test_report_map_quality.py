@@ -14,6 +14,7 @@ from vowelcam.rundir import write_csv
 sys.path.insert(0, str(Path(__file__).parent))
 from report_fake_run import write_fake_run  # noqa: E402
 
+INSENSITIVE = "insensitive to the classifier: a re-initialised fc gives nearly the same map (rho 0.95 >= 0.8)"
 REASON = "same map as cam, hirescam (the gradient is constant over the layer feeding global pooling)"
 
 
@@ -29,14 +30,14 @@ def test_discrimination_resolution_and_contrasts_are_reported_with_their_numbers
     meta.update(point_spread_hz=543.2, point_spread_ms=158.4, ms_per_column=160.0,
                 time_resolution="The profile integrates the whole analysis window (3 columns of 160 ms).")
     meta_path.write_text(json.dumps(meta))
-    common = {"layer": "layer4", "n": 40, "n_clusters": 8, "unit": "speaker", "same_as": ""}
+    common = {"layer": "layer4", "n": 40, "n_clusters": 8, "unit": "speaker", "same_as": ""}  # same_as below
     write_csv(run.path("discrimination.csv"), [
         {**common, "method": "gradcam", "rho_other": -0.012, "rho_other_lo": -0.061, "rho_other_hi": 0.034,
          "rho_reinit": 0.041, "rho_reinit_lo": -0.02, "rho_reinit_hi": 0.1, "collapsed": 1, "reason": REASON,
-         "class_agnostic": 0, "model_insensitive": 0},
+         "class_agnostic": 0, "model_insensitive": 0, "same_as": "cam hirescam"},
         {**common, "method": "layercam", "rho_other": 0.734, "rho_other_lo": 0.712, "rho_other_hi": 0.751,
-         "rho_reinit": 0.52, "rho_reinit_lo": 0.5, "rho_reinit_hi": 0.55, "collapsed": 0, "reason": "",
-         "class_agnostic": 0, "model_insensitive": 0},
+         "rho_reinit": 0.95, "rho_reinit_lo": 0.94, "rho_reinit_hi": 0.96, "collapsed": 1, "reason": INSENSITIVE,
+         "class_agnostic": 0, "model_insensitive": 1},
     ], DISCRIMINATION_COLUMNS)
     base = {"speaker": "s1", "method": "gradcam", "layer": "layer4", "hz_per_row": 125, "contrast_pos_share": 0.5,
             "contrast_peak_nearest": "F2", "contrast_peak_dist_hz": 10}
@@ -49,7 +50,8 @@ def test_discrimination_resolution_and_contrasts_are_reported_with_their_numbers
     assert "543 Hz × 158 ms" in html and "160 ms per map column" in html
     assert "The profile integrates the whole analysis window" in html
     assert "-0.01 [-0.06, 0.03]" in html and "0.73 [0.71, 0.75]" in html
-    assert f"<b>yes</b>: {REASON}" in html  # the collapsed method is named, with why
+    assert "<td>cam hirescam</td> <td>no</td>" in html  # Grad-CAM: one map under three names, but informative
+    assert f"<b>yes</b>: {INSENSITIVE.replace('>', '&gt;')}" in html  # the uninformative method, with why (escaped)
     assert "IH → EH" in html and "1900" in html  # median contrast peak of the pair's 3 tokens
 
 

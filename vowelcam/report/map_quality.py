@@ -46,10 +46,15 @@ def _discrimination(data: ReportData) -> list[dict[str, Any]]:
             "n_clusters": r.get("n_clusters", ""), "unit": r.get("unit", ""),
             "rho_other": Estimate(num(r.get("rho_other")), num(r.get("rho_other_lo")), num(r.get("rho_other_hi")), n),
             "rho_reinit": Estimate(num(r.get("rho_reinit")), num(r.get("rho_reinit_lo")), num(r.get("rho_reinit_hi")), n),
-            "collapsed": r.get("collapsed", "") in ("1", "True", "true"),
-            "reason": r.get("reason", ""), "same_as": r.get("same_as", ""),
+            "collapsed": _flag(r.get("collapsed")), "reason": r.get("reason", ""),
+            "same_as": r.get("same_as", ""),
+            "uninformative": _flag(r.get("class_agnostic")) or _flag(r.get("model_insensitive")),
         })
     return rows
+
+
+def _flag(text: Any) -> bool:
+    return str(text).strip() in ("1", "1.0", "True", "true")
 
 
 def _contrasts(data: ReportData) -> list[dict[str, Any]]:
