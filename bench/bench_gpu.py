@@ -18,12 +18,10 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import time
 from pathlib import Path
-from typing import Callable
-
 import torch
 
+from bench_throughput import _time  # the same median-of-repeats timer (CUDA-synchronised)
 from vowelcam.explain.cam import compute_layer_cams
 from vowelcam.learn.loop import autocast
 from vowelcam.learn.models import SpectrogramResNet, choose_freq_strides
@@ -32,23 +30,6 @@ REPO = Path(__file__).resolve().parents[1]
 STUDY_TOKENS = 343_845  # LJSpeech vowels in the full MFA alignment (shared/README.md)
 SHAPES = {"full_band_257x96": 257, "vowels4k_129x96": 129}
 N_CLASSES = 15
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def _median_seconds(step: Callable[[], None], device: torch.device, repeats: int) -> float:
-    step()  # warm-up: allocations, cuDNN autotune, compilation
-    _sync(device)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        _sync(device)
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
 
 
 def _model(arch: str, device: torch.device, compile_model: bool) -> torch.nn.Module:
@@ -87,10 +68,10 @@ def measure(arch: str, rows: int, device: torch.device, batch: int, repeats: int
         compute_layer_cams(plain, plain.layer4, x, targets, "gradcam")
 
     model.train()
-    train_s = _median_seconds(train_step, device, repeats)
+    train_s = _time(train_step, device, repeats)
     model.eval()
-    infer_s = _median_seconds(infer_step, device, repeats)
-    cam_s = _median_seconds(cam_step, device, repeats)
+    infer_s = _time(infer_step, device, repeats)
+    cam_s = _time(cam_step, device, repeats)
     train_rate = batch / train_s
     return {"arch": arch, "rows": rows, "frames": 96, "batch": batch, "compiled": compile_model,
             "train_tokens_per_s": train_rate, "infer_tokens_per_s": batch / infer_s, "cam_tokens_per_s": batch / cam_s,

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import jinja2
 
@@ -189,13 +189,18 @@ def fmt_hz(x: Any) -> str:
     return fmt_num(x, 0)
 
 
-def fmt_ci(est: Optional[Estimate], digits: int = 2) -> str:
-    """``"1.84 [1.52, 2.17]"``; the value alone when it has no interval."""
+def _estimate_text(est: Optional[Estimate], one: Callable[[float], str], unit: str = "") -> str:
+    """``value{unit} [lo, hi]`` with each number written by ``one``; the value alone without an interval."""
     if est is None or not _finite(est.value):
         return "–"
     if _finite(est.lo) and _finite(est.hi):
-        return f"{est.value:.{digits}f} [{est.lo:.{digits}f}, {est.hi:.{digits}f}]"
-    return f"{est.value:.{digits}f}"
+        return f"{one(est.value)}{unit} [{one(est.lo)}, {one(est.hi)}]"
+    return f"{one(est.value)}{unit}"
+
+
+def fmt_ci(est: Optional[Estimate], digits: int = 2) -> str:
+    """``"1.84 [1.52, 2.17]"``; the value alone when it has no interval."""
+    return _estimate_text(est, lambda v: f"{v:.{digits}f}")
 
 
 NBSP = "\u00a0"  # keeps a number and its unit on one line
@@ -208,17 +213,9 @@ def fmt_pct(x: Any, digits: int = 1) -> str:
 
 def fmt_pct_ci(est: Optional[Estimate], digits: int = 1) -> str:
     """``"78.3 % [74.1, 82.0]"``."""
-    if est is None or not _finite(est.value):
-        return "–"
-    if _finite(est.lo) and _finite(est.hi):
-        return f"{100 * est.value:.{digits}f}{NBSP}% [{100 * est.lo:.{digits}f}, {100 * est.hi:.{digits}f}]"
-    return fmt_pct(est.value, digits)
+    return _estimate_text(est, lambda v: f"{100 * v:.{digits}f}", f"{NBSP}%")
 
 
 def fmt_signed_ci(est: Optional[Estimate], digits: int = 2) -> str:
     """A contrast with its sign: ``"+0.70 [+0.64, +0.74]"``."""
-    if est is None or not _finite(est.value):
-        return "–"
-    if _finite(est.lo) and _finite(est.hi):
-        return f"{est.value:+.{digits}f} [{est.lo:+.{digits}f}, {est.hi:+.{digits}f}]"
-    return f"{est.value:+.{digits}f}"
+    return _estimate_text(est, lambda v: f"{v:+.{digits}f}")
