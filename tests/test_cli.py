@@ -90,12 +90,14 @@ def test_choices_match_the_library():
     from vowelcam.corpus.labels import VOWEL_SETS
     from vowelcam.explain.cam import CAM_METHODS
     from vowelcam.learn.dataset import GROUP_BY, TASK_MAX_FREQ
-    from vowelcam.learn.models import ARCHS, CAM_LAYERS
+    from vowelcam.learn.accel import PRECISIONS
+    from vowelcam.learn.models import ALL_ARCHS, CAM_LAYERS
     from vowelcam.reference import SOURCES
 
     assert [t.value for t in choices.Task] == list(TASK_MAX_FREQ)
     assert tuple(g.value for g in choices.GroupBy) == GROUP_BY
-    assert [a.value for a in choices.Arch] == ["auto", *ARCHS]
+    assert [a.value for a in choices.Arch] == ["auto", *ALL_ARCHS]
+    assert tuple(p.value for p in choices.Precision) == PRECISIONS
     assert tuple(m.value for m in choices.CamMethod) == CAM_METHODS
     assert tuple(m.value for m in choices.CamLayer) == CAM_LAYERS
     assert set(choices.VOWEL_SET_NAMES) == {*VOWEL_SETS, "all"}

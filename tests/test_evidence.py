@@ -61,8 +61,8 @@ def test_f2_only_cue_shows_as_the_largest_contrast_at_f2_with_a_speaker_interval
     assert row["ci_unit"] == "speaker" and int(row["n_clusters"]) == 3
     energy = _contrasts(row)
     # CAM minus energy is largest at F2, its speaker-level interval above 0 and above the other formants' intervals
-    # (bands are at least the layer's point spread wide, ~0.5 kHz at layer4, so F1's band catches some F2-side mass:
-    # F1 may beat energy a little, and only the null tells that apart, hence "no support" at F1 below)
+    # (bands are at least the layer's point spread wide, ~0.5 kHz at layer4; where a token's F2 and F3 bands overlap,
+    # as for many IY tokens, neither is read: F3 used to borrow F2's mass there and look "supported")
     assert energy[2][1] > 0 and energy[2][1] > max(energy[1][2], energy[3][2])
     assert energy[3][2] < 0  # F3: the CAM sits there less than energy does
     assert float(row["enrich_f2_minus_null_lo"]) > 0  # and more than at another vowel's F2 of the same speaker
@@ -94,10 +94,11 @@ def test_the_energy_map_fed_through_the_whole_pipeline_is_never_called_support(c
     explain_run(run, CAM, device="cpu")
     rows = read_csv(run / rundir.AGREEMENT)
     held = [r for r in rows if r["subset"] == "all"]
-    for r in held:
-        for k in (1, 2, 3):
-            assert float(r[f"enrich_f{k}_minus_energy"]) == 0.0 and float(r[f"enrich_f{k}_minus_energy_hi"]) == 0.0
-    judged = [r[f"verdict_f{k}"] for r in held for k in (1, 2, 3)]
+    read = [(r, k) for r in held for k in (1, 2, 3) if r[f"enrich_f{k}_minus_energy"] != ""]
+    assert {k for r, k in read if r["vowel"] == "ALL"} == {1, 2, 3}  # every formant read on the pooled tokens
+    for r, k in read:  # (a vowel whose bands all overlap at one formant has no reading there, and no verdict)
+        assert float(r[f"enrich_f{k}_minus_energy"]) == 0.0 and float(r[f"enrich_f{k}_minus_energy_hi"]) == 0.0
+    judged = [r[f"verdict_f{k}"] for r, k in read]
     assert "support" not in judged and judged.count("no support") == len(judged)  # judged, and no support
     assert float(_all_row(run)["enrich_f1_minus_null_lo"]) > 0  # energy does beat the null: one control is not enough
     monkeypatch.setattr(render, "write_pdf", lambda html: (None, "skipped in this test", 0))
@@ -221,7 +222,7 @@ def test_cue_fixture_has_uninformative_f1_and_f3():
 def test_train_command_asks_for_group_by_instead_of_regrouping_and_records_it(tmp_path, monkeypatch):
     """Two speakers: no silent per-file split; --group-by recording is accepted and kept in the run's records."""
     import json
-    import tomllib
+    from vowelcam.config import tomllib  # tomllib, or tomli on Python 3.10
 
     from typer.testing import CliRunner
 

@@ -233,6 +233,20 @@ def test_band_metrics_on_a_map_with_all_mass_at_f2():
     assert row["n_formants_measured"] == 3
 
 
+def test_overlapping_formant_bands_are_not_read_for_either_formant():
+    """A back vowel whose F1 and F2 bands overlap at the map's point spread: a map with all its mass at F2 must not
+    credit F1 with it (nor F2 with F1's), so both readings are empty and flagged; F3, apart, is still read."""
+    cam = np.zeros((65, 8))
+    cam[7, 2:6] = 1.0  # 875 Hz = F2
+    token = _token(f1_50=600.0, f2_50=900.0, f3_50=2500.0)
+    row = token_band_row(cam, FREQS, token, BandSpec(point_spread_hz=500.0), None)
+    assert math.isnan(row["enrich_f1"]) and math.isnan(row["enrich_f2"]) and math.isnan(row["mass_f1"])
+    assert (row["band1_overlap"], row["band2_overlap"], row["band3_overlap"]) == (1, 1, 0)
+    assert row["enrich_f3"] == 0.0
+    apart = token_band_row(cam, FREQS, token, BandSpec(point_spread_hz=100.0), None)  # a finer map tells them apart
+    assert apart["band1_overlap"] == 0 and apart["mass_f2"] == 1.0 and apart["mass_f1"] == 0.0
+
+
 def test_token_without_formants_keeps_the_rest():
     cam = np.zeros((65, 8))
     cam[40, 2:6] = 2.0  # 5000 Hz

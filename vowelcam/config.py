@@ -144,6 +144,7 @@ class TrainSettings:
     freq_pool: int = 1  # average the input over this many rows (coarser spectrogram, faster CPU training)
     time_pool: int = 1  # ... and this many frames
     eval_batch_size: int = 0  # inference batch; 0 = batch_size on a CPU, 256 on CUDA
+    precision: str = "auto"  # training steps: auto (bf16 on CUDA and on CPUs with bf16 instructions) | fp32 | bf16
     compile: bool = False  # torch.compile the training model (falls back to eager, with a warning, if it fails)
     min_class_tokens: int = 5  # classes with fewer tokens are left out before splitting (model/problems.csv):
     # fewer cannot be spread over train, validation and test with more than a token or two left to learn from

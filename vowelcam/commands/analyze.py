@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .choices import Arch, CamMethod, GroupBy, Task, check_vowels
+from .choices import Arch, Precision, CamMethod, GroupBy, Task, check_vowels
 from .common import (config_option, device_option, handle_errors, out, resolve_settings, rich_progress, setting,
                      setup_logging, verbose_option)
 from .extract import (carry_tier_option, corpus_argument, points_option, print_summary as print_extract_summary,
@@ -34,7 +34,9 @@ def analyze_command(
     task: Optional[Task] = setting("train.task", "--task", help="vowels (full band), vowels4k (<= 4 kHz), voicing."),
     vowels: Optional[str] = setting("labels.vowel_set", "--vowels", callback=check_vowels,
                                     help="corner | monophthongs | hillenbrand12 | all | a list such as IY,AE,UW."),
-    arch: Optional[Arch] = setting("train.arch", "--arch", help="auto = resnet101 on a GPU, resnet18 on a CPU."),
+    arch: Optional[Arch] = setting("train.arch", "--arch", help="auto = resnet101 on a GPU, resnet18-w16 on a CPU (a quarter-width ResNet-18, ~8x faster)."),
+    precision: Optional[Precision] = setting("train.precision", "--precision",
+                                             help="Training steps: auto = bf16 on CUDA and on CPUs with bf16 instructions, else fp32."),
     epochs: Optional[int] = setting("train.epochs", "--epochs", min=1, help="Training epochs (upper bound; early stopping)."),
     min_class_tokens: Optional[int] = setting("train.min_class_tokens", "--min-class-tokens", min=1,
                                               help="Leave out classes with fewer tokens (listed in model/problems.csv)."),
@@ -60,7 +62,7 @@ def analyze_command(
         "labels.vowel_set": vowels, "corpus.speaker_pattern": speaker_pattern,
         "corpus.speaker_groups": speaker_groups, "extract.jobs": jobs, "train.task": task, "train.arch": arch,
         "train.epochs": epochs, "train.vowels": vowels, "train.min_class_tokens": min_class_tokens,
-        "train.group_by": group_by,
+        "train.group_by": group_by, "train.precision": precision,
         "cam.method": method,
     })
     from ..measure.hooks import output_overrides

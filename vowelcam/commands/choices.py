@@ -28,13 +28,24 @@ class Task(str, Enum):
 
 
 class Arch(str, Enum):
-    """``--arch``: auto = resnet101 on a GPU, resnet18 on a CPU."""
+    """``--arch``: auto = resnet101 on a GPU, resnet18-w16 on a CPU; the -w models are ResNet-18s at a quarter
+    (w16) or half (w32) of the width, trained from scratch (no ImageNet weights)."""
 
     auto = "auto"
     resnet18 = "resnet18"
     resnet34 = "resnet34"
     resnet50 = "resnet50"
     resnet101 = "resnet101"
+    resnet18_w32 = "resnet18-w32"
+    resnet18_w16 = "resnet18-w16"
+
+
+class Precision(str, Enum):
+    """``--precision``: of the training steps (auto = bf16 on CUDA and on CPUs with bf16 instructions)."""
+
+    auto = "auto"
+    fp32 = "fp32"
+    bf16 = "bf16"
 
 
 class Schedule(str, Enum):

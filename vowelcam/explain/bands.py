@@ -13,6 +13,11 @@ For one map ``[F, T]`` on the model's input grid and the token's own frames ``[f
   resolve would claim a precision the map does not have. ``mass_fk`` = the band's share of the profile's mass; ``enrich_fk`` =
   ``mass_fk`` / the band's share of the frequency axis (rows in band / all rows): 1 = no preference, > 1 = more
   mass than a band of that width gets on average.
+- **overlapping bands**: when the bands of two formants of the same token overlap (F1 and F2 of a back vowel, F2
+  and F3 of a front vowel, once the bands are as wide as the point spread), the map cannot tell which of the two
+  formants its mass belongs to: both readings are left empty (``mass_fk``/``enrich_fk`` NaN, ``bandk_overlap`` 1)
+  for the map and for every control read on the same bands, instead of crediting one formant with its
+  neighbour's mass. Agreement means count only tokens with a value (the ``_n`` columns).
 - **peaks**: the profile's maximum (``peak1``) plus up to two further local maxima with a prominence of at least
   10 % of the maximum, located by parabolic interpolation through the peak sample and its neighbours one map
   sample away (``sample_step_rows`` input rows: the layer's row stride, since between layer rows the upsampled
@@ -84,14 +89,24 @@ def formant_bands(centres: Sequence[float], halfwidths: Sequence[float]) -> list
     return [(c - h, c + h) if np.isfinite(c) and c > 0 else None for c, h in zip(centres, halfwidths)]
 
 
+def overlapping_bands(bands: Sequence[tuple[float, float] | None]) -> list[bool]:
+    """Per band: whether it overlaps another of the token's bands (so its mass cannot be told apart)."""
+    out = []
+    for i, band in enumerate(bands):
+        others = [b for j, b in enumerate(bands) if j != i and b is not None]
+        out.append(band is not None and any(band[0] < b[1] and b[0] < band[1] for b in others))
+    return out
+
+
 def band_metrics(profile: np.ndarray, freqs: np.ndarray, bands: Sequence[tuple[float, float] | None],
                  suffix: str = "") -> dict[str, float]:
-    """Mass share, enrichment and high-frequency shares of ``profile`` for F1..F3 ``bands``."""
+    """Mass share, enrichment and high-frequency shares of ``profile`` for F1..F3 ``bands``; empty (NaN) for a
+    band that overlaps another (see the module docstring)."""
     total = profile.sum()
     out: dict[str, float] = {}
-    for name, band in zip(FORMANTS, bands):
+    for name, band, overlaps in zip(FORMANTS, bands, overlapping_bands(bands)):
         mass, enrich = float("nan"), float("nan")
-        if band is not None and total > 0:
+        if band is not None and total > 0 and not overlaps:
             rows = (freqs >= band[0]) & (freqs <= band[1])
             if rows.any() and band[1] <= freqs[-1] + 1e-9:
                 mass = float(profile[rows].sum() / total)
@@ -170,6 +185,8 @@ def token_band_row(cam: np.ndarray, freqs: np.ndarray, token: Mapping[str, Any],
     for k, (c, b, rc, rb) in enumerate(zip(measured, bands, ref, ref_bands), start=1):
         row[f"f{k}_hz"], row[f"f{k}_ref_hz"] = c if b else float("nan"), rc if rb else float("nan")
         row[f"band{k}_lo_hz"], row[f"band{k}_hi_hz"] = b if b else (float("nan"),) * 2
+    for k, (b, overlaps) in enumerate(zip(bands, overlapping_bands(bands)), start=1):
+        row[f"band{k}_overlap"] = int(overlaps) if b else float("nan")
     row.update(band_metrics(profile, freqs, bands))
     row.update(band_metrics(profile, freqs, ref_bands, "_ref"))
     for i in range(N_PEAKS):
@@ -184,7 +201,7 @@ def _metric_columns() -> list[str]:
     cols = ["point_spread_hz", "point_spread_ms", "n_frames_used", "mass_total", "neg_share", "n_formants_measured",
             "has_reference"]
     for k in (1, 2, 3):
-        cols += [f"f{k}_hz", f"band{k}_lo_hz", f"band{k}_hi_hz", f"f{k}_ref_hz"]
+        cols += [f"f{k}_hz", f"band{k}_lo_hz", f"band{k}_hi_hz", f"band{k}_overlap", f"f{k}_ref_hz"]
     for suffix in ("", "_ref"):
         cols += [f"{m}_{f}{suffix}" for f in FORMANTS for m in ("mass", "enrich")]
         cols.append(f"hf_share_above_f3{suffix}")

@@ -134,9 +134,7 @@ def causal_subset(chosen: Sequence[dict[str, str]], tokens: dict[str, dict[str, 
 def _run_measure_settings(run: rundir.RunDir) -> Any:
     """The Praat measurement settings the run was extracted with (its config.toml's [measure]; defaults when the
     run has none). Only that section is read, so a config written by another version still serves."""
-    import tomllib
-
-    from ..config import Settings
+    from ..config import Settings, tomllib  # tomllib, or tomli on Python 3.10
 
     path = run.path(rundir.CONFIG)
     try:

@@ -1,6 +1,8 @@
-"""The GPU fast path: bf16 autocast, channels-last, pinned memory, larger inference batches, ``torch.compile``.
+"""The fast paths: bf16 autocast, channels-last, pinned memory, larger inference batches, ``torch.compile``.
 
-Everything here is a no-op on a CPU, so CPU results do not depend on it.
+On CUDA every forward pass runs under bf16 autocast, channels-last. On a CPU only the *training* steps may use
+bf16 (``TrainSettings.precision``: ``auto`` does so where the CPU has native bf16 instructions, AVX512-BF16 or
+AMX, where it roughly halves a step's time); validation, predictions and CAMs on a CPU stay float32.
 """
 from __future__ import annotations
 
@@ -27,10 +29,45 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
 def autocast(device: torch.device):
-    """bf16 autocast on CUDA, nothing elsewhere."""
+    """bf16 autocast on CUDA, nothing elsewhere (inference, validation and CAMs)."""
     if device.type == "cuda":
         return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+    return nullcontext()
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU has bf16 instructions (AVX512-BF16 or AMX) that make bf16 autocast faster than float32.
+
+    Without them oneDNN emulates bf16 and a step is slower, not faster. Asked through torch's private probes;
+    ``False`` when this torch build has none.
+    """
+    probes = (getattr(torch.cpu, "_is_avx512_bf16_supported", None), getattr(torch.cpu, "_is_amx_tile_supported", None))
+    try:
+        return any(bool(probe()) for probe in probes if probe is not None)
+    except Exception:  # a torch without these probes, an exotic platform
+        return False
+
+
+def training_precision(setting: str, device: torch.device) -> str:
+    """``bf16`` or ``fp32`` for the training steps: ``auto`` = bf16 on CUDA and on CPUs with native bf16."""
+    if setting not in PRECISIONS:
+        raise ConfigError(f"precision {setting!r}: use one of {', '.join(PRECISIONS)}")
+    if setting != "auto":
+        if setting == "bf16" and device.type == "cpu" and not cpu_has_native_bf16():
+            log.warning("precision bf16 asked for on a CPU without bf16 instructions: training will be slower, "
+                        "not faster (use --precision fp32 or auto)")
+        return setting
+    return "bf16" if device.type == "cuda" or (device.type == "cpu" and cpu_has_native_bf16()) else "fp32"
+
+
+def train_autocast(device: torch.device, precision: str):
+    """The autocast context of a training step at ``precision`` (``bf16`` or ``fp32``)."""
+    if precision == "bf16" and device.type in ("cuda", "cpu"):
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
     return nullcontext()
 
 

@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 from ..config import TrainSettings
 from ..progress import ProgressCallback, report
 from ..rundir import atomic_path
-from .accel import autocast, maybe_compile, to_device
+from .accel import autocast, maybe_compile, to_device, train_autocast, training_precision
 from .distributed import Dist, all_reduce_mean, broadcast_buffers, broadcast_object, gather_arrays
 
 __all__ = ["Batches", "FoldState", "autocast", "evaluate", "fit_fold", "load_state", "make_optimizer", "predict",
@@ -76,8 +76,10 @@ class Batches:
 
 
 def run_epoch(model: nn.Module, loader: DataLoader, loss_fn: nn.Module, device: torch.device,
-              optimizer: torch.optim.Optimizer, on_batch: Callable[[int, float, float], None]) -> tuple[float, float]:
-    """One pass of training; returns mean loss and accuracy.
+              optimizer: torch.optim.Optimizer, on_batch: Callable[[int, float, float], None],
+              precision: str = "auto") -> tuple[float, float]:
+    """One pass of training at ``precision`` (see :func:`accel.training_precision`); returns mean loss and
+    accuracy.
 
     Loss and accuracy are summed on the device; on CUDA they are read back (a synchronisation) only every
     :data:`CUDA_REPORT_EVERY` batches for ``on_batch``.
@@ -86,10 +88,11 @@ def run_epoch(model: nn.Module, loader: DataLoader, loss_fn: nn.Module, device: 
     total_loss = torch.zeros((), dtype=torch.float64, device=device)
     correct = torch.zeros((), dtype=torch.int64, device=device)
     seen, n_batches = 0, len(loader)
+    precision = training_precision(precision, device)
     for i, (x, y, _) in enumerate(loader):
         x, y = to_device(x, device), y.to(device, non_blocking=True)
         optimizer.zero_grad(set_to_none=True)
-        with autocast(device):
+        with train_autocast(device, precision):
             logits = model(x)
             loss = loss_fn(logits.float(), y)
         loss.backward()
@@ -192,6 +195,10 @@ def fit_fold(model: nn.Module, batches: Batches, loss_fn: nn.Module, settings: T
     stage = f"train fold {fold + 1}" if settings.folds >= 2 else "train"
     n_batches = len(batches.train)
     total = settings.epochs * n_batches
+    precision = training_precision(settings.precision, device)
+    if place.is_main and state.epoch < settings.epochs and not state.done:
+        log.info("training steps in %s on %s%s", precision, device.type.upper(),
+                 "" if device.type == "cuda" else "; validation and predictions in fp32")
     while not state.done and state.epoch < settings.epochs:
         started = time.perf_counter()
         epoch = state.epoch + 1
@@ -200,7 +207,7 @@ def fit_fold(model: nn.Module, batches: Batches, loss_fn: nn.Module, settings: T
             report(progress, stage, (epoch - 1) * n_batches + i, total, f"epoch {epoch} loss {loss:.3f} acc {acc:.3f}")
 
         batches.reseed(epoch)
-        train_loss, train_acc = run_epoch(trainer, batches.train, loss_fn, device, optimizer, on_batch)
+        train_loss, train_acc = run_epoch(trainer, batches.train, loss_fn, device, optimizer, on_batch, precision)
         train_loss, train_acc = all_reduce_mean([train_loss, train_acc], len(batches.train.sampler), place)
         recalibrate_batchnorm(model, batches.calibrate, device)
         broadcast_buffers(model, place)

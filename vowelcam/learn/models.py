@@ -41,6 +41,16 @@ ARCHS: dict[str, tuple[Any, Any]] = {
     "resnet50": (tvm.resnet50, tvm.ResNet50_Weights.IMAGENET1K_V2),
     "resnet101": (tvm.resnet101, tvm.ResNet101_Weights.IMAGENET1K_V2),
 }
+# ResNets of the same family sized for spectrograms (no ImageNet weights): BasicBlocks per stage and channel
+# widths of layer1..layer4. A vowel spectrogram has one channel and a few hundred training tokens per class, not
+# ImageNet's 1.2 M RGB photographs; at the frequency-preserving strides of <= 125 Hz per CAM row, the widths set
+# the cost (about the square of the width), so the narrow ResNet-18 trains several times faster on a CPU
+# (bench/bench_cpu_default.py).
+NARROW_ARCHS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
+    "resnet18-w32": ((2, 2, 2, 2), (32, 64, 128, 256)),
+    "resnet18-w16": ((2, 2, 2, 2), (16, 32, 64, 128)),
+}
+ALL_ARCHS = (*ARCHS, *NARROW_ARCHS)
 # Downsampling stages in order; each halves time, and frequency when its freq stride is 2.
 STAGES = ("conv1", "maxpool", "layer2", "layer3", "layer4")
 CAM_LAYERS = ("layer1", "layer2", "layer3", "layer4")
@@ -81,10 +91,14 @@ class SpectrogramResNet(nn.Module):
     def __init__(self, arch: str, n_classes: int, freq_strides: Sequence[int] = (2, 2, 2, 2, 2),
                  input_pool: Sequence[int] = (1, 1)):
         super().__init__()
-        if arch not in ARCHS:
-            raise ModelError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHS)}")
-        base = ARCHS[arch][0](weights=None, num_classes=n_classes)
-        base.conv1 = nn.Conv2d(1, 64, kernel_size=7, stride=(freq_strides[0], 2), padding=3, bias=False)
+        if arch in NARROW_ARCHS:
+            base = _narrow_resnet(*NARROW_ARCHS[arch], n_classes)
+        elif arch in ARCHS:
+            base = ARCHS[arch][0](weights=None, num_classes=n_classes)
+        else:
+            raise ModelError(f"unknown architecture {arch!r}; choose one of {', '.join(ALL_ARCHS)}")
+        base.conv1 = nn.Conv2d(1, base.conv1.out_channels, kernel_size=7, stride=(freq_strides[0], 2), padding=3,
+                               bias=False)
         base.maxpool = nn.MaxPool2d(kernel_size=3, stride=(freq_strides[1], 2), padding=1)
         for layer, stride in zip((base.layer2, base.layer3, base.layer4), freq_strides[2:]):
             _set_first_block_stride(layer, (stride, 2))
@@ -104,6 +118,32 @@ class SpectrogramResNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Class logits ``[N, n_classes]`` for input ``[N, 1, F, T]``."""
         return self.fc(torch.flatten(self.avgpool(self.forward_features(x)), 1))
+
+
+def _narrow_resnet(blocks: Sequence[int], widths: Sequence[int], n_classes: int) -> nn.Module:
+    """A torchvision ResNet of BasicBlocks with the given blocks and widths per stage (parameter names and
+    initialisation as torchvision's: Kaiming-normal convolutions, BatchNorm weight 1 and bias 0)."""
+    base = tvm.resnet.ResNet(tvm.resnet.BasicBlock, list(blocks), num_classes=n_classes)
+    base.conv1 = nn.Conv2d(1, widths[0], kernel_size=7, stride=2, padding=3, bias=False)
+    base.bn1 = nn.BatchNorm2d(widths[0])
+    inplanes = widths[0]
+    for i, (n_blocks, planes) in enumerate(zip(blocks, widths)):
+        stride = 1 if i == 0 else 2
+        downsample = None
+        if stride != 1 or inplanes != planes:
+            downsample = nn.Sequential(tvm.resnet.conv1x1(inplanes, planes, stride), nn.BatchNorm2d(planes))
+        layer = [tvm.resnet.BasicBlock(inplanes, planes, stride, downsample)]
+        layer += [tvm.resnet.BasicBlock(planes, planes) for _ in range(n_blocks - 1)]
+        setattr(base, f"layer{i + 1}", nn.Sequential(*layer))
+        inplanes = planes
+    base.fc = nn.Linear(widths[-1], n_classes)
+    for module in base.modules():
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(module, nn.BatchNorm2d):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+    return base
 
 
 def _set_first_block_stride(layer: nn.Sequential, stride: tuple[int, int]) -> None:
@@ -149,6 +189,9 @@ def imagenet_state_dict(arch: str, allow_download: bool = True) -> dict[str, tor
     Raises :class:`ModelError` at once, without waiting on the network, when the file is not cached and the
     download host cannot be reached.
     """
+    if arch not in ARCHS:
+        raise ModelError(f"{arch} has no ImageNet weights (it is sized for spectrograms and trained from scratch); "
+                         f"pretrained weights exist for {', '.join(ARCHS)}")
     weights = ARCHS[arch][1]
     cached = imagenet_cache_path(arch)
     if not cached.is_file():

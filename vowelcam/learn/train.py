@@ -31,12 +31,12 @@ from ..errors import ConfigError, RunDirError
 from ..progress import ProgressCallback
 from ..tokens import read_tokens
 from . import dataset as ds
-from .accel import eval_batch_size, loader_options, prepare_model, resolve_device
+from .accel import PRECISIONS, eval_batch_size, loader_options, prepare_model, resolve_device
 from .distributed import Dist, batch_shard, check_same_on_all_ranks, from_env, gather_arrays, process_group
 from .loop import Batches, fit_fold, predict
 from .metrics import accuracy_interval, confusion_matrix, confusion_rows, prediction_columns, prediction_rows
 from .small_corpus import PROBLEMS, at_chance, chance_accuracy, chance_warning, drop_rare_classes
-from .models import (ARCHS, ModelInfo, SpectrogramResNet, check_compatible, checkpoint_dict, choose_freq_strides,
+from .models import (ALL_ARCHS, ModelInfo, SpectrogramResNet, check_compatible, checkpoint_dict, choose_freq_strides,
                      hz_per_row_by_layer, imagenet_state_dict, info_from_checkpoint, load_backbone, read_state_dict,
                      silence_norm)
 
@@ -82,8 +82,8 @@ def resolve_arch(arch: str, device: torch.device) -> str:
                  "; the study used resnet101 (--arch resnet101), which trains ~8x slower on a CPU"
                  if chosen == "resnet18" else "")
         return chosen
-    if arch not in ARCHS:
-        raise ConfigError(f"unknown architecture {arch!r}; choose auto or one of {', '.join(ARCHS)}")
+    if arch not in ALL_ARCHS:
+        raise ConfigError(f"unknown architecture {arch!r}; choose auto or one of {', '.join(ALL_ARCHS)}")
     return arch
 
 
@@ -126,6 +126,8 @@ def _check_settings(settings: TrainSettings) -> None:
         raise ConfigError("epochs, batch size and pooling must be at least 1")
     if settings.folds == 1 or settings.folds < 0:
         raise ConfigError(f"folds {settings.folds}: use 0 (one held-out split) or at least 2")
+    if settings.precision not in PRECISIONS:
+        raise ConfigError(f"precision {settings.precision!r}: use one of {', '.join(PRECISIONS)}")
     if settings.schedule not in ("cosine", "plateau"):
         raise ConfigError(f"schedule {settings.schedule!r}: use cosine or plateau")
     if settings.pretrained and settings.weights:
