@@ -21,7 +21,7 @@ def test_short_help_shows_choices_and_defaults(command):
     text = " ".join(res.stdout.split())  # help is wrapped to the terminal width
     if command == "train":
         assert "<vowels|vowels4k|voicing>" in text and "[default: (vowels)]" in text
-        assert "<auto|resnet18|resnet34|resnet50|resnet101>" in text and "[default: (30); x>=1]" in text
+        assert "<auto|resnet18|resnet34|resnet50|resnet101|resnet18-w32|resnet18-w16>" in text and "[default: (30); x>=1]" in text
     if command == "extract":  # brackets and regex groups survive (no markup)
         assert "(?P<speaker>...) [and (?P<group>...)]" in text
         assert "<any|stressed|primary|unstressed>" in text

@@ -59,3 +59,19 @@ def test_runs_without_the_new_files_still_render(tmp_path, monkeypatch):
     monkeypatch.setattr(render, "write_pdf", lambda html: (None, "skipped in this test", 0))
     html = _html(write_fake_run(tmp_path / "run", n_tokens=24))
     assert "What the maps can say" in html and "Do the methods tell classes apart?" not in html
+
+
+def test_formant_readings_left_empty_by_overlapping_bands_are_counted_in_the_report(tmp_path, monkeypatch):
+    from vowelcam import rundir
+    from vowelcam.rundir import read_csv
+
+    monkeypatch.setattr(render, "write_pdf", lambda html: (None, "skipped in this test", 0))
+    run = write_fake_run(tmp_path / "run", n_tokens=48)
+    assert "neither is read for that token" not in _html(run)  # no overlap column, no sentence
+    rows = read_csv(run.path(rundir.BANDS))
+    assert len(rows) == 10
+    for i, row in enumerate(rows):  # back vowels: F1 and F2 closer than the point spread in 5 tokens
+        row.update(band1_overlap=int(i < 5), band2_overlap=int(i < 5), band3_overlap=0 if i else "")
+    write_csv(run.path(rundir.BANDS), rows, list(rows[0]))
+    html = _html(run)
+    assert "neither is read for that token: F1 5 of 10; F2 5 of 10; F3 0 of 9 tokens" in html

@@ -34,7 +34,7 @@ def analyze_command(
     task: Optional[Task] = setting("train.task", "--task", help="vowels (full band), vowels4k (<= 4 kHz), voicing."),
     vowels: Optional[str] = setting("labels.vowel_set", "--vowels", callback=check_vowels,
                                     help="corner | monophthongs | hillenbrand12 | all | a list such as IY,AE,UW."),
-    arch: Optional[Arch] = setting("train.arch", "--arch", help="auto = resnet101 on a GPU, resnet18-w16 on a CPU (a quarter-width ResNet-18, ~8x faster)."),
+    arch: Optional[Arch] = setting("train.arch", "--arch", help="auto = resnet101 on a GPU, resnet18-w16 on a CPU (a quarter-width ResNet-18: same Hz per CAM row, ~11x faster training)."),
     precision: Optional[Precision] = setting("train.precision", "--precision",
                                              help="Training steps: auto = bf16 on CUDA and on CPUs with bf16 instructions, else fp32."),
     epochs: Optional[int] = setting("train.epochs", "--epochs", min=1, help="Training epochs (upper bound; early stopping)."),

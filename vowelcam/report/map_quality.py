@@ -29,9 +29,21 @@ def map_quality_section(data: ReportData) -> Optional[dict[str, Any]]:
         "point_spread_ms": num(meta.get("point_spread_ms")),
         "ms_per_column": num(meta.get("ms_per_column")),
         "time_resolution": meta.get("time_resolution", ""),
+        "overlaps": overlap_counts(data.bands or []),
         "discrimination": _discrimination(data),
         "contrasts": _contrasts(data),
     }
+
+
+def overlap_counts(bands: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """Per formant: token readings left empty because the formant's band overlaps another of the token's bands
+    (``bandk_overlap`` in bands.csv), out of the tokens with that formant measured."""
+    out = []
+    for k in (1, 2, 3):
+        flags = [num(r.get(f"band{k}_overlap")) for r in bands]
+        measured = [f for f in flags if f == f]
+        out.append({"formant": f"F{k}", "n_overlap": int(sum(f > 0 for f in measured)), "n_measured": len(measured)})
+    return out if any(o["n_overlap"] for o in out) else []
 
 
 def _discrimination(data: ReportData) -> list[dict[str, Any]]:

@@ -111,7 +111,8 @@ def model_info(data: ReportData) -> Optional[dict[str, Any]]:
     info["norm"] = meta.get("norm")
     if data.metrics:
         val = [num(m.get("val_acc")) for m in data.metrics]
-        best = max(range(len(val)), key=lambda i: val[i] if val[i] == val[i] else -1)
+        loss = [num(m.get("val_loss")) for m in data.metrics]  # training keeps the epoch of lowest validation loss
+        best = min(range(len(loss)), key=lambda i: loss[i] if loss[i] == loss[i] else float("inf"))
         info["epochs"] = len(data.metrics)
         info["best_epoch"] = data.metrics[best].get("epoch")
         info["best_val_acc"] = val[best]

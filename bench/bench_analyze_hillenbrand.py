@@ -1,0 +1,83 @@
+"""``vowelcam analyze`` end to end on Hillenbrand et al. (1995) men + women, with the default settings, timed per stage.
+
+    python bench/bench_analyze_hillenbrand.py [--out /tmp/runs/analyze-h95] [--arch auto] [--threads 2]
+
+Runs the library's ``analyze`` (what the command runs) from the corpus folder to the PDF, with only the corpus's
+speaker preset (``hillenbrand``: speaker and group from the file names) and ``--arch`` set; everything else is
+the default (all vowels, full band, one speaker-grouped held-out split, early stopping, the cam stage with its
+controls and faithfulness tests, the report). The run directory is emptied first so nothing is skipped. A stage's
+time runs from its first progress report to the next stage's first (the last stage to the end). Writes
+bench/results/analyze_hillenbrand[_ARCH].json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import shutil
+import time
+from pathlib import Path
+
+import torch
+
+from vowelcam.config import Settings
+from vowelcam.pipeline import analyze
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("VOWELCAM_SHARED", REPO.parent / "shared")) / "data" / "hillenbrand1995"
+
+
+class StageClock:
+    """A progress callback that notes when each stage first reports."""
+
+    def __init__(self) -> None:
+        self.first: dict[str, float] = {}
+
+    def __call__(self, stage: str, done: int, total: int, message: str = "") -> None:
+        self.first.setdefault(stage.split(" fold")[0], time.perf_counter())
+
+    def durations(self, end: float) -> dict[str, float]:
+        """Seconds per stage, in the order the stages started."""
+        order = sorted(self.first.items(), key=lambda kv: kv[1])
+        ends = [t for _, t in order[1:]] + [end]
+        return {name: round(stop - start, 1) for (name, start), stop in zip(order, ends)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("/tmp/runs/analyze-h95"))
+    parser.add_argument("--arch", default="auto")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--result", type=Path, default=None)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    torch.set_num_threads(args.threads)
+    shutil.rmtree(args.out, ignore_errors=True)
+    settings = Settings().with_overrides({"corpus": {"speaker_pattern": "hillenbrand"}, "train": {"arch": args.arch}})
+    clock = StageClock()
+    started = time.perf_counter()
+    summary = analyze(DATA, args.out, DATA / "textgrids", settings, device="cpu", progress=clock)
+    end = time.perf_counter()
+    train = summary.train
+    record = {
+        "corpus": "hillenbrand1995 men + women (../shared/data/hillenbrand1995)", "arch_setting": args.arch,
+        "arch": getattr(train, "arch", None), "seconds": round(end - started, 1), "minutes": round((end - started) / 60, 2),
+        "stages": clock.durations(end), "ran": summary.ran,
+        "tokens": getattr(summary.extract, "n_tokens", None),
+        "train": {"task": getattr(train, "task", None), "accuracy": getattr(train, "accuracy", None),
+                  "ci95": [getattr(train, "ci_low", None), getattr(train, "ci_high", None)],
+                  "ci_unit": getattr(train, "ci_unit", None), "n_test": getattr(train, "n_test", None),
+                  "best_epochs": getattr(train, "best_epochs", None), "hz_per_row": getattr(train, "hz_per_row", None)},
+        "pdf": str(summary.pdf) if summary.pdf else None, "threads": torch.get_num_threads(),
+        "cpu": platform.processor() or platform.machine(), "device": "cpu",
+    }
+    suffix = "" if args.arch == "auto" else f"_{args.arch}"
+    out = args.result or REPO / "bench" / "results" / f"analyze_hillenbrand{suffix}.json"
+    out.write_text(json.dumps(record, indent=2))
+    print(json.dumps(record, indent=2))
+
+
+if __name__ == "__main__":
+    main()
