@@ -1,5 +1,9 @@
-"""A run directory whose two vowel classes differ in F2 alone (F1 and F3 jittered, uninformative), made without
-audio, for the sceptic's tests of the controls: a model trained on it must be seen to use F2 and nothing else."""
+"""A run directory whose three vowel classes differ in F2 alone (F1 and F3 jittered, uninformative), made without
+audio, for the sceptic's tests of the controls: a model trained on it must be seen to use F2 and nothing else.
+
+The formants lie further apart than a layer4 cell's point spread (~0.6 kHz here: F2 - F1 >= 0.63 kHz, F3 - F2 >=
+0.7 kHz after the speaker's scaling), so that "the map sits on F2, not F1 or F3" is a question the map can answer;
+closer formants have overlapping bands and are not read at all (vowelcam.explain.bands)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,8 +17,8 @@ from vowelcam.config import SpectrogramSettings
 from vowelcam.tokens import TOKEN_COLUMNS
 
 CUE_SETTINGS = SpectrogramSettings(n_fft=256, window_ms=12.0, hop_ms=10.0, n_frames=16, max_freq=4000.0)
-CUE_CLASSES = {"UH": 1000.0, "IH": 1600.0, "IY": 2200.0}  # F2 (Hz) of each class; F1 and F3 drawn from the same ranges
-F1_RANGE, F3_RANGE = (350.0, 800.0), (2500.0, 3300.0)
+CUE_CLASSES = {"UH": 1100.0, "IH": 1650.0, "IY": 2200.0}  # F2 (Hz) of each class; F1 and F3 drawn from the same ranges
+F1_RANGE, F3_RANGE = (250.0, 430.0), (2950.0, 3400.0)
 BANDWIDTHS = (120.0, 160.0, 200.0)
 FRAMES = (4, 12)  # the vowel's frames within the window
 

@@ -88,7 +88,8 @@ def test_show_draws_the_token_with_its_track_and_numbers(small_run, tmp_path):
     tok = tokens[1]
     path = show_token(run, tok["token_id"], tmp_path / "one.png")
     image = mpimg.imread(path)
-    assert image.shape[:2] == (470, 1320)  # 6.6 x 2.35 in at 200 dpi: the card with a title line
+    height, width = image.shape[:2]  # 6.6 x 2.35 in at 200 dpi: the card with a title line (matplotlib
+    assert abs(height - 470) <= 2 and width == 1320  # versions round the height differently by a pixel)
     title = token_title(tok, preds[1])
     assert f"F1/F2/F3 at 50 % {tok['f1_50']:.0f}/{tok['f2_50']:.0f}/{tok['f3_50']:.0f} Hz" in title
     assert "predicted i (IY) p=0.71" in title and f"F0 {tok['f0']:.0f} Hz" in title
