@@ -1,6 +1,8 @@
 """``vowelcam analyze`` end to end on Hillenbrand et al. (1995) men + women, with the default settings, timed per stage.
 
-    python bench/bench_analyze_hillenbrand.py [--out /tmp/runs/analyze-h95] [--arch auto] [--threads 2]
+    python bench/bench_analyze_hillenbrand.py [--out /tmp/runs/analyze-h95] [--arch auto] [--precision auto]
+
+The old CPU default (before issue 15) is ``--arch resnet18 --precision fp32``.
 
 Runs the library's ``analyze`` (what the command runs) from the corpus folder to the PDF, with only the corpus's
 speaker preset (``hillenbrand``: speaker and group from the file names) and ``--arch`` set; everything else is
@@ -49,13 +51,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("/tmp/runs/analyze-h95"))
     parser.add_argument("--arch", default="auto")
+    parser.add_argument("--precision", default="auto", help="training precision (fp32 = the old default's)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--result", type=Path, default=None)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     torch.set_num_threads(args.threads)
     shutil.rmtree(args.out, ignore_errors=True)
-    settings = Settings().with_overrides({"corpus": {"speaker_pattern": "hillenbrand"}, "train": {"arch": args.arch}})
+    settings = Settings().with_overrides({"corpus": {"speaker_pattern": "hillenbrand"}, "train": {"arch": args.arch,
+                                                                                             "precision": args.precision}})
     clock = StageClock()
     started = time.perf_counter()
     summary = analyze(DATA, args.out, DATA / "textgrids", settings, device="cpu", progress=clock)
@@ -63,6 +67,7 @@ def main() -> None:
     train = summary.train
     record = {
         "corpus": "hillenbrand1995 men + women (../shared/data/hillenbrand1995)", "arch_setting": args.arch,
+        "precision_setting": args.precision,
         "arch": getattr(train, "arch", None), "seconds": round(end - started, 1), "minutes": round((end - started) / 60, 2),
         "stages": clock.durations(end), "ran": summary.ran,
         "tokens": getattr(summary.extract, "n_tokens", None),

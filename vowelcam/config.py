@@ -121,7 +121,7 @@ class TrainSettings:
     """Training (see vowelcam.learn.train)."""
 
     task: str = "vowels"  # vowels | vowels4k | voicing
-    arch: str = "auto"  # auto | resnet18 | resnet34 | resnet50 | resnet101
+    arch: str = "auto"  # auto (resnet101 on CUDA, resnet18-w16 on a CPU) | resnet18..101 | resnet18-w32 | resnet18-w16
     pretrained: bool = False
     weights: str = ""
     epochs: int = 30

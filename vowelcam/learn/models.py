@@ -1,5 +1,9 @@
 """Single-channel torchvision ResNets for spectrograms, with frequency resolution a CAM can read in Hz.
 
+Besides torchvision's ResNets (:data:`ARCHS`, with ImageNet weights), :data:`NARROW_ARCHS` are ResNet-18s at a
+half or a quarter of the width, built from torchvision's blocks with the same parameter names; ``resnet18-w16``
+is the CPU default.
+
 A spectrogram row is a frequency, so the network must not squash rows carelessly: by default (``max_hz_per_row``
 125) the stem and the first max-pool may halve the frequency axis while ``layer2``..``layer4`` stride in time
 only, so the CAM layer keeps <= 125 Hz per row (31.25 Hz input rows x 4). ``max_hz_per_row`` 0 gives the standard
