@@ -57,9 +57,6 @@ def training_precision(setting: str, device: torch.device) -> str:
     if setting not in PRECISIONS:
         raise ConfigError(f"precision {setting!r}: use one of {', '.join(PRECISIONS)}")
     if setting != "auto":
-        if setting == "bf16" and device.type == "cpu" and not cpu_has_native_bf16():
-            log.warning("precision bf16 asked for on a CPU without bf16 instructions: training will be slower, "
-                        "not faster (use --precision fp32 or auto)")
         return setting
     return "bf16" if device.type == "cuda" or (device.type == "cpu" and cpu_has_native_bf16()) else "fp32"
 

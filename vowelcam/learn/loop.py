@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 from ..config import TrainSettings
 from ..progress import ProgressCallback, report
 from ..rundir import atomic_path
-from .accel import autocast, maybe_compile, to_device, train_autocast, training_precision
+from .accel import autocast, cpu_has_native_bf16, maybe_compile, to_device, train_autocast, training_precision
 from .distributed import Dist, all_reduce_mean, broadcast_buffers, broadcast_object, gather_arrays
 
 __all__ = ["Batches", "FoldState", "autocast", "evaluate", "fit_fold", "load_state", "make_optimizer", "predict",
@@ -199,6 +199,9 @@ def fit_fold(model: nn.Module, batches: Batches, loss_fn: nn.Module, settings: T
     if place.is_main and state.epoch < settings.epochs and not state.done:
         log.info("training steps in %s on %s%s", precision, device.type.upper(),
                  "" if device.type == "cuda" else "; validation and predictions in fp32")
+        if precision == "bf16" and device.type == "cpu" and not cpu_has_native_bf16():
+            log.warning("precision bf16 asked for on a CPU without bf16 instructions: training will be slower, "
+                        "not faster (use --precision fp32 or auto)")
     while not state.done and state.epoch < settings.epochs:
         started = time.perf_counter()
         epoch = state.epoch + 1
