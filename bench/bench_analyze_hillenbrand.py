@@ -11,6 +11,7 @@ controls and faithfulness tests, the report). The run directory is emptied first
 time runs from its first progress report to the next stage's first (the last stage to the end). Writes
 bench/results/analyze_hillenbrand[_ARCH].json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,25 +59,37 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     torch.set_num_threads(args.threads)
     shutil.rmtree(args.out, ignore_errors=True)
-    settings = Settings().with_overrides({"corpus": {"speaker_pattern": "hillenbrand"}, "train": {"arch": args.arch,
-                                                                                             "precision": args.precision}})
+    settings = Settings().with_overrides(
+        {"corpus": {"speaker_pattern": "hillenbrand"}, "train": {"arch": args.arch, "precision": args.precision}}
+    )
     clock = StageClock()
     started = time.perf_counter()
     summary = analyze(DATA, args.out, DATA / "textgrids", settings, device="cpu", progress=clock)
     end = time.perf_counter()
     train = summary.train
     record = {
-        "corpus": "hillenbrand1995 men + women (../shared/data/hillenbrand1995)", "arch_setting": args.arch,
+        "corpus": "hillenbrand1995 men + women (../shared/data/hillenbrand1995)",
+        "arch_setting": args.arch,
         "precision_setting": args.precision,
-        "arch": getattr(train, "arch", None), "seconds": round(end - started, 1), "minutes": round((end - started) / 60, 2),
-        "stages": clock.durations(end), "ran": summary.ran,
+        "arch": getattr(train, "arch", None),
+        "seconds": round(end - started, 1),
+        "minutes": round((end - started) / 60, 2),
+        "stages": clock.durations(end),
+        "ran": summary.ran,
         "tokens": getattr(summary.extract, "n_tokens", None),
-        "train": {"task": getattr(train, "task", None), "accuracy": getattr(train, "accuracy", None),
-                  "ci95": [getattr(train, "ci_low", None), getattr(train, "ci_high", None)],
-                  "ci_unit": getattr(train, "ci_unit", None), "n_test": getattr(train, "n_test", None),
-                  "best_epochs": getattr(train, "best_epochs", None), "hz_per_row": getattr(train, "hz_per_row", None)},
-        "pdf": str(summary.pdf) if summary.pdf else None, "threads": torch.get_num_threads(),
-        "cpu": platform.processor() or platform.machine(), "device": "cpu",
+        "train": {
+            "task": getattr(train, "task", None),
+            "accuracy": getattr(train, "accuracy", None),
+            "ci95": [getattr(train, "ci_low", None), getattr(train, "ci_high", None)],
+            "ci_unit": getattr(train, "ci_unit", None),
+            "n_test": getattr(train, "n_test", None),
+            "best_epochs": getattr(train, "best_epochs", None),
+            "hz_per_row": getattr(train, "hz_per_row", None),
+        },
+        "pdf": str(summary.pdf) if summary.pdf else None,
+        "threads": torch.get_num_threads(),
+        "cpu": platform.processor() or platform.machine(),
+        "device": "cpu",
     }
     suffix = "" if args.arch == "auto" else f"_{args.arch}"
     out = args.result or REPO / "bench" / "results" / f"analyze_hillenbrand{suffix}.json"

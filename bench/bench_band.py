@@ -21,6 +21,7 @@ band does not hold). The done-criterion of issue 12 is ``within15_pct`` of F1 an
 
     python bench/bench_band.py [--limit N]     (writes bench/results/band.json)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -148,9 +149,14 @@ def main() -> None:
     n_tokens = sum(len(r.tokens) for r in recordings)
     full, _ = measure_all(recordings, FULL_RATE, funcs)
     result = {
-        "corpus": str(CORPUS), "clips": len(recordings), "tokens": n_tokens, "reference": "each method at 22050 Hz",
-        "resampler": "scipy.signal.resample_poly (Kaiser window, default)", "gross_threshold": GROSS,
-        "band_fraction": getattr(settings, "band_fraction", None), "rates": {},
+        "corpus": str(CORPUS),
+        "clips": len(recordings),
+        "tokens": n_tokens,
+        "reference": "each method at 22050 Hz",
+        "resampler": "scipy.signal.resample_poly (Kaiser window, default)",
+        "gross_threshold": GROSS,
+        "band_fraction": getattr(settings, "band_fraction", None),
+        "rates": {},
     }
     for rate in RATES:
         band, seconds = measure_all(recordings, rate, funcs)
@@ -158,8 +164,15 @@ def main() -> None:
             name: {**score(full[name], band[name]), "ms_per_token_cpu": round(1000 * seconds[name] / n_tokens, 2)}
             for name in funcs
         }
-        print(rate, json.dumps({m: {f: v["within15_pct"] for f, v in r.items() if f.startswith("F")}
-                                for m, r in result["rates"][str(rate)].items()}))
+        print(
+            rate,
+            json.dumps(
+                {
+                    m: {f: v["within15_pct"] for f, v in r.items() if f.startswith("F")}
+                    for m, r in result["rates"][str(rate)].items()
+                }
+            ),
+        )
     atomic_write_text(args.out, json.dumps(result, indent=1))
     print(f"wrote {args.out}")
 

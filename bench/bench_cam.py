@@ -3,11 +3,12 @@
     python bench/bench_cam.py [--batch 32] [--repeats 5] [--threads 0] [--device cpu]
 
 Ratios are medians of per-repeat ratios to a forward pass of the same batch timed right before (robust on a
-shared machine). Model: vowelcam's default network (single-channel resnet18, frequency strides 2,2,1,1,1 = 125 Hz per row at
-layer4) for 12 classes on default spectrograms (129 rows x 96 frames), random weights (speed does not depend on
+shared machine). Model: vowelcam's default network (single-channel resnet18, frequency strides 2,2,1,1,1 = 125 Hz per
+row at layer4) for 12 classes on default spectrograms (129 rows x 96 frames), random weights (speed does not depend on
 training). Times are medians over ``--repeats`` runs after one warm-up. Target (issue 5): gradient methods
 <= 3x the plain forward pass of the same batch. Writes ``bench/results/cam.json`` and prints a Rich table.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,8 +16,8 @@ import json
 import platform
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -40,8 +41,9 @@ def _clock(fn: Callable[[], object], device: torch.device) -> float:
     return time.perf_counter() - start
 
 
-def timed_against(fn: Callable[[], object], base: Callable[[], object], repeats: int,
-                  device: torch.device) -> tuple[float, float]:
+def timed_against(
+    fn: Callable[[], object], base: Callable[[], object], repeats: int, device: torch.device
+) -> tuple[float, float]:
     """Median seconds of ``fn`` and the median of its per-repeat ratio to ``base`` run right before it.
 
     Pairing each run with an adjacent forward pass keeps the ratio honest on a shared, busy machine.
@@ -106,32 +108,51 @@ def main() -> None:
         for k, targets in ((1, one), (2, two)):
             add(f"vowelcam {method}", k, lambda t=targets, m=method: compute_cams(model, model.layer4, x, t, m, grid))
     low = layer_grid(model, model.layer1, "layer1", freqs, 96, hz_per_row_by_layer(31.25, strides)["layer1"])
-    add("vowelcam gradcam at layer1 (backward through layer2-4)", 1,
-        lambda: compute_cams(model, model.layer1, x, one, "gradcam", low))
+    add(
+        "vowelcam gradcam at layer1 (backward through layer2-4)",
+        1,
+        lambda: compute_cams(model, model.layer1, x, one, "gradcam", low),
+    )
     add("grad-cam package GradCAM", 1, package_gradcam(model, x, classes.tolist()))
     n_sc = args.scorecam_tokens
-    add(f"vowelcam scorecam ({n_sc} token{'s' if n_sc > 1 else ''}, 512 masked passes each)", 1,
-        lambda: compute_cams(model, model.layer4, x[:n_sc], one[:n_sc], "scorecam", grid), repeats=1)
+    add(
+        f"vowelcam scorecam ({n_sc} token{'s' if n_sc > 1 else ''}, 512 masked passes each)",
+        1,
+        lambda: compute_cams(model, model.layer4, x[:n_sc], one[:n_sc], "scorecam", grid),
+        repeats=1,
+    )
     report = {
-        "batch": args.batch, "input": [1, 129, 96], "model": "resnet18, freq strides 2,2,1,1,1", "layer": "layer4",
-        "hz_per_row": grid.hz_per_row, "device": str(device), "threads": torch.get_num_threads(),
-        "machine": platform.processor() or platform.machine(), "repeats": args.repeats,
-        "target_ratio_gradient_methods": TARGET_RATIO, "rows": rows,
-        "gradient_methods_within_target": all(float(r["ratio_to_forward"]) <= TARGET_RATIO for r in rows
-                                              if r["targets"] == 1 and str(r["what"]).startswith("vowelcam")
-                                              and "scorecam" not in str(r["what"])),
+        "batch": args.batch,
+        "input": [1, 129, 96],
+        "model": "resnet18, freq strides 2,2,1,1,1",
+        "layer": "layer4",
+        "hz_per_row": grid.hz_per_row,
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "machine": platform.processor() or platform.machine(),
+        "repeats": args.repeats,
+        "target_ratio_gradient_methods": TARGET_RATIO,
+        "rows": rows,
+        "gradient_methods_within_target": all(
+            float(r["ratio_to_forward"]) <= TARGET_RATIO
+            for r in rows
+            if r["targets"] == 1 and str(r["what"]).startswith("vowelcam") and "scorecam" not in str(r["what"])
+        ),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
-    table = Table(title=f"CAM cost, batch {args.batch} x 129 x 96 on {device} ({torch.get_num_threads()} threads), "
-                        f"{grid.hz_per_row:g} Hz per CAM row")
+    table = Table(
+        title=f"CAM cost, batch {args.batch} x 129 x 96 on {device} ({torch.get_num_threads()} threads), "
+        f"{grid.hz_per_row:g} Hz per CAM row"
+    )
     for col in ("what", "targets", "seconds", "x forward"):
         table.add_column(col, justify="left" if col == "what" else "right")
     for row in rows:
         table.add_row(str(row["what"]), str(row["targets"]), f"{row['seconds']:.3f}", f"{row['ratio_to_forward']:.2f}")
     Console().print(table)
-    Console().print(f"gradient methods within {TARGET_RATIO:g}x forward: {report['gradient_methods_within_target']}"
-                    f" -> {args.out}")
+    Console().print(
+        f"gradient methods within {TARGET_RATIO:g}x forward: {report['gradient_methods_within_target']} -> {args.out}"
+    )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ them all on the heap would grow by about 99 MB per 1000 tokens.
 ``--code`` runs the CAM pass with another checkout's ``vowelcam`` (e.g. a worktree of an older commit) on the
 same runs, for a before/after comparison. Writes bench/results/cam_memory.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,17 +43,20 @@ print(time.perf_counter() - t)
 def make_trained_run(root: Path, n_tokens: int) -> Path:
     """A run of about ``n_tokens`` synthetic tokens (10 speakers) with a 1-epoch ResNet-18."""
     import torch
-
     from learn_helpers import make_run
+
     from vowelcam.config import SpectrogramSettings, TrainSettings
     from vowelcam.learn.train import train
 
     per_class = max(1, n_tokens // (10 * 4))
-    run = make_run(root, phones=("IY", "AA", "UW", "AE"), speakers=10, per_class=per_class,
-                   settings=SpectrogramSettings())
+    run = make_run(
+        root, phones=("IY", "AA", "UW", "AE"), speakers=10, per_class=per_class, settings=SpectrogramSettings()
+    )
     torch.manual_seed(0)
-    train(run, TrainSettings(task="vowels4k", arch="resnet18", epochs=1, max_hz_per_row=0.0, freq_pool=1,
-                             time_pool=1, seed=0))
+    train(
+        run,
+        TrainSettings(task="vowels4k", arch="resnet18", epochs=1, max_hz_per_row=0.0, freq_pool=1, time_pool=1, seed=0),
+    )
     return run
 
 
@@ -80,14 +84,18 @@ def cam_peak(run: Path, code: Path | None) -> dict:
         env["PYTHONPATH"] = str(code)
     # run from the run's folder: ``python -c`` puts the working directory first on sys.path, and this checkout's
     # folder there would shadow --code
-    proc = subprocess.Popen([sys.executable, "-c", CAM, str(run)], stdout=subprocess.PIPE, text=True, env=env,
-                            cwd=run.parent)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CAM, str(run)], stdout=subprocess.PIPE, text=True, env=env, cwd=run.parent
+    )
     peak = _watch(proc)
     out, _ = proc.communicate()
     if proc.returncode:
         raise SystemExit(f"CAM pass failed on {run}")
-    return {"peak_heap_mb": round(peak["RssAnon"] / 1024, 1), "peak_rss_mb": round(peak["VmRSS"] / 1024, 1),
-            "seconds": round(float(out.strip().splitlines()[-1]), 1)}
+    return {
+        "peak_heap_mb": round(peak["RssAnon"] / 1024, 1),
+        "peak_rss_mb": round(peak["VmRSS"] / 1024, 1),
+        "seconds": round(float(out.strip().splitlines()[-1]), 1),
+    }
 
 
 def main() -> None:
@@ -110,7 +118,8 @@ def main() -> None:
         lo, hi = results["sizes"][sizes[0]], results["sizes"][sizes[-1]]
         extra_k = (int(sizes[-1]) - int(sizes[0])) / 1000
         results["mb_per_1000_tokens"] = {
-            k: {m: round((hi[k][m] - lo[k][m]) / extra_k, 1) for m in ("peak_heap_mb", "peak_rss_mb")} for k in hi}
+            k: {m: round((hi[k][m] - lo[k][m]) / extra_k, 1) for m in ("peak_heap_mb", "peak_rss_mb")} for k in hi
+        }
     results["date"] = time.strftime("%Y-%m-%d")
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(results.get("mb_per_1000_tokens", {}), indent=2))

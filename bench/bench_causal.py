@@ -17,6 +17,7 @@ cascading randomisation, label permutation, the envelope VTL warp) beside the ol
 random band); and per manipulation (F1 ±1 Bark, F2 ±1 Bark, VTL ×0.9 / ×1.1) the mean change in true-class
 probability and whether the map's mass follows, all with speaker-level 95 % intervals.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,13 +28,20 @@ import platform
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results" / "causal_hillenbrand.json"
-RUN_FILES = ("config.toml", "tokens.csv", "predictions.csv", "spectrograms", "model", "vowelcam-run.json",
-             "speakers.csv", "problems.csv")
+RUN_FILES = (
+    "config.toml",
+    "tokens.csv",
+    "predictions.csv",
+    "spectrograms",
+    "model",
+    "vowelcam-run.json",
+    "speakers.csv",
+    "problems.csv",
+)
 CHILD = """
 import json, sys, time
 from vowelcam.config import CamSettings
@@ -64,8 +72,14 @@ def timed(src: Path, run: Path, settings: dict) -> float:
     """Seconds of one explain_run in a fresh process with the code at ``src``."""
     env = {**os.environ, "PYTHONPATH": str(src), "MPLBACKEND": "Agg"}
     # cwd=src: ``python -c`` puts the working folder first on sys.path, so it must be the code being timed
-    out = subprocess.run([sys.executable, "-c", CHILD, str(run.resolve()), json.dumps(settings)], env=env,
-                         cwd=src, check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(run.resolve()), json.dumps(settings)],
+        env=env,
+        cwd=src,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     if Path(result["code"]).resolve() != (src / "vowelcam").resolve():
         raise RuntimeError(f"timed {result['code']}, not the code in {src}")
@@ -82,8 +96,13 @@ def figure(row: dict[str, str]) -> dict:
         value = row.get(key, "")
         return float(value) if value not in ("", None) else None
 
-    return {"value": num("value"), "ci": [num("ci_lo"), num("ci_hi")], "n": num("n"),
-            "n_clusters": num("n_clusters"), "unit": row.get("unit", "token (old code)")}
+    return {
+        "value": num("value"),
+        "ci": [num("ci_lo"), num("ci_hi")],
+        "n": num("n"),
+        "n_clusters": num("n_clusters"),
+        "unit": row.get("unit", "token (old code)"),
+    }
 
 
 def table(rows: list[dict[str, str]]) -> dict[str, dict]:
@@ -107,9 +126,19 @@ def main() -> None:
     old_faith = read_rows(before / "faithfulness.csv")
     new_faith = read_rows(after / "faithfulness.csv")
     extra = copy_run(args.run, args.work / "optin")
-    times["after_with_causal_and_label_permutation"] = timed(REPO, extra, {  # the default faithfulness is above
-        **base, "causal": True, "causal_corpus": str(args.corpus.resolve()), "label_permutation": True,
-        "causal_max_tokens": args.causal_tokens, "deletion_widths_hz": "", "randomisation_seeds": 1})
+    times["after_with_causal_and_label_permutation"] = timed(
+        REPO,
+        extra,
+        {  # the default faithfulness is above
+            **base,
+            "causal": True,
+            "causal_corpus": str(args.corpus.resolve()),
+            "label_permutation": True,
+            "causal_max_tokens": args.causal_tokens,
+            "deletion_widths_hz": "",
+            "randomisation_seeds": 1,
+        },
+    )
     causal_summary = read_rows(extra / "causal_summary.csv")
     causal_tokens = read_rows(extra / "causal.csv")
     optin_faith = read_rows(extra / "faithfulness.csv")
@@ -118,14 +147,15 @@ def main() -> None:
         manipulations.setdefault(r["condition"], {})[r["metric"]] = figure(r)
     result = {
         "what": "cam stage on the Hillenbrand run's test tokens (gradcam at the model's default layer, CPU); "
-                "faithfulness and causal figures with speaker-level 95 % cluster-bootstrap intervals",
+        "faithfulness and causal figures with speaker-level 95 % cluster-bootstrap intervals",
         "command": " ".join(["python", "bench/bench_causal.py", *sys.argv[1:]]),
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
         "n_test_tokens": sum(1 for r in read_rows(after / "bands.csv")),
         "timings_s": times,
         "ratios": {
             "cam_stage_after_over_before": times["after_with_faithfulness"] / times["before_with_faithfulness"],
-            "optin_run_over_before": times["after_with_causal_and_label_permutation"] / times["before_with_faithfulness"],
+            "optin_run_over_before": times["after_with_causal_and_label_permutation"]
+            / times["before_with_faithfulness"],
         },
         "faithfulness_new": table(new_faith),
         "faithfulness_old": table(old_faith),

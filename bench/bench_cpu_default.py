@@ -18,6 +18,7 @@ CPU are always float32). ``--accuracy`` lists the configurations whose 5-fold ac
 library's default training settings (``--epochs`` 0 = the default maximum; early stopping as by default).
 Writes bench/results/cpu_default.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -105,22 +106,35 @@ def throughput(names: list[str], xs: list, ys: list, hz_per_row: float, rounds: 
                 start = time.perf_counter()
                 step(x, y)
                 times[name][kind].append(time.perf_counter() - start)
-    return {n: {"precision": steps[n][2],
-                "train_tokens_per_s": BATCH / float(np.median(times[n]["train"])),
-                "infer_tokens_per_s": BATCH / float(np.median(times[n]["infer"]))} for n in names}
+    return {
+        n: {
+            "precision": steps[n][2],
+            "train_tokens_per_s": BATCH / float(np.median(times[n]["train"])),
+            "infer_tokens_per_s": BATCH / float(np.median(times[n]["infer"])),
+        }
+        for n in names
+    }
 
 
 def five_fold(run: Path, name: str, epochs: int) -> dict:
     """Speaker-grouped 5-fold accuracy of one configuration with the library's default training settings."""
     defaults = TrainSettings()
-    settings = dataclasses.replace(defaults, task="vowels4k", vowels="hillenbrand12", folds=5,
-                                   epochs=epochs or defaults.epochs, **CONFIGS[name])
+    settings = dataclasses.replace(
+        defaults, task="vowels4k", vowels="hillenbrand12", folds=5, epochs=epochs or defaults.epochs, **CONFIGS[name]
+    )
     started = time.perf_counter()
     result = train(run, settings, device="cpu")
-    return {"accuracy": result.accuracy, "ci95": [result.ci_low, result.ci_high], "ci_unit": result.ci_unit,
-            "n": result.n_test, "fold_accuracies": result.fold_accuracies, "best_epochs": result.best_epochs,
-            "seconds": time.perf_counter() - started, "hz_per_row": result.hz_per_row,
-            "settings": dataclasses.asdict(settings)}
+    return {
+        "accuracy": result.accuracy,
+        "ci95": [result.ci_low, result.ci_high],
+        "ci_unit": result.ci_unit,
+        "n": result.n_test,
+        "fold_accuracies": result.fold_accuracies,
+        "best_epochs": result.best_epochs,
+        "seconds": time.perf_counter() - started,
+        "hz_per_row": result.hz_per_row,
+        "settings": dataclasses.asdict(settings),
+    }
 
 
 def main() -> None:
@@ -140,15 +154,25 @@ def main() -> None:
     xs, ys, hz_per_row = real_batches(args.run, 4)
     speed = throughput(names, xs, ys, hz_per_row, args.rounds)
     accuracy = {name: five_fold(args.run, name, args.epochs) for name in args.accuracy.split(",") if name}
-    record = {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
-              "cpu_native_bf16": cpu_has_native_bf16(), "batch": BATCH, "rounds": args.rounds,
-              "input": f"{xs[0].shape[2]} rows x {xs[0].shape[3]} frames", "configs": CONFIGS,
-              "throughput": speed, "accuracy": accuracy, "target": TARGET}
+    record = {
+        "cpu": platform.processor() or platform.machine(),
+        "threads": torch.get_num_threads(),
+        "cpu_native_bf16": cpu_has_native_bf16(),
+        "batch": BATCH,
+        "rounds": args.rounds,
+        "input": f"{xs[0].shape[2]} rows x {xs[0].shape[3]} frames",
+        "configs": CONFIGS,
+        "throughput": speed,
+        "accuracy": accuracy,
+        "target": TARGET,
+    }
     if "today" in speed:
-        record["train_speedup_vs_today"] = {n: s["train_tokens_per_s"] / speed["today"]["train_tokens_per_s"]
-                                            for n, s in speed.items()}
-        record["infer_speedup_vs_today"] = {n: s["infer_tokens_per_s"] / speed["today"]["infer_tokens_per_s"]
-                                            for n, s in speed.items()}
+        record["train_speedup_vs_today"] = {
+            n: s["train_tokens_per_s"] / speed["today"]["train_tokens_per_s"] for n, s in speed.items()
+        }
+        record["infer_speedup_vs_today"] = {
+            n: s["infer_tokens_per_s"] / speed["today"]["infer_tokens_per_s"] for n, s in speed.items()
+        }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=2))
     print_table(record)
@@ -156,15 +180,22 @@ def main() -> None:
 
 def print_table(record: dict) -> None:
     """A Rich table of the record."""
-    table = Table(title=f"CPU default, Hillenbrand 12 vowels <= 4 kHz, <= 125 Hz per CAM row ({record['threads']} threads)")
+    table = Table(
+        title=f"CPU default, Hillenbrand 12 vowels <= 4 kHz, <= 125 Hz per CAM row ({record['threads']} threads)"
+    )
     for col in ("config", "arch", "precision", "train tok/s", "x today", "infer tok/s", "5-fold accuracy"):
         table.add_column(col, justify="right")
     for name, s in record["throughput"].items():
         acc = record["accuracy"].get(name)
-        table.add_row(name, CONFIGS[name]["arch"], s["precision"], f"{s['train_tokens_per_s']:.1f}",
-                      f"{record.get('train_speedup_vs_today', {}).get(name, float('nan')):.2f}",
-                      f"{s['infer_tokens_per_s']:.1f}",
-                      f"{acc['accuracy']:.1%} [{acc['ci95'][0]:.1%}, {acc['ci95'][1]:.1%}]" if acc else "")
+        table.add_row(
+            name,
+            CONFIGS[name]["arch"],
+            s["precision"],
+            f"{s['train_tokens_per_s']:.1f}",
+            f"{record.get('train_speedup_vs_today', {}).get(name, float('nan')):.2f}",
+            f"{s['infer_tokens_per_s']:.1f}",
+            f"{acc['accuracy']:.1%} [{acc['ci95'][0]:.1%}, {acc['ci95'][1]:.1%}]" if acc else "",
+        )
     Console().print(table)
 
 

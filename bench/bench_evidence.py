@@ -17,6 +17,7 @@ stage runs in scratch copies (the spectrogram store is linked, not copied). Two 
    times (base first) and the medians are compared; with faithfulness (minutes per run) each runs once, so that
    ratio carries the shared machine's drift (+-20 %): compare ratios, not seconds.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -91,14 +92,25 @@ def agreement_with_controls(run: Path) -> dict:
                 "top_peak_on_formant_null": _interval(r, f"peak_on_f{k}_share_null"),
                 "verdict": r.get(f"verdict_f{k}", ""),
             }
-        table.append({"vowel": r["vowel"], "n": int(r["n"]), "accuracy": _interval(r, "accuracy"),
-                      "ci_unit": r["ci_unit"], "n_clusters": int(r["n_clusters"]), "n_no_null": r.get("n_no_null"),
-                      "peak_on_formant_share": _interval(r, "peak_on_formant_share"),
-                      "peak_on_formant_share_null": _interval(r, "peak_on_formant_share_null"),
-                      "formants": formants})
-    return {"subset": "all (held-out tokens)", "contrast": "CAM minus control, paired per token, enrichment units",
-            "verdict_rule": "support = intervals of CAM-minus-energy and CAM-minus-null both above 0",
-            "rows": table}
+        table.append(
+            {
+                "vowel": r["vowel"],
+                "n": int(r["n"]),
+                "accuracy": _interval(r, "accuracy"),
+                "ci_unit": r["ci_unit"],
+                "n_clusters": int(r["n_clusters"]),
+                "n_no_null": r.get("n_no_null"),
+                "peak_on_formant_share": _interval(r, "peak_on_formant_share"),
+                "peak_on_formant_share_null": _interval(r, "peak_on_formant_share_null"),
+                "formants": formants,
+            }
+        )
+    return {
+        "subset": "all (held-out tokens)",
+        "contrast": "CAM minus control, paired per token, enrichment units",
+        "verdict_rule": "support = intervals of CAM-minus-energy and CAM-minus-null both above 0",
+        "rows": table,
+    }
 
 
 def main() -> None:
@@ -119,28 +131,46 @@ def main() -> None:
             base_s.append(run_cam(args.base_tree, scratch_copy(args.run, base_run), faith, args.device))
             new_s.append(run_cam(HERE, scratch_copy(args.run, new_run), faith, args.device))
         base_med, new_med = statistics.median(base_s), statistics.median(new_s)
-        timings[label] = {"runs": repeats, "base_seconds": [round(t, 1) for t in base_s],
-                          "controls_seconds": [round(t, 1) for t in new_s], "base_median": round(base_med, 1),
-                          "controls_median": round(new_med, 1), "ratio": round(new_med / base_med, 3)}
+        timings[label] = {
+            "runs": repeats,
+            "base_seconds": [round(t, 1) for t in base_s],
+            "controls_seconds": [round(t, 1) for t in new_s],
+            "base_median": round(base_med, 1),
+            "controls_median": round(new_med, 1),
+            "ratio": round(new_med / base_med, 3),
+        }
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=HERE, capture_output=True, text=True).stdout.strip()
-    base = subprocess.run(["git", "rev-parse", "HEAD"], cwd=args.base_tree, capture_output=True, text=True).stdout.strip()
+    base = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=args.base_tree, capture_output=True, text=True
+    ).stdout.strip()
     result = {
-        "run": str(args.run.resolve()), "commit": commit, "base_commit": base, "device": args.device,
+        "run": str(args.run.resolve()),
+        "commit": commit,
+        "base_commit": base,
+        "device": args.device,
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
         "command": "python bench/bench_evidence.py " + " ".join(sys.argv[1:]),
-        "cost": {**timings, "target_ratio": TARGET_RATIO,
-                 "within_target": all(t["ratio"] <= TARGET_RATIO for t in timings.values())},
+        "cost": {
+            **timings,
+            "target_ratio": TARGET_RATIO,
+            "within_target": all(t["ratio"] <= TARGET_RATIO for t in timings.values()),
+        },
         "agreement": agreement_with_controls(new_run),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2), encoding="utf-8")
     for label, t in timings.items():
-        print(f"{label}: base {t['base_median']} s, with controls {t['controls_median']} s (median of {t['runs']}), "
-              f"ratio {t['ratio']}")
+        print(
+            f"{label}: base {t['base_median']} s, with controls {t['controls_median']} s (median of {t['runs']}), "
+            f"ratio {t['ratio']}"
+        )
     for row in result["agreement"]["rows"]:
-        cells = [f"{f}: {v['cam_minus_energy']['value']:+.2f} vs energy, {v['cam_minus_null']['value']:+.2f} vs null "
-                 f"({v['verdict'] or 'not judged'})" for f, v in row["formants"].items()
-                 if v["cam_minus_energy"]["value"] is not None and v["cam_minus_null"]["value"] is not None]
+        cells = [
+            f"{f}: {v['cam_minus_energy']['value']:+.2f} vs energy, {v['cam_minus_null']['value']:+.2f} vs null "
+            f"({v['verdict'] or 'not judged'})"
+            for f, v in row["formants"].items()
+            if v["cam_minus_energy"]["value"] is not None and v["cam_minus_null"]["value"] is not None
+        ]
         print(row["vowel"], row["n"], "; ".join(cells))
     print(f"wrote {args.out}")
 

@@ -13,6 +13,7 @@ Measures, in one run:
 
 Writes bench/results/extract.json and prints a Rich table.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,8 +55,9 @@ def run_extract(corpus: Path, textgrids: Path | None, jobs: int, pattern: str = 
     if proc.returncode:
         raise SystemExit(f"extraction failed on {corpus}")
     result = json.loads(stdout.strip().splitlines()[-1])
-    result.update(peak_rss_mb=round(peak / 2**20, 1), tokens_per_s=round(result["tokens"] / result["seconds"], 1),
-                  jobs=jobs)
+    result.update(
+        peak_rss_mb=round(peak / 2**20, 1), tokens_per_s=round(result["tokens"] / result["seconds"], 1), jobs=jobs
+    )
     return result
 
 
@@ -98,8 +100,12 @@ def cost_split(limit: int = 300) -> dict:
         t_spec += time.perf_counter() - t1
         t_measure += t1 - t0
     n = len(wavs)
-    return {"tokens": n, "measure_ms": round(1000 * t_measure / n, 2), "spectrogram_ms": round(1000 * t_spec / n, 2),
-            "np_version": np.__version__}
+    return {
+        "tokens": n,
+        "measure_ms": round(1000 * t_measure / n, 2),
+        "spectrogram_ms": round(1000 * t_spec / n, 2),
+        "np_version": np.__version__,
+    }
 
 
 def main() -> None:
@@ -117,14 +123,17 @@ def main() -> None:
             corpus = make_scale_corpus(Path(tmp) / f"x{factor}", factor)
             scale[f"{factor}x"] = run_extract(corpus, None, 2)
     results["scale_jobs2"] = scale
-    results["speedup_jobs2"] = round(results["hillenbrand_jobs2"]["tokens_per_s"]
-                                     / results["hillenbrand_jobs1"]["tokens_per_s"], 2)
+    results["speedup_jobs2"] = round(
+        results["hillenbrand_jobs2"]["tokens_per_s"] / results["hillenbrand_jobs1"]["tokens_per_s"], 2
+    )
     per_core = results["ljspeech32_jobs1"]["tokens_per_s"]
     full_tokens = 343_872 * 1393 / 879  # vowels of all 13 100 clips, plus unvoiced consonants in LJ-32's ratio
     efficiency = results["speedup_jobs2"] / 2
     results["full_ljspeech_16_cores_minutes"] = round(full_tokens / (per_core * 16 * efficiency) / 60, 1)
-    results["extrapolation"] = (f"{full_tokens:.0f} tokens / ({per_core} tokens/s/core x 16 cores x "
-                                f"{efficiency:.2f} parallel efficiency measured at 2 jobs)")
+    results["extrapolation"] = (
+        f"{full_tokens:.0f} tokens / ({per_core} tokens/s/core x 16 cores x "
+        f"{efficiency:.2f} parallel efficiency measured at 2 jobs)"
+    )
     out = REPO / "bench" / "results" / "extract.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
@@ -138,13 +147,17 @@ def show(results: dict) -> None:
     rows = [(k, v) for k, v in results.items() if isinstance(v, dict) and "tokens_per_s" in v]
     rows += [(f"LJ scale {k} (jobs 2)", v) for k, v in results["scale_jobs2"].items()]
     for name, r in rows:
-        table.add_row(name, str(r["tokens"]), f"{r['seconds']:.1f}", f"{r['tokens_per_s']:.1f}", f"{r['peak_rss_mb']:.0f}")
+        table.add_row(
+            name, str(r["tokens"]), f"{r['seconds']:.1f}", f"{r['tokens_per_s']:.1f}", f"{r['peak_rss_mb']:.0f}"
+        )
     console = Console()
     console.print(table)
     split = results["cost_split"]
-    console.print(f"per token: Praat {split['measure_ms']} ms, spectrogram {split['spectrogram_ms']} ms; "
-                  f"jobs=2 speed-up {results['speedup_jobs2']}x; full LJSpeech on 16 cores "
-                  f"≈ {results['full_ljspeech_16_cores_minutes']} min ({results['extrapolation']})")
+    console.print(
+        f"per token: Praat {split['measure_ms']} ms, spectrogram {split['spectrogram_ms']} ms; "
+        f"jobs=2 speed-up {results['speedup_jobs2']}x; full LJSpeech on 16 cores "
+        f"≈ {results['full_ljspeech_16_cores_minutes']} min ({results['extrapolation']})"
+    )
 
 
 if __name__ == "__main__":

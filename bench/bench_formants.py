@@ -20,6 +20,7 @@ turns token by token, so load changes during the run hit them alike; ``cpu_time_
 
     python bench/bench_formants.py [--limit N] [--fasttrack-tokens 60]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,9 +30,9 @@ import os
 import re
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import soundfile as sf
@@ -150,8 +151,13 @@ def fasttrack_method(tok: Token) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         candidates = CandidateTracks(
-            samples=tok.samples[first:last], sampling_frequency=tok.sr, xmin=first / tok.sr,
-            min_max_formant=low, max_max_formant=high, nstep=20, n_formants=4,
+            samples=tok.samples[first:last],
+            sampling_frequency=tok.sr,
+            xmin=first / tok.sr,
+            min_max_formant=low,
+            max_max_formant=high,
+            nstep=20,
+            n_formants=4,
         )
     winner = candidates.winner
     frame = int(np.argmin(np.abs(winner.time_domain - (tok.start + tok.end) / 2)))
@@ -231,17 +237,33 @@ def evaluate(methods: dict[str, Method], tokens: list[Token]) -> dict[str, dict]
 def print_table(results: dict) -> None:
     """One Rich table: method x group, median error and gross rate per formant, speed."""
     table = Table(title="F1–F3 at 50 % vs Hillenbrand et al. (1995) hand-edited values")
-    for col in ("method", "group", "n", "F1 med %", "F2 med %", "F3 med %", "F1 gross %", "F2 gross %",
-                "F3 gross %", "F0 med %", "F0 gross %", "tok/s wall", "tok/s CPU"):
+    for col in (
+        "method",
+        "group",
+        "n",
+        "F1 med %",
+        "F2 med %",
+        "F3 med %",
+        "F1 gross %",
+        "F2 gross %",
+        "F3 gross %",
+        "F0 med %",
+        "F0 gross %",
+        "tok/s wall",
+        "tok/s CPU",
+    ):
         table.add_column(col, justify="left" if col in {"method", "group"} else "right")
     for name, entry in results["methods"].items():
         for group, s in entry["groups"].items():
             table.add_row(
-                name, group, str(s["tokens"]),
+                name,
+                group,
+                str(s["tokens"]),
                 *(f"{s[f'F{k}_median_rel_err_pct']:.2f}" for k in (1, 2, 3)),
                 *(f"{s[f'F{k}_gross_pct']:.2f}" for k in (1, 2, 3)),
                 *(f"{s[key]:.2f}" if key in s else "–" for key in ("F0_median_rel_err_pct", "F0_gross_pct")),
-                f"{entry['tokens_per_s_wall']:.1f}", f"{entry['tokens_per_s_cpu']:.1f}",
+                f"{entry['tokens_per_s_wall']:.1f}",
+                f"{entry['tokens_per_s_cpu']:.1f}",
             )
     Console(width=160).print(table)
 

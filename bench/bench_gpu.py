@@ -13,15 +13,17 @@ GPU path), optionally ``torch.compile``; inference = eval-mode forward; CAM = Gr
 predicted class), as ``vowelcam cam`` computes it. ``--dry-run`` does the same with tiny batches on the CPU so CI
 can prove the script runs (its numbers mean nothing).
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import platform
 from pathlib import Path
-import torch
 
+import torch
 from bench_throughput import _time  # the same median-of-repeats timer (CUDA-synchronised)
+
 from vowelcam.explain.cam import compute_layer_cams
 from vowelcam.learn.loop import autocast
 from vowelcam.learn.models import SpectrogramResNet, choose_freq_strides
@@ -40,8 +42,7 @@ def _model(arch: str, device: torch.device, compile_model: bool) -> torch.nn.Mod
     return torch.compile(model) if compile_model else model
 
 
-def measure(arch: str, rows: int, device: torch.device, batch: int, repeats: int,
-            compile_model: bool = False) -> dict:
+def measure(arch: str, rows: int, device: torch.device, batch: int, repeats: int, compile_model: bool = False) -> dict:
     """Median tokens/s of training steps, inference and two-target Grad-CAM for one architecture and shape."""
     model = _model(arch, device, compile_model)
     x = torch.randn(batch, 1, rows, 96, device=device)
@@ -73,9 +74,17 @@ def measure(arch: str, rows: int, device: torch.device, batch: int, repeats: int
     infer_s = _time(infer_step, device, repeats)
     cam_s = _time(cam_step, device, repeats)
     train_rate = batch / train_s
-    return {"arch": arch, "rows": rows, "frames": 96, "batch": batch, "compiled": compile_model,
-            "train_tokens_per_s": train_rate, "infer_tokens_per_s": batch / infer_s, "cam_tokens_per_s": batch / cam_s,
-            "study_epoch_minutes": STUDY_TOKENS / train_rate / 60}
+    return {
+        "arch": arch,
+        "rows": rows,
+        "frames": 96,
+        "batch": batch,
+        "compiled": compile_model,
+        "train_tokens_per_s": train_rate,
+        "infer_tokens_per_s": batch / infer_s,
+        "cam_tokens_per_s": batch / cam_s,
+        "study_epoch_minutes": STUDY_TOKENS / train_rate / 60,
+    }
 
 
 def main() -> None:
@@ -97,12 +106,17 @@ def main() -> None:
     results = []
     for arch in archs:
         for name, rows in shapes.items():
-            for compiled in ([False, True] if args.compile and cuda else [False]):
+            for compiled in [False, True] if args.compile and cuda else [False]:
                 record = measure(arch, rows, device, batch, repeats, compiled)
                 results.append({"shape": name, **record})
                 print(json.dumps(results[-1]), flush=True)
-    report = {"dry_run": args.dry_run, "device": torch.cuda.get_device_name() if cuda else platform.machine(),
-              "torch": torch.__version__, "study_tokens": STUDY_TOKENS, "results": results}
+    report = {
+        "dry_run": args.dry_run,
+        "device": torch.cuda.get_device_name() if cuda else platform.machine(),
+        "torch": torch.__version__,
+        "study_tokens": STUDY_TOKENS,
+        "results": results,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
 

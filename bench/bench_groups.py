@@ -15,6 +15,7 @@ have known formants (the hand-edited values x 1.15), which real children's recor
 
     python bench/bench_groups.py [--limit N]     (writes bench/results/groups.json)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,8 +61,11 @@ def tokens(speaker: str, scale: float):
     folder = "men" if speaker[0] == "m" else "women"
     for wav in sorted((CORPUS / folder).glob(f"{speaker}*.wav")):
         audio, sr = sf.read(wav, dtype="float64")
-        vowel = next(iv for iv in read_textgrid(CORPUS / "textgrids" / f"{wav.stem}.TextGrid").tier("phones").intervals
-                     if iv.text.strip() not in ("", "HH", "D"))
+        vowel = next(
+            iv
+            for iv in read_textgrid(CORPUS / "textgrids" / f"{wav.stem}.TextGrid").tier("phones").intervals
+            if iv.text.strip() not in ("", "HH", "D")
+        )
         lo, hi = max(0, int((vowel.start - MARGIN_S) * sr)), int(math.ceil((vowel.end + MARGIN_S) * sr))
         rate = int(round(sr * scale))
         yield audio[lo:hi], rate, (vowel.start - lo / sr) / scale, (vowel.end - lo / sr) / scale, wav.stem
@@ -88,8 +92,11 @@ def scores(errors: list[np.ndarray]) -> dict:
     out = {}
     for k in range(3):
         e = err[:, k][np.isfinite(err[:, k])]
-        out[f"F{k + 1}"] = {"median_rel_err_pct": round(100 * float(np.median(e)), 2),
-                            "gross_pct": round(100 * float(np.mean(e > GROSS)), 2), "n": int(e.size)}
+        out[f"F{k + 1}"] = {
+            "median_rel_err_pct": round(100 * float(np.median(e)), 2),
+            "gross_pct": round(100 * float(np.mean(e > GROSS)), 2),
+            "n": int(e.size),
+        }
     return out
 
 
@@ -100,8 +107,9 @@ def main() -> None:
     settings = MeasureSettings()
     men = sorted({p.stem[:3] for p in (CORPUS / "men").glob("*.wav")})[: args.limit]
     women = sorted({p.stem[:3] for p in (CORPUS / "women").glob("*.wav")})[: args.limit]
-    speakers = [(s, 1.0, "men") for s in men] + [(s, 1.0, "women") for s in women] + \
-               [(s, SCALE, "children") for s in women]
+    speakers = (
+        [(s, 1.0, "men") for s in men] + [(s, 1.0, "women") for s in women] + [(s, SCALE, "children") for s in women]
+    )
     confusion = {"estimated": defaultdict(Counter), "f0_only": defaultdict(Counter)}
     estimated = {}
     for speaker, scale, truth in speakers:
@@ -114,8 +122,11 @@ def main() -> None:
     for speaker in women:
         for audio, sr, start, end, stem in tokens(speaker, SCALE):
             truth = ref[stem] * SCALE
-            for name, group in (("as women", "women"), ("as children", "children"),
-                                ("estimated group", estimated[(speaker, SCALE)])):
+            for name, group in (
+                ("as women", "women"),
+                ("as children", "children"),
+                ("estimated group", estimated[(speaker, SCALE)]),
+            ):
                 values = measure_token(audio, sr, start, end, group, settings)
                 got = np.array([values["f1_50"], values["f2_50"], values["f3_50"]])
                 errors[name].append(np.abs(got - truth) / truth)
@@ -127,7 +138,8 @@ def main() -> None:
                 got = np.array([values["f1_50"], values["f2_50"], values["f3_50"]])
                 real[name].append(np.abs(got - ref[stem]) / ref[stem])
     result = {
-        "corpus": str(CORPUS), "children": f"women scaled {SCALE}x (header rate {int(16000 * SCALE)} Hz)",
+        "corpus": str(CORPUS),
+        "children": f"women scaled {SCALE}x (header rate {int(16000 * SCALE)} Hz)",
         "speakers": {"men": len(men), "women": len(women), "children": len(women)},
         "confusion": {k: {t: dict(c) for t, c in v.items()} for k, v in confusion.items()},
         "scaled_women_measured": {name: scores(e) for name, e in errors.items()},

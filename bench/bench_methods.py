@@ -14,6 +14,7 @@ For the run's test tokens (a random subset of ``--tokens``, seeded), with the ru
 
 Writes ``bench/results/methods_<name>.json`` (``--name``, default ``hillenbrand``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,13 @@ CHEAP = ["cam", "gradcam", "gradcam++", "hirescam", "layercam"]
 
 def _commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              cwd=Path(__file__).resolve().parent, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).resolve().parent,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return ""
 
@@ -79,24 +85,41 @@ def main() -> None:
     layers = feature_layers(model)
     names = [n for n in args.layers.split(",") if n]
 
-    out: dict = {"run": str(args.run_dir), "commit": _commit(), "machine": platform.node(),
-                 "torch_threads": torch.get_num_threads(), "n_tokens": len(idx), "n_speakers": len(set(speakers)),
-                 "input_normalisation": describe_norm(info.norm), "mean_token_ms": float(np.nanmean(durations)),
-                 "layers": {}, "discrimination": {}, "seconds": {}}
+    out: dict = {
+        "run": str(args.run_dir),
+        "commit": _commit(),
+        "machine": platform.node(),
+        "torch_threads": torch.get_num_threads(),
+        "n_tokens": len(idx),
+        "n_speakers": len(set(speakers)),
+        "input_normalisation": describe_norm(info.norm),
+        "mean_token_ms": float(np.nanmean(durations)),
+        "layers": {},
+        "discrimination": {},
+        "seconds": {},
+    }
     start = time.perf_counter()
     spread = measure_layers(model, layers, x[:32], float(freqs[1] - freqs[0]), hop)
     out["seconds"]["point_spread_all_layers_32_tokens"] = time.perf_counter() - start
     for name in layers:
-        grid = layer_grid(model, layers[name], name, freqs, len(store.times), info.hz_per_row.get(name),
-                          tuple(info.input_pool))
+        grid = layer_grid(
+            model, layers[name], name, freqs, len(store.times), info.hz_per_row.get(name), tuple(info.input_pool)
+        )
         ms_col = grid.stride_cols * hop
-        out["layers"][name] = {**spread[name].describe(), "hz_per_row": grid.hz_per_row, "ms_per_column": ms_col,
-                               "layer_rows": grid.layer_rows, "layer_cols": grid.layer_cols,
-                               "time_resolution": time_resolution_statement(name, ms_col, spread[name],
-                                                                            out["mean_token_ms"], grid.layer_cols)}
+        out["layers"][name] = {
+            **spread[name].describe(),
+            "hz_per_row": grid.hz_per_row,
+            "ms_per_column": ms_col,
+            "layer_rows": grid.layer_rows,
+            "layer_cols": grid.layer_cols,
+            "time_resolution": time_resolution_statement(
+                name, ms_col, spread[name], out["mean_token_ms"], grid.layer_cols
+            ),
+        }
     for name in names:
-        grid = layer_grid(model, layers[name], name, freqs, len(store.times), info.hz_per_row.get(name),
-                          tuple(info.input_pool))
+        grid = layer_grid(
+            model, layers[name], name, freqs, len(store.times), info.hz_per_row.get(name), tuple(info.input_pool)
+        )
         start = time.perf_counter()
         maps = method_maps(model, name, x, true_idx, other_idx, CHEAP, grid, args.seed)
         out["seconds"][f"discrimination_{name}"] = time.perf_counter() - start
@@ -112,14 +135,18 @@ def main() -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=2, default=float))
     for name, d in out["layers"].items():
-        print(f"{name}: {d['hz_per_row']:.4g} Hz/row, {d['ms_per_column']:.0f} ms/col, point spread "
-              f"{d['point_spread_hz']:.0f} Hz x {d['point_spread_ms']:.0f} ms")
+        print(
+            f"{name}: {d['hz_per_row']:.4g} Hz/row, {d['ms_per_column']:.0f} ms/col, point spread "
+            f"{d['point_spread_hz']:.0f} Hz x {d['point_spread_ms']:.0f} ms"
+        )
     for name, rows in out["discrimination"].items():
         for r in rows:
-            print(f"{name} {r['method']:<10} rho_other {r['rho_other']:.2f} [{r['rho_other_lo']:.2f}, "
-                  f"{r['rho_other_hi']:.2f}]  rho_reinit {r['rho_reinit']:.2f} [{r['rho_reinit_lo']:.2f}, "
-                  f"{r['rho_reinit_hi']:.2f}]  n={r['n']} ({r['n_clusters']} {r['unit']}s)  collapsed={r['collapsed']} "
-                  f"{r['reason']}")
+            print(
+                f"{name} {r['method']:<10} rho_other {r['rho_other']:.2f} [{r['rho_other_lo']:.2f}, "
+                f"{r['rho_other_hi']:.2f}]  rho_reinit {r['rho_reinit']:.2f} [{r['rho_reinit_lo']:.2f}, "
+                f"{r['rho_reinit_hi']:.2f}]  n={r['n']} ({r['n_clusters']} {r['unit']}s)  collapsed={r['collapsed']} "
+                f"{r['reason']}"
+            )
     print(f"wrote {path}")
 
 

@@ -11,6 +11,7 @@ on each whole file with the detector's default parameters (no tuning on these da
 
     python bench/bench_nuclei.py [--limit N]    # writes bench/results/nuclei.json
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,10 +54,14 @@ def score(pairs: list[tuple[Path, Path]], settings: NucleiSettings) -> dict:
         for k in totals:
             totals[k] += result[k]
     elapsed = time.perf_counter() - t0
-    return {"files": len(pairs), **totals,
-            "recall": totals["n_vowels_found"] / totals["n_vowels"],
-            "precision": totals["n_inside"] / totals["n_nuclei"] if totals["n_nuclei"] else None,
-            "seconds": round(elapsed, 2), "audio_seconds": round(seconds_audio, 1)}
+    return {
+        "files": len(pairs),
+        **totals,
+        "recall": totals["n_vowels_found"] / totals["n_vowels"],
+        "precision": totals["n_inside"] / totals["n_nuclei"] if totals["n_nuclei"] else None,
+        "seconds": round(elapsed, 2),
+        "audio_seconds": round(seconds_audio, 1),
+    }
 
 
 def main() -> None:
@@ -67,17 +72,25 @@ def main() -> None:
     lj = DATA / "ljspeech-32"
     lj_pairs = [(w, lj / "textgrids" / f"{w.stem}.TextGrid") for w in sorted((lj / "wavs").glob("*.wav"))]
     hb = DATA / "hillenbrand1995"
-    hb_pairs = [(w, hb / "textgrids" / f"{w.stem}.TextGrid") for g in ("men", "women") for w in sorted((hb / g).glob("*.wav"))]
+    hb_pairs = [
+        (w, hb / "textgrids" / f"{w.stem}.TextGrid") for g in ("men", "women") for w in sorted((hb / g).glob("*.wav"))
+    ]
     if args.limit:
         lj_pairs, hb_pairs = lj_pairs[: args.limit], hb_pairs[:: max(1, len(hb_pairs) // args.limit)]
-    results = {"method": "de Jong & Wempe (2009) intensity peaks in voiced stretches", "settings": vars(settings),
-               "ljspeech-32": score(lj_pairs, settings), "hillenbrand1995": score(hb_pairs, settings)}
+    results = {
+        "method": "de Jong & Wempe (2009) intensity peaks in voiced stretches",
+        "settings": vars(settings),
+        "ljspeech-32": score(lj_pairs, settings),
+        "hillenbrand1995": score(hb_pairs, settings),
+    }
     out = ROOT / "bench" / "results" / "nuclei.json"
     out.write_text(json.dumps(results, indent=1) + "\n")
     for corpus in ("ljspeech-32", "hillenbrand1995"):
         r = results[corpus]
-        print(f"{corpus}: recall {100 * r['recall']:.1f} % ({r['n_vowels_found']}/{r['n_vowels']}), "
-              f"precision {100 * r['precision']:.1f} % ({r['n_inside']}/{r['n_nuclei']}), {r['seconds']} s")
+        print(
+            f"{corpus}: recall {100 * r['recall']:.1f} % ({r['n_vowels_found']}/{r['n_vowels']}), "
+            f"precision {100 * r['precision']:.1f} % ({r['n_inside']}/{r['n_nuclei']}), {r['seconds']} s"
+        )
     print(f"wrote {out}")
 
 

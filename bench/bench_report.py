@@ -9,6 +9,7 @@ README's sample-data run or a Hillenbrand run) can be timed too.
 
     python bench/bench_report.py [--tokens 10000] [--gallery 12] [--repeat 1] [--run RUN_DIR ...]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,7 +43,9 @@ print(json.dumps({"wall_s": time.perf_counter() - t0, "cpu_s": time.process_time
 
 def time_report(run_dir: Path, out: Path) -> dict:
     """Render ``run_dir`` into ``out`` in a fresh interpreter and return its timings."""
-    done = subprocess.run([sys.executable, "-c", CHILD, str(run_dir), str(out)], check=True, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(run_dir), str(out)], check=True, capture_output=True, text=True
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -64,7 +67,9 @@ def main() -> None:
         write_s = time.perf_counter() - t0
         for i in range(args.repeat):
             timing = time_report(run.root, Path(tmp) / f"report-{i}")
-            results.append({"run": f"synthetic {args.tokens} tokens", "tokens": args.tokens, "gallery": args.gallery, **timing})
+            results.append(
+                {"run": f"synthetic {args.tokens} tokens", "tokens": args.tokens, "gallery": args.gallery, **timing}
+            )
     for extra in args.run:
         with tempfile.TemporaryDirectory(prefix="vowelcam-bench-report-") as tmp:
             n_tokens = sum(1 for _ in open(extra / "tokens.csv", encoding="utf-8")) - 1
@@ -85,17 +90,40 @@ def main() -> None:
 def print_table(report: dict) -> None:
     """The results as a Rich table."""
     table = Table(title=f"vowelcam report rendering (target < {report['target_s']:.0f} s)")
-    for col in ("run", "tokens", "wall s", "CPU s", "figures s", "HTML s", "PDF s", "pages", "PDF MB", "wall < 30 s",
-                "CPU < 30 s"):
+    for col in (
+        "run",
+        "tokens",
+        "wall s",
+        "CPU s",
+        "figures s",
+        "HTML s",
+        "PDF s",
+        "pages",
+        "PDF MB",
+        "wall < 30 s",
+        "CPU < 30 s",
+    ):
         table.add_column(col, justify="left" if col == "run" else "right")
     for r in report["results"]:
         met = ["[green]met" if r[key] < report["target_s"] else "[red]missed" for key in ("wall_s", "cpu_s")]
-        table.add_row(r["run"], str(r["tokens"]), f"{r['wall_s']:.1f}", f"{r['cpu_s']:.1f}", f"{r['figures_s']:.1f}",
-                      f"{r['html_s']:.2f}", f"{r['pdf_s']:.1f}", str(r["pages"]), f"{r['pdf_bytes'] / 1e6:.2f}", *met)
+        table.add_row(
+            r["run"],
+            str(r["tokens"]),
+            f"{r['wall_s']:.1f}",
+            f"{r['cpu_s']:.1f}",
+            f"{r['figures_s']:.1f}",
+            f"{r['html_s']:.2f}",
+            f"{r['pdf_s']:.1f}",
+            str(r["pages"]),
+            f"{r['pdf_bytes'] / 1e6:.2f}",
+            *met,
+        )
     console = Console(width=140)
     console.print(table)
-    console.print(f"load average during the run: {report['machine']['load_avg_1min']:.1f} on {report['machine']['cpus']} CPUs "
-                  "(wall time exceeds CPU time when other jobs share the cores)")
+    console.print(
+        f"load average during the run: {report['machine']['load_avg_1min']:.1f} on {report['machine']['cpus']} CPUs "
+        "(wall time exceeds CPU time when other jobs share the cores)"
+    )
 
 
 if __name__ == "__main__":

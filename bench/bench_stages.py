@@ -33,6 +33,7 @@ the report's grandchild; the child's own ``ru_maxrss`` from ``resource.getrusage
 ``--quick`` drops the 16x corpus and resnet101's training timing, and uses fewer anchor tokens and repeats. Writes
 bench/results/stages.json and prints Rich tables (stages, ratios and targets, anchor accuracy).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,8 +45,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import psutil
 from rich.console import Console
@@ -91,16 +93,25 @@ def run_per_core(corpus: dict, repeats: int) -> dict:
     for _ in range(repeats):
         extract, plain = run_stage("extract", {**corpus, "jobs": 1}), run_stage("plain_loop", {})
         if extract and plain:
-            runs.append({"extract": extract, "plain_loop": plain,
-                         "ratio_wall": round(extract["tokens_per_s"] / plain["tokens_per_s"], 3),
-                         "ratio_cpu": round(extract["cpu_tokens_per_s"] / plain["cpu_tokens_per_s"], 3)})
+            runs.append(
+                {
+                    "extract": extract,
+                    "plain_loop": plain,
+                    "ratio_wall": round(extract["tokens_per_s"] / plain["tokens_per_s"], 3),
+                    "ratio_cpu": round(extract["cpu_tokens_per_s"] / plain["cpu_tokens_per_s"], 3),
+                }
+            )
     if not runs:
         return {}
     by_speed = sorted(runs, key=lambda r: r["extract"]["tokens_per_s"])
-    return {"jobs1": by_speed[len(by_speed) // 2]["extract"], "jobs1_best": by_speed[-1]["extract"],
-            "plain_loop": sorted((r["plain_loop"] for r in runs), key=lambda r: r["tokens_per_s"])[len(runs) // 2],
-            "ratio_to_plain_loop_wall": statistics.median(r["ratio_wall"] for r in runs),
-            "ratio_to_plain_loop_cpu": statistics.median(r["ratio_cpu"] for r in runs), "runs": runs}
+    return {
+        "jobs1": by_speed[len(by_speed) // 2]["extract"],
+        "jobs1_best": by_speed[-1]["extract"],
+        "plain_loop": sorted((r["plain_loop"] for r in runs), key=lambda r: r["tokens_per_s"])[len(runs) // 2],
+        "ratio_to_plain_loop_wall": statistics.median(r["ratio_wall"] for r in runs),
+        "ratio_to_plain_loop_cpu": statistics.median(r["ratio_cpu"] for r in runs),
+        "runs": runs,
+    }
 
 
 def run_scale(factors: tuple[int, ...]) -> dict:
@@ -115,8 +126,11 @@ def run_scale(factors: tuple[int, ...]) -> dict:
             result = run_stage("extract", {"corpus": str(corpus), "jobs": jobs})
             if result is None:
                 continue
-            result.update(factor=factor, ms_per_token=round(1000 * result["seconds"] / result["tokens"], 3),
-                          cpu_ms_per_token=round(1000 * result["cpu_seconds"] / result["tokens"], 3))
+            result.update(
+                factor=factor,
+                ms_per_token=round(1000 * result["seconds"] / result["tokens"], 3),
+                cpu_ms_per_token=round(1000 * result["cpu_seconds"] / result["tokens"], 3),
+            )
             out[f"{factor}x_jobs{jobs}"] = result
     return out
 
@@ -145,11 +159,13 @@ def derive(res: dict) -> dict:
             d["extract_per_core_vs_plain_burg"] = round(ext["jobs1"]["tokens_per_s"] / plain["tokens_per_s_wall"], 2)
             d["extract_cpu_vs_fasttrack_cpu"] = round(ext["jobs1"]["cpu_tokens_per_s"] / ft["tokens_per_s_cpu"], 2)
     if "spectrogram" in res and "jobs1" in ext:
-        d["spectrogram_share_of_extract_time"] = round(ext["jobs1"]["tokens_per_s"] / res["spectrogram"]["tokens_per_s"], 3)
+        d["spectrogram_share_of_extract_time"] = round(
+            ext["jobs1"]["tokens_per_s"] / res["spectrogram"]["tokens_per_s"], 3
+        )
     peak = max((m["gflops"] for m in res.get("matmul", {}).values()), default=None)
     if peak:
         d["matmul_peak_gflops"] = round(peak, 1)
-    for key, r in res.get("models", {}).items():
+    for r in res.get("models", {}).values():
         for kind in ("train", "infer"):
             if peak and r.get(f"{kind}_tokens_per_s"):
                 gflops = r[f"{kind}_tokens_per_s"] * r[f"{kind}_flops_per_token"] / 1e9
@@ -158,8 +174,9 @@ def derive(res: dict) -> dict:
     if "cams" in res:
         rows = {r["what"]: r for r in res["cams"]["rows"]}
         d["cam_ratios_to_forward"] = {k: round(r["ratio_to_forward"], 2) for k, r in rows.items()}
-        d["vowelcam_gradcam_vs_package_gradcam_time"] = round(rows["vowelcam gradcam"]["seconds"]
-                                                              / rows["grad-cam package GradCAM"]["seconds"], 2)
+        d["vowelcam_gradcam_vs_package_gradcam_time"] = round(
+            rows["vowelcam gradcam"]["seconds"] / rows["grad-cam package GradCAM"]["seconds"], 2
+        )
     if "scale" in res:
         d.update(_scale_ratios(res["scale"]))
     return d
@@ -182,13 +199,17 @@ def _scale_ratios(scale: dict) -> dict:
         d["lj_jobs2_parallel_efficiency"] = round(efficiency, 2)
         d["full_lj_tokens"] = round(full)
         d["full_lj_16_cores_minutes"] = round(full / (per_core * 16 * min(efficiency, 1.0)) / 60, 1)
-        d["full_lj_extrapolation"] = (f"{full:.0f} tokens (343 872 vowels x {LJ32_TOKENS}/{LJ32_VOWELS}) / ("
-                                      f"{per_core} tokens/s per core [LJ-32 4x, jobs=1, wall] x 16 cores x "
-                                      f"{min(efficiency, 1.0):.2f} parallel efficiency [4x jobs=2 / (2 x jobs=1)])")
+        d["full_lj_extrapolation"] = (
+            f"{full:.0f} tokens (343 872 vowels x {LJ32_TOKENS}/{LJ32_VOWELS}) / ("
+            f"{per_core} tokens/s per core [LJ-32 4x, jobs=1, wall] x 16 cores x "
+            f"{min(efficiency, 1.0):.2f} parallel efficiency [4x jobs=2 / (2 x jobs=1)])"
+        )
         cpu_rate = two["tokens"] / two["cpu_seconds"]
         d["full_lj_16_cores_minutes_cpu_bound"] = round(full / (cpu_rate * 16) / 60, 1)
-        d["full_lj_cpu_bound_how"] = (f"{full:.0f} tokens / ({cpu_rate:.1f} tokens per CPU-second [4x jobs=2, "
-                                      "process-tree CPU time] x 16 cores): the bound with perfect scaling and idle cores")
+        d["full_lj_cpu_bound_how"] = (
+            f"{full:.0f} tokens / ({cpu_rate:.1f} tokens per CPU-second [4x jobs=2, "
+            "process-tree CPU time] x 16 cores): the bound with perfect scaling and idle cores"
+        )
     return d
 
 
@@ -203,9 +224,16 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     console = Console(width=150)
-    res: dict[str, Any] = {"machine": {"cpu_count": psutil.cpu_count(), "python": platform.python_version(),
-                                       "processor": platform.processor() or platform.machine(),
-                                       "load_avg_start": os.getloadavg()}, "threads": THREADS, "batch": BATCH}
+    res: dict[str, Any] = {
+        "machine": {
+            "cpu_count": psutil.cpu_count(),
+            "python": platform.python_version(),
+            "processor": platform.processor() or platform.machine(),
+            "load_avg_start": os.getloadavg(),
+        },
+        "threads": THREADS,
+        "batch": BATCH,
+    }
     t_start = time.perf_counter()
 
     def step(name: str, fn: Callable[[], Any]) -> Any:
@@ -219,8 +247,9 @@ def main() -> None:
     h95 = {"corpus": str(H95), "textgrids": str(H95 / "textgrids"), "pattern": "hillenbrand", "include_unvoiced": False}
     if not args.skip_extract:
         repeats = args.repeats or (2 if args.quick else 3)
-        res["extract"] = step("extract hillenbrand jobs=1 against the plain Praat loop",
-                              lambda: run_per_core(h95, repeats))
+        res["extract"] = step(
+            "extract hillenbrand jobs=1 against the plain Praat loop", lambda: run_per_core(h95, repeats)
+        )
         if (two := step("extract hillenbrand jobs=2", lambda: run_stage("extract", {**h95, "jobs": 2}))) is not None:
             res["extract"]["jobs2"] = two
     if not args.skip_anchors:
@@ -245,8 +274,11 @@ def main() -> None:
     if not args.skip_report:
         res["report"] = step("report", lambda: run_stage("report", {"tokens": 10_000}))
     if not args.skip_scale:
-        factors = tuple(int(f) for f in args.scale_factors.split(",")) if args.scale_factors else (
-            (1, 4) if args.quick else (1, 4, 16))
+        factors = (
+            tuple(int(f) for f in args.scale_factors.split(","))
+            if args.scale_factors
+            else ((1, 4) if args.quick else (1, 4, 16))
+        )
         res["scale"] = step("scale corpus", lambda: run_scale(factors))
     res = {key: value for key, value in res.items() if value is not None}
     res["derived"] = derive(res)
@@ -255,8 +287,10 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=2, default=float) + "\n", encoding="utf-8")
     show(res, console)
-    console.print(f"-> {args.out} ({res['total_seconds']:.0f} s; load average start {res['machine']['load_avg_start'][0]:.2f},"
-                  f" end {res['machine']['load_avg_end'][0]:.2f} on {res['machine']['cpu_count']} CPUs)")
+    console.print(
+        f"-> {args.out} ({res['total_seconds']:.0f} s; load average start {res['machine']['load_avg_start'][0]:.2f},"
+        f" end {res['machine']['load_avg_end'][0]:.2f} on {res['machine']['cpu_count']} CPUs)"
+    )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ pass rate of the measurement (all of F1-F3 within 5 % of the targets) per group.
 (../shared/README.md): LDA on log F1, F2 at steady state 68-69 %, log F0 and F1-F3 81-82 % on Hillenbrand 1995.
 Writes ``bench/results/synth_classifier.json``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,10 +30,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from vowelcam.acoustics.praat import measure_token  # noqa: E402
-from vowelcam.synth.corpus import TRUTH, generate_corpus  # noqa: E402
-from vowelcam.synth.speakers import SynthSettings  # noqa: E402
 from vowelcam.config import MeasureSettings  # noqa: E402
 from vowelcam.rundir import read_csv  # noqa: E402
+from vowelcam.synth.corpus import TRUTH, generate_corpus  # noqa: E402
+from vowelcam.synth.speakers import SynthSettings  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "synth_classifier.json"
 
@@ -79,13 +80,21 @@ def main() -> None:
     groups = np.array([r["group"] for r in rows])
     within = np.abs(measured / targets - 1) <= 0.05
     result = {
-        "corpus": str(args.corpus) if args.corpus else f"synth seed {args.seed}, {args.speakers_per_group} speakers/group",
-        "tokens": len(rows), "speakers": len(set(speakers)), "vowels": len(set(labels)),
-        "synth_seconds": synth_s, "measure_seconds": measure_s,
+        "corpus": str(args.corpus)
+        if args.corpus
+        else f"synth seed {args.seed}, {args.speakers_per_group} speakers/group",
+        "tokens": len(rows),
+        "speakers": len(set(speakers)),
+        "vowels": len(set(labels)),
+        "synth_seconds": synth_s,
+        "measure_seconds": measure_s,
         "lda_log_f123_targets": grouped_accuracy(np.log(targets), labels, speakers),
         "lda_log_f123_measured": grouped_accuracy(np.log(measured), labels, speakers),
-        "pass_rate_5pct": {g: {f"F{k + 1}": float(within[groups == g, k].mean()) for k in range(3)}
-                           | {"all": float(within[groups == g].all(axis=1).mean())} for g in sorted(set(groups))},
+        "pass_rate_5pct": {
+            g: {f"F{k + 1}": float(within[groups == g, k].mean()) for k in range(3)}
+            | {"all": float(within[groups == g].all(axis=1).mean())}
+            for g in sorted(set(groups))
+        },
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

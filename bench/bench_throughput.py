@@ -7,6 +7,7 @@ with the default vowel-task resolution (<= 125 Hz per row at layer4: time-only s
 the standard ResNet strides. Training = forward + backward + fused AdamW step (bf16 autocast and channels-last on
 CUDA, as in vowelcam.learn); inference = eval-mode forward without gradients. Writes bench/results/throughput.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,8 +57,16 @@ def measure(arch: str, rows: int, max_hz: float, device: torch.device, batch: in
     train_s = _time(train_step, device, batches)
     model.eval()
     infer_s = _time(infer_step, device, batches)
-    return {"arch": arch, "rows": rows, "frames": 96, "max_hz_per_row": max_hz, "device": device.type,
-            "batch": batch, "train_tokens_per_s": batch / train_s, "infer_tokens_per_s": batch / infer_s}
+    return {
+        "arch": arch,
+        "rows": rows,
+        "frames": 96,
+        "max_hz_per_row": max_hz,
+        "device": device.type,
+        "batch": batch,
+        "train_tokens_per_s": batch / train_s,
+        "infer_tokens_per_s": batch / infer_s,
+    }
 
 
 def _time(step, device: torch.device, batches: int) -> float:
@@ -91,8 +100,12 @@ def main() -> None:
         for arch in args.archs.split(","):
             for max_hz in (float(r) for r in args.resolutions.split(",")):
                 results.append(measure(arch, args.rows, max_hz, device, batch, args.batches))
-    record = {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
-              "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None, "results": results}
+    record = {
+        "cpu": platform.processor() or platform.machine(),
+        "threads": torch.get_num_threads(),
+        "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+        "results": results,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=2))
     table = Table(title=f"throughput, tokens/s ({record['threads']} CPU threads)")
@@ -100,8 +113,14 @@ def main() -> None:
         table.add_column(col, justify="right")
     for r in results:
         hz = f"{r['max_hz_per_row']:g}" if r["max_hz_per_row"] else "1000 (standard)"
-        table.add_row(r["device"], r["arch"], f"{r['rows']}x{r['frames']}", hz,
-                      f"{r['train_tokens_per_s']:.1f}", f"{r['infer_tokens_per_s']:.1f}")
+        table.add_row(
+            r["device"],
+            r["arch"],
+            f"{r['rows']}x{r['frames']}",
+            hz,
+            f"{r['train_tokens_per_s']:.1f}",
+            f"{r['infer_tokens_per_s']:.1f}",
+        )
     Console().print(table)
 
 

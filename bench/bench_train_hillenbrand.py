@@ -8,6 +8,7 @@ duration, on the 927 tokens with complete hand measurements; listeners ~95 %).
 Extracts the corpus into ``--run`` first when it holds no tokens.csv. Writes bench/results/train_hillenbrand.json
 and prints a Rich table: accuracy with its 95 % CI, per-fold accuracy, settings and wall time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,9 @@ def ensure_run(run: Path) -> None:
         return
     from vowelcam.extract import extract
 
-    settings = Settings().with_overrides({"corpus": {"speaker_pattern": "hillenbrand"},
-                                          "labels": {"include_unvoiced": False}})
+    settings = Settings().with_overrides(
+        {"corpus": {"speaker_pattern": "hillenbrand"}, "labels": {"include_unvoiced": False}}
+    )
     extract(DATA, run, DATA / "textgrids", settings)
 
 
@@ -64,26 +66,46 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     ensure_run(args.run)
     settings = TrainSettings(
-        task=args.task, vowels="hillenbrand12", arch=args.arch, epochs=args.epochs, patience=args.epochs,
-        lr=args.lr, batch_size=args.batch_size, folds=args.folds, freq_pool=args.freq_pool, time_pool=args.time_pool,
-        max_hz_per_row=args.max_hz_per_row, label_smoothing=args.label_smoothing, augment=not args.no_augment,
+        task=args.task,
+        vowels="hillenbrand12",
+        arch=args.arch,
+        epochs=args.epochs,
+        patience=args.epochs,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        folds=args.folds,
+        freq_pool=args.freq_pool,
+        time_pool=args.time_pool,
+        max_hz_per_row=args.max_hz_per_row,
+        label_smoothing=args.label_smoothing,
+        augment=not args.no_augment,
     )
     started = time.perf_counter()
     result = train(args.run, settings)
     seconds = time.perf_counter() - started
     record = {
-        "benchmark": "hillenbrand1995 12 vowels, speaker-grouped 5-fold", "target": TARGET,
-        "accuracy": result.accuracy, "ci95": [result.ci_low, result.ci_high], "n": result.n_test,
-        "fold_accuracies": result.fold_accuracies, "best_epochs": result.best_epochs, "seconds": seconds,
-        "hz_per_row": result.hz_per_row, "device": result.device, "threads": torch.get_num_threads(),
-        "cpu": platform.processor() or platform.machine(), "settings": dataclasses.asdict(settings),
+        "benchmark": "hillenbrand1995 12 vowels, speaker-grouped 5-fold",
+        "target": TARGET,
+        "accuracy": result.accuracy,
+        "ci95": [result.ci_low, result.ci_high],
+        "n": result.n_test,
+        "fold_accuracies": result.fold_accuracies,
+        "best_epochs": result.best_epochs,
+        "seconds": seconds,
+        "hz_per_row": result.hz_per_row,
+        "device": result.device,
+        "threads": torch.get_num_threads(),
+        "cpu": platform.processor() or platform.machine(),
+        "settings": dataclasses.asdict(settings),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=2))
     table = Table(title="Hillenbrand 1995, 12 vowels, speaker-independent 5-fold", show_header=False)
     table.add_column("what")
     table.add_column("value", justify="right")
-    table.add_row("[bold]accuracy", f"[bold]{result.accuracy:.1%}[/] (95 % CI {result.ci_low:.1%}-{result.ci_high:.1%})")
+    table.add_row(
+        "[bold]accuracy", f"[bold]{result.accuracy:.1%}[/] (95 % CI {result.ci_low:.1%}-{result.ci_high:.1%})"
+    )
     table.add_row("target", f"{TARGET:.1%} ({'reached' if result.accuracy >= TARGET else 'not reached'})")
     table.add_row("per fold", " ".join(f"{a:.1%}" for a in result.fold_accuracies))
     table.add_row("arch / input", f"{args.arch}, {args.task}, input pooled {args.freq_pool}x{args.time_pool}")

@@ -7,6 +7,7 @@ Writes ``h95.csv`` (Hillenbrand et al. 1995) and ``pb52.csv`` (Peterson & Barney
 F1, F2, F3 (and of the duration in ms where the source has it). Boys and girls (h95 ``b``/``g``) and P&B's
 ``c`` form the group ``children``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,8 +21,18 @@ DEFAULT_SHARED = REPO.parent / "shared" / "data" / "reference_formants"
 OUT_DIR = REPO / "reference_formants"
 
 XSAMPA_TO_ARPABET = {
-    "i": "IY", "I": "IH", "e": "EY", "E": "EH", "{": "AE", "A": "AA",
-    "O": "AO", "o": "OW", "U": "UH", "u": "UW", "V": "AH", "3'": "ER",
+    "i": "IY",
+    "I": "IH",
+    "e": "EY",
+    "E": "EH",
+    "{": "AE",
+    "A": "AA",
+    "O": "AO",
+    "o": "OW",
+    "U": "UH",
+    "u": "UW",
+    "V": "AH",
+    "3'": "ER",
 }
 GROUP_OF_TYPE = {"m": "men", "w": "women", "c": "children", "b": "children", "g": "children"}
 GROUP_ORDER = ["men", "women", "children"]

@@ -3,6 +3,7 @@ symbolic links (audio and TextGrids under new names) up to a chosen multiple.
 
     python bench/scale_corpus.py OUT_DIR --factor 16        # 512 recordings, ~14 000 vowel tokens
 """
+
 from __future__ import annotations
 
 import argparse

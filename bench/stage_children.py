@@ -3,6 +3,7 @@
 Each prints one JSON object (its measurements) as the last line of stdout; the parent samples the process tree's
 memory meanwhile. Constants shared with the parent live here.
 """
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,9 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -28,15 +30,23 @@ def stage_extract(p: dict) -> dict:
     from vowelcam.config import Settings
     from vowelcam.extract import extract
 
-    overrides = {"extract": {"jobs": p["jobs"]}, "corpus": {"speaker_pattern": p.get("pattern", "")},
-                 "labels": {"include_unvoiced": p.get("include_unvoiced", True)}}
+    overrides = {
+        "extract": {"jobs": p["jobs"]},
+        "corpus": {"speaker_pattern": p.get("pattern", "")},
+        "labels": {"include_unvoiced": p.get("include_unvoiced", True)},
+    }
     settings = Settings().with_overrides(overrides)
     with tempfile.TemporaryDirectory() as out:
         t0, cpu0 = time.perf_counter(), _cpu_seconds()
         summary = extract(p["corpus"], out, p.get("textgrids") or None, settings, force=True)
         seconds, cpu = time.perf_counter() - t0, _cpu_seconds() - cpu0
-    return {"tokens": summary.n_tokens, "seconds": seconds, "cpu_seconds": cpu, "jobs": p["jobs"],
-            "cpu_tokens_per_s": round(summary.n_tokens / cpu, 2)}
+    return {
+        "tokens": summary.n_tokens,
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "jobs": p["jobs"],
+        "cpu_tokens_per_s": round(summary.n_tokens / cpu, 2),
+    }
 
 
 def _cpu_seconds() -> float:
@@ -52,9 +62,9 @@ def stage_plain_loop(p: dict) -> dict:
     classic ceiling (5000 / 5500 Hz), F1–F3 read at 20/50/80 % (``plain_burg_formants``). No F0, no spectrogram,
     no writing: what a hand-written Praat script would do for formants alone.
     """
+    import bench_formants as bf
     import soundfile as sf
 
-    import bench_formants as bf
     from vowelcam.acoustics.praat import plain_burg_formants
 
     wavs = sorted(H95.glob("*/*.wav"))
@@ -64,11 +74,11 @@ def stage_plain_loop(p: dict) -> dict:
         audio, sr = sf.read(wav, dtype="float64", always_2d=False)
         first = max(0, int((start - bf.MARGIN_S) * sr))
         last = min(audio.size, int((end + bf.MARGIN_S) * sr) + 1)
-        plain_burg_formants(audio[first:last], sr, start - first / sr, end - first / sr,
-                            bf.PLAIN_CEILING[bf.GROUPS[wav.stem[0]]])
+        plain_burg_formants(
+            audio[first:last], sr, start - first / sr, end - first / sr, bf.PLAIN_CEILING[bf.GROUPS[wav.stem[0]]]
+        )
     seconds, cpu = time.perf_counter() - t0, _cpu_seconds() - cpu0
-    return {"tokens": len(wavs), "seconds": seconds, "cpu_seconds": cpu,
-            "cpu_tokens_per_s": round(len(wavs) / cpu, 2)}
+    return {"tokens": len(wavs), "seconds": seconds, "cpu_seconds": cpu, "cpu_tokens_per_s": round(len(wavs) / cpu, 2)}
 
 
 def stage_anchors(p: dict) -> dict:
@@ -76,23 +86,31 @@ def stage_anchors(p: dict) -> dict:
     from importlib.metadata import version
 
     import bench_formants as bf
+
     from vowelcam.config import MeasureSettings
 
     tokens = bf.load_tokens(p["per_group"])
-    methods = {"vowelcam measure_token": bf.vowelcam_method(MeasureSettings()),
-               "plain Burg (1 Praat call/token)": bf.plain_method, "fasttrackpy": bf.fasttrack_method}
+    methods = {
+        "vowelcam measure_token": bf.vowelcam_method(MeasureSettings()),
+        "plain Burg (1 Praat call/token)": bf.plain_method,
+        "fasttrackpy": bf.fasttrack_method,
+    }
     t0 = time.perf_counter()
     entries = bf.evaluate(methods, tokens)
-    return {"tokens": len(tokens), "seconds": time.perf_counter() - t0, "methods": entries,
-            "fasttrackpy_version": version("fasttrackpy")}
+    return {
+        "tokens": len(tokens),
+        "seconds": time.perf_counter() - t0,
+        "methods": entries,
+        "fasttrackpy_version": version("fasttrackpy"),
+    }
 
 
 def stage_spectrogram(p: dict) -> dict:
     """token_spectrogram at every Hillenbrand vowel midpoint, on the audio the extractor would read."""
+    import bench_formants as bf
     import numpy as np
     import soundfile as sf
 
-    import bench_formants as bf
     from vowelcam.acoustics.features import context_seconds, geometry, token_spectrogram
     from vowelcam.config import SpectrogramSettings
 
@@ -104,13 +122,17 @@ def stage_spectrogram(p: dict) -> dict:
         audio, sr = sf.read(wav, dtype="float64", always_2d=False)
         centre = (start + end) / 2
         first = max(0, int((centre - ctx) * sr))
-        items.append((audio[first:int((centre + ctx) * sr) + 1], sr, centre - first / sr))
+        items.append((audio[first : int((centre + ctx) * sr) + 1], sr, centre - first / sr))
     t0 = time.perf_counter()
     for samples, sr, centre in items:
         token_spectrogram(samples, sr, centre, settings, geo)
     seconds = time.perf_counter() - t0
-    return {"tokens": len(items), "seconds": seconds, "shape": list(token_spectrogram(*items[0], settings, geo).shape),
-            "np_version": np.__version__}
+    return {
+        "tokens": len(items),
+        "seconds": seconds,
+        "shape": list(token_spectrogram(*items[0], settings, geo).shape),
+        "np_version": np.__version__,
+    }
 
 
 def stage_matmul(p: dict) -> dict:
@@ -127,10 +149,10 @@ def stage_matmul(p: dict) -> dict:
 
 def stage_model(p: dict) -> dict:
     """Training-step and inference tokens/s of one network, and its FLOPs per token (FlopCounterMode)."""
+    import bench_throughput
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    import bench_throughput
     from vowelcam.learn.models import SpectrogramResNet, choose_freq_strides
 
     torch.set_num_threads(THREADS)
@@ -148,10 +170,17 @@ def stage_model(p: dict) -> dict:
         speed = bench_throughput.measure(p["arch"], ROWS, p["max_hz"], torch.device("cpu"), BATCH, p["batches"])
     else:
         speed = _infer_only(model, x, p["batches"])
-    return {"arch": p["arch"], "freq_strides": strides, "batch": BATCH, "stage_seconds": time.perf_counter() - t0,
-            "train_tokens_per_s": speed.get("train_tokens_per_s"), "infer_tokens_per_s": speed["infer_tokens_per_s"],
-            "infer_flops_per_token": infer_counter.get_total_flops() / BATCH,
-            "train_flops_per_token": train_counter.get_total_flops() / BATCH, "threads": torch.get_num_threads()}
+    return {
+        "arch": p["arch"],
+        "freq_strides": strides,
+        "batch": BATCH,
+        "stage_seconds": time.perf_counter() - t0,
+        "train_tokens_per_s": speed.get("train_tokens_per_s"),
+        "infer_tokens_per_s": speed["infer_tokens_per_s"],
+        "infer_flops_per_token": infer_counter.get_total_flops() / BATCH,
+        "train_flops_per_token": train_counter.get_total_flops() / BATCH,
+        "threads": torch.get_num_threads(),
+    }
 
 
 def _infer_only(model: Any, x: Any, batches: int) -> dict:
@@ -172,8 +201,8 @@ def stage_cams(p: dict) -> dict:
     """compute_cams (cam, gradcam, hirescam) and grad-cam's GradCAM against a plain forward of the same batch."""
     import numpy as np
     import torch
-
     from bench_cam import package_gradcam, timed_against
+
     from vowelcam.explain.cam import compute_cams, layer_grid
     from vowelcam.learn.models import SpectrogramResNet, choose_freq_strides, hz_per_row_by_layer
 
@@ -182,8 +211,9 @@ def stage_cams(p: dict) -> dict:
     device = torch.device("cpu")
     strides = choose_freq_strides(31.25, 125)
     model = SpectrogramResNet("resnet18", 12, strides).eval()
-    grid = layer_grid(model, model.layer4, "layer4", np.arange(ROWS) * 31.25, FRAMES,
-                      hz_per_row_by_layer(31.25, strides)["layer4"])
+    grid = layer_grid(
+        model, model.layer4, "layer4", np.arange(ROWS) * 31.25, FRAMES, hz_per_row_by_layer(31.25, strides)["layer4"]
+    )
     x = torch.randn(BATCH, 1, ROWS, FRAMES)
     classes = torch.randint(0, 12, (BATCH,))
 
@@ -197,13 +227,19 @@ def stage_cams(p: dict) -> dict:
     rows.append({"what": "plain forward (no_grad)", "seconds": base, "ratio_to_forward": 1.0})
     runs: dict[str, Callable[[], object]] = {
         f"vowelcam {m}": (lambda m=m: compute_cams(model, model.layer4, x, classes[:, None], m, grid))
-        for m in ("cam", "gradcam", "hirescam")}
+        for m in ("cam", "gradcam", "hirescam")
+    }
     runs["grad-cam package GradCAM"] = package_gradcam(model, x, classes.tolist())
     for what, fn in runs.items():
         sec, ratio = timed_against(fn, forward, p["repeats"], device)
         rows.append({"what": what, "seconds": sec, "ratio_to_forward": ratio})
-    return {"batch": BATCH, "stage_seconds": time.perf_counter() - t0, "freq_strides": strides, "rows": rows,
-            "threads": torch.get_num_threads()}
+    return {
+        "batch": BATCH,
+        "stage_seconds": time.perf_counter() - t0,
+        "freq_strides": strides,
+        "rows": rows,
+        "threads": torch.get_num_threads(),
+    }
 
 
 def stage_report(p: dict) -> dict:
@@ -221,7 +257,6 @@ def stage_report(p: dict) -> dict:
     return {"tokens": p["tokens"], "seconds": timing["wall_s"], "write_fake_run_s": write_s, **timing}
 
 
-
 def _clock(fn: Callable[[], object]) -> float:
     start = time.perf_counter()
     fn()
@@ -229,8 +264,13 @@ def _clock(fn: Callable[[], object]) -> float:
 
 
 STAGES: dict[str, Callable[[dict], dict]] = {
-    "extract": stage_extract, "plain_loop": stage_plain_loop, "anchors": stage_anchors,
-    "spectrogram": stage_spectrogram, "matmul": stage_matmul, "model": stage_model, "cams": stage_cams,
+    "extract": stage_extract,
+    "plain_loop": stage_plain_loop,
+    "anchors": stage_anchors,
+    "spectrogram": stage_spectrogram,
+    "matmul": stage_matmul,
+    "model": stage_model,
+    "cams": stage_cams,
     "report": stage_report,
 }
 

@@ -1,4 +1,5 @@
 """Shared fixtures. Tests that need the real data in ../shared skip only when it is absent."""
+
 from __future__ import annotations
 
 import os

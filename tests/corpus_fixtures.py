@@ -1,8 +1,9 @@
 """Small corpora built in tests: source-filter vowels with known formants, written as WAV/FLAC + TextGrids."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import soundfile as sf
@@ -11,7 +12,9 @@ from scipy.signal import lfilter
 VOWEL_FORMANTS = {"IY": (300, 2300, 3000), "AE": (700, 1750, 2600), "AA": (750, 1150, 2550), "UW": (320, 900, 2250)}
 
 
-def vowel(formants: Sequence[float], dur: float = 0.25, sr: int = 16000, f0: float = 120.0, seed: int = 0) -> np.ndarray:
+def vowel(
+    formants: Sequence[float], dur: float = 0.25, sr: int = 16000, f0: float = 120.0, seed: int = 0
+) -> np.ndarray:
     """Impulse train with a -6 dB/octave tilt through cascaded 2-pole resonators at F1-F3 (bandwidths 80/100/140 Hz)
     and fixed F4/F5 (3500/4500 Hz, as Praat's 5-formant analysis expects), normalised to -6 dBFS peak."""
     n = int(dur * sr)
@@ -34,23 +37,47 @@ def noise(dur: float, sr: int, level: float = 0.05, seed: int = 1) -> np.ndarray
 
 def textgrid_text(tiers: dict[str, list[tuple[float, float, str]]], xmax: float) -> str:
     """A long-format TextGrid with the given interval tiers."""
-    lines = ['File type = "ooTextFile"', 'Object class = "TextGrid"', "", "xmin = 0", f"xmax = {xmax}",
-             "tiers? <exists>", f"size = {len(tiers)}", "item []:"]
+    lines = [
+        'File type = "ooTextFile"',
+        'Object class = "TextGrid"',
+        "",
+        "xmin = 0",
+        f"xmax = {xmax}",
+        "tiers? <exists>",
+        f"size = {len(tiers)}",
+        "item []:",
+    ]
     for k, (name, ivs) in enumerate(tiers.items(), start=1):
-        lines += [f"    item [{k}]:", '        class = "IntervalTier"', f'        name = "{name}"',
-                  "        xmin = 0", f"        xmax = {xmax}", f"        intervals: size = {len(ivs)}"]
+        lines += [
+            f"    item [{k}]:",
+            '        class = "IntervalTier"',
+            f'        name = "{name}"',
+            "        xmin = 0",
+            f"        xmax = {xmax}",
+            f"        intervals: size = {len(ivs)}",
+        ]
         for i, (a, b, t) in enumerate(ivs, start=1):
-            lines += [f"        intervals [{i}]:", f"            xmin = {a}", f"            xmax = {b}",
-                      f'            text = "{t}"']
+            lines += [
+                f"        intervals [{i}]:",
+                f"            xmin = {a}",
+                f"            xmax = {b}",
+                f'            text = "{t}"',
+            ]
     return "\n".join(lines) + "\n"
 
 
-def utterance(labels: Sequence[str], sr: int = 16000, seed: int = 0) -> tuple[np.ndarray, list[tuple[float, float, str]]]:
+def utterance(
+    labels: Sequence[str], sr: int = 16000, seed: int = 0
+) -> tuple[np.ndarray, list[tuple[float, float, str]]]:
     """Audio + phone intervals: silence, then each label (vowel or 'S' noise), then silence."""
     parts, ivs, t = [np.zeros(int(0.1 * sr))], [(0.0, 0.1, "")], 0.1
     for i, lab in enumerate(labels):
         base = lab.rstrip("012")
-        seg = vowel(VOWEL_FORMANTS[base], sr=sr, seed=seed + i) if base in VOWEL_FORMANTS else noise(0.12, sr, seed=seed + i)
+        seg = (
+            vowel(VOWEL_FORMANTS[base], sr=sr, seed=seed + i)
+            if base in VOWEL_FORMANTS
+            else noise(0.12, sr, seed=seed + i)
+        )
         parts.append(seg)
         ivs.append((round(t, 6), round(t + len(seg) / sr, 6), lab))
         t += len(seg) / sr
@@ -59,9 +86,18 @@ def utterance(labels: Sequence[str], sr: int = 16000, seed: int = 0) -> tuple[np
     return np.concatenate(parts), ivs
 
 
-def write_pair(folder: Path, stem: str, labels: Sequence[str], sr: int = 16000, fmt: str = "WAV",
-               subtype: str = "PCM_16", channels: int = 1, phones_tier: str = "phones", words: bool = True,
-               seed: int = 0) -> tuple[Path, Path]:
+def write_pair(
+    folder: Path,
+    stem: str,
+    labels: Sequence[str],
+    sr: int = 16000,
+    fmt: str = "WAV",
+    subtype: str = "PCM_16",
+    channels: int = 1,
+    phones_tier: str = "phones",
+    words: bool = True,
+    seed: int = 0,
+) -> tuple[Path, Path]:
     """Write ``stem.wav|flac`` and ``stem.TextGrid`` (words + phones) into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     audio, ivs = utterance(labels, sr, seed)

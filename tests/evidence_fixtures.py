@@ -4,6 +4,7 @@ audio, for the sceptic's tests of the controls: a model trained on it must be se
 The formants lie further apart than a layer4 cell's point spread (~0.6 kHz here: F2 - F1 >= 0.63 kHz, F3 - F2 >=
 0.7 kHz after the speaker's scaling), so that "the map sits on F2, not F1 or F3" is a question the map can answer;
 closer formants have overlapping bands and are not read at all (vowelcam.explain.bands)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,18 +29,35 @@ def cue_spectrogram(formants: tuple[float, float, float], freqs: np.ndarray, rng
     frames, a weaker copy of the tilt outside them."""
     n_frames = CUE_SETTINGS.n_frames
     tilt = -45.0 - 12.0 * np.log2(1 + freqs / 500.0)
-    envelope = sum(level * np.exp(-0.5 * ((freqs - f) / (bw / 1.5)) ** 2)
-                   for f, bw, level in zip(formants, BANDWIDTHS, (30.0, 24.0, 18.0)))
+    envelope = sum(
+        level * np.exp(-0.5 * ((freqs - f) / (bw / 1.5)) ** 2)
+        for f, bw, level in zip(formants, BANDWIDTHS, (30.0, 24.0, 18.0))
+    )
     spec = tilt[:, None] + rng.normal(0.0, 2.0, (len(freqs), n_frames)) - 20.0
-    spec[:, FRAMES[0]:FRAMES[1]] += 20.0 + envelope[:, None]
+    spec[:, FRAMES[0] : FRAMES[1]] += 20.0 + envelope[:, None]
     return np.maximum(spec, CUE_SETTINGS.db_floor)
 
 
 def _token(i: int, speaker: str, vowel: str, formants: tuple[float, float, float]) -> dict:
     row = {c: "" for c in TOKEN_COLUMNS}
-    row.update(token_id=f"{speaker}:{vowel}:{i}", file=f"{speaker}/{i}.wav", speaker=speaker,
-               group="men", tier="phones", interval=1, label=f"{vowel}1", phone=vowel, kind="vowel", start=0.1,
-               end=0.2, duration_ms=80.0, spec_shard=0, spec_row=i, frame_start=FRAMES[0], frame_end=FRAMES[1])
+    row.update(
+        token_id=f"{speaker}:{vowel}:{i}",
+        file=f"{speaker}/{i}.wav",
+        speaker=speaker,
+        group="men",
+        tier="phones",
+        interval=1,
+        label=f"{vowel}1",
+        phone=vowel,
+        kind="vowel",
+        start=0.1,
+        end=0.2,
+        duration_ms=80.0,
+        spec_shard=0,
+        spec_row=i,
+        frame_start=FRAMES[0],
+        frame_end=FRAMES[1],
+    )
     for k, (f, bw) in enumerate(zip(formants, BANDWIDTHS), start=1):
         for p in (20, 50, 80):
             row[f"f{k}_{p}"] = f
@@ -58,8 +76,11 @@ def make_cue_run(root: Path, n_speakers: int = 9, per_class: int = 6, seed: int 
         speaker, scale = f"s{s}", rng.uniform(0.94, 1.06)
         for vowel, f2 in CUE_CLASSES.items():
             for _ in range(per_class):
-                formants = (rng.uniform(*F1_RANGE) * scale, (f2 + rng.normal(0, 60)) * scale,
-                            rng.uniform(*F3_RANGE) * scale)
+                formants = (
+                    rng.uniform(*F1_RANGE) * scale,
+                    (f2 + rng.normal(0, 60)) * scale,
+                    rng.uniform(*F3_RANGE) * scale,
+                )
                 tokens.append(_token(len(tokens), speaker, vowel, formants))
                 specs.append(cue_spectrogram(formants, geo.freqs_hz, rng))
     write_axes(run.path(rundir.SPECTROGRAMS), CUE_SETTINGS, geo.freqs_hz, geo.times_s)

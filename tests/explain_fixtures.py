@@ -1,5 +1,6 @@
 """Builders for the explain tests: a tiny trainable CNN, synthetic 'vowel' spectrograms with known bands, and a
 complete run directory (tokens, spectrogram store, model, predictions) made without audio."""
+
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -13,8 +14,8 @@ from vowelcam import rundir
 from vowelcam.acoustics.features import geometry
 from vowelcam.acoustics.store import write_axes, write_shard
 from vowelcam.config import SpectrogramSettings
-from vowelcam.learn.models import ModelInfo, SpectrogramResNet, checkpoint_dict, hz_per_row_by_layer
 from vowelcam.learn.metrics import prediction_columns
+from vowelcam.learn.models import ModelInfo, SpectrogramResNet, checkpoint_dict, hz_per_row_by_layer
 from vowelcam.tokens import TOKEN_COLUMNS
 
 # Ground-truth data: 48 rows x 8 frames; F1 and F3 bumps shared by all classes, F2 row tells the class.
@@ -80,10 +81,24 @@ RUN_SETTINGS = SpectrogramSettings(n_fft=128, window_ms=8.0, n_frames=48)
 
 def _token_row(i: int, vowel: str, formants: tuple[float, ...] | None) -> dict:
     row = {c: "" for c in TOKEN_COLUMNS}
-    row.update(token_id=f"s{i % 4}:{vowel}:{i}", file=f"s{i % 4}.wav", speaker=f"s{i % 4}",
-               group="men" if i % 2 else "women", tier="phones", interval=i + 1, label=f"{vowel}1", phone=vowel,
-               kind="vowel", start=0.1, end=0.2, duration_ms=100.0, spec_shard=0, spec_row=i,
-               frame_start=14, frame_end=34)
+    row.update(
+        token_id=f"s{i % 4}:{vowel}:{i}",
+        file=f"s{i % 4}.wav",
+        speaker=f"s{i % 4}",
+        group="men" if i % 2 else "women",
+        tier="phones",
+        interval=i + 1,
+        label=f"{vowel}1",
+        phone=vowel,
+        kind="vowel",
+        start=0.1,
+        end=0.2,
+        duration_ms=100.0,
+        spec_shard=0,
+        spec_row=i,
+        frame_start=14,
+        frame_end=34,
+    )
     if formants:
         for k, f in enumerate(formants, start=1):
             for p in (20, 50, 80):
@@ -107,9 +122,16 @@ def make_run(root: Path, n: int = 12, seed: int = 0) -> Path:
     tokens = [_token_row(i, v, None if i == 0 else RUN_FORMANTS[v]) for i, v in enumerate(vowels)]
     rundir.write_csv(run.path(rundir.TOKENS), tokens, TOKEN_COLUMNS)
     strides = [2, 2, 1, 1, 1]
-    info = ModelInfo(arch="resnet18", labels=list(RUN_LABELS), task="vowels", max_freq=0.0,
-                     spectrogram=asdict(RUN_SETTINGS), norm={"mean": -60.0, "std": 15.0}, freq_strides=strides,
-                     hz_per_row=hz_per_row_by_layer(float(geo.freqs_hz[1]), strides))
+    info = ModelInfo(
+        arch="resnet18",
+        labels=list(RUN_LABELS),
+        task="vowels",
+        max_freq=0.0,
+        spectrogram=asdict(RUN_SETTINGS),
+        norm={"mean": -60.0, "std": 15.0},
+        freq_strides=strides,
+        hz_per_row=hz_per_row_by_layer(float(geo.freqs_hz[1]), strides),
+    )
     torch.manual_seed(seed)
     model = SpectrogramResNet("resnet18", len(RUN_LABELS), strides)
     run.path(rundir.MODEL_DIR).mkdir(exist_ok=True)
@@ -117,9 +139,16 @@ def make_run(root: Path, n: int = 12, seed: int = 0) -> Path:
     preds = []
     for i, (tok, v) in enumerate(zip(tokens, vowels)):
         predicted = v if i % 5 else RUN_LABELS[(RUN_LABELS.index(v) + 1) % 3]  # tokens 0, 5, 10 misclassified
-        row = {"token_id": tok["token_id"], "true": v, "predicted": predicted, "prob_true": 0.5,
-               "prob_predicted": 0.5, "split": "test" if i < n - 2 else "train", "fold": 0,
-               "correct": int(v == predicted)}
+        row = {
+            "token_id": tok["token_id"],
+            "true": v,
+            "predicted": predicted,
+            "prob_true": 0.5,
+            "prob_predicted": 0.5,
+            "split": "test" if i < n - 2 else "train",
+            "fold": 0,
+            "correct": int(v == predicted),
+        }
         row.update({f"p_{lab}": 1 / 3 for lab in RUN_LABELS})
         preds.append(row)
     rundir.write_csv(run.path(rundir.PREDICTIONS), preds, prediction_columns(RUN_LABELS))

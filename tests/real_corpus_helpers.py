@@ -2,11 +2,12 @@
 
 No new recordings: every helper takes a real clip and changes its rate, its position in time or its labels.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import soundfile as sf
@@ -41,14 +42,17 @@ def resampled_copy(wav: Path, grid: Path, out: Path, rate: int | None) -> None:
 
 def shifted_grid(grid: TextGrid, offset: float, scale: float = 1.0) -> TextGrid:
     """``grid`` with every time t becoming ``offset + t * scale`` (and a leading silence interval when offset > 0)."""
+
     def move(t: float) -> float:
         return offset + t * scale
 
     tiers = []
     for tier in grid.tiers:
         intervals = [Interval(0.0, offset, "", 1)] if offset > 0 else []
-        intervals += [Interval(move(iv.start), move(iv.end), iv.text, len(intervals) + i + 1)
-                      for i, iv in enumerate(tier.intervals)]
+        intervals += [
+            Interval(move(iv.start), move(iv.end), iv.text, len(intervals) + i + 1)
+            for i, iv in enumerate(tier.intervals)
+        ]
         tiers.append(Tier(tier.name, 0.0 if offset > 0 else move(tier.start), move(tier.end), intervals, tier.is_point))
     return TextGrid(grid.path, 0.0 if offset > 0 else move(grid.start), move(grid.end), tiers)
 
@@ -59,8 +63,13 @@ def relabelled_grid(grid: TextGrid, relabel: Callable[[list[str], int], str], ti
     for t in grid.tiers:
         if t.name == tier:
             labels = [iv.text for iv in t.intervals]
-            t = Tier(t.name, t.start, t.end, [Interval(iv.start, iv.end, relabel(labels, i), iv.index)
-                                              for i, iv in enumerate(t.intervals)], t.is_point)
+            t = Tier(
+                t.name,
+                t.start,
+                t.end,
+                [Interval(iv.start, iv.end, relabel(labels, i), iv.index) for i, iv in enumerate(t.intervals)],
+                t.is_point,
+            )
         out.append(t)
     return TextGrid(grid.path, grid.start, grid.end, out)
 

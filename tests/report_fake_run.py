@@ -5,6 +5,7 @@ bench/bench_report.py.
 Names from the data carry ``<>&'"`` (speakers, files, tiers, words, labels, problem details) so that escaping is
 tested. Everything is deterministic for a seed.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,17 +37,45 @@ SPEC = SpectrogramSettings()
 MAX_FREQ = 4000.0
 HZ_PER_ROW = 62.5
 N_SPEC_PROTOTYPES = 48  # spectrograms in the store; tokens share them (the report reads only a few)
-AGREEMENT_METRICS = ["enrich_f1", "enrich_f2", "enrich_f3", "peak_on_formant_share", "hf_share_above_f3",
-                     "hf_share_above_4k", "enrich_f1_ref", "enrich_f2_ref", "enrich_f3_ref"]
-CONTROLS = ("energy", "envelope", "null")
-CONTROLLED = [f"{m}_{c}{s}" for m in ("enrich_f1", "enrich_f2", "enrich_f3", "peak_on_f1_share", "peak_on_f2_share",
-                                      "peak_on_f3_share") for c in CONTROLS for s in ("", "_lo", "_hi")]
-CONTRASTS = [f"enrich_f{k}_minus_{c}{s}" for k in (1, 2, 3) for c in CONTROLS for s in ("", "_lo", "_hi", "_n")]
-AGREEMENT_COLUMNS = ["vowel", "subset", "held_out", "n", "n_correct", "accuracy", "accuracy_lo", "accuracy_hi",
-                     "n_no_formants", "n_no_reference", "ci_unit", "n_clusters"] + [
-    f"{m}{s}" for m in AGREEMENT_METRICS for s in ("", "_lo", "_hi", "_n")] + CONTROLLED + CONTRASTS + [
-    "verdict_f1", "verdict_f2", "verdict_f3"
+AGREEMENT_METRICS = [
+    "enrich_f1",
+    "enrich_f2",
+    "enrich_f3",
+    "peak_on_formant_share",
+    "hf_share_above_f3",
+    "hf_share_above_4k",
+    "enrich_f1_ref",
+    "enrich_f2_ref",
+    "enrich_f3_ref",
 ]
+CONTROLS = ("energy", "envelope", "null")
+CONTROLLED = [
+    f"{m}_{c}{s}"
+    for m in ("enrich_f1", "enrich_f2", "enrich_f3", "peak_on_f1_share", "peak_on_f2_share", "peak_on_f3_share")
+    for c in CONTROLS
+    for s in ("", "_lo", "_hi")
+]
+CONTRASTS = [f"enrich_f{k}_minus_{c}{s}" for k in (1, 2, 3) for c in CONTROLS for s in ("", "_lo", "_hi", "_n")]
+AGREEMENT_COLUMNS = (
+    [
+        "vowel",
+        "subset",
+        "held_out",
+        "n",
+        "n_correct",
+        "accuracy",
+        "accuracy_lo",
+        "accuracy_hi",
+        "n_no_formants",
+        "n_no_reference",
+        "ci_unit",
+        "n_clusters",
+    ]
+    + [f"{m}{s}" for m in AGREEMENT_METRICS for s in ("", "_lo", "_hi", "_n")]
+    + CONTROLLED
+    + CONTRASTS
+    + ["verdict_f1", "verdict_f2", "verdict_f3"]
+)
 FAITHFULNESS_COLUMNS = ["test", "condition", "metric", "value", "ci_lo", "ci_hi", "n"]
 
 
@@ -108,15 +137,34 @@ def _tokens(n: int, rng: np.random.Generator) -> list[dict[str, Any]]:
         duration = float(rng.uniform(120, 320))
         start = round(0.2 + (i % 7) * 0.8, 3)
         row = {
-            "token_id": f"{stem}:phones{ODD}:{interval}", "file": f"wav/{stem}.wav", "textgrid": f"tg/{stem}.TextGrid",
-            "speaker": speaker, "group": group, "tier": f"phones{ODD}", "interval": interval,
-            "label": f"{vowel}1", "convention": "arpabet", "phone": vowel, "ipa": "", "stress": 1, "kind": "vowel",
-            "word": f"h{vowel.lower()}d" + ("'s<&>" if i % 5 == 0 else ""), "prev_phone": "HH", "next_phone": "D",
-            "start": start, "end": round(start + duration / 1000, 4), "duration_ms": duration, "f0": 120 * scale,
-            "b1_50": 80.0, "b2_50": 110.0, "b3_50": 160.0, "ceiling": 5000 * scale,
+            "token_id": f"{stem}:phones{ODD}:{interval}",
+            "file": f"wav/{stem}.wav",
+            "textgrid": f"tg/{stem}.TextGrid",
+            "speaker": speaker,
+            "group": group,
+            "tier": f"phones{ODD}",
+            "interval": interval,
+            "label": f"{vowel}1",
+            "convention": "arpabet",
+            "phone": vowel,
+            "ipa": "",
+            "stress": 1,
+            "kind": "vowel",
+            "word": f"h{vowel.lower()}d" + ("'s<&>" if i % 5 == 0 else ""),
+            "prev_phone": "HH",
+            "next_phone": "D",
+            "start": start,
+            "end": round(start + duration / 1000, 4),
+            "duration_ms": duration,
+            "f0": 120 * scale,
+            "b1_50": 80.0,
+            "b2_50": 110.0,
+            "b3_50": 160.0,
+            "ceiling": 5000 * scale,
             "spec_shard": 0,
             "spec_row": names.index(vowel) + len(names) * int(rng.integers(0, N_SPEC_PROTOTYPES // len(names))),
-            "frame_start": 48 - int(duration / 10), "frame_end": 48 + int(duration / 10),
+            "frame_start": 48 - int(duration / 10),
+            "frame_end": 48 + int(duration / 10),
         }
         for k in range(3):
             for pct, drift in ((20, 0.96), (50, 1.0), (80, 1.03)):
@@ -128,8 +176,17 @@ def _tokens(n: int, rng: np.random.Generator) -> list[dict[str, Any]]:
 
 
 def _prediction_columns(labels: list[str]) -> list[str]:
-    return ["token_id", "true", "predicted", "prob_true", "prob_predicted", *[f"p_{v}" for v in labels], "split",
-            "fold", "correct"]
+    return [
+        "token_id",
+        "true",
+        "predicted",
+        "prob_true",
+        "prob_predicted",
+        *[f"p_{v}" for v in labels],
+        "split",
+        "fold",
+        "correct",
+    ]
 
 
 def _predictions(tokens: list[dict[str, Any]], rng: np.random.Generator) -> list[dict[str, Any]]:
@@ -144,9 +201,16 @@ def _predictions(tokens: list[dict[str, Any]], rng: np.random.Generator) -> list
         probs = np.exp(logits) / np.exp(logits).sum()
         speaker_no = int(t["speaker"][1:3])
         split = "test" if speaker_no in (0, 1) else "val" if speaker_no == 2 else "train"
-        row = {"token_id": t["token_id"], "true": true, "predicted": predicted,
-               "prob_true": float(probs[labels.index(true)]), "prob_predicted": float(probs[labels.index(predicted)]),
-               "split": split, "fold": 0, "correct": int(true == predicted)}
+        row = {
+            "token_id": t["token_id"],
+            "true": true,
+            "predicted": predicted,
+            "prob_true": float(probs[labels.index(true)]),
+            "prob_predicted": float(probs[labels.index(predicted)]),
+            "split": split,
+            "fold": 0,
+            "correct": int(true == predicted),
+        }
         row.update({f"p_{v}": float(p) for v, p in zip(labels, probs)})
         rows.append(row)
     return rows
@@ -156,9 +220,16 @@ def _write_model(run: RunDir, labels: list[str]) -> None:
     import torch
 
     checkpoint = {
-        "format": "vowelcam-model", "version": 1, "arch": "resnet18", "labels": labels, "task": "vowels4k",
-        "max_freq": MAX_FREQ, "spectrogram": asdict(SPEC), "norm": {"mean": -62.5, "std": 18.0},
-        "dilation": [False, True, True], "cam_layer": "layer4",
+        "format": "vowelcam-model",
+        "version": 1,
+        "arch": "resnet18",
+        "labels": labels,
+        "task": "vowels4k",
+        "max_freq": MAX_FREQ,
+        "spectrogram": asdict(SPEC),
+        "norm": {"mean": -62.5, "std": 18.0},
+        "dilation": [False, True, True],
+        "cam_layer": "layer4",
         "hz_per_row": {"layer1": 62.5, "layer2": 62.5, "layer3": 62.5, "layer4": HZ_PER_ROW},
         "state_dict": {"fc.weight": torch.zeros(len(labels), 4)},
     }
@@ -168,14 +239,29 @@ def _write_model(run: RunDir, labels: list[str]) -> None:
 
 
 def _write_metrics(run: RunDir) -> None:
-    rows = [{"epoch": e, "fold": 0, "train_loss": 2.0 / e, "train_acc": 0.5 + 0.08 * e, "val_loss": 2.2 / e,
-             "val_acc": 0.45 + 0.07 * e, "lr": 1e-3, "seconds": 3.5} for e in range(1, 6)]
-    write_csv(run.path(rundir.METRICS), rows,
-              ["epoch", "fold", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"])
+    rows = [
+        {
+            "epoch": e,
+            "fold": 0,
+            "train_loss": 2.0 / e,
+            "train_acc": 0.5 + 0.08 * e,
+            "val_loss": 2.2 / e,
+            "val_acc": 0.45 + 0.07 * e,
+            "lr": 1e-3,
+            "seconds": 3.5,
+        }
+        for e in range(1, 6)
+    ]
+    write_csv(
+        run.path(rundir.METRICS),
+        rows,
+        ["epoch", "fold", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"],
+    )
 
 
-def _write_cams(run: RunDir, tokens: list[dict[str, Any]], test: list[dict[str, Any]], freqs: np.ndarray,
-                rng: np.random.Generator) -> None:
+def _write_cams(
+    run: RunDir, tokens: list[dict[str, Any]], test: list[dict[str, Any]], freqs: np.ndarray, rng: np.random.Generator
+) -> None:
     folder = run.path(rundir.CAMS)
     folder.mkdir(parents=True, exist_ok=True)
     cam_freqs = freqs[freqs <= MAX_FREQ]
@@ -190,11 +276,19 @@ def _write_cams(run: RunDir, tokens: list[dict[str, Any]], test: list[dict[str, 
     np.save(folder / "pred.npy", pred_maps)
     energy = np.stack([np.exp(-0.5 * ((cam_freqs - by_id[p["token_id"]]["f1_50"]) / 300) ** 2) + 0.2 for p in test])
     np.savez(folder / "controls.npz", energy=energy.astype(np.float32), envelope=energy.astype(np.float32))
-    meta = {"method": "gradcam", "layer": "layer4", "hz_per_row": HZ_PER_ROW, "freqs": cam_freqs.tolist(),
-            "n_frames": SPEC.n_frames, "normalisation": "raw"}
+    meta = {
+        "method": "gradcam",
+        "layer": "layer4",
+        "hz_per_row": HZ_PER_ROW,
+        "freqs": cam_freqs.tolist(),
+        "n_frames": SPEC.n_frames,
+        "normalisation": "raw",
+    }
     (folder / "meta.json").write_text(json.dumps(meta))
-    index = [{"token_id": p["token_id"], "row": i, "true": p["true"], "predicted": p["predicted"]}
-             for i, p in enumerate(test)]
+    index = [
+        {"token_id": p["token_id"], "row": i, "true": p["true"], "predicted": p["predicted"]}
+        for i, p in enumerate(test)
+    ]
     write_csv(folder / "index.csv", index, ["token_id", "row", "true", "predicted"])
 
 
@@ -212,8 +306,9 @@ def _bands(tokens: list[dict[str, Any]], test: list[dict[str, Any]]) -> list[dic
     for p in test:
         tok = by_id[p["token_id"]]
         ref = [v * GROUP_SCALE[tok["group"]] for v in VOWELS[tok["phone"]]]
-        rows.append({"token_id": p["token_id"], "vowel": tok["phone"], "ref_f1": ref[0], "ref_f2": ref[1],
-                     "ref_f3": ref[2]})
+        rows.append(
+            {"token_id": p["token_id"], "vowel": tok["phone"], "ref_f1": ref[0], "ref_f2": ref[1], "ref_f3": ref[2]}
+        )
     return rows
 
 
@@ -222,22 +317,43 @@ def _agreement(test: list[dict[str, Any]], rng: np.random.Generator) -> list[dic
     rows = []
     for vowel in [*VOWELS, "ALL"]:
         mine = [p for p in test if vowel in (p["true"], "ALL")]
-        subsets = (("all", mine), ("correct", [p for p in mine if p["correct"]]),
-                   ("misclassified", [p for p in mine if not p["correct"]]))
+        subsets = (
+            ("all", mine),
+            ("correct", [p for p in mine if p["correct"]]),
+            ("misclassified", [p for p in mine if not p["correct"]]),
+        )
         for subset, chosen in subsets:
             n_correct = sum(p["correct"] for p in chosen)
-            row = {"vowel": vowel, "subset": subset, "n": len(chosen), "n_correct": n_correct,
-                   "accuracy": n_correct / len(chosen) if chosen else None, "n_no_formants": 0, "n_no_reference": 0}
+            row = {
+                "vowel": vowel,
+                "subset": subset,
+                "n": len(chosen),
+                "n_correct": n_correct,
+                "accuracy": n_correct / len(chosen) if chosen else None,
+                "n_no_formants": 0,
+                "n_no_reference": 0,
+            }
             for metric in AGREEMENT_METRICS:
                 enrich = metric.startswith("enrich")
                 value = float(rng.uniform(0.6, 3.2)) if enrich else float(rng.uniform(0, 0.9))
                 low, high = (0.31, 0.29) if enrich else (0.05, 0.05)
-                row.update({metric: value, f"{metric}_lo": value - low, f"{metric}_hi": value + high,
-                            f"{metric}_n": len(chosen)})
+                row.update(
+                    {
+                        metric: value,
+                        f"{metric}_lo": value - low,
+                        f"{metric}_hi": value + high,
+                        f"{metric}_n": len(chosen),
+                    }
+                )
             row["hf_share_above_4k"] = 0.0
             row.update(_controls(len(chosen), rng))
-            row.update(held_out=1, accuracy_lo=max(0.0, (row["accuracy"] or 0) - 0.1),
-                       accuracy_hi=min(1.0, (row["accuracy"] or 0) + 0.1), ci_unit="speaker", n_clusters=2)
+            row.update(
+                held_out=1,
+                accuracy_lo=max(0.0, (row["accuracy"] or 0) - 0.1),
+                accuracy_hi=min(1.0, (row["accuracy"] or 0) + 0.1),
+                ci_unit="speaker",
+                n_clusters=2,
+            )
             rows.append(row)
     return rows
 
@@ -262,9 +378,27 @@ def _faithfulness(n: int) -> list[dict[str, Any]]:
 
 def _problems() -> list[dict[str, str]]:
     return [
-        {"path": f"wav/bad{ODD}.wav", "tier": "", "interval": "", "reason": "unreadable_audio", "detail": "not a RIFF file"},
-        {"path": "tg/x.TextGrid", "tier": f"phones{ODD}", "interval": "7", "reason": "unknown_label", "detail": "label 'ax<h>'"},
-        {"path": "tg/y.TextGrid", "tier": "phones", "interval": "3", "reason": "unknown_label", "detail": "label 'spn'"},
+        {
+            "path": f"wav/bad{ODD}.wav",
+            "tier": "",
+            "interval": "",
+            "reason": "unreadable_audio",
+            "detail": "not a RIFF file",
+        },
+        {
+            "path": "tg/x.TextGrid",
+            "tier": f"phones{ODD}",
+            "interval": "7",
+            "reason": "unknown_label",
+            "detail": "label 'ax<h>'",
+        },
+        {
+            "path": "tg/y.TextGrid",
+            "tier": "phones",
+            "interval": "3",
+            "reason": "unknown_label",
+            "detail": "label 'spn'",
+        },
         {"path": "tg/z.TextGrid", "tier": "phones", "interval": "9", "reason": "too_short", "detail": "12 ms < 20 ms"},
     ]
 
@@ -279,7 +413,13 @@ def _controls(n: int, rng: np.random.Generator) -> dict[str, Any]:
     for k in (1, 2, 3):
         for c in CONTROLS:
             value = 0.5 if k == 2 else float(rng.uniform(-0.8, 0.1))
-            row.update({f"enrich_f{k}_minus_{c}": value, f"enrich_f{k}_minus_{c}_lo": value - 0.3,
-                        f"enrich_f{k}_minus_{c}_hi": value + 0.3, f"enrich_f{k}_minus_{c}_n": n})
+            row.update(
+                {
+                    f"enrich_f{k}_minus_{c}": value,
+                    f"enrich_f{k}_minus_{c}_lo": value - 0.3,
+                    f"enrich_f{k}_minus_{c}_hi": value + 0.3,
+                    f"enrich_f{k}_minus_{c}_n": n,
+                }
+            )
         row[f"verdict_f{k}"] = "support" if k == 2 else "no support"
     return row

@@ -1,15 +1,15 @@
 """``vowelcam analyze``: one command from a corpus to the report; re-runs skip what is up to date."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
+from corpus_fixtures import write_pair
 from typer.testing import CliRunner
 
 from vowelcam.cli import app
 from vowelcam.rundir import read_csv
-
-from corpus_fixtures import write_pair
 
 VOWELS = ["IY1", "AE1", "AA1", "UW1"]
 
@@ -30,10 +30,24 @@ def test_analyze_end_to_end_then_skip(small_corpus, tmp_path):
     out = tmp_path / "run"
     config = tmp_path / "fast.toml"
     # plumbing, not science: standard strides and pooled input keep the CPU cost of this test small
-    config.write_text("[train]\nmax_hz_per_row = 0.0\nfreq_pool = 2\ntime_pool = 2\n"
-                      "[cam]\nfaithfulness_max_tokens = 16\nbootstrap = 200\n")
-    args = ["analyze", str(small_corpus), "--out", str(out), "--epochs", "2", "--arch", "resnet18",
-            "--task", "vowels4k", "--config", str(config)]
+    config.write_text(
+        "[train]\nmax_hz_per_row = 0.0\nfreq_pool = 2\ntime_pool = 2\n"
+        "[cam]\nfaithfulness_max_tokens = 16\nbootstrap = 200\n"
+    )
+    args = [
+        "analyze",
+        str(small_corpus),
+        "--out",
+        str(out),
+        "--epochs",
+        "2",
+        "--arch",
+        "resnet18",
+        "--task",
+        "vowels4k",
+        "--config",
+        str(config),
+    ]
     first = CliRunner().invoke(app, args)
     assert first.exit_code == 0, first.output
     stamps = json.loads((out / "stages.json").read_text())

@@ -1,9 +1,11 @@
 """Audio reading: a recording held whole and one read around each token give the same tokens."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import soundfile as sf
+from corpus_fixtures import utterance, write_pair
 
 from vowelcam.acoustics import audio as audio_mod
 from vowelcam.acoustics.audio import AudioInfo, Recording, audio_info, read_segment, resample
@@ -13,8 +15,6 @@ from vowelcam.config import MeasureSettings
 from vowelcam.errors import AudioError
 from vowelcam.extract import extract
 from vowelcam.tokens import read_tokens
-
-from corpus_fixtures import utterance, write_pair
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def test_whole_and_streamed_segments_are_the_same_samples(stereo_22k):
         b, b0 = streamed.segment(start, end)
         assert a0 == b0 == max(0, int(np.floor(start * 22050))) / 22050
         np.testing.assert_allclose(a, b, atol=1e-12)
-        np.testing.assert_allclose(a, mono[int(round(a0 * 22050)):][: len(a)], atol=1e-6)  # 24-bit quantisation
+        np.testing.assert_allclose(a, mono[int(round(a0 * 22050)) :][: len(a)], atol=1e-6)  # 24-bit quantisation
 
 
 def test_resampled_segment_is_cut_from_the_whole_recording_resampled_once(stereo_22k):
@@ -51,7 +51,7 @@ def test_resampled_segment_is_cut_from_the_whole_recording_resampled_once(stereo
     streamed, s0, _ = Recording(info, whole_max_samples=0).resampled_segment(0.2, 0.4, 16000)
     offset = int(round((s0 - 0.2) * 16000))
     middle = slice(400, 2800)
-    assert np.max(np.abs(streamed[middle] - full[3200 + offset:][middle])) < 0.01 * np.max(np.abs(full))
+    assert np.max(np.abs(streamed[middle] - full[3200 + offset :][middle])) < 0.01 * np.max(np.abs(full))
 
 
 def test_recording_shorter_than_its_header_fails_only_past_its_data(tmp_path):

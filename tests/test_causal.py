@@ -1,12 +1,13 @@
 """The causal formant test (vowelcam.explain.causal) on real Hillenbrand tokens through a small CNN."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import soundfile as sf
 import torch
-
 from explain_fixtures import TinyCnn
+
 from vowelcam.acoustics.features import geometry, token_spectrogram
 from vowelcam.acoustics.praat import measure_token
 from vowelcam.acoustics.resynthesis import parse_manipulations
@@ -45,7 +46,7 @@ def _token_rows(root):
     from vowelcam.corpus.textgrids import read_textgrid
 
     rows, specs = [], []
-    for i, stem in enumerate(STEMS):
+    for stem in STEMS:
         sub, group = ("men", "men") if stem[0] == "m" else ("women", "women")
         tier = read_textgrid(root / "textgrids" / f"{stem}.TextGrid").tier("phones")
         vowel = next(iv for iv in tier.intervals if iv.text not in {"HH", "D", ""})
@@ -53,9 +54,21 @@ def _token_rows(root):
         measured = measure_token(audio, sr, vowel.start, vowel.end, group, MeasureSettings())
         centre = (vowel.start + vowel.end) / 2
         specs.append(token_spectrogram(audio, sr, centre, SPECTROGRAM))
-        rows.append({"token_id": f"{stem}:phones:2", "file": f"{sub}/{stem}.wav", "speaker": stem[:3],
-                     "group": group, "phone": stem[3:].upper(), "start": vowel.start, "end": vowel.end,
-                     "frame_start": 30, "frame_end": 66, "kind": "vowel", **measured})
+        rows.append(
+            {
+                "token_id": f"{stem}:phones:2",
+                "file": f"{sub}/{stem}.wav",
+                "speaker": stem[:3],
+                "group": group,
+                "phone": stem[3:].upper(),
+                "start": vowel.start,
+                "end": vowel.end,
+                "frame_start": 30,
+                "frame_end": 66,
+                "kind": "vowel",
+                **measured,
+            }
+        )
     rows.append({**rows[0], "token_id": "missing", "file": "men/none.wav", "speaker": "m99"})
     specs.append(specs[0])
     return rows, np.stack(specs).astype(np.float32)
@@ -69,9 +82,20 @@ def test_causal_rows_on_hillenbrand_tokens(shared_data):
     model = TinyCnn(n_classes=3, channels=4).eval()
     grid = make_grid("features", specs.shape[1:], geo.freqs_hz, specs.shape[2])
     true_idx = np.array([0, 1, 2, 0, 0])
-    inp = FaithInputs(model, model.features, [], grid, lambda s: torch.from_numpy((s + 60.0) / 15.0)[:, None],
-                      specs, true_idx, np.array([[r["frame_start"], r["frame_end"]] for r in rows]), "gradcam",
-                      torch.device("cpu"), speakers=[r["speaker"] for r in rows], recordings=[r["file"] for r in rows])
+    inp = FaithInputs(
+        model,
+        model.features,
+        [],
+        grid,
+        lambda s: torch.from_numpy((s + 60.0) / 15.0)[:, None],
+        specs,
+        true_idx,
+        np.array([[r["frame_start"], r["frame_end"]] for r in rows]),
+        "gradcam",
+        torch.device("cpu"),
+        speakers=[r["speaker"] for r in rows],
+        recordings=[r["file"] for r in rows],
+    )
     tokens = CausalTokens(rows, specs, true_idx, shared_data / "hillenbrand1995", SPECTROGRAM, MeasureSettings())
     manipulations = parse_manipulations("F1+1,F2-1,vtl1.1")
     out, summary = run_causal(inp, tokens, manipulations, FaithSpec(n_boot=200, batch_size=8))
@@ -95,14 +119,15 @@ def test_causal_rows_on_hillenbrand_tokens(shared_data):
 
 
 def test_cam_command_refuses_causal_without_a_corpus(tmp_path):
+    from explain_fixtures import make_run
     from typer.testing import CliRunner
 
-    from explain_fixtures import make_run
     from vowelcam.cli import app
 
     run = make_run(tmp_path / "run")
-    result = CliRunner().invoke(app, ["cam", str(run), "--causal", "--causal-corpus", str(tmp_path / "nowhere"),
-                                      "--deletion-widths", "125,500"])
+    result = CliRunner().invoke(
+        app, ["cam", str(run), "--causal", "--causal-corpus", str(tmp_path / "nowhere"), "--deletion-widths", "125,500"]
+    )
     assert result.exit_code == 2 and "--causal-corpus" in result.output and "does not exist" in result.output
     assert not (run / "cams").exists()  # refused before any map was computed
     result = CliRunner().invoke(app, ["cam", str(run), "--causal"])  # no corpus given at all

@@ -1,4 +1,5 @@
 """vowelcam.classify and the `classify` / `train` commands."""
+
 from __future__ import annotations
 
 import json
@@ -8,9 +9,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from learn_helpers import make_run
 from typer.testing import CliRunner
 
-from learn_helpers import make_run
 from vowelcam import classify, rundir
 from vowelcam.acoustics.features import geometry, token_spectrogram
 from vowelcam.cli import app
@@ -135,7 +136,9 @@ def test_write_textgrid_copies_tiers_and_adds_predictions(recording, tmp_path):
     back = read_textgrid(out)
     assert [t.name for t in back.tiers] == ["phones", "steady", "vowelcam"]
     original = read_textgrid(grid)
-    assert [(i.start, i.end, i.text) for i in back.tiers[0].intervals] == [(i.start, i.end, i.text) for i in original.tiers[0].intervals]
+    assert [(i.start, i.end, i.text) for i in back.tiers[0].intervals] == [
+        (i.start, i.end, i.text) for i in original.tiers[0].intervals
+    ]
     assert back.tiers[1].is_point and back.tiers[1].intervals[0].text == 'say "ee" now'
     marks = [(i.start, i.end, i.text) for i in back.tiers[2].intervals]
     assert marks == [(0.0, 0.2, ""), (0.2, 0.45, "IY 0.67"), (0.45, 0.6, ""), (0.6, 0.9, "IY 0.67"), (0.9, 1.2, "")]
@@ -173,14 +176,20 @@ def test_classify_cli_json_csv_and_textgrid(model_file, recording, tmp_path):
     data = json.loads(res.stdout)
     assert [d["label"] for d in data] == ["IY1", "AA1"] and len(data[0]["top"]) == 3
     assert data[0]["top"][0]["probability"] >= data[0]["top"][1]["probability"] >= data[0]["top"][2]["probability"]
-    res = runner.invoke(app, ["classify", str(wav), "--model", str(model_file), "--csv", "--start", "0.6", "--end", "0.9"])
+    res = runner.invoke(
+        app, ["classify", str(wav), "--model", str(model_file), "--csv", "--start", "0.6", "--end", "0.9"]
+    )
     assert res.exit_code == 0 and res.stdout.splitlines()[0].startswith("start,end,label,tier,interval,class1,prob1")
     assert res.stdout.splitlines()[1].startswith("0.6000,0.9000,")
     out = tmp_path / "pred.TextGrid"
-    res = runner.invoke(app, ["classify", str(wav), "-t", str(grid), "-m", str(model_file), "--write-textgrid", str(out)])
+    res = runner.invoke(
+        app, ["classify", str(wav), "-t", str(grid), "-m", str(model_file), "--write-textgrid", str(out)]
+    )
     assert res.exit_code == 0 and read_textgrid(out).tiers[-1].name == "vowelcam"
     before = grid.read_text()
-    res = runner.invoke(app, ["classify", str(wav), "-t", str(grid), "-m", str(model_file), "--write-textgrid", str(grid)])
+    res = runner.invoke(
+        app, ["classify", str(wav), "-t", str(grid), "-m", str(model_file), "--write-textgrid", str(grid)]
+    )
     assert res.exit_code == 2 and "would overwrite the input TextGrid" in res.output and grid.read_text() == before
     res = runner.invoke(app, ["classify", str(wav)])
     assert res.exit_code == 2 and "no model given" in res.output and len(res.output.strip().splitlines()) == 1
@@ -189,8 +198,22 @@ def test_classify_cli_json_csv_and_textgrid(model_file, recording, tmp_path):
 @pytest.mark.slow
 def test_train_cli_reports_accuracy_and_remembers_the_model(tmp_path):
     run = make_run(tmp_path / "run", speakers=6, per_class=2)
-    res = CliRunner().invoke(app, ["train", str(run), "--arch", "resnet18", "--epochs", "1", "--batch-size", "16",
-                                   "--max-hz-per-row", "0", "--no-augment"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "train",
+            str(run),
+            "--arch",
+            "resnet18",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "16",
+            "--max-hz-per-row",
+            "0",
+            "--no-augment",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "test accuracy" in res.stdout and "grouped by speaker" in res.stdout
     assert last_model() == (run / rundir.MODEL).resolve()

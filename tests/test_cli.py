@@ -1,4 +1,5 @@
 """First contact: -h, choices, one-line usage errors before anything is written, stdout/stderr, start-up imports."""
+
 from __future__ import annotations
 
 import subprocess
@@ -21,7 +22,10 @@ def test_short_help_shows_choices_and_defaults(command):
     text = " ".join(res.stdout.split())  # help is wrapped to the terminal width
     if command == "train":
         assert "<vowels|vowels4k|voicing>" in text and "[default: (vowels)]" in text
-        assert "<auto|resnet18|resnet34|resnet50|resnet101|resnet18-w32|resnet18-w16>" in text and "[default: (30); x>=1]" in text
+        assert (
+            "<auto|resnet18|resnet34|resnet50|resnet101|resnet18-w32|resnet18-w16>" in text
+            and "[default: (30); x>=1]" in text
+        )
     if command == "extract":  # brackets and regex groups survive (no markup)
         assert "(?P<speaker>...) [and (?P<group>...)]" in text
         assert "<any|stressed|primary|unstressed>" in text
@@ -31,20 +35,23 @@ def test_short_help_shows_choices_and_defaults(command):
         assert "--install-completion" in text  # shell completion is on
 
 
-@pytest.mark.parametrize("args, flag", [
-    (["extract", "{corpus}", "--out", "{run}", "--stress", "bogus"], "--stress"),
-    (["extract", "{corpus}", "--out", "{run}", "--vowels", "IY,S"], "--vowels"),
-    (["extract", "{corpus}", "--out", "{run}", "--speaker-from", "ear"], "--speaker-from"),
-    (["analyze", "{corpus}", "--out", "{run}", "--arch", "resnet9"], "--arch"),
-    (["analyze", "{corpus}", "--out", "{run}", "--method", "gradcam3"], "--method"),
-    (["analyze", "{corpus}", "--out", "{run}", "--device", "gpu"], "--device"),
-    (["analyze", "{corpus}", "--out", "{run}", "--epochs", "0"], "--epochs"),
-    (["train", "{run}", "--task", "formants"], "--task"),
-    (["train", "{run}", "--schedule", "linear"], "--schedule"),
-    (["cam", "{run}", "--layer", "layer9"], "--layer"),
-    (["cam", "{run}", "--reference", "xx99"], "--reference"),
-    (["synth", "{run}", "--groups", "men,elves"], "--groups"),
-])
+@pytest.mark.parametrize(
+    "args, flag",
+    [
+        (["extract", "{corpus}", "--out", "{run}", "--stress", "bogus"], "--stress"),
+        (["extract", "{corpus}", "--out", "{run}", "--vowels", "IY,S"], "--vowels"),
+        (["extract", "{corpus}", "--out", "{run}", "--speaker-from", "ear"], "--speaker-from"),
+        (["analyze", "{corpus}", "--out", "{run}", "--arch", "resnet9"], "--arch"),
+        (["analyze", "{corpus}", "--out", "{run}", "--method", "gradcam3"], "--method"),
+        (["analyze", "{corpus}", "--out", "{run}", "--device", "gpu"], "--device"),
+        (["analyze", "{corpus}", "--out", "{run}", "--epochs", "0"], "--epochs"),
+        (["train", "{run}", "--task", "formants"], "--task"),
+        (["train", "{run}", "--schedule", "linear"], "--schedule"),
+        (["cam", "{run}", "--layer", "layer9"], "--layer"),
+        (["cam", "{run}", "--reference", "xx99"], "--reference"),
+        (["synth", "{run}", "--groups", "men,elves"], "--groups"),
+    ],
+)
 def test_bad_values_are_one_line_errors_before_anything_is_written(args, flag, repo_root, tmp_path):
     run = tmp_path / "run"
     argv = [a.format(corpus=repo_root / "sample_data" / "corpus", run=run) for a in args]
@@ -75,22 +82,25 @@ def test_extract_checks_the_corpus_before_creating_the_run_dir(tmp_path):
 
 
 def test_start_up_imports_no_torch_praat_or_plotting():
-    code = ("import sys, vowelcam, vowelcam.cli; "
-            "heavy = [m for m in ('torch', 'torchvision', 'parselmouth', 'matplotlib', 'weasyprint', 'scipy', "
-            "'sklearn', 'numpy') if m in sys.modules]; print(','.join(heavy))")
+    code = (
+        "import sys, vowelcam, vowelcam.cli; "
+        "heavy = [m for m in ('torch', 'torchvision', 'parselmouth', 'matplotlib', 'weasyprint', 'scipy', "
+        "'sklearn', 'numpy') if m in sys.modules]; print(','.join(heavy))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ""
-    version = subprocess.run([sys.executable, "-m", "vowelcam", "--version"], capture_output=True, text=True,
-                             timeout=120)
+    version = subprocess.run(
+        [sys.executable, "-m", "vowelcam", "--version"], capture_output=True, text=True, timeout=120
+    )
     assert version.returncode == 0 and version.stdout.strip().startswith("vowelcam ")
 
 
 def test_choices_match_the_library():
     from vowelcam.corpus.labels import VOWEL_SETS
     from vowelcam.explain.cam import CAM_METHODS
-    from vowelcam.learn.dataset import GROUP_BY, TASK_MAX_FREQ
     from vowelcam.learn.accel import PRECISIONS
+    from vowelcam.learn.dataset import GROUP_BY, TASK_MAX_FREQ
     from vowelcam.learn.models import ALL_ARCHS, CAM_LAYERS
     from vowelcam.reference import SOURCES
 
@@ -132,9 +142,14 @@ def test_read_tokens_is_a_dataframe_or_a_clear_error(tmp_path, monkeypatch):
     import vowelcam
     from vowelcam import rundir
 
-    rundir.write_csv(tmp_path / "tokens.csv", [{"token_id": "a:1", "speaker": "007", "phone": "IY", "f1_50": 310.5},
-                                               {"token_id": "a:2", "speaker": "NA", "phone": "AA", "f1_50": None}],
-                     ["token_id", "speaker", "phone", "f1_50"])
+    rundir.write_csv(
+        tmp_path / "tokens.csv",
+        [
+            {"token_id": "a:1", "speaker": "007", "phone": "IY", "f1_50": 310.5},
+            {"token_id": "a:2", "speaker": "NA", "phone": "AA", "f1_50": None},
+        ],
+        ["token_id", "speaker", "phone", "f1_50"],
+    )
     try:
         import pandas  # noqa: F401
     except ImportError:

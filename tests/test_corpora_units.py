@@ -1,4 +1,5 @@
 """Unit checks behind issue 12: exact CSV numbers, band arithmetic, TextGrid sizes, phone sets, group evidence."""
+
 from __future__ import annotations
 
 import math
@@ -6,6 +7,7 @@ import os
 
 import numpy as np
 import pytest
+from corpus_fixtures import textgrid_text
 
 from vowelcam.acoustics.band import analysis_for, band_edge, band_note, formants_held
 from vowelcam.config import MeasureSettings
@@ -17,12 +19,11 @@ from vowelcam.errors import ConfigError, TextGridParseError
 from vowelcam.extract.groups import decide, formant_spacing, group_posteriors
 from vowelcam.rundir import read_csv, write_csv
 
-from corpus_fixtures import textgrid_text
-
 SETTINGS = MeasureSettings()
 
 
 # ------------------------------------------------------------------------------------------------ CSV numbers
+
 
 def test_times_keep_fixed_decimals_and_floats_round_trip(tmp_path):
     rng = np.random.default_rng(0)
@@ -42,12 +43,16 @@ def test_missing_and_nan_are_empty_and_time_of_a_long_recording_is_exact(tmp_pat
 
 # ------------------------------------------------------------------------------------------------ the band
 
-@pytest.mark.parametrize("sr, ceiling, top, formants", [
-    (16000, 6000, 6000, 5.5),  # full band: unchanged
-    (8000, 6000, 6000 * 3.5 / 5.5, 3.5),  # telephone: same formant spacing, stops under the band
-    (8000, 5500, 5500 * 3.5 / 5.5, 3.5),
-    (11025, 7000, 7000 * 4.0 / 5.5, 4.0),
-])
+
+@pytest.mark.parametrize(
+    "sr, ceiling, top, formants",
+    [
+        (16000, 6000, 6000, 5.5),  # full band: unchanged
+        (8000, 6000, 6000 * 3.5 / 5.5, 3.5),  # telephone: same formant spacing, stops under the band
+        (8000, 5500, 5500 * 3.5 / 5.5, 3.5),
+        (11025, 7000, 7000 * 4.0 / 5.5, 4.0),
+    ],
+)
 def test_a_ceiling_above_the_band_keeps_its_formant_spacing(sr, ceiling, top, formants):
     analysis = analysis_for(ceiling, sr, SETTINGS)
     assert analysis.top == pytest.approx(top) and analysis.formants == formants
@@ -66,6 +71,7 @@ def test_formants_held_by_the_band():
 
 # ------------------------------------------------------------------------------------------------ TextGrids
 
+
 def _grid(tmp_path, text):
     path = tmp_path / "g.TextGrid"
     path.write_text(text, encoding="utf-8")
@@ -80,12 +86,15 @@ def test_a_well_formed_grid_reads(tmp_path):
     assert [len(t.intervals) for t in grid.tiers] == [2, 2]
 
 
-@pytest.mark.parametrize("old, new, detail", [
-    ("intervals: size = 2", "intervals: size = 3", "declares 3 intervals, 2 found"),  # first tier overcounts
-    ("intervals: size = 2", "intervals: size = 1", "declares 1 intervals, more follow"),  # first tier undercounts
-    ("size = 2", "size = 1", "declares 1 tiers, 2 follow"),
-    ("size = 2", "size = 3", "a tier was declared, found the end of the file"),
-])
+@pytest.mark.parametrize(
+    "old, new, detail",
+    [
+        ("intervals: size = 2", "intervals: size = 3", "declares 3 intervals, 2 found"),  # first tier overcounts
+        ("intervals: size = 2", "intervals: size = 1", "declares 1 intervals, more follow"),  # first tier undercounts
+        ("size = 2", "size = 1", "declares 1 tiers, 2 follow"),
+        ("size = 2", "size = 3", "a tier was declared, found the end of the file"),
+    ],
+)
 def test_declared_sizes_that_disagree_are_refused(tmp_path, old, new, detail):
     with pytest.raises(TextGridParseError, match="declared size disagrees with content") as info:
         read_textgrid(_grid(tmp_path, GOOD.replace(old, new, 1)))
@@ -99,6 +108,7 @@ def test_last_tier_undercount_which_praat_reads_short_is_refused(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------------ discovery
+
 
 def test_discovery_never_loops_and_reports_links(tmp_path):
     (tmp_path / "a").mkdir()
@@ -114,24 +124,55 @@ def test_discovery_never_loops_and_reports_links(tmp_path):
 
 # ------------------------------------------------------------------------------------------------ phone sets
 
-@pytest.mark.parametrize("label, phone", [
-    ("aj", "AY"), ("aw", "AW"), ("ej", "EY"), ("ow", "OW"), ("ɔj", "OY"), ("c", "K"), ("cʰ", "K"), ("ɟ", "G"),
-    ("ç", "HH"), ("ʎ", "L"), ("ɲ", "N"), ("ɫ̩", "L"), ("m̩", "M"), ("ɾ̃", "DX"), ("tʷ", "T"), ("ɑː", "AA"), ("ɛː", "EH"),
-])
+
+@pytest.mark.parametrize(
+    "label, phone",
+    [
+        ("aj", "AY"),
+        ("aw", "AW"),
+        ("ej", "EY"),
+        ("ow", "OW"),
+        ("ɔj", "OY"),
+        ("c", "K"),
+        ("cʰ", "K"),
+        ("ɟ", "G"),
+        ("ç", "HH"),
+        ("ʎ", "L"),
+        ("ɲ", "N"),
+        ("ɫ̩", "L"),
+        ("m̩", "M"),
+        ("ɾ̃", "DX"),
+        ("tʷ", "T"),
+        ("ɑː", "AA"),
+        ("ɛː", "EH"),
+    ],
+)
 def test_mfa_english_ipa(label, phone):
     assert load_convention("ipa").lookup(label).phone.phone == phone
 
 
-@pytest.mark.parametrize("label, phone", [("aan", "AA"), ("iyn", "IY"), ("tq", "Q"), ("el", "L"), ("nx", "N"),
-                                          ("<SIL>", "SIL"), ("VOCNOISE", "NOISE"), ("{B_TRANS}", "SIL")])
+@pytest.mark.parametrize(
+    "label, phone",
+    [
+        ("aan", "AA"),
+        ("iyn", "IY"),
+        ("tq", "Q"),
+        ("el", "L"),
+        ("nx", "N"),
+        ("<SIL>", "SIL"),
+        ("VOCNOISE", "NOISE"),
+        ("{B_TRANS}", "SIL"),
+    ],
+)
 def test_buckeye(label, phone):
     assert load_convention("buckeye").lookup(label).phone.phone == phone
 
 
 def test_a_labels_csv_defines_classes(tmp_path):
     path = tmp_path / "mi.csv"
-    path.write_text("label,phone,kind,ipa\naa,aː,vowel,aː\na,a,vowel,\nō,oː,vowel,\nwh,ɸ,consonant,ɸ\nt,T,,\n",
-                    encoding="utf-8")
+    path.write_text(
+        "label,phone,kind,ipa\naa,aː,vowel,aː\na,a,vowel,\nō,oː,vowel,\nwh,ɸ,consonant,ɸ\nt,T,,\n", encoding="utf-8"
+    )
     labels = load_convention(str(path))
     assert labels.lookup("aa").phone.phone == "aː" and labels.lookup("aa").phone.kind == "vowel"
     assert labels.lookup("ō").phone.phone == "oː" and labels.lookup("t").phone.phone == "T"
@@ -148,6 +189,7 @@ def test_a_labels_csv_with_an_undefined_class_says_how_to_define_it(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------------ speakers
+
 
 def test_speaker_map_rejects_bad_ceilings_and_needs_group_or_ceiling(tmp_path):
     path = tmp_path / "g.csv"

@@ -1,4 +1,5 @@
 """Corpus-scale parsing: all 13 100 LJSpeech MFA TextGrids, including the one whose interval runs past its tier."""
+
 from __future__ import annotations
 
 import tarfile

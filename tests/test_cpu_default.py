@@ -3,18 +3,27 @@ full-width one, saves and loads like any other, and the training precision that 
 
 Speed itself is measured in bench/bench_cpu_default.py, never timed here; what is asserted is what makes it fast
 (the operation count) and what must not change (the Hz per row, the checkpoint, the float32 inference)."""
+
 from __future__ import annotations
 
 import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from vowelcam.config import TrainSettings
 from vowelcam.errors import ConfigError, ModelError
 from vowelcam.learn import accel
-from vowelcam.learn.models import (ModelInfo, SpectrogramResNet, build_model, checkpoint_dict, choose_freq_strides,
-                                   hz_per_row_by_layer, imagenet_state_dict, load_model)
+from vowelcam.learn.models import (
+    ModelInfo,
+    SpectrogramResNet,
+    build_model,
+    checkpoint_dict,
+    choose_freq_strides,
+    hz_per_row_by_layer,
+    imagenet_state_dict,
+    load_model,
+)
 from vowelcam.learn.train import CPU_DEFAULT_ARCH, resolve_arch
-from vowelcam.config import TrainSettings
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 STRIDES = choose_freq_strides(31.25, 125.0)  # the default: <= 125 Hz per row at layer4
@@ -55,9 +64,15 @@ def test_the_narrow_resnet_costs_under_a_tenth_of_the_full_one_per_training_step
 
 
 def test_a_narrow_model_saves_loads_and_refuses_imagenet_weights(tmp_path):
-    info = ModelInfo(arch="resnet18-w16", labels=["AA", "IY"], task="vowels4k", max_freq=4000.0,
-                     spectrogram={"sample_rate": 16000, "n_fft": 512}, norm={"floor": -100.0, "scale": 20.0},
-                     freq_strides=STRIDES)
+    info = ModelInfo(
+        arch="resnet18-w16",
+        labels=["AA", "IY"],
+        task="vowels4k",
+        max_freq=4000.0,
+        spectrogram={"sample_rate": 16000, "n_fft": 512},
+        norm={"floor": -100.0, "scale": 20.0},
+        freq_strides=STRIDES,
+    )
     torch.manual_seed(0)
     model = build_model(info).eval()
     torch.save(checkpoint_dict(model, info), tmp_path / "model.pt")

@@ -4,6 +4,7 @@
 - CAMs computed on CUDA equal CAMs computed on the CPU for the same trained model, within float tolerance.
 - DDP over NCCL with one process trains and writes one set of outputs.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,16 +16,17 @@ import sys
 import numpy as np
 import pytest
 import torch
-
 from learn_helpers import make_run
+
 from vowelcam import rundir
 from vowelcam.acoustics.store import SpectrogramStore
 from vowelcam.config import CamSettings, TrainSettings
 from vowelcam.learn.models import load_model
 from vowelcam.learn.train import train
 
-pytestmark = pytest.mark.skipif(not torch.cuda.is_available(),
-                                reason="needs a CUDA device (bench/gpu_check.sh runs these on a GPU machine)")
+pytestmark = pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a CUDA device (bench/gpu_check.sh runs these on a GPU machine)"
+)
 NEAR_TIE = 0.05  # top-two probability margin under which a flipped decision is a rounding near-tie, not a bug
 
 
@@ -42,8 +44,9 @@ def test_bf16_predictions_keep_the_float32_decisions_except_near_ties(tmp_path):
     model, info = load_model(run / rundir.MODEL, "cuda")
     tokens = rundir.read_csv(run / rundir.TOKENS)
     store = SpectrogramStore(run / rundir.SPECTROGRAMS)
-    x = info.prepare(store.get_many([(int(t["spec_shard"]), int(t["spec_row"])) for t in tokens],
-                                    max_freq=info.max_freq)).cuda()
+    x = info.prepare(
+        store.get_many([(int(t["spec_shard"]), int(t["spec_row"])) for t in tokens], max_freq=info.max_freq)
+    ).cuda()
     with torch.no_grad():
         ref = torch.softmax(model(x).float(), 1)
         model.to(memory_format=torch.channels_last)
@@ -52,8 +55,15 @@ def test_bf16_predictions_keep_the_float32_decisions_except_near_ties(tmp_path):
     top2 = ref.topk(2, dim=1).values
     near_tie = (top2[:, 0] - top2[:, 1]) < NEAR_TIE
     flipped = fast.argmax(1) != ref.argmax(1)
-    _report("bf16", {"tokens": len(x), "near_ties": int(near_tie.sum()), "flipped": int(flipped.sum()),
-                     "max_prob_diff": float((fast - ref).abs().max())})
+    _report(
+        "bf16",
+        {
+            "tokens": len(x),
+            "near_ties": int(near_tie.sum()),
+            "flipped": int(flipped.sum()),
+            "max_prob_diff": float((fast - ref).abs().max()),
+        },
+    )
     assert not (flipped & ~near_tie).any()
     assert float((fast - ref).abs().max()) < 0.05
 
@@ -79,8 +89,23 @@ def test_cams_on_cuda_equal_cams_on_the_cpu(tmp_path):
 
 def test_ddp_over_nccl_with_one_process_trains(tmp_path):
     run = make_run(tmp_path / "run", speakers=6, per_class=2)
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "1", "-m", "vowelcam", "train",
-           str(run), "--epochs", "1", "--arch", "resnet18", "--device", "cuda"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc-per-node",
+        "1",
+        "-m",
+        "vowelcam",
+        "train",
+        str(run),
+        "--epochs",
+        "1",
+        "--arch",
+        "resnet18",
+        "--device",
+        "cuda",
+    ]
     env = {**os.environ, "VOWELCAM_CONFIG_DIR": str(tmp_path / "config")}
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -1,15 +1,15 @@
 """Pairing audio with label files, finding tiers, and naming speakers and groups."""
+
 from __future__ import annotations
 
 import pytest
+from corpus_fixtures import textgrid_text, write_pair
 
 from vowelcam.corpus.discover import discover
 from vowelcam.corpus.speakers import SpeakerResolver, normalise_group
 from vowelcam.corpus.textgrids import read_textgrid
 from vowelcam.corpus.tiers import find_tier_groups
 from vowelcam.errors import ConfigError, DataProblem
-
-from corpus_fixtures import textgrid_text, write_pair
 
 
 def test_pairs_in_two_folders_nested_and_unpaired_reported(tmp_path):
@@ -62,11 +62,20 @@ def test_speaker_tier_groups(tmp_path):
     grid = _grid(tmp_path, {"Anna - words": iv, "Anna - phones": iv, "Ben - words": iv, "Ben - phones": iv})
     groups = find_tier_groups(grid)
     assert [(g.speaker, g.phones.name, g.words.name) for g in groups] == [
-        ("Anna", "Anna - phones", "Anna - words"), ("Ben", "Ben - phones", "Ben - words")]
+        ("Anna", "Anna - phones", "Anna - words"),
+        ("Ben", "Ben - phones", "Ben - words"),
+    ]
 
 
-@pytest.mark.parametrize("names, phones", [(("word", "phone"), "phone"), (("words", "phones"), "phones"),
-                                            (("segments",), "segments"), (("anything",), "anything")])
+@pytest.mark.parametrize(
+    "names, phones",
+    [
+        (("word", "phone"), "phone"),
+        (("words", "phones"), "phones"),
+        (("segments",), "segments"),
+        (("anything",), "anything"),
+    ],
+)
 def test_tier_layouts(tmp_path, names, phones):
     grid = _grid(tmp_path, {n: [(0, 1, "IY1")] for n in names})
     assert find_tier_groups(grid)[0].phones.name == phones

@@ -3,6 +3,7 @@
 The launches go through ``python -m torch.distributed.run`` (torchrun) in a subprocess, exactly as a user would
 start them; a single-process run in this process is the reference.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,11 +18,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
-from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
-
 from corpus_fixtures import write_pair
 from learn_helpers import make_run
+from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
+
 from vowelcam import rundir
 from vowelcam.acoustics.store import SpectrogramStore
 from vowelcam.config import Settings, TrainSettings
@@ -54,14 +54,25 @@ def free_port() -> int:
 def torchrun(args: list[str], cwd: Path, config_dir: Path) -> subprocess.CompletedProcess:
     """Run ``torchrun --nproc-per-node 2 ARGS`` on CPU (gloo); fail the test with its output if it fails."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "", "VOWELCAM_CONFIG_DIR": str(config_dir)}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
-           "--master-port", str(free_port()), *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc-per-node",
+        "2",
+        "--master-addr",
+        "127.0.0.1",
+        "--master-port",
+        str(free_port()),
+        *args,
+    ]
     done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=LAUNCH_TIMEOUT_S)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done
 
 
 # --- sharding arithmetic (single process) ------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("n,world", [(0, 2), (1, 3), (10, 3), (36, 2), (37, 4)])
 def test_shards_cover_every_item_once_in_order(n, world):
@@ -106,6 +117,7 @@ def test_distributed_sampler_epochs_partition_the_data_and_repeat_on_resume():
 
 # --- GPU path settings and their CPU fallbacks ---------------------------------------------------------------
 
+
 def test_gpu_options_leave_the_cpu_path_alone():
     cpu = torch.device("cpu")
     assert accel.loader_options(cpu) == {"pin_memory": False}
@@ -128,8 +140,9 @@ def test_bf16_channels_last_keeps_the_float32_decisions(tmp_path):
     model, info = load_model(run / rundir.MODEL)
     store = SpectrogramStore(run / rundir.SPECTROGRAMS)
     tokens = rundir.read_csv(run / rundir.TOKENS)
-    x = info.prepare(store.get_many([(int(t["spec_shard"]), int(t["spec_row"])) for t in tokens],
-                                    max_freq=info.max_freq))
+    x = info.prepare(
+        store.get_many([(int(t["spec_shard"]), int(t["spec_row"])) for t in tokens], max_freq=info.max_freq)
+    )
     with torch.no_grad():
         reference = torch.softmax(model(x), 1)
         model.to(memory_format=torch.channels_last)
@@ -158,6 +171,7 @@ def test_compile_failure_falls_back_to_eager_with_a_warning(monkeypatch, caplog)
 
 
 # --- torchrun, 2 processes, gloo -----------------------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_ddp_train_writes_one_set_of_outputs_in_single_process_order(tmp_path):
@@ -241,13 +255,31 @@ def test_analyze_under_torchrun_shares_extraction_and_writes_once(tmp_path):
         for rep in range(2):
             write_pair(corpus / f"spk{s}", f"utt{rep}", ["IY1", "AA1", "S", "UW1", "AA1", "IY1"], seed=10 * s + rep)
     config = tmp_path / "fast.toml"
-    config.write_text("[extract]\nchunk_files = 3\n[train]\nmax_hz_per_row = 0.0\nfreq_pool = 2\ntime_pool = 2\n"
-                      "[cam]\nfaithfulness = false\n")
+    config.write_text(
+        "[extract]\nchunk_files = 3\n[train]\nmax_hz_per_row = 0.0\nfreq_pool = 2\ntime_pool = 2\n"
+        "[cam]\nfaithfulness = false\n"
+    )
     single = tmp_path / "single"
     extract(corpus, single, settings=Settings().with_overrides({"extract": {"chunk_files": 3}}))
     two = tmp_path / "two"
-    args = ["-m", "vowelcam", "analyze", str(corpus), "--out", str(two), "--epochs", "1", "--arch", "resnet18",
-            "--task", "vowels4k", "--config", str(config), "--device", "cpu"]
+    args = [
+        "-m",
+        "vowelcam",
+        "analyze",
+        str(corpus),
+        "--out",
+        str(two),
+        "--epochs",
+        "1",
+        "--arch",
+        "resnet18",
+        "--task",
+        "vowels4k",
+        "--config",
+        str(config),
+        "--device",
+        "cpu",
+    ]
     done = torchrun(args, tmp_path, tmp_path / "config")
     log_text = done.stdout + done.stderr
     assert "rank 0 of 2 extracts 2 of the 4 chunks" in log_text and "rank 1 of 2 extracts 2 of the 4 chunks" in log_text

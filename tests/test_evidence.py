@@ -1,6 +1,7 @@
 """The controls behind every CAM reading, tried as a sceptic would: an explainer that is only energy must not be
 called support; a model that hears F2 alone must be seen to (and an untrained one must not); the controls' maths;
 held-out tokens only; speaker-level intervals."""
+
 from __future__ import annotations
 
 import shutil
@@ -9,14 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from evidence_fixtures import CUE_SETTINGS, make_cue_run
+
 from vowelcam import rundir
 from vowelcam.config import CamSettings, TrainSettings
 from vowelcam.explain import run as explain_module
 from vowelcam.explain.agreement import NOT_HELD_OUT, agreement_table, verdicts
-from vowelcam.explain.controls import (energy_maps, envelope_maps, envelope_matrix, null_partners,
-                                       peak_formant_flags)
+from vowelcam.explain.controls import energy_maps, envelope_maps, envelope_matrix, null_partners, peak_formant_flags
 from vowelcam.explain.run import explain_run
 from vowelcam.learn.models import build_model, checkpoint_dict, load_model
 from vowelcam.learn.train import train
@@ -41,9 +41,22 @@ def cue_runs(tmp_path_factory, one_torch_thread):
     stage run on both with the default method and layer."""
     root = tmp_path_factory.mktemp("cue")
     trained = make_cue_run(root / "trained", n_speakers=9, per_class=6)
-    result = train(trained, TrainSettings(task="vowels4k", arch="resnet18", epochs=4, batch_size=8, lr=1e-3,
-                                          augment=False, test_fraction=0.34, freq_pool=2, seed=0, precision="fp32"),
-                   device="cpu")
+    result = train(
+        trained,
+        TrainSettings(
+            task="vowels4k",
+            arch="resnet18",
+            epochs=4,
+            batch_size=8,
+            lr=1e-3,
+            augment=False,
+            test_fraction=0.34,
+            freq_pool=2,
+            seed=0,
+            precision="fp32",
+        ),
+        device="cpu",
+    )
     explain_run(trained, CAM, device="cpu")
     untrained = root / "untrained"
     shutil.copytree(trained, untrained)
@@ -137,14 +150,27 @@ def test_envelope_keeps_formant_peaks_and_removes_harmonics():
 
 
 def _tok(tid, speaker, phone, f2=1500.0):
-    return {"token_id": tid, "speaker": speaker, "phone": phone, "kind": "vowel", "f1_50": 500.0, "f2_50": f2,
-            "f3_50": 2500.0}
+    return {
+        "token_id": tid,
+        "speaker": speaker,
+        "phone": phone,
+        "kind": "vowel",
+        "f1_50": 500.0,
+        "f2_50": f2,
+        "f3_50": 2500.0,
+    }
 
 
 def test_null_partner_is_another_vowel_of_the_same_speaker_whatever_the_order():
-    tokens = [_tok("a1", "a", "IY"), _tok("a2", "a", "IY"), _tok("a3", "a", "AA"), _tok("a4", "a", "UW"),
-              _tok("b1", "b", "IY"), _tok("b2", "b", "IY"), {**_tok("b3", "b", "AA"), "f1_50": "", "f2_50": "",
-                                                               "f3_50": ""}]
+    tokens = [
+        _tok("a1", "a", "IY"),
+        _tok("a2", "a", "IY"),
+        _tok("a3", "a", "AA"),
+        _tok("a4", "a", "UW"),
+        _tok("b1", "b", "IY"),
+        _tok("b2", "b", "IY"),
+        {**_tok("b3", "b", "AA"), "f1_50": "", "f2_50": "", "f3_50": ""},
+    ]
     partners = null_partners(tokens, tokens, seed=3)
     assert partners["a1"]["speaker"] == "a" and partners["a1"]["phone"] in ("AA", "UW")
     assert partners["a3"]["phone"] in ("IY", "UW")
@@ -155,7 +181,10 @@ def test_null_partner_is_another_vowel_of_the_same_speaker_whatever_the_order():
 
 def test_peak_formant_flags():
     assert peak_formant_flags({"peak1_on_formant": 1.0, "peak1_nearest": "F2"}) == {
-        "peak1_on_f1": 0.0, "peak1_on_f2": 1.0, "peak1_on_f3": 0.0}
+        "peak1_on_f1": 0.0,
+        "peak1_on_f2": 1.0,
+        "peak1_on_f3": 0.0,
+    }
     assert peak_formant_flags({"peak1_on_formant": 0.0, "peak1_nearest": "F2"})["peak1_on_f2"] == 0.0
     assert np.isnan(peak_formant_flags({"peak1_on_formant": "", "peak1_nearest": ""})["peak1_on_f1"])
 
@@ -176,9 +205,22 @@ def _band_rows(n_speakers=6, per=10, split="test", effect=1.0, seed=0):
         shift = rng.normal(0, 1.0)  # a per-speaker effect: tokens of one speaker move together
         for i in range(per):
             cam = 2.0 + effect + shift + rng.normal(0, 0.05)
-            rows.append({"token_id": f"s{s}:{i}", "speaker": f"s{s}", "file": f"s{s}/{i}.wav", "vowel": "IY",
-                         "correct": 1, "split": split, "n_formants_measured": 3, "has_reference": 1,
-                         "enrich_f1": cam, "energy_enrich_f1": 2.0, "null_enrich_f1": 1.0, "null_token_id": "x"})
+            rows.append(
+                {
+                    "token_id": f"s{s}:{i}",
+                    "speaker": f"s{s}",
+                    "file": f"s{s}/{i}.wav",
+                    "vowel": "IY",
+                    "correct": 1,
+                    "split": split,
+                    "n_formants_measured": 3,
+                    "has_reference": 1,
+                    "enrich_f1": cam,
+                    "energy_enrich_f1": 2.0,
+                    "null_enrich_f1": 1.0,
+                    "null_token_id": "x",
+                }
+            )
     return rows
 
 
@@ -211,6 +253,7 @@ def test_faithfulness_subset_takes_held_out_tokens_only():
 def test_cue_fixture_has_uninformative_f1_and_f3():
     """The premise of the F2 test: F1 and F3 do not tell the classes apart, F2 does."""
     import tempfile
+
     from vowelcam.tokens import read_tokens
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -224,19 +267,33 @@ def test_cue_fixture_has_uninformative_f1_and_f3():
 def test_train_command_asks_for_group_by_instead_of_regrouping_and_records_it(tmp_path, monkeypatch):
     """Two speakers: no silent per-file split; --group-by recording is accepted and kept in the run's records."""
     import json
-    from vowelcam.config import tomllib  # tomllib, or tomli on Python 3.10
-
-    from typer.testing import CliRunner
 
     from learn_helpers import make_run as make_learn_run
+    from typer.testing import CliRunner
+
     from vowelcam.cli import app
+    from vowelcam.config import tomllib  # tomllib, or tomli on Python 3.10
 
     monkeypatch.setenv("VOWELCAM_CONFIG_DIR", str(tmp_path / "config"))  # the remembered model stays here
     run = make_learn_run(tmp_path / "run", speakers=2, per_class=4)
     refused = CliRunner().invoke(app, ["train", str(run), "--epochs", "1", "--arch", "resnet18", "--device", "cpu"])
     assert refused.exit_code == 2 and "--group-by" in " ".join(refused.output.split())
-    done = CliRunner().invoke(app, ["train", str(run), "--epochs", "1", "--arch", "resnet18", "--device", "cpu",
-                                    "--group-by", "recording", "--no-augment"])
+    done = CliRunner().invoke(
+        app,
+        [
+            "train",
+            str(run),
+            "--epochs",
+            "1",
+            "--arch",
+            "resnet18",
+            "--device",
+            "cpu",
+            "--group-by",
+            "recording",
+            "--no-augment",
+        ],
+    )
     assert done.exit_code == 0, done.output
     summary = json.loads((run / "model" / "summary.json").read_text())
     assert summary["group_by"] == "recording" and summary["ci_unit"] in ("speaker", "recording")

@@ -1,19 +1,27 @@
 """Tests of vowelcam.explain: CAM methods, the Hz mapping, band metrics, agreement, faithfulness, the cam command."""
-from __future__ import annotations
 
-from dataclasses import replace
+from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
+from explain_fixtures import (
+    GT_FRAMES,
+    GT_ROWS,
+    GT_SHARED_ROWS,
+    TinyCnn,
+    band_spectrograms,
+    make_run,
+    to_input,
+    train_tiny,
+)
 from torch import nn
 from typer.testing import CliRunner
 
-from explain_fixtures import (GT_FRAMES, GT_ROWS, GT_SHARED_ROWS, TinyCnn, band_spectrograms, make_run,
-                              to_input, train_tiny)
 from vowelcam import rundir
 from vowelcam.cli import app
 from vowelcam.config import CamSettings
@@ -21,14 +29,13 @@ from vowelcam.errors import ConfigError, RunDirError
 from vowelcam.explain.agreement import agreement_table, bootstrap_mean
 from vowelcam.explain.bands import BandSpec, frequency_profile, reference_for, token_band_row
 from vowelcam.explain.cam import compute_cams, compute_layer_cams, layer_grid
-from vowelcam.explain.errors import CamError, UnknownLayerError, UnknownMethodError
 from vowelcam.explain.deletion import top_band_starts
-from vowelcam.explain.randomisation import spearman_rows
+from vowelcam.explain.errors import CamError, UnknownLayerError, UnknownMethodError
 from vowelcam.explain.grid import interpolation_matrix, make_grid
+from vowelcam.explain.randomisation import spearman_rows
 from vowelcam.explain.run import explain_run
 from vowelcam.explain.store import read_cams
 from vowelcam.learn.models import SpectrogramResNet
-
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -210,8 +217,16 @@ FREQS = np.arange(65) * 125.0  # 0..8000 Hz
 
 
 def _token(**kw):
-    base = {"frame_start": 2, "frame_end": 6, "f1_50": 500.0, "f2_50": 1500.0, "f3_50": 2500.0,
-            "b1_50": 60.0, "b2_50": 300.0, "b3_50": float("nan")}
+    base = {
+        "frame_start": 2,
+        "frame_end": 6,
+        "f1_50": 500.0,
+        "f2_50": 1500.0,
+        "f3_50": 2500.0,
+        "b1_50": 60.0,
+        "b2_50": 300.0,
+        "b3_50": float("nan"),
+    }
     return {**base, **kw}
 
 
@@ -253,8 +268,10 @@ def test_token_without_formants_keeps_the_rest():
     nan = float("nan")
     row = token_band_row(cam, FREQS, _token(f1_50=nan, f2_50=nan, f3_50=nan), BandSpec(halfwidth_hz=100), None)
     assert row["n_formants_measured"] == 0 and row["has_reference"] == 0
-    assert all(math.isnan(row[k]) for k in ("enrich_f1", "enrich_f2", "enrich_f3", "hf_share_above_f3",
-                                            "enrich_f1_ref", "peak1_dist_hz"))
+    assert all(
+        math.isnan(row[k])
+        for k in ("enrich_f1", "enrich_f2", "enrich_f3", "hf_share_above_f3", "enrich_f1_ref", "peak1_dist_hz")
+    )
     assert row["peak1_nearest"] == "" and row["peak1_hz"] == 5000.0
     assert row["hf_share_above_4k"] == 1.0 and row["mass_total"] == 8.0
 
@@ -284,10 +301,26 @@ def test_bootstrap_interval_brackets_the_mean_and_skips_nan():
 
 
 def test_agreement_table_subsets():
-    rows = [{"vowel": "IY", "correct": c, "n_formants_measured": 3, "has_reference": 1, "enrich_f1": e,
-             "enrich_f2": 1.0, "enrich_f3": 1.0, "peak1_on_formant": float(c), "hf_share_above_f3": 0.1,
-             "hf_share_above_4k": float("nan"), "enrich_f1_ref": e, "enrich_f2_ref": 1.0, "enrich_f3_ref": 1.0,
-             "peak1_on_formant_ref": 0.0, "hf_share_above_f3_ref": 0.0} for c, e in ((1, 2.0), (1, 4.0), (0, 9.0))]
+    rows = [
+        {
+            "vowel": "IY",
+            "correct": c,
+            "n_formants_measured": 3,
+            "has_reference": 1,
+            "enrich_f1": e,
+            "enrich_f2": 1.0,
+            "enrich_f3": 1.0,
+            "peak1_on_formant": float(c),
+            "hf_share_above_f3": 0.1,
+            "hf_share_above_4k": float("nan"),
+            "enrich_f1_ref": e,
+            "enrich_f2_ref": 1.0,
+            "enrich_f3_ref": 1.0,
+            "peak1_on_formant_ref": 0.0,
+            "hf_share_above_f3_ref": 0.0,
+        }
+        for c, e in ((1, 2.0), (1, 4.0), (0, 9.0))
+    ]
     table = {(r["vowel"], r["subset"]): r for r in agreement_table(rows, 200)}
     assert table[("IY", "all")]["n"] == 3 and table[("IY", "all")]["accuracy"] == pytest.approx(2 / 3)
     assert table[("IY", "correct")]["enrich_f1"] == 3.0
@@ -325,9 +358,14 @@ def test_explain_run_writes_documented_outputs(run_dir):
     agreement = {(r["vowel"], r["subset"]): r for r in rundir.read_csv(run_dir / "agreement.csv")}
     assert agreement[("AA", "all")]["n_no_formants"] == "1" and agreement[("ALL", "all")]["n"] == "10"
     faith = {(r["test"], r["condition"], r["metric"]) for r in rundir.read_csv(run_dir / "faithfulness.csv")}
-    assert {("band_deletion", "top_cam_band", "prob_drop"), ("band_deletion", "random_band", "prob_drop"),
-            ("band_deletion", "top_energy_band", "prob_drop"), ("deletion_curve", "top_minus_random@1000Hz", "prob_drop"),
-            ("randomisation", "fc+layer4", "spearman"), ("vtl_warp", "x1.1", "map_follow")} <= faith
+    assert {
+        ("band_deletion", "top_cam_band", "prob_drop"),
+        ("band_deletion", "random_band", "prob_drop"),
+        ("band_deletion", "top_energy_band", "prob_drop"),
+        ("deletion_curve", "top_minus_random@1000Hz", "prob_drop"),
+        ("randomisation", "fc+layer4", "spearman"),
+        ("vtl_warp", "x1.1", "map_follow"),
+    } <= faith
     confusions = rundir.read_csv(run_dir / "confusions.csv")
     assert {(r["true"], r["predicted"]) for r in confusions} == {("AA", "IY"), ("UW", "AA")}
 
@@ -381,6 +419,7 @@ def test_k_fold_runs_use_each_folds_own_model(run_dir, tmp_path):
     import shutil
 
     from explain_fixtures import RUN_LABELS
+
     from vowelcam.learn.models import ModelInfo, SpectrogramResNet, checkpoint_dict, info_from_checkpoint
 
     copy = tmp_path / "kfold"

@@ -1,9 +1,11 @@
 """``vowelcam extract`` end to end: formats, bad input, resume, parallel jobs, and the real LJSpeech counts."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import soundfile as sf
+from corpus_fixtures import textgrid_text, write_pair
 from typer.testing import CliRunner
 
 from vowelcam.acoustics.store import SpectrogramStore
@@ -12,8 +14,6 @@ from vowelcam.config import Settings
 from vowelcam.extract import NoTokensError, extract
 from vowelcam.rundir import read_csv
 from vowelcam.tokens import read_tokens, token_columns
-
-from corpus_fixtures import textgrid_text, write_pair
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +43,6 @@ def messy_corpus(tmp_path_factory):
     data = (root / "spk4" / "truncated.wav").read_bytes()
     (root / "spk4" / "truncated.wav").write_bytes(data[: len(data) // 3])
     return root
-
-
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +99,7 @@ def test_measurements_and_spectrograms_are_consistent(messy_run):
     iy = next(r for r in rows if r["file"] == "spk1/good 16k.wav" and r["phone"] == "IY")
     spec = store.get(iy["spec_shard"], iy["spec_row"])
     assert spec.shape == (257, 96)
-    mid = spec[:, iy["frame_start"]: iy["frame_end"]].mean(axis=1)
+    mid = spec[:, iy["frame_start"] : iy["frame_end"]].mean(axis=1)
     assert 200 < store.freqs[np.argmax(mid[: store.n_rows(1000)])] < 450  # F1 of /i/ ~300 Hz shows in the image
     assert iy["f1_50"] == pytest.approx(300, rel=0.12) and iy["f2_50"] == pytest.approx(2300, rel=0.08)
     s = next(r for r in rows if r["phone"] == "S")
@@ -121,8 +119,9 @@ def test_rerun_skips_done_chunks_and_keeps_outputs(messy_corpus, messy_run):
 
 def test_parallel_jobs_give_identical_tokens(messy_corpus, messy_run, tmp_path):
     out, _ = messy_run
-    summary = extract(messy_corpus, tmp_path / "par", settings=Settings().with_overrides(
-        {"extract": {"chunk_files": 4, "jobs": 2}}))
+    summary = extract(
+        messy_corpus, tmp_path / "par", settings=Settings().with_overrides({"extract": {"chunk_files": 4, "jobs": 2}})
+    )
     a, b = read_csv(out / "tokens.csv"), read_csv(tmp_path / "par" / "tokens.csv")
     assert [r["token_id"] for r in a] == [r["token_id"] for r in b] and a == b
     assert summary.n_tokens == len(a)
@@ -139,8 +138,9 @@ def test_no_tokens_exits_non_zero_with_one_line(tmp_path):
 
 def test_cli_extract_filters_and_summary(tmp_path):
     write_pair(tmp_path / "c" / "spk", "a", ["IY1", "AE0", "S", "UW2"])
-    result = CliRunner().invoke(app, ["extract", str(tmp_path / "c"), "--out", str(tmp_path / "run"),
-                                      "--stress", "primary", "--no-unvoiced"])
+    result = CliRunner().invoke(
+        app, ["extract", str(tmp_path / "c"), "--out", str(tmp_path / "run"), "--stress", "primary", "--no-unvoiced"]
+    )
     assert result.exit_code == 0, result.output
     rows = read_csv(tmp_path / "run" / "tokens.csv")
     assert [r["label"] for r in rows] == ["IY1"]
@@ -180,8 +180,9 @@ def test_hillenbrand_extraction_against_hand_measurements(shared_data, tmp_path)
     """All 1116 /hVd/ files give one vowel each, with speaker and group from the file name, and F1/F2 at 50 %
     close to the hand-edited values (the full accuracy target is measured by bench/bench_formants.py)."""
     corpus = shared_data / "hillenbrand1995"
-    settings = Settings().with_overrides({"corpus": {"speaker_pattern": "hillenbrand"},
-                                          "labels": {"include_unvoiced": False}, "extract": {"jobs": 2}})
+    settings = Settings().with_overrides(
+        {"corpus": {"speaker_pattern": "hillenbrand"}, "labels": {"include_unvoiced": False}, "extract": {"jobs": 2}}
+    )
     summary = extract(corpus, tmp_path / "h95", corpus / "textgrids", settings)
     assert summary.n_tokens == 1116 and summary.speakers == 93
     rows = read_tokens(tmp_path / "h95" / "tokens.csv")

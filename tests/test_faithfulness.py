@@ -1,33 +1,59 @@
 """Faithfulness tests that can fail: envelope in-fill, energy-matched random bands, the sceptic's explainers
 (energy map, flat map) against a CAM, randomisation cascade and label permutation, the vocal-tract-length warp."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+from explain_fixtures import GT_FRAMES, GT_ROWS, band_spectrograms, to_input, train_tiny
 
-from explain_fixtures import GT_F2_ROWS, GT_FRAMES, GT_ROWS, GT_SHARED_ROWS, band_spectrograms, to_input, train_tiny
-from vowelcam.explain.deletion import (band_deletion, deletion_arm, infill_band, matched_random_starts,
-                                       top_band_starts)
-from vowelcam.explain.faithfulness import (FaithInputs, FaithSpec, deletion_passes, energy_profiles,
-                                           interval_profiles, layer_maps, predict, stat_row)
+from vowelcam.explain.deletion import band_deletion, deletion_arm, infill_band, matched_random_starts, top_band_starts
+from vowelcam.explain.faithfulness import (
+    FaithInputs,
+    FaithSpec,
+    deletion_passes,
+    energy_profiles,
+    interval_profiles,
+    layer_maps,
+    predict,
+    stat_row,
+)
 from vowelcam.explain.grid import make_grid
 from vowelcam.explain.randomisation import randomisation, resnet_cascade, spearman_rows
 from vowelcam.explain.warp import envelope_split, profile_scale, stretch_rows, warp_envelope
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 DF = 31.25  # Hz per row of the ground-truth spectrograms
-SPEC = FaithSpec(width_hz=4 * DF, widths_hz=(4 * DF, 8 * DF), random_draws=3, n_boot=400, batch_size=64,
-                 randomisation_seeds=2, randomisation_max_tokens=40)
+SPEC = FaithSpec(
+    width_hz=4 * DF,
+    widths_hz=(4 * DF, 8 * DF),
+    random_draws=3,
+    n_boot=400,
+    batch_size=64,
+    randomisation_seeds=2,
+    randomisation_max_tokens=40,
+)
 
 
 def _inputs(model, n=96, seed=5, cascade=()):
     specs, y, _ = band_spectrograms(n, np.random.default_rng(seed))
     layer = model.features
     grid = make_grid("features", (GT_ROWS, GT_FRAMES), np.arange(GT_ROWS) * DF, GT_FRAMES)
-    return FaithInputs(model, layer, cascade, grid, lambda s: to_input(np.asarray(s, np.float32)), specs, y,
-                       np.tile([0, GT_FRAMES], (n, 1)), "gradcam", torch.device("cpu"),
-                       speakers=[f"s{i % 12}" for i in range(n)], recordings=[f"f{i}" for i in range(n)])
+    return FaithInputs(
+        model,
+        layer,
+        cascade,
+        grid,
+        lambda s: to_input(np.asarray(s, np.float32)),
+        specs,
+        y,
+        np.tile([0, GT_FRAMES], (n, 1)),
+        "gradcam",
+        torch.device("cpu"),
+        speakers=[f"s{i % 12}" for i in range(n)],
+        recordings=[f"f{i}" for i in range(n)],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +65,9 @@ def trained():
 def test_infill_removes_a_peak_and_keeps_level_tilt_and_texture():
     rng = np.random.default_rng(0)
     rows = np.arange(40)[:, None]
-    spec = (-1.0 * rows + rng.normal(0, 2.0, (40, 50)) + 25 * np.exp(-0.5 * ((rows - 20) / 1.5) ** 2)).astype(np.float32)
+    spec = (-1.0 * rows + rng.normal(0, 2.0, (40, 50)) + 25 * np.exp(-0.5 * ((rows - 20) / 1.5) ** 2)).astype(
+        np.float32
+    )
     out = infill_band(spec[None], np.array([16]), 8, np.random.default_rng(1))[0]
     band = out[16:24]
     assert np.abs(band.mean(axis=1) - (-rows[16:24, 0])).max() < 1.5  # the line of the tilt, not the peak
@@ -64,8 +92,9 @@ def test_stat_rows_resample_speakers_and_say_so():
     row = stat_row("t", "c", "m", values, clusters, "speaker", FaithSpec(n_boot=500))
     assert (row["value"], row["n"], row["n_clusters"], row["unit"]) == (0.5, 100, 2, "speaker")
     assert row["ci_lo"] == 0.0 and row["ci_hi"] == 1.0
-    assert deletion_passes([{"test": "band_deletion", "condition": "top_minus_random", "metric": "prob_drop",
-                             "ci_lo": 0.01}]) and not deletion_passes([])
+    assert deletion_passes(
+        [{"test": "band_deletion", "condition": "top_minus_random", "metric": "prob_drop", "ci_lo": 0.01}]
+    ) and not deletion_passes([])
 
 
 # ------------------------------------------------------------------------------- the sceptic's explainers
@@ -77,14 +106,14 @@ def test_band_deletion_passes_the_cam_and_fails_energy_and_flat_maps(trained):
     base = predict(inp, inp.specs, SPEC)
     assert (base.argmax(1) == inp.true_idx).mean() > 0.95
     cam = interval_profiles(layer_maps(inp, inp.specs, SPEC), inp)
-    explainers = {"cam": cam, "energy": energy_profiles(inp.specs, inp.frames),
-                  "flat": np.ones_like(cam)}
+    explainers = {"cam": cam, "energy": energy_profiles(inp.specs, inp.frames), "flat": np.ones_like(cam)}
     p0 = base[np.arange(len(base)), inp.true_idx]
     verdicts, effects = {}, {}
     for name, profiles in explainers.items():
         arm = deletion_arm(inp, profiles, 4, SPEC, np.random.default_rng(0), energy_arm=False)
-        row = stat_row("band_deletion", "top_minus_random", "prob_drop", arm["random"] - arm["top"],
-                       inp.clusters, inp.unit, SPEC)
+        row = stat_row(
+            "band_deletion", "top_minus_random", "prob_drop", arm["random"] - arm["top"], inp.clusters, inp.unit, SPEC
+        )
         verdicts[name], effects[name] = deletion_passes([row]), row["value"]
         if name == "cam":
             assert np.mean(p0 - arm["top"]) > 0.3  # deleting the CAM band removes the class
@@ -130,10 +159,21 @@ def test_label_permutation_copy_memorises_and_its_maps_are_compared():
     model = SpectrogramResNet("resnet18", 3, [2, 2, 1, 1, 1]).eval()
     specs, y, _ = band_spectrograms(32, np.random.default_rng(3))
     grid_model = make_grid("layer4", (12, 1), np.arange(GT_ROWS) * DF, GT_FRAMES, measured_strides=(4, 8))
-    inp = FaithInputs(model, model.layer4, resnet_cascade(model)[:1], grid_model,
-                      lambda s: to_input(np.asarray(s, np.float32)), specs[:8], y[:8], np.tile([0, 8], (8, 1)),
-                      "gradcam", torch.device("cpu"), speakers=[f"s{i % 4}" for i in range(8)],
-                      train_specs=specs[8:], train_idx=y[8:])
+    inp = FaithInputs(
+        model,
+        model.layer4,
+        resnet_cascade(model)[:1],
+        grid_model,
+        lambda s: to_input(np.asarray(s, np.float32)),
+        specs[:8],
+        y[:8],
+        np.tile([0, 8], (8, 1)),
+        "gradcam",
+        torch.device("cpu"),
+        speakers=[f"s{i % 4}" for i in range(8)],
+        train_specs=specs[8:],
+        train_idx=y[8:],
+    )
     spec = FaithSpec(label_permutation=True, permutation_epochs=15, randomisation_seeds=1, n_boot=100, batch_size=8)
     rows = {(r["condition"], r["metric"]): r for r in randomisation(inp, layer_maps(inp, inp.specs, spec), spec)}
     assert rows[("label_permutation", "permuted_train_accuracy")]["value"] >= 0.9  # it memorised random labels

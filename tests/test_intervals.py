@@ -1,10 +1,17 @@
 """Speaker-level (cluster) bootstrap: wider than a token bootstrap when speakers differ, and honest about units."""
+
 import math
 
 import numpy as np
 
-from vowelcam.intervals import (RECORDING_UNIT, SPEAKER_UNIT, TOKEN_UNIT, cluster_bootstrap_mean,
-                                cluster_bootstrap_paired_difference, resampling_clusters)
+from vowelcam.intervals import (
+    RECORDING_UNIT,
+    SPEAKER_UNIT,
+    TOKEN_UNIT,
+    cluster_bootstrap_mean,
+    cluster_bootstrap_paired_difference,
+    resampling_clusters,
+)
 
 
 def _speaker_effect_data(seed: int = 1) -> tuple[np.ndarray, np.ndarray]:

@@ -1,4 +1,5 @@
 """Label conventions map onto one inventory; unknown labels stay visible."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,19 +8,41 @@ from vowelcam.corpus.labels import arpabet_to_ipa, detect_convention, load_conve
 from vowelcam.errors import ConfigError
 
 
-@pytest.mark.parametrize("label, phone, stress", [
-    ("IY1", "IY", "1"), ("iy0", "IY", "0"), ("AE", "AE", ""), ("ah0", "AH", "0"), ("ER2", "ER", "2"),
-    ("AX", "AH", "0"), ("sil", "SIL", ""), ("", "SIL", ""), ("spn", "NOISE", ""),
-])
+@pytest.mark.parametrize(
+    "label, phone, stress",
+    [
+        ("IY1", "IY", "1"),
+        ("iy0", "IY", "0"),
+        ("AE", "AE", ""),
+        ("ah0", "AH", "0"),
+        ("ER2", "ER", "2"),
+        ("AX", "AH", "0"),
+        ("sil", "SIL", ""),
+        ("", "SIL", ""),
+        ("spn", "NOISE", ""),
+    ],
+)
 def test_arpabet(label, phone, stress):
     info = load_convention("arpabet").lookup(label)
     assert info.phone.phone == phone and info.stress == stress
 
 
-@pytest.mark.parametrize("label, phone", [
-    ("ix", "IH"), ("ax-h", "AH"), ("ux", "UW"), ("axr", "ER"), ("h#", "SIL"), ("pcl", "CLOSURE"), ("hv", "HH_VOICED"),
-    ("iy", "IY"), ("sh", "SH"), ("q", "Q"), ("epi", "SIL"),
-])
+@pytest.mark.parametrize(
+    "label, phone",
+    [
+        ("ix", "IH"),
+        ("ax-h", "AH"),
+        ("ux", "UW"),
+        ("axr", "ER"),
+        ("h#", "SIL"),
+        ("pcl", "CLOSURE"),
+        ("hv", "HH_VOICED"),
+        ("iy", "IY"),
+        ("sh", "SH"),
+        ("q", "Q"),
+        ("epi", "SIL"),
+    ],
+)
 def test_timit(label, phone):
     assert load_convention("timit").lookup(label).phone.phone == phone
 
@@ -28,10 +51,20 @@ def test_timit_table_has_all_61_symbols():
     assert len(load_convention("timit")._table) == 61
 
 
-@pytest.mark.parametrize("label, phone, stress", [
-    ("iː", "IY", ""), ("ˈɑː", "AA", "1"), ("ɝ", "ER", ""), ("ə", "AH", "0"), ("ɛ̃", "EH", ""), ("aɪ", "AY", ""),
-    ("ʊ", "UH", ""), ("ˌæ", "AE", "2"), ("t͡ʃ", "CH", ""),
-])
+@pytest.mark.parametrize(
+    "label, phone, stress",
+    [
+        ("iː", "IY", ""),
+        ("ˈɑː", "AA", "1"),
+        ("ɝ", "ER", ""),
+        ("ə", "AH", "0"),
+        ("ɛ̃", "EH", ""),
+        ("aɪ", "AY", ""),
+        ("ʊ", "UH", ""),
+        ("ˌæ", "AE", "2"),
+        ("t͡ʃ", "CH", ""),
+    ],
+)
 def test_ipa_with_length_marks_and_diacritics(label, phone, stress):
     info = load_convention("ipa").lookup(label)
     assert info.phone.phone == phone and info.stress == stress

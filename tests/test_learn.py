@@ -1,20 +1,29 @@
 """vowelcam.learn: models, splits, augmentation, training, checkpoints, bad input."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+from learn_helpers import make_run
 from torchvision import models as tvm
 
-from learn_helpers import make_run
 from vowelcam import rundir
 from vowelcam.config import TrainSettings
 from vowelcam.errors import ConfigError, ModelError, RunDirError
 from vowelcam.learn import models
 from vowelcam.learn.dataset import Augment, class_weights, make_splits, select_task
 from vowelcam.learn.metrics import confusion_matrix, wilson_interval
-from vowelcam.learn.models import (ModelInfo, SpectrogramResNet, check_compatible, choose_freq_strides,
-                                   feature_layers, hz_per_row_by_layer, imagenet_state_dict, load_model)
+from vowelcam.learn.models import (
+    ModelInfo,
+    SpectrogramResNet,
+    check_compatible,
+    choose_freq_strides,
+    feature_layers,
+    hz_per_row_by_layer,
+    imagenet_state_dict,
+    load_model,
+)
 from vowelcam.learn.train import train
 from vowelcam.tokens import read_tokens
 
@@ -25,6 +34,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # --- models ------------------------------------------------------------------------------------------------
+
 
 def test_freq_strides_keep_125_hz_per_row_at_layer4():
     strides = choose_freq_strides(31.25, 125.0)
@@ -101,8 +111,15 @@ def test_load_model_refuses_non_models(tmp_path):
 
 
 def test_check_compatible_names_the_difference():
-    info = ModelInfo("resnet18", ["A", "B"], "vowels", 0.0, {"sample_rate": 16000, "n_fft": 512, "window_ms": 15.0,
-                     "hop_ms": 5.0, "n_frames": 96, "db_floor": -100.0}, {"mean": 0.0, "std": 1.0}, [2] * 5)
+    info = ModelInfo(
+        "resnet18",
+        ["A", "B"],
+        "vowels",
+        0.0,
+        {"sample_rate": 16000, "n_fft": 512, "window_ms": 15.0, "hop_ms": 5.0, "n_frames": 96, "db_floor": -100.0},
+        {"mean": 0.0, "std": 1.0},
+        [2] * 5,
+    )
     check_compatible(info, dict(info.spectrogram), "m.pt")
     with pytest.raises(ModelError, match=r"m.pt: .*n_fft 512 vs 1024"):
         check_compatible(info, {**info.spectrogram, "n_fft": 1024}, "m.pt")
@@ -113,6 +130,7 @@ def test_check_compatible_names_the_difference():
 
 
 # --- data ----------------------------------------------------------------------------------------------------
+
 
 def _rows(run):
     return read_tokens(run / rundir.TOKENS)
@@ -125,7 +143,9 @@ def test_select_task_labels_and_grouping(tmp_path):
     assert vowels.labels == ["IY", "UW"] and vowels.max_freq == 4000.0 and len(vowels.rows) == 20
     assert vowels.group_by == "speaker"
     voicing = select_task(rows, "voicing", "corner")
-    assert voicing.labels == ["unvoiced", "vowel"] and len(voicing.rows) == 5 * 2 + 5 * 2 * 3  # all three are corner vowels
+    assert (
+        voicing.labels == ["unvoiced", "vowel"] and len(voicing.rows) == 5 * 2 + 5 * 2 * 3
+    )  # all three are corner vowels
     two = [r for r in rows if r["speaker"] in ("spk0", "spk1")]
     with pytest.raises(ConfigError, match="only 2 speakers.*--group-by"):
         select_task(two, "vowels")  # never a silent per-file split
@@ -160,7 +180,11 @@ def test_grouped_kfold_tests_every_token_once_and_keeps_speakers_apart(tmp_path)
     for split in splits:
         sets = {name: set(data.groups[split == name]) for name in ("train", "val", "test")}
         assert sets["train"] and sets["val"] and sets["test"]
-        assert not (sets["train"] & sets["test"]) and not (sets["train"] & sets["val"]) and not (sets["val"] & sets["test"])
+        assert (
+            not (sets["train"] & sets["test"])
+            and not (sets["train"] & sets["val"])
+            and not (sets["val"] & sets["test"])
+        )
     with pytest.raises(RunDirError, match="only 8 speaker"):
         make_splits(data, folds=10, val_fraction=0.15, test_fraction=0.2, seed=0)
 
@@ -193,6 +217,7 @@ def test_wilson_interval_and_confusion():
 
 
 # --- training ------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_train_writes_scored_outputs_and_resumes_identically(tmp_path):
@@ -267,8 +292,9 @@ def test_weights_from_a_model_with_other_spectrogram_settings_are_refused(tmp_pa
     from learn_helpers import SMALL
 
     source = make_run(tmp_path / "src", speakers=5, per_class=1)
-    info = ModelInfo("resnet18", ["AA", "IY", "UW"], "vowels", 0.0,
-                     {**vars(SMALL), "n_fft": 256}, {"mean": 0.0, "std": 1.0}, [2] * 5)
+    info = ModelInfo(
+        "resnet18", ["AA", "IY", "UW"], "vowels", 0.0, {**vars(SMALL), "n_fft": 256}, {"mean": 0.0, "std": 1.0}, [2] * 5
+    )
     path = tmp_path / "other.pt"
     torch.save(models.checkpoint_dict(models.build_model(info), info), path)
     with pytest.raises(ModelError, match="other.pt: model made for other spectrogram settings.*n_fft 256 vs 128"):

@@ -1,22 +1,36 @@
 """Methods that mean what they say and resolution that is measured: Score-CAM per Wang et al., class-
 discriminativeness with its sceptic's test, contrastive maps, point spread, interpolated peaks, silence = 0 input."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+from explain_fixtures import GT_FRAMES, GT_ROWS, TinyCnn, band_spectrograms, to_input, train_tiny
 from torch import nn
 
-from explain_fixtures import GT_FRAMES, GT_ROWS, TinyCnn, band_spectrograms, to_input, train_tiny
 from vowelcam.explain.bands import BandSpec, profile_peaks, refine_peak, token_band_row
-from vowelcam.explain.cam import (compute_cams_with_contrast, compute_layer_cams, layer_grid, mask_toward_floor,
-                                  scorecam_weights, token_floor)
+from vowelcam.explain.cam import (
+    compute_cams_with_contrast,
+    compute_layer_cams,
+    layer_grid,
+    mask_toward_floor,
+    scorecam_weights,
+    token_floor,
+)
 from vowelcam.explain.contrastive import contrast_row
-from vowelcam.explain.discrimination import (discrimination_table, method_maps, other_classes, rank_correlation)
+from vowelcam.explain.discrimination import discrimination_table, method_maps, other_classes, rank_correlation
 from vowelcam.explain.grid import make_grid
 from vowelcam.explain.resolution import central_width, measure_point_spread, time_resolution_statement
-from vowelcam.learn.models import (ModelInfo, SpectrogramResNet, checkpoint_dict, describe_norm, info_from_checkpoint,
-                                   normalise, silence_norm)
+from vowelcam.learn.models import (
+    ModelInfo,
+    SpectrogramResNet,
+    checkpoint_dict,
+    describe_norm,
+    info_from_checkpoint,
+    normalise,
+    silence_norm,
+)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 GT_FREQS = np.arange(GT_ROWS) * 62.5
@@ -136,10 +150,24 @@ def test_contrast_row_reads_the_formant_that_speaks_for_the_predicted_class():
     c = np.zeros((65, 10))
     c[12, :] = 2.0  # F2 (1500 Hz) favours the predicted class
     c[4, :] = -1.0  # F1 (500 Hz) favours the true class
-    band_row = {"token_id": "t", "speaker": "s", "vowel": "AA", "predicted": "IY", "correct": 0, "frame_start": 2,
-                "frame_end": 6, "f1_hz": 500.0, "f2_hz": 1500.0, "f3_hz": 2500.0, "band1_lo_hz": 400.0,
-                "band1_hi_hz": 600.0, "band2_lo_hz": 1400.0, "band2_hi_hz": 1600.0, "band3_lo_hz": 2400.0,
-                "band3_hi_hz": 2600.0}
+    band_row = {
+        "token_id": "t",
+        "speaker": "s",
+        "vowel": "AA",
+        "predicted": "IY",
+        "correct": 0,
+        "frame_start": 2,
+        "frame_end": 6,
+        "f1_hz": 500.0,
+        "f2_hz": 1500.0,
+        "f3_hz": 2500.0,
+        "band1_lo_hz": 400.0,
+        "band1_hi_hz": 600.0,
+        "band2_lo_hz": 1400.0,
+        "band2_hi_hz": 1600.0,
+        "band3_lo_hz": 2400.0,
+        "band3_hi_hz": 2600.0,
+    }
     row = contrast_row(c, freqs, band_row)
     assert row["contrast_peak_hz"] == 1500.0 and row["contrast_trough_hz"] == 500.0
     assert row["contrast_peak_nearest"] == "F2" and row["contrast_peak_dist_hz"] == 0.0
@@ -217,9 +245,15 @@ def test_interpolated_peak_recovers_an_off_grid_formant():
 
 # ---------------------------------------------------------------- input normalisation
 def _info(norm: dict) -> ModelInfo:
-    return ModelInfo(arch="resnet18", labels=["a", "b"], task="vowels", max_freq=0.0,
-                     spectrogram={"db_floor": -100.0, "n_fft": 256, "sample_rate": 16000}, norm=norm,
-                     freq_strides=[2, 2, 1, 1, 1])
+    return ModelInfo(
+        arch="resnet18",
+        labels=["a", "b"],
+        task="vowels",
+        max_freq=0.0,
+        spectrogram={"db_floor": -100.0, "n_fft": 256, "sample_rate": 16000},
+        norm=norm,
+        freq_strides=[2, 2, 1, 1, 1],
+    )
 
 
 def test_zero_padding_is_silence_after_normalisation():
@@ -252,6 +286,7 @@ def test_explain_run_writes_resolution_discrimination_and_contrasts(tmp_path):
     """The stage measures the point spread of every layer, floors the bands with it, writes discrimination.csv
     (five methods, speaker intervals, collapse flags) and contrast maps for the misclassified tokens."""
     from explain_fixtures import make_run
+
     from vowelcam import rundir
     from vowelcam.config import CamSettings
     from vowelcam.explain.run import explain_run

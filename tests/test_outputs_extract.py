@@ -1,5 +1,6 @@
 """What extraction hands back beside the fixed columns (issue 13): tracks.csv, DCT coefficients, extra points,
 intensity, carried tiers and per-speaker normalisation, read back from a real Hillenbrand extraction."""
+
 from __future__ import annotations
 
 import math
@@ -30,9 +31,13 @@ def hill_run(shared_data, tmp_path_factory):
         for wav in sorted((hb / group).glob(f"{speaker}*.wav")):
             (audio / wav.name).symlink_to(wav)
             (grids / f"{wav.stem}.TextGrid").symlink_to(hb / "textgrids" / f"{wav.stem}.TextGrid")
-    settings = Settings().with_overrides({
-        "corpus": {"speaker_pattern": "hillenbrand", "carry_tiers": ("steady", "words", "no such tier")},
-        "measure": {"points": (20, 35, 50, 65, 80)}, "labels": {"include_unvoiced": False}})
+    settings = Settings().with_overrides(
+        {
+            "corpus": {"speaker_pattern": "hillenbrand", "carry_tiers": ("steady", "words", "no such tier")},
+            "measure": {"points": (20, 35, 50, 65, 80)},
+            "labels": {"include_unvoiced": False},
+        }
+    )
     extract(audio, root / "run", grids, settings)
     return root / "run", audio
 
@@ -48,7 +53,9 @@ def test_tracks_csv_every_5_percent_at_the_chosen_ceiling(hill_run):
         props = sorted({float(r["prop_time"]) for r in mine})
         assert props == pytest.approx(np.linspace(0, 1, 21), abs=1e-6)
         for r in mine[::7]:
-            assert float(r["time"]) == pytest.approx(tok["start"] + float(r["prop_time"]) * (tok["end"] - tok["start"]), abs=2e-6)
+            assert float(r["time"]) == pytest.approx(
+                tok["start"] + float(r["prop_time"]) * (tok["end"] - tok["start"]), abs=2e-6
+            )
         mid = {int(r["formant"]): float(r["hz"]) for r in mine if float(r["prop_time"]) == 0.5}
         # the chosen ceiling, analysed on the track's own 5 % frames: F2/F3 within 3 % of the reported values
         # (Burg frames placed differently), F1 further because the reported F1 is pooled over ceilings
@@ -62,11 +69,16 @@ def test_dct_and_extra_points_are_read_from_the_track(hill_run):
     tracks = rundir.read_csv(run / "tracks.csv")
     for tok in tokens[:6]:
         for k in (1, 2, 3):
-            hz = np.array([float(r["hz"]) for r in tracks if r["token_id"] == tok["token_id"] and r["formant"] == str(k)])
+            hz = np.array(
+                [float(r["hz"]) for r in tracks if r["token_id"] == tok["token_id"] and r["formant"] == str(k)]
+            )
             coefs = [tok[f"f{k}_dct{i}"] for i in range(5)]
             assert coefs[0] == pytest.approx(hz.mean(), rel=1e-5)  # coefficient 0 = the mean in Hz
-            at = {round(float(r["prop_time"]), 2): float(r["hz"]) for r in tracks
-                  if r["token_id"] == tok["token_id"] and r["formant"] == str(k)}
+            at = {
+                round(float(r["prop_time"]), 2): float(r["hz"])
+                for r in tracks
+                if r["token_id"] == tok["token_id"] and r["formant"] == str(k)
+            }
             assert tok[f"f{k}_35"] == pytest.approx(at[0.35], rel=1e-5)
             assert tok[f"f{k}_65"] == pytest.approx(at[0.65], rel=1e-5)
     falling = np.linspace(800, 600, 21)
@@ -116,9 +128,18 @@ def test_lobanov_and_nearey_per_speaker(hill_run):
 
 def test_normalisation_is_scale_free_and_refuses_small_speakers():
     rng = np.random.default_rng(1)
-    base = [{"speaker": "a", "kind": "vowel", **{f"f{k}_{p}": float(v * (1 + 0.02 * (p - 50) / 30))
-             for k, v in zip((1, 2, 3), (rng.uniform(300, 800), rng.uniform(900, 2300), rng.uniform(2400, 3000)))
-             for p in (20, 50, 80)}} for _ in range(12)]
+    base = [
+        {
+            "speaker": "a",
+            "kind": "vowel",
+            **{
+                f"f{k}_{p}": float(v * (1 + 0.02 * (p - 50) / 30))
+                for k, v in zip((1, 2, 3), (rng.uniform(300, 800), rng.uniform(900, 2300), rng.uniform(2400, 3000)))
+                for p in (20, 50, 80)
+            },
+        }
+        for _ in range(12)
+    ]
     scaled = [{**t, "speaker": "b", **{k: v * 1.25 for k, v in t.items() if k.startswith("f")}} for t in base]
     out = add_normalised(base + scaled)
     for a, b in zip(out[:12], out[12:]):

@@ -1,5 +1,6 @@
 """Outputs to look at and to open in Praat (issue 13): export-textgrids read back with parselmouth, `show`,
 vowel nuclei for `classify` without a TextGrid, and the report's per-speaker view."""
+
 from __future__ import annotations
 
 import json
@@ -10,9 +11,9 @@ import parselmouth
 import pytest
 import soundfile as sf
 from parselmouth.praat import call
+from report_fake_run import ODD, write_fake_run
 from typer.testing import CliRunner
 
-from report_fake_run import ODD, write_fake_run
 from vowelcam import rundir
 from vowelcam.acoustics.nuclei import NucleiSettings, find_nuclei, kept_peaks, nucleus_recall_precision
 from vowelcam.cli import app
@@ -38,17 +39,35 @@ def small_run(shared_data, tmp_path_factory):
         group = "men" if stem[0] == "m" else "women"
         (root / "audio" / f"{stem}.wav").symlink_to(hb / group / f"{stem}.wav")
         (root / "tg" / f"{stem}.TextGrid").symlink_to(hb / "textgrids" / f"{stem}.TextGrid")
-    settings = Settings().with_overrides({"corpus": {"speaker_pattern": "hillenbrand"},
-                                          "labels": {"include_unvoiced": False}})
+    settings = Settings().with_overrides(
+        {"corpus": {"speaker_pattern": "hillenbrand"}, "labels": {"include_unvoiced": False}}
+    )
     run = root / "run"
     extract(root / "audio", run, root / "tg", settings)
     tokens = read_tokens(run / rundir.TOKENS)
-    preds = [{"token_id": t["token_id"], "true": t["phone"], "predicted": "IY" if i == 0 else t["phone"],
-              "prob_true": 0.3, "prob_predicted": 0.61 + 0.1 * i, "split": "test", "correct": int(i != 0)}
-             for i, t in enumerate(tokens)]
+    preds = [
+        {
+            "token_id": t["token_id"],
+            "true": t["phone"],
+            "predicted": "IY" if i == 0 else t["phone"],
+            "prob_true": 0.3,
+            "prob_predicted": 0.61 + 0.1 * i,
+            "split": "test",
+            "correct": int(i != 0),
+        }
+        for i, t in enumerate(tokens)
+    ]
     rundir.write_csv(run / rundir.PREDICTIONS, preds, list(preds[0]))
-    bands = [{"token_id": t["token_id"], "vowel": t["phone"], "predicted": p["predicted"], "hz_per_row": 62.5,
-              "peak1_hz": 1000.0 + 250 * i} for i, (t, p) in enumerate(zip(tokens, preds))]
+    bands = [
+        {
+            "token_id": t["token_id"],
+            "vowel": t["phone"],
+            "predicted": p["predicted"],
+            "hz_per_row": 62.5,
+            "peak1_hz": 1000.0 + 250 * i,
+        }
+        for i, (t, p) in enumerate(zip(tokens, preds))
+    ]
     rundir.write_csv(run / rundir.BANDS, bands, list(bands[0]))
     rundir.write_csv(run / "bands_pred.csv", [{**b, "peak1_hz": b["peak1_hz"] + 500} for b in bands], list(bands[0]))
     return run, tokens, preds
@@ -58,8 +77,10 @@ def test_export_textgrids_read_back_by_praat(small_run, tmp_path):
     run, tokens, preds = small_run
     result = CliRunner().invoke(app, ["export-textgrids", str(run), "--out", str(tmp_path / "tg")])
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in (tmp_path / "tg").iterdir()) == [f"{s}.TextGrid" for s in ("m01ae", "m01iy", "w01ae", "w01iy")]
-    tok, pred = tokens[0], preds[0]
+    assert sorted(p.name for p in (tmp_path / "tg").iterdir()) == [
+        f"{s}.TextGrid" for s in ("m01ae", "m01iy", "w01ae", "w01iy")
+    ]
+    tok = tokens[0]
     grid = parselmouth.read(str(tmp_path / "tg" / f"{tok['file'][:-4]}.TextGrid"))
     n = call(grid, "Get number of tiers")
     names = [call(grid, "Get tier name", i) for i in range(1, n + 1)]
@@ -68,9 +89,12 @@ def test_export_textgrids_read_back_by_praat(small_run, tmp_path):
     assert call(grid, "Get label of interval", 4, k) == "IY* 0.61"  # AE heard as IY, starred
     assert call(grid, "Get start time of interval", 4, k) == pytest.approx(tok["start"], abs=1e-6)
     assert call(grid, "Get number of points", 5) == 3
-    assert call(grid, "Get time of point", 5, 2) == pytest.approx(tok["start"] + 0.5 * (tok["end"] - tok["start"]), abs=1e-5)
-    assert call(grid, "Get label of point", 5, 2) == (f"50%: F1 {tok['f1_50']:.0f} F2 {tok['f2_50']:.0f} "
-                                                      f"F3 {tok['f3_50']:.0f}")
+    assert call(grid, "Get time of point", 5, 2) == pytest.approx(
+        tok["start"] + 0.5 * (tok["end"] - tok["start"]), abs=1e-5
+    )
+    assert call(grid, "Get label of point", 5, 2) == (
+        f"50%: F1 {tok['f1_50']:.0f} F2 {tok['f2_50']:.0f} F3 {tok['f3_50']:.0f}"
+    )
     assert call(grid, "Get label of point", 6, 1) == "true AE 969-1031 Hz | pred IY 1469-1531 Hz"
 
 
@@ -130,15 +154,24 @@ def test_nuclei_one_per_voiced_syllable_none_in_noise():
 
 
 def test_classify_without_textgrid_finds_and_writes_nuclei(tmp_path, monkeypatch):
-    import torch
     from dataclasses import asdict
+
+    import torch
+
     from vowelcam.config import SpectrogramSettings
     from vowelcam.learn import models
 
     monkeypatch.setenv("VOWELCAM_CONFIG_DIR", str(tmp_path / "config"))
     torch.manual_seed(0)
-    info = models.ModelInfo("resnet18", ["AA", "IY", "UW"], "vowels4k", 4000.0, asdict(SpectrogramSettings()),
-                            {"mean": -60.0, "std": 20.0}, [2] * 5)
+    info = models.ModelInfo(
+        "resnet18",
+        ["AA", "IY", "UW"],
+        "vowels4k",
+        4000.0,
+        asdict(SpectrogramSettings()),
+        {"mean": -60.0, "std": 20.0},
+        [2] * 5,
+    )
     model = tmp_path / "model.pt"
     torch.save(models.checkpoint_dict(models.build_model(info), info), model)
     wav = tmp_path / "three.wav"
@@ -147,7 +180,7 @@ def test_classify_without_textgrid_finds_and_writes_nuclei(tmp_path, monkeypatch
     out = tmp_path / "three.TextGrid"
     result = CliRunner().invoke(app, ["classify", str(wav), "-m", str(model), "--json", "--write-textgrid", str(out)])
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.stdout[result.stdout.index("["):])
+    rows = json.loads(result.stdout[result.stdout.index("[") :])
     assert len(rows) == 3 and all(r["tier"] == "nuclei" for r in rows)
     assert all(lo <= r["peak"] <= hi for r, (lo, hi) in zip(rows, spans))
     grid = parselmouth.read(str(out))
@@ -171,7 +204,7 @@ def test_report_speaker_table_numbers_and_escaping(tmp_path):
     assert rows[f"m03{ODD}"]["n_evaluated"] == 0  # a training speaker: no accuracy claimed
     build_report(run.root)
     html = (run.path("report") / "report.html").read_text(encoding="utf-8")
-    section = html[html.index('id="speakers"'):html.index('id="gallery"')]
+    section = html[html.index('id="speakers"') : html.index('id="gallery"')]
     assert '<td class="name">m03&lt;i&gt;&amp;&#39;&#34;</td>' in section and "<i>&'\"" not in section
     assert section.count('<td class="name">') == len({t["speaker"] for t in tokens})
     assert "Vowels of the group “men”" in section and "Vowels of the group “women”" in section

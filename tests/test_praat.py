@@ -1,4 +1,5 @@
 """Praat measurements: synthetic vowels with known formants, awkward input, and real Hillenbrand tokens."""
+
 from __future__ import annotations
 
 import math

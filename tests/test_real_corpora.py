@@ -1,6 +1,7 @@
 """Issue 12's silent-garbage cases, each on real recordings (resampled, concatenated or relabelled LJSpeech and
 Hillenbrand clips from ../shared/data): every case must now give right numbers or a problems.csv row.
 """
+
 from __future__ import annotations
 
 import os
@@ -9,19 +10,26 @@ import re
 import numpy as np
 import pytest
 import soundfile as sf
+from real_corpus_helpers import (
+    LJ_CLIPS,
+    lj_paths,
+    resampled_copy,
+    run_extract,
+    share_within,
+    shifted_grid,
+    write_relabelled,
+)
 
 from vowelcam.corpus.textgrid_write import write_textgrid
 from vowelcam.corpus.textgrids import read_textgrid
 from vowelcam.learn.dataset import select_task
 from vowelcam.tokens import column
 
-from real_corpus_helpers import (LJ_CLIPS, lj_paths, resampled_copy, run_extract, share_within, shifted_grid,
-                                 write_relabelled)
-
 pytestmark = pytest.mark.slow
 
 
 # ---------------------------------------------------------------------------------------------- the band
+
 
 @pytest.fixture(scope="module")
 def lj_bands(shared_data, tmp_path_factory):
@@ -55,8 +63,9 @@ def test_a_band_too_narrow_for_f3_leaves_it_empty_and_says_so(lj_bands, shared_d
     resampled_copy(*lj_paths(shared_data, LJ_CLIPS[0]), corpus / "lj" / LJ_CLIPS[0], 8000)
     groups = tmp_path / "groups.csv"
     groups.write_text("speaker,group\nlj,children\n", encoding="utf-8")  # a child's F3 lies near 4 kHz
-    tokens, problems, _ = run_extract(corpus, tmp_path / "run", corpus={
-        "speaker_pattern": r"(?P<speaker>lj)/", "speaker_groups": str(groups)})
+    tokens, problems, _ = run_extract(
+        corpus, tmp_path / "run", corpus={"speaker_pattern": r"(?P<speaker>lj)/", "speaker_groups": str(groups)}
+    )
     assert np.isnan(column(tokens, "f3_50")).all() and np.isnan(column(tokens, "f3_20")).all()
     assert np.isfinite(column(tokens, "f2_50")).mean() > 0.9
     band = [p for p in problems if p["reason"] == "formant above the band"]
@@ -64,6 +73,7 @@ def test_a_band_too_narrow_for_f3_leaves_it_empty_and_says_so(lj_bands, shared_d
 
 
 # ---------------------------------------------------------------------------------------- long recordings
+
 
 def test_a_token_past_10000_s_keeps_exact_times_and_measures(shared_data, tmp_path):
     """LJ001-0001 at 8 kHz after 10 000.123375 s of digital silence: one recording of 2.8 hours.
@@ -100,6 +110,7 @@ def test_a_token_past_10000_s_keeps_exact_times_and_measures(shared_data, tmp_pa
 
 # ------------------------------------------------------------------------------------------------ symlinks
 
+
 def test_symlinks_are_followed_once(shared_data, tmp_path):
     corpus = tmp_path / "corpus"
     resampled_copy(*lj_paths(shared_data, LJ_CLIPS[0]), corpus / "spk" / LJ_CLIPS[0], None)
@@ -114,11 +125,50 @@ def test_symlinks_are_followed_once(shared_data, tmp_path):
 
 # -------------------------------------------------------------------------------------------- phone sets
 
-ARPA_TO_MFA = {"AA": "ɑ", "AE": "æ", "AO": "ɔ", "AW": "aw", "AY": "aj", "EH": "ɛ", "ER": "ɚ", "EY": "ej", "IH": "ɪ",
-               "IY": "i", "OW": "ow", "OY": "ɔj", "UH": "ʊ", "UW": "u", "B": "b", "CH": "tʃ", "D": "d", "DH": "ð",
-               "F": "f", "G": "ɡ", "HH": "h", "JH": "dʒ", "K": "kʰ", "L": "ɫ", "M": "m", "N": "n", "NG": "ŋ",
-               "P": "pʰ", "R": "ɹ", "S": "s", "SH": "ʃ", "T": "tʰ", "TH": "θ", "V": "v", "W": "w", "Y": "j",
-               "Z": "z", "ZH": "ʒ", "sil": "", "sp": "", "": "", "spn": "spn"}
+ARPA_TO_MFA = {
+    "AA": "ɑ",
+    "AE": "æ",
+    "AO": "ɔ",
+    "AW": "aw",
+    "AY": "aj",
+    "EH": "ɛ",
+    "ER": "ɚ",
+    "EY": "ej",
+    "IH": "ɪ",
+    "IY": "i",
+    "OW": "ow",
+    "OY": "ɔj",
+    "UH": "ʊ",
+    "UW": "u",
+    "B": "b",
+    "CH": "tʃ",
+    "D": "d",
+    "DH": "ð",
+    "F": "f",
+    "G": "ɡ",
+    "HH": "h",
+    "JH": "dʒ",
+    "K": "kʰ",
+    "L": "ɫ",
+    "M": "m",
+    "N": "n",
+    "NG": "ŋ",
+    "P": "pʰ",
+    "R": "ɹ",
+    "S": "s",
+    "SH": "ʃ",
+    "T": "tʰ",
+    "TH": "θ",
+    "V": "v",
+    "W": "w",
+    "Y": "j",
+    "Z": "z",
+    "ZH": "ʒ",
+    "sil": "",
+    "sp": "",
+    "": "",
+    "spn": "spn",
+}
 
 
 def mfa_ipa(labels: list[str], i: int) -> str:
@@ -147,8 +197,23 @@ def test_mfa_english_ipa_maps_every_label(shared_data, tmp_path):
     assert {"aj", "ej", "ow", "kʰ"} <= labels
 
 
-FRENCH = {"IY": "i", "IH": "y", "EH": "ø", "AE": "a", "AA": "ɑ̃", "AH": "ə", "AO": "ɔ", "UW": "u", "EY": "e",
-          "OW": "o", "ER": "œ", "AY": "a", "AW": "a", "UH": "u", "OY": "ɔ"}
+FRENCH = {
+    "IY": "i",
+    "IH": "y",
+    "EH": "ø",
+    "AE": "a",
+    "AA": "ɑ̃",
+    "AH": "ə",
+    "AO": "ɔ",
+    "UW": "u",
+    "EY": "e",
+    "OW": "o",
+    "ER": "œ",
+    "AY": "a",
+    "AW": "a",
+    "UH": "u",
+    "OY": "ɔ",
+}
 
 
 def test_an_open_inventory_runs_a_non_english_corpus(shared_data, tmp_path):
@@ -159,8 +224,35 @@ def test_an_open_inventory_runs_a_non_english_corpus(shared_data, tmp_path):
     labels_csv = tmp_path / "french.csv"
     rows = ["label,phone,kind,ipa"] + [f"{v},{v},vowel,{v}" for v in sorted(set(FRENCH.values()))]
     rows += ["sil,SIL,,", "sp,SIL,,", "spn,NOISE,,", ",SIL,,"]
-    rows += [f"{c},{c},," for c in ("B", "D", "DH", "F", "G", "HH", "JH", "K", "L", "M", "N", "NG", "P", "R", "S",
-                                    "SH", "T", "TH", "V", "W", "Y", "Z", "ZH", "CH")]
+    rows += [
+        f"{c},{c},,"
+        for c in (
+            "B",
+            "D",
+            "DH",
+            "F",
+            "G",
+            "HH",
+            "JH",
+            "K",
+            "L",
+            "M",
+            "N",
+            "NG",
+            "P",
+            "R",
+            "S",
+            "SH",
+            "T",
+            "TH",
+            "V",
+            "W",
+            "Y",
+            "Z",
+            "ZH",
+            "CH",
+        )
+    ]
     labels_csv.write_text("\n".join(rows) + "\n", encoding="utf-8")
     tokens, problems, _ = run_extract(corpus, tmp_path / "run", labels={"convention": str(labels_csv)})
     assert not [p for p in problems if p["reason"] == "unknown label"]
@@ -175,6 +267,7 @@ def test_an_open_inventory_runs_a_non_english_corpus(shared_data, tmp_path):
 
 # --------------------------------------------------------------------------------------- malformed TextGrids
 
+
 def test_textgrid_sizes_that_disagree_with_content_are_refused(shared_data, tmp_path):
     corpus = tmp_path / "corpus"
     for clip in LJ_CLIPS[:2]:
@@ -183,7 +276,7 @@ def test_textgrid_sizes_that_disagree_with_content_are_refused(shared_data, tmp_
     text = bad.read_text(encoding="utf-8")
     sizes = list(re.finditer(r"intervals: size = (\d+)", text))
     phones = sizes[1]  # the last tier: Praat itself would read it short and drop the rest silently
-    bad.write_text(text[:phones.start(1)] + str(int(phones.group(1)) - 3) + text[phones.end(1):], encoding="utf-8")
+    bad.write_text(text[: phones.start(1)] + str(int(phones.group(1)) - 3) + text[phones.end(1) :], encoding="utf-8")
     tokens, problems, _ = run_extract(corpus, tmp_path / "run")
     assert {r["file"] for r in tokens} == {f"lj/{LJ_CLIPS[0]}.wav"}
     refused = [p for p in problems if p["reason"] == "declared size disagrees with content"]
@@ -192,6 +285,7 @@ def test_textgrid_sizes_that_disagree_with_content_are_refused(shared_data, tmp_
 
 
 # ---------------------------------------------------------------------------------------- groups and children
+
 
 def _hillenbrand_speaker(shared, corpus, source: str, name: str, scale: float) -> None:
     """Speaker ``source``'s 12 Hillenbrand files as speaker ``name``, played ``scale`` times faster (header only:
@@ -213,8 +307,9 @@ def test_children_are_told_from_women_by_f0_and_f3(shared_data, tmp_path):
     _hillenbrand_speaker(shared_data, corpus, "m01", "m01", 1.0)
     _hillenbrand_speaker(shared_data, corpus, "w02", "w02", 1.0)
     _hillenbrand_speaker(shared_data, corpus, "w02", "c02", 1.15)
-    tokens, _, speakers = run_extract(corpus, tmp_path / "run", corpus={
-        "speaker_pattern": r"(?P<speaker>[mwc]\d\d)[a-z]{2}\.wav$"})
+    tokens, _, speakers = run_extract(
+        corpus, tmp_path / "run", corpus={"speaker_pattern": r"(?P<speaker>[mwc]\d\d)[a-z]{2}\.wav$"}
+    )
     found = {s["speaker"]: s for s in speakers}
     assert {k: v["group"] for k, v in found.items()} == {"m01": "men", "w02": "women", "c02": "children"}
     assert {v["source"] for v in found.values()} == {"f0+f3"}
@@ -233,8 +328,11 @@ def test_speaker_map_ceiling_and_extra_columns(shared_data, tmp_path):
     _hillenbrand_speaker(shared_data, corpus, "m01", "m01", 1.0)
     groups = tmp_path / "groups.csv"
     groups.write_text("speaker,group,ceiling,age,dialect\nw01,women,5200,34,Midland\nm01,men,,51,\n", encoding="utf-8")
-    tokens, _, speakers = run_extract(corpus, tmp_path / "run", corpus={
-        "speaker_pattern": r"(?P<speaker>[mw]\d\d)[a-z]{2}\.wav$", "speaker_groups": str(groups)})
+    tokens, _, speakers = run_extract(
+        corpus,
+        tmp_path / "run",
+        corpus={"speaker_pattern": r"(?P<speaker>[mw]\d\d)[a-z]{2}\.wav$", "speaker_groups": str(groups)},
+    )
     header = (tmp_path / "run" / "tokens.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
     assert header[-2:] == ["age", "dialect"]
     women = [r for r in tokens if r["speaker"] == "w01"]

@@ -1,5 +1,6 @@
 """`vowelcam report`: the PDF read back (text, pages, the agreement table's numbers), escaping, missing parts,
 foreign run directories, a missing WeasyPrint, and the statistics behind the numbers."""
+
 from __future__ import annotations
 
 import json
@@ -47,9 +48,17 @@ def test_pdf_has_every_section_ipa_labels_and_page_numbers(rendered):
     pages, n_pages = pdf_text(result.pdf)
     assert n_pages == result.pages and 6 <= n_pages <= 20
     text = "\n".join(pages)
-    for heading in ("1 Summary", "2 Confusion matrix", "CAMs against formants", "Mean CAM frequency profiles",
-                    "5 Vowel space", "Misclassified tokens, annotated", "Faithfulness checks",
-                    "Problems while reading the corpus", "Appendix: methods and settings"):
+    for heading in (
+        "1 Summary",
+        "2 Confusion matrix",
+        "CAMs against formants",
+        "Mean CAM frequency profiles",
+        "5 Vowel space",
+        "Misclassified tokens, annotated",
+        "Faithfulness checks",
+        "Problems while reading the corpus",
+        "Appendix: methods and settings",
+    ):
         assert heading in text, heading
     assert "ɪ (IH)" in text and "æ (AE)" in text and "ɑ (AA)" in text
     assert f"page 2 of {n_pages}" in pages[1]
@@ -63,8 +72,9 @@ def test_accuracy_and_its_interval_match_predictions(rendered):
     test = [p for p in read_csv(run.path(rundir.PREDICTIONS)) if p["split"] == "test"]
     k = sum(int(p["correct"]) for p in test)
     speaker = {t["token_id"]: t["speaker"] for t in read_csv(run.path(rundir.TOKENS))}
-    _, lo, hi, _, n_speakers = cluster_bootstrap_mean([float(p["correct"]) for p in test],
-                                                      [speaker[p["token_id"]] for p in test], 1000, 0)
+    _, lo, hi, _, n_speakers = cluster_bootstrap_mean(
+        [float(p["correct"]) for p in test], [speaker[p["token_id"]] for p in test], 1000, 0
+    )
     assert n_speakers >= 2 and (lo, hi) != wilson_interval(k, len(test))  # speakers resampled, not tokens
     text = "\n".join(pdf_text(result.pdf)[0])
     assert f"On the {len(test)} held-out tokens" in text
@@ -77,7 +87,7 @@ def test_agreement_table_numbers_match_agreement_csv(rendered):
     run, result = rendered
     pages, _ = pdf_text(result.pdf)
     text = "\n".join(pages)
-    table = text[text.index("All readings per vowel"): text.index("Enrichment at the reference formants")]
+    table = text[text.index("All readings per vowel") : text.index("Enrichment at the reference formants")]
     flat = " ".join(table.split())
     rows = [r for r in read_csv(run.path(rundir.AGREEMENT)) if r["subset"] == "all"]
     assert rows
@@ -96,20 +106,30 @@ def test_verdicts_come_with_their_controls_and_speaker_intervals(rendered):
     the verdict; the fake run's F2 readings are the only support, and the summary line says so."""
     run, result = rendered
     flat = " ".join("\n".join(pdf_text(result.pdf)[0]).split()).replace("\u2010 ", "")  # undo hyphenation
-    section = flat[flat.index("The CAM against its controls"): flat.index("All readings per vowel")]
+    section = flat[flat.index("The CAM against its controls") : flat.index("All readings per vowel")]
     assert "resampling speakers" in section
     rows = [r for r in read_csv(run.path(rundir.AGREEMENT)) if r["subset"] == "all"]
     for r in rows:
         anchor = "all vowels" if r["vowel"] == "ALL" else f"({r['vowel']})"
         for k in (1, 2, 3):
             m = f"enrich_f{k}"
-            _assert_in_order(section, anchor, [
-                f"F{k}", f"{float(r[m]):.2f}", f"{float(r[m + '_energy']):.2f}", f"{float(r[m + '_envelope']):.2f}",
-                f"{float(r[m + '_null']):.2f}", f"{float(r[m + '_minus_energy']):+.2f}",
-                f"[{float(r[m + '_minus_energy_lo']):+.2f}, {float(r[m + '_minus_energy_hi']):+.2f}]",
-                f"{float(r[m + '_minus_null']):+.2f}", r[f"verdict_f{k}"]])
-    summary = flat[flat.index("Support (CAM above both controls)"):]
-    assert "ɪ (IH) F2" in summary[:400] and "F1" not in summary[:summary.index(".")]
+            _assert_in_order(
+                section,
+                anchor,
+                [
+                    f"F{k}",
+                    f"{float(r[m]):.2f}",
+                    f"{float(r[m + '_energy']):.2f}",
+                    f"{float(r[m + '_envelope']):.2f}",
+                    f"{float(r[m + '_null']):.2f}",
+                    f"{float(r[m + '_minus_energy']):+.2f}",
+                    f"[{float(r[m + '_minus_energy_lo']):+.2f}, {float(r[m + '_minus_energy_hi']):+.2f}]",
+                    f"{float(r[m + '_minus_null']):+.2f}",
+                    r[f"verdict_f{k}"],
+                ],
+            )
+    summary = flat[flat.index("Support (CAM above both controls)") :]
+    assert "ɪ (IH) F2" in summary[:400] and "F1" not in summary[: summary.index(".")]
 
 
 def _assert_in_order(text: str, anchor: str, values: list[str]) -> None:
@@ -117,7 +137,7 @@ def _assert_in_order(text: str, anchor: str, values: list[str]) -> None:
     pos = text.index(anchor)
     for value in values:
         found = text.find(value, pos)
-        assert found >= 0, f"{value!r} not found after {anchor!r} in: {text[pos:pos + 300]!r}"
+        assert found >= 0, f"{value!r} not found after {anchor!r} in: {text[pos : pos + 300]!r}"
         pos = found + len(value)
 
 
@@ -128,7 +148,7 @@ def test_measured_formant_means_are_those_of_the_analysed_tokens(rendered):
     analysed = [tokens[e["token_id"]] for e in read_csv(run.path(rundir.CAMS) / "index.csv")]
     f2 = np.mean([float(t["f2_50"]) for t in analysed if t["phone"] == "UW"])
     text = "\n".join(pdf_text(result.pdf)[0])
-    table = text[text.index("All readings per vowel"): text.index("Enrichment at the reference formants")]
+    table = text[text.index("All readings per vowel") : text.index("Enrichment at the reference formants")]
     assert f"{f2:.0f}" in table
 
 
@@ -223,7 +243,9 @@ def test_token_profile_is_the_share_of_positive_mass_inside_the_token():
 
 
 def test_gallery_takes_the_most_confident_errors_then_frequent_pairs_and_stays_bounded():
-    errors = [{"token_id": f"t{i}", "true": "IY", "predicted": "IH", "prob_predicted": str(0.5 + i / 100)} for i in range(10)]
+    errors = [
+        {"token_id": f"t{i}", "true": "IY", "predicted": "IH", "prob_predicted": str(0.5 + i / 100)} for i in range(10)
+    ]
     errors.append({"token_id": "rare", "true": "AA", "predicted": "AO", "prob_predicted": "0.4"})
     pairs = [{"true": "IY", "predicted": "IH", "count": 10}, {"true": "AA", "predicted": "AO", "count": 1}]
     chosen = select_gallery(errors, pairs, 4)

@@ -1,5 +1,6 @@
 """The report's "What the maps can say" block: discrimination.csv, the measured resolution and contrastive.csv, read
 back from the HTML as numbers (and a collapsed method named as such, with its reason)."""
+
 from __future__ import annotations
 
 import json
@@ -27,25 +28,76 @@ def test_discrimination_resolution_and_contrasts_are_reported_with_their_numbers
     run = write_fake_run(tmp_path / "run", n_tokens=48)
     meta_path = run.path("cams") / "meta.json"
     meta = json.loads(meta_path.read_text())
-    meta.update(point_spread_hz=543.2, point_spread_ms=158.4, ms_per_column=160.0,
-                time_resolution="The profile integrates the whole analysis window (3 columns of 160 ms).")
+    meta.update(
+        point_spread_hz=543.2,
+        point_spread_ms=158.4,
+        ms_per_column=160.0,
+        time_resolution="The profile integrates the whole analysis window (3 columns of 160 ms).",
+    )
     meta_path.write_text(json.dumps(meta))
     common = {"layer": "layer4", "n": 40, "n_clusters": 8, "unit": "speaker", "same_as": ""}  # same_as below
-    write_csv(run.path("discrimination.csv"), [
-        {**common, "method": "gradcam", "rho_other": -0.012, "rho_other_lo": -0.061, "rho_other_hi": 0.034,
-         "rho_reinit": 0.041, "rho_reinit_lo": -0.02, "rho_reinit_hi": 0.1, "collapsed": 1, "reason": REASON,
-         "class_agnostic": 0, "model_insensitive": 0, "same_as": "cam hirescam"},
-        {**common, "method": "layercam", "rho_other": 0.734, "rho_other_lo": 0.712, "rho_other_hi": 0.751,
-         "rho_reinit": 0.95, "rho_reinit_lo": 0.94, "rho_reinit_hi": 0.96, "collapsed": 1, "reason": INSENSITIVE,
-         "class_agnostic": 0, "model_insensitive": 1},
-    ], DISCRIMINATION_COLUMNS)
-    base = {"speaker": "s1", "method": "gradcam", "layer": "layer4", "hz_per_row": 125, "contrast_pos_share": 0.5,
-            "contrast_peak_nearest": "F2", "contrast_peak_dist_hz": 10}
-    write_csv(run.path("contrastive.csv"), [
-        {**base, "token_id": f"t{i}", "vowel": "IH", "predicted": "EH", "contrast_peak_hz": hz,
-         "contrast_trough_hz": 500.0, "contrast_f1": -0.1, "contrast_f2": 0.25, "contrast_f3": 0.0}
-        for i, hz in enumerate((1800.0, 1900.0, 2100.0))
-    ], CONTRASTIVE_COLUMNS)
+    write_csv(
+        run.path("discrimination.csv"),
+        [
+            {
+                **common,
+                "method": "gradcam",
+                "rho_other": -0.012,
+                "rho_other_lo": -0.061,
+                "rho_other_hi": 0.034,
+                "rho_reinit": 0.041,
+                "rho_reinit_lo": -0.02,
+                "rho_reinit_hi": 0.1,
+                "collapsed": 1,
+                "reason": REASON,
+                "class_agnostic": 0,
+                "model_insensitive": 0,
+                "same_as": "cam hirescam",
+            },
+            {
+                **common,
+                "method": "layercam",
+                "rho_other": 0.734,
+                "rho_other_lo": 0.712,
+                "rho_other_hi": 0.751,
+                "rho_reinit": 0.95,
+                "rho_reinit_lo": 0.94,
+                "rho_reinit_hi": 0.96,
+                "collapsed": 1,
+                "reason": INSENSITIVE,
+                "class_agnostic": 0,
+                "model_insensitive": 1,
+            },
+        ],
+        DISCRIMINATION_COLUMNS,
+    )
+    base = {
+        "speaker": "s1",
+        "method": "gradcam",
+        "layer": "layer4",
+        "hz_per_row": 125,
+        "contrast_pos_share": 0.5,
+        "contrast_peak_nearest": "F2",
+        "contrast_peak_dist_hz": 10,
+    }
+    write_csv(
+        run.path("contrastive.csv"),
+        [
+            {
+                **base,
+                "token_id": f"t{i}",
+                "vowel": "IH",
+                "predicted": "EH",
+                "contrast_peak_hz": hz,
+                "contrast_trough_hz": 500.0,
+                "contrast_f1": -0.1,
+                "contrast_f2": 0.25,
+                "contrast_f3": 0.0,
+            }
+            for i, hz in enumerate((1800.0, 1900.0, 2100.0))
+        ],
+        CONTRASTIVE_COLUMNS,
+    )
     html = _html(run)
     assert "543 Hz × 158 ms" in html and "160 ms per map column" in html
     assert "The profile integrates the whole analysis window" in html

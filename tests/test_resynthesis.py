@@ -1,4 +1,5 @@
 """Source–filter resynthesis (vowelcam.acoustics.resynthesis): round trip and moved formants on real tokens."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,8 +7,15 @@ import pytest
 import soundfile as sf
 
 from vowelcam.acoustics.praat import measure_token
-from vowelcam.acoustics.resynthesis import (NONE, ResynthesisError, SourceFilter, bark_to_hz, hz_to_bark,
-                                            match_level, parse_manipulations)
+from vowelcam.acoustics.resynthesis import (
+    NONE,
+    ResynthesisError,
+    SourceFilter,
+    bark_to_hz,
+    hz_to_bark,
+    match_level,
+    parse_manipulations,
+)
 from vowelcam.config import MeasureSettings
 
 SETTINGS = MeasureSettings()

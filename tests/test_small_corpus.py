@@ -1,13 +1,14 @@
 """Small-corpus honesty: rare classes left out and listed, chance stated, BatchNorm recalibrated before validation."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+from learn_helpers import make_run
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from learn_helpers import make_run
 from vowelcam import rundir
 from vowelcam.config import TrainSettings
 from vowelcam.errors import RunDirError
@@ -39,8 +40,15 @@ def test_drop_rare_classes_counts_and_problems(tmp_path):
     kept, left_out, problems = drop_rare_classes(data, 5, "tokens.csv")
     assert left_out == {"AE": 3} and kept.labels == ["AA", "IY", "UW"] and len(kept.rows) == 36
     assert [kept.labels[t] for t in kept.targets] == [r["phone"] for r in kept.rows]
-    assert problems == [{"path": "tokens.csv", "tier": "", "interval": "", "reason": RARE_REASON,
-                         "detail": "class AE: 3 token(s) < 5; left out of training and testing"}]
+    assert problems == [
+        {
+            "path": "tokens.csv",
+            "tier": "",
+            "interval": "",
+            "reason": RARE_REASON,
+            "detail": "class AE: 3 token(s) < 5; left out of training and testing",
+        }
+    ]
     same, none, _ = drop_rare_classes(data, 3)
     assert none == {} and same is data
     with pytest.raises(RunDirError, match="only 0 class.*at least 13 tokens"):
@@ -92,7 +100,8 @@ def test_training_leaves_rare_classes_out_and_says_when_validation_is_at_chance(
     assert len(preds) == 36 and {p["true"] for p in preds} == {"AA", "IY", "UW"}
     problems = rundir.read_csv(run / "model" / "problems.csv")
     assert [(p["reason"], p["detail"]) for p in problems] == [
-        (RARE_REASON, "class AE: 2 token(s) < 5; left out of training and testing")]
+        (RARE_REASON, "class AE: 2 token(s) < 5; left out of training and testing")
+    ]
     test_true = [p["true"] for p in preds if p["split"] == "test"]
     assert result.chance == pytest.approx(max(test_true.count(c) for c in set(test_true)) / len(test_true))
     assert any("never rose above chance" in w and "--vowels corner" in w for w in result.warnings)

@@ -1,4 +1,5 @@
 """The synthetic corpus (vowelcam synth), the reference formant tables and sample_data/."""
+
 from __future__ import annotations
 
 import csv
@@ -12,21 +13,24 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from vowelcam.synth.corpus import SPEAKERS, TRUTH, generate_corpus
-from vowelcam.synth.speakers import SynthSettings
-from vowelcam.corpus.textgrid_write import grid_from_marks, interval_tier, write_textgrid
 from vowelcam.cli import app
+from vowelcam.corpus.textgrid_write import grid_from_marks, interval_tier, write_textgrid
 from vowelcam.corpus.textgrids import read_textgrid
 from vowelcam.errors import ConfigError
 from vowelcam.reference import HILLENBRAND_VOWELS, load_reference
 from vowelcam.rundir import read_csv
+from vowelcam.synth.corpus import SPEAKERS, TRUTH, generate_corpus
+from vowelcam.synth.speakers import SynthSettings
 
 SMALL = SynthSettings(seed=7, speakers_per_group=1, tokens_per_vowel=2, vowels=("IY", "AA", "UW"))
 
 
 def _digests(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -82,15 +86,25 @@ def test_reference_tables_regenerate_from_shared(shared_data: Path, repo_root: P
 
 def test_textgrid_writer_fills_gaps_and_reads_back(tmp_path: Path) -> None:
     tier = interval_tier("t", 0.0, 1.0, [(0.2, 0.5, "a"), (0.4, 0.6, "overlap")])
-    assert [(i.start, i.end, i.text) for i in tier.intervals] == [(0.0, 0.2, ""), (0.2, 0.5, "a"),
-                                                                   (0.5, 0.6, "overlap"), (0.6, 1.0, "")]
+    assert [(i.start, i.end, i.text) for i in tier.intervals] == [
+        (0.0, 0.2, ""),
+        (0.2, 0.5, "a"),
+        (0.5, 0.6, "overlap"),
+        (0.6, 1.0, ""),
+    ]
     path = tmp_path / "x.TextGrid"
-    write_textgrid(grid_from_marks({"words": [(0.1, 0.4, 'say "hi"')], "phones": [(0.1, 0.2, "S"), (0.2, 0.4, "EY1")]},
-                                   0.0, 0.5), path)
+    write_textgrid(
+        grid_from_marks({"words": [(0.1, 0.4, 'say "hi"')], "phones": [(0.1, 0.2, "S"), (0.2, 0.4, "EY1")]}, 0.0, 0.5),
+        path,
+    )
     grid = read_textgrid(path)
     assert [t.name for t in grid.tiers] == ["words", "phones"]
     assert [(i.text, i.start, i.end) for i in grid.tier("phones").intervals] == [
-        ("", 0.0, 0.1), ("S", 0.1, 0.2), ("EY1", 0.2, 0.4), ("", 0.4, 0.5)]
+        ("", 0.0, 0.1),
+        ("S", 0.1, 0.2),
+        ("EY1", 0.2, 0.4),
+        ("", 0.4, 0.5),
+    ]
     assert grid.tier("words").intervals[1].text == 'say "hi"'
 
 
@@ -154,8 +168,23 @@ def test_bad_settings_are_config_errors(tmp_path: Path) -> None:
 
 def test_cli_synth_writes_corpus_and_rejects_bad_group(tmp_path: Path) -> None:
     runner = CliRunner()
-    result = runner.invoke(app, ["synth", str(tmp_path / "c"), "--speakers-per-group", "1", "--tokens-per-vowel", "1",
-                                 "--vowels", "iy,aa", "--groups", "children", "--seed", "3"])
+    result = runner.invoke(
+        app,
+        [
+            "synth",
+            str(tmp_path / "c"),
+            "--speakers-per-group",
+            "1",
+            "--tokens-per-vowel",
+            "1",
+            "--vowels",
+            "iy,aa",
+            "--groups",
+            "children",
+            "--seed",
+            "3",
+        ],
+    )
     assert result.exit_code == 0, result.output
     truth = read_csv(tmp_path / "c" / TRUTH)
     assert [(r["speaker"], r["vowel"], r["word"]) for r in truth] == [("c01", "IY", "heed"), ("c01", "AA", "hod")]
@@ -205,7 +234,8 @@ def test_measured_formants_match_targets_per_group(repo_root: Path, tmp_path: Pa
             lo, hi = max(0, int((start - MEASURE_MARGIN_S) * sr)), int((end + MEASURE_MARGIN_S) * sr) + 1
             measured = measure_token(audio[lo:hi], sr, start - lo / sr, end - lo / sr, row["group"], settings)
             within[row["group"]].append(
-                [abs(measured[f"f{k}_50"] / float(row[f"f{k}_50"]) - 1) <= 0.05 for k in (1, 2, 3)])
+                [abs(measured[f"f{k}_50"] / float(row[f"f{k}_50"]) - 1) <= 0.05 for k in (1, 2, 3)]
+            )
     assert {group: len(flags) for group, flags in within.items()} == {"men": 144, "women": 144, "children": 144}
     for group, flags in within.items():
         all_three = float(np.mean(np.all(flags, axis=1)))

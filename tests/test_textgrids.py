@@ -1,4 +1,5 @@
 """Tolerant TextGrid / TIMIT reading: formats, encodings, sloppy intervals, and files that are not TextGrids."""
+
 from __future__ import annotations
 
 from pathlib import Path

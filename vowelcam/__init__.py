@@ -22,6 +22,7 @@ themselves made callable: ``vowelcam.extract(...)`` runs :func:`vowelcam.api.ext
 ``vowelcam.extract.SOMETHING`` is still the module's content. Type checkers see them as modules: import the
 typed functions from :mod:`vowelcam.api` instead.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -34,8 +35,18 @@ __version__ = "0.1.0"
 from . import api  # noqa: E402  (after __version__: the modules api imports may read it)
 from .api import analyze, classify, read_bands, read_tokens, train  # noqa: E402
 
-__all__ = ["__version__", "analyze", "api", "classify", "explain", "extract", "read_bands", "read_tokens",
-           "report", "train"]
+__all__ = [
+    "__version__",
+    "analyze",
+    "api",
+    "classify",
+    "explain",
+    "extract",
+    "read_bands",
+    "read_tokens",
+    "report",
+    "train",
+]
 
 _CALLABLE_SUBMODULES = frozenset({"extract", "explain", "report"})
 

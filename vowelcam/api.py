@@ -9,10 +9,12 @@ on top of ``config`` (a TOML file) and ``settings`` (a :class:`~vowelcam.config.
 The same functions are ``vowelcam.extract``, ``vowelcam.train``, ... (see :mod:`vowelcam`); import them from here
 for type checkers. This module imports torch only when a function that needs it runs.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # nothing else at import: `import vowelcam` stays as cheap as Python itself
     import pandas
@@ -32,8 +34,9 @@ ALL_SECTIONS = ("corpus", "labels", "measure", "spectrogram", "extract", "train"
 EXTRACT_SECTIONS = ("corpus", "labels", "measure", "spectrogram", "extract")
 
 
-def settings_for(sections: Iterable[str], config: str | Path | None = None, settings: Settings | None = None,
-                 **options: Any) -> Settings:
+def settings_for(
+    sections: Iterable[str], config: str | Path | None = None, settings: Settings | None = None, **options: Any
+) -> Settings:
     """Resolve settings: ``settings`` (or the defaults) < ``config`` file < ``options``.
 
     An option is a section name with a dict (``train={"epochs": 5}``) or a field name of one of ``sections``
@@ -53,16 +56,27 @@ def settings_for(sections: Iterable[str], config: str | Path | None = None, sett
             continue
         owners = [s for s in sections if key in {f.name for f in dataclasses.fields(getattr(resolved, s))}]
         if len(owners) != 1:
-            why = (f"is a setting of {' and '.join(owners)}: give it as {owners[0]}={{{key!r}: ...}}" if owners
-                   else f"is not a setting of {', '.join(sections)}")
+            why = (
+                f"is a setting of {' and '.join(owners)}: give it as {owners[0]}={{{key!r}: ...}}"
+                if owners
+                else f"is not a setting of {', '.join(sections)}"
+            )
             raise ConfigError(f"keyword {key!r} {why}")
         nested.setdefault(owners[0], {})[key] = str(value) if isinstance(value, Path) else value
     return resolved.with_overrides(nested)
 
 
-def extract(corpus: str | Path, out: str | Path, textgrids: str | Path | None = None, *,
-            config: str | Path | None = None, settings: Settings | None = None, force: bool = False,
-            progress: ProgressCallback | None = None, **options: Any) -> ExtractSummary:
+def extract(
+    corpus: str | Path,
+    out: str | Path,
+    textgrids: str | Path | None = None,
+    *,
+    config: str | Path | None = None,
+    settings: Settings | None = None,
+    force: bool = False,
+    progress: ProgressCallback | None = None,
+    **options: Any,
+) -> ExtractSummary:
     """``vowelcam extract``: measure every vowel of ``corpus`` and store its spectrogram in the run directory
     ``out`` (tokens.csv, problems.csv, spectrograms/, config.toml). Options: fields of the corpus, labels,
     measure, spectrogram and extract sections, e.g. ``stress="primary"``, ``include_unvoiced=False``, ``jobs=2``.
@@ -73,8 +87,15 @@ def extract(corpus: str | Path, out: str | Path, textgrids: str | Path | None = 
     return run_extract(corpus, out, textgrids, resolved, progress=progress, force=force)
 
 
-def train(run_dir: str | Path, *, config: str | Path | None = None, settings: Settings | None = None,
-          device: str = "auto", progress: ProgressCallback | None = None, **options: Any) -> TrainResult:
+def train(
+    run_dir: str | Path,
+    *,
+    config: str | Path | None = None,
+    settings: Settings | None = None,
+    device: str = "auto",
+    progress: ProgressCallback | None = None,
+    **options: Any,
+) -> TrainResult:
     """``vowelcam train``: fit a ResNet on the run's spectrograms and score it on held-out speakers (model/,
     predictions.csv). Options: fields of the train section, e.g. ``task="vowels4k"``, ``epochs=10``,
     ``vowels="corner"``, ``min_class_tokens=5``. The result holds the test accuracy with its Wilson interval,
@@ -85,8 +106,15 @@ def train(run_dir: str | Path, *, config: str | Path | None = None, settings: Se
     return run_train(run_dir, resolved.train, device=device, progress=progress)
 
 
-def explain(run_dir: str | Path, *, config: str | Path | None = None, settings: Settings | None = None,
-            device: str = "auto", progress: ProgressCallback | None = None, **options: Any) -> CamSummary:
+def explain(
+    run_dir: str | Path,
+    *,
+    config: str | Path | None = None,
+    settings: Settings | None = None,
+    device: str = "auto",
+    progress: ProgressCallback | None = None,
+    **options: Any,
+) -> CamSummary:
     """``vowelcam cam``: class activation maps of a trained run, read in Hz against formants (cams/, bands.csv,
     agreement.csv, faithfulness.csv). Options: fields of the cam section, e.g. ``method="hirescam"``,
     ``tokens="all"``, ``faithfulness=False``."""
@@ -96,8 +124,9 @@ def explain(run_dir: str | Path, *, config: str | Path | None = None, settings: 
     return explain_run(run_dir, resolved.cam, device=device, progress=progress)
 
 
-def report(run_dir: str | Path, out: str | Path | None = None, *,
-           progress: ProgressCallback | None = None) -> ReportResult:
+def report(
+    run_dir: str | Path, out: str | Path | None = None, *, progress: ProgressCallback | None = None
+) -> ReportResult:
     """``vowelcam report``: report.html and report.pdf of a run (in ``out``, default ``RUN_DIR/report``). The
     result names the PDF (None when WeasyPrint could not write it, with the reason in ``pdf_error``)."""
     from .report.render import build_report
@@ -105,22 +134,31 @@ def report(run_dir: str | Path, out: str | Path | None = None, *,
     return build_report(run_dir, out, progress=progress)
 
 
-def analyze(corpus: str | Path, out: str | Path, textgrids: str | Path | None = None, *,
-            model: str | Path | None = None, config: str | Path | None = None, settings: Settings | None = None,
-            device: str = "auto", force: bool = False, progress: ProgressCallback | None = None,
-            **options: Any) -> AnalyzeSummary:
+def analyze(
+    corpus: str | Path,
+    out: str | Path,
+    textgrids: str | Path | None = None,
+    *,
+    model: str | Path | None = None,
+    config: str | Path | None = None,
+    settings: Settings | None = None,
+    device: str = "auto",
+    force: bool = False,
+    progress: ProgressCallback | None = None,
+    **options: Any,
+) -> AnalyzeSummary:
     """``vowelcam analyze``: extract -> train (or ``model``) -> CAMs -> report in the run directory ``out``,
     skipping stages that are up to date. Options: a field of any section (``epochs=5``) or a section as a dict
     (``cam={"method": "hirescam"}``); names shared by sections (``seed``, ``batch_size``) need the dict."""
     from .pipeline import analyze as run_analyze
 
     resolved = settings_for(ALL_SECTIONS, config, settings, **options)
-    return run_analyze(corpus, out, textgrids, resolved, model=model, device=device, force=force,
-                       progress=progress)
+    return run_analyze(corpus, out, textgrids, resolved, model=model, device=device, force=force, progress=progress)
 
 
-def classify(audio: str | Path, textgrid: str | Path | None = None, model: str | Path | None = None,
-             **kwargs: Any) -> list[TokenPrediction]:
+def classify(
+    audio: str | Path, textgrid: str | Path | None = None, model: str | Path | None = None, **kwargs: Any
+) -> list[TokenPrediction]:
     """``vowelcam classify``: the top classes of every vowel of ``textgrid`` (or of the whole file, or of
     ``start``/``end``) with a trained model (default: the last one trained); see
     :func:`vowelcam.learn.classify.classify`."""
@@ -146,9 +184,11 @@ def _read_table(run: str | Path, name: str) -> pandas.DataFrame:
     try:
         import pandas as pd
     except ImportError:
-        raise ImportError(f"vowelcam.read_* returns a pandas DataFrame and pandas is not installed: pip install "
-                          f"pandas (or 'vowelcam[pandas]'); without it, vowelcam.rundir.read_csv gives {name} "
-                          "as a list of dicts") from None
+        raise ImportError(
+            f"vowelcam.read_* returns a pandas DataFrame and pandas is not installed: pip install "
+            f"pandas (or 'vowelcam[pandas]'); without it, vowelcam.rundir.read_csv gives {name} "
+            "as a list of dicts"
+        ) from None
     path = Path(run)
     path = path / name if path.is_dir() else path
     if not path.is_file():

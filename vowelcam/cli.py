@@ -7,6 +7,7 @@ command function when it runs. ``tests/test_cli.py`` checks that ``--help`` impo
 Usage errors (a bad choice, a missing argument, a flag that does not exist) are one line on stderr, exit
 status 2, raised by Typer before the command body runs, so nothing is written.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -31,8 +32,14 @@ _ClickException = _click_class("ClickException")
 class OneLineErrors(TyperGroup):
     """A Typer group whose usage errors are one line (``vowelcam train: error: ... (-h for help)``)."""
 
-    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
-             standalone_mode: bool = True, **extra: Any) -> Any:
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         """Run the command line; on a usage error print one line to stderr and exit with status 2."""
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
@@ -80,8 +87,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
-    version: bool = typer.Option(False, "--version", "-V", callback=_version, is_eager=True,
-                                 help="Show the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", "-V", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
 ) -> None:
     """vowelcam: results go to stdout, progress and logs to stderr."""
 

@@ -3,13 +3,15 @@
 Every run writes its fully resolved settings to ``config.toml``; ``vowelcam analyze --config FILE`` reads such
 a file back. Unknown sections or keys are config errors (a typo must not pass silently).
 """
+
 from __future__ import annotations
 
 import dataclasses
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import tomli_w
 
@@ -212,7 +214,7 @@ class Settings:
             out[f.name] = {k: list(v) if isinstance(v, tuple) else v for k, v in section.items()}
         return out
 
-    def with_overrides(self, overrides: Mapping[str, Mapping[str, Any]]) -> "Settings":
+    def with_overrides(self, overrides: Mapping[str, Mapping[str, Any]]) -> Settings:
         """A copy with ``{section: {key: value}}`` applied; ``None`` values are ignored (unset flags)."""
         updated = {}
         for section_name, values in overrides.items():

@@ -4,6 +4,7 @@ Config and argument errors stop a command at once (the CLI prints one line, exit
 Data errors name the file, tier and interval; the corpus stages collect them into ``problems.csv``
 and carry on with the rest.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

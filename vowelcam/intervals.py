@@ -1,8 +1,9 @@
 """Confidence intervals shared by the stages (training scores, CAM agreement, report)."""
+
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -44,9 +45,13 @@ def resampling_clusters(speakers: Sequence[str], recordings: Sequence[str]) -> t
     return [f"token:{i}" for i in range(len(speakers))], TOKEN_UNIT
 
 
-def cluster_bootstrap_mean(values: Sequence[float], clusters: Sequence[str], n_boot: int = 1000,
-                           seed: int | np.random.Generator = 0,
-                           level: float = 0.95) -> tuple[float, float, float, int, int]:
+def cluster_bootstrap_mean(
+    values: Sequence[float],
+    clusters: Sequence[str],
+    n_boot: int = 1000,
+    seed: int | np.random.Generator = 0,
+    level: float = 0.95,
+) -> tuple[float, float, float, int, int]:
     """Mean of the finite ``values`` and its percentile interval from resampling ``clusters`` with replacement.
 
     Returns ``(mean, lo, hi, n_values, n_clusters)``. Each replicate draws as many clusters as there are, keeps
@@ -72,9 +77,14 @@ def cluster_bootstrap_mean(values: Sequence[float], clusters: Sequence[str], n_b
     return mean, float(lo), float(hi), len(arr), len(names)
 
 
-def cluster_bootstrap_paired_difference(a: Sequence[float], b: Sequence[float], clusters: Sequence[str],
-                                        n_boot: int = 1000, seed: int | np.random.Generator = 0,
-                                        level: float = 0.95) -> tuple[float, float, float, int, int]:
+def cluster_bootstrap_paired_difference(
+    a: Sequence[float],
+    b: Sequence[float],
+    clusters: Sequence[str],
+    n_boot: int = 1000,
+    seed: int | np.random.Generator = 0,
+    level: float = 0.95,
+) -> tuple[float, float, float, int, int]:
     """Mean of ``a - b`` over tokens where both are finite, with a cluster-bootstrap interval (see
     :func:`cluster_bootstrap_mean`). The pairing is kept: a token's two values are always drawn together."""
     diff = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)

@@ -8,16 +8,18 @@ Under ``torchrun`` (``WORLD_SIZE`` > 1) every rank runs ``analyze`` in one proce
 extraction chunks, train with DistributedDataParallel and shard the CAMs; rank 0 merges, writes the report and
 the stage stamps while the others wait. The run directory must be on a file system all ranks see.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
 import os
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from . import rundir
 from .config import Settings, save_settings
@@ -48,9 +50,16 @@ class AnalyzeSummary:
         return getattr(self.report, "pdf", None)
 
 
-def analyze(corpus: str | Path, out: str | Path, textgrids: str | Path | None = None,
-            settings: Settings | None = None, model: str | Path | None = None, device: str = "auto",
-            force: bool = False, progress: ProgressCallback | None = None) -> AnalyzeSummary:
+def analyze(
+    corpus: str | Path,
+    out: str | Path,
+    textgrids: str | Path | None = None,
+    settings: Settings | None = None,
+    model: str | Path | None = None,
+    device: str = "auto",
+    force: bool = False,
+    progress: ProgressCallback | None = None,
+) -> AnalyzeSummary:
     """Run every stage from a corpus to the PDF report in the run directory ``out``."""
     settings = settings or Settings()
     run = RunDir(out)  # created by extract once the corpus is known to hold pairs
@@ -83,14 +92,25 @@ def analyze(corpus: str | Path, out: str | Path, textgrids: str | Path | None = 
 Step = tuple[str, dict[str, Any], list[str], Callable[[], Any], bool]
 
 
-def _steps(run: RunDir, settings: Settings, model: str | Path | None, device: str,
-           progress: ProgressCallback | None) -> list[Step]:
+def _steps(
+    run: RunDir, settings: Settings, model: str | Path | None, device: str, progress: ProgressCallback | None
+) -> list[Step]:
     """(name, settings fingerprinted, outputs, action, whether every rank runs it) for the stages after extract."""
     return [
-        ("train", {"train": settings.to_dict()["train"], "model": str(model or "")}, [rundir.MODEL, rundir.PREDICTIONS],
-         lambda: _train_or_predict(run, settings, model, device, progress), True),
-        ("cam", settings.to_dict()["cam"], [rundir.CAMS, rundir.BANDS, rundir.AGREEMENT],
-         lambda: _cam(run, settings, device, progress), True),
+        (
+            "train",
+            {"train": settings.to_dict()["train"], "model": str(model or "")},
+            [rundir.MODEL, rundir.PREDICTIONS],
+            lambda: _train_or_predict(run, settings, model, device, progress),
+            True,
+        ),
+        (
+            "cam",
+            settings.to_dict()["cam"],
+            [rundir.CAMS, rundir.BANDS, rundir.AGREEMENT],
+            lambda: _cam(run, settings, device, progress),
+            True,
+        ),
         ("report", settings.to_dict()["report"], ["report/report.html"], lambda: _report(run, progress), False),
     ]
 
@@ -101,15 +121,16 @@ def _ranks(device: str) -> Iterator[ChunkShare]:
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         yield ChunkShare()
         return
-    from .learn.distributed import barrier, process_group
     from .learn.accel import resolve_device
+    from .learn.distributed import barrier, process_group
 
     with process_group(resolve_device(device)) as place:
         yield ChunkShare(place.rank, place.world_size, lambda: barrier(place))
 
 
-def _train_or_predict(run: RunDir, settings: Settings, model: str | Path | None, device: str,
-                      progress: ProgressCallback | None) -> Any:
+def _train_or_predict(
+    run: RunDir, settings: Settings, model: str | Path | None, device: str, progress: ProgressCallback | None
+) -> Any:
     if model is not None:
         from .learn.predict import predict_run
 

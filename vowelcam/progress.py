@@ -1,7 +1,9 @@
 """Progress reporting from the library without printing: a callback the CLI turns into Rich bars."""
+
 from __future__ import annotations
 
-from typing import Callable, Optional
+from collections.abc import Callable
+from typing import Optional
 
 # progress(stage, done, total, message): total may be 0 when unknown.
 ProgressCallback = Callable[[str, int, int, str], None]

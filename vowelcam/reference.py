@@ -11,6 +11,7 @@ Keys are ``(vowel, group)`` with the vowel in ARPAbet without stress (``"IY"``) 
 ``men``, ``women``, ``children``; values are ``{"n", "f0_mean", "f0_sd", ..., "f3_sd"}`` plus
 ``dur_mean``/``dur_sd`` (ms) for h95.
 """
+
 from __future__ import annotations
 
 import csv

@@ -18,6 +18,7 @@ Every stage reads and writes a run directory so that any stage can be re-run, re
       textgrids/             input TextGrids with vowelcam's tiers (vowelcam export-textgrids)
       show/                  one PNG per token asked for (vowelcam show)
 """
+
 from __future__ import annotations
 
 import csv
@@ -25,10 +26,10 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
-
+from typing import Any
 
 FORMAT_VERSION = 1
 
@@ -60,7 +61,7 @@ class RunDir:
         """Absolute path of a documented file name (e.g. ``rundir.TOKENS``)."""
         return self.root / name
 
-    def create(self) -> "RunDir":
+    def create(self) -> RunDir:
         """Create the directory and its version stamp (idempotent)."""
         self.root.mkdir(parents=True, exist_ok=True)
         stamp = self.path(STAMP)
@@ -152,8 +153,9 @@ def iter_csv(path: str | Path) -> Iterator[dict[str, str]]:
 
 def _is_float(value: Any) -> bool:
     """A Python or NumPy float (numpy is not imported here: the CLI starts without it)."""
-    return isinstance(value, float) or (getattr(getattr(value, "dtype", None), "kind", "") == "f"
-                                        and getattr(value, "ndim", 1) == 0)
+    return isinstance(value, float) or (
+        getattr(getattr(value, "dtype", None), "kind", "") == "f" and getattr(value, "ndim", 1) == 0
+    )
 
 
 def _fmt(value: Any) -> str:

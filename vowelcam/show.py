@@ -5,6 +5,7 @@ spectrogram with its Hz axis, the CAM of the true class (left) and of the predic
 on one raw colour scale, the token's interval, its F1–F3 at 20/50/80 % and its formant track (``tracks.csv``),
 with the numbers (probabilities, F0, F1–F3 at 50 %, duration, ceiling) in the title.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace

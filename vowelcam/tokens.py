@@ -23,6 +23,7 @@ Columns (units in the name or below; empty = not measurable):
 - spectrogram: ``spec_shard``, ``spec_row`` (where it sits in the store), ``frame_start``, ``frame_end``
   (the token's own interval in spectrogram frames, end exclusive)
 """
+
 from __future__ import annotations
 
 import re
@@ -41,10 +42,20 @@ FORMANT_COLUMNS = [f"f{k}_{p}" for p in (20, 50, 80) for k in (1, 2, 3)]
 MEASURE_COLUMNS = ["f0", *FORMANT_COLUMNS, "b1_50", "b2_50", "b3_50", "ceiling", "formants", "sample_rate", "band_hz"]
 SPEC_COLUMNS = ["spec_shard", "spec_row", "frame_start", "frame_end"]
 INTENSITY_COLUMNS = ["intensity_db"]
-TOKEN_COLUMNS = ID_COLUMNS + LABEL_COLUMNS + TIME_COLUMNS + MEASURE_COLUMNS + INTENSITY_COLUMNS + SPEC_COLUMNS + NORM_COLUMNS
+TOKEN_COLUMNS = (
+    ID_COLUMNS + LABEL_COLUMNS + TIME_COLUMNS + MEASURE_COLUMNS + INTENSITY_COLUMNS + SPEC_COLUMNS + NORM_COLUMNS
+)
 
-NUMERIC_COLUMNS = {"interval", "start", "end", "duration_ms", *MEASURE_COLUMNS, *SPEC_COLUMNS, *INTENSITY_COLUMNS,
-                   *NORM_COLUMNS}
+NUMERIC_COLUMNS = {
+    "interval",
+    "start",
+    "end",
+    "duration_ms",
+    *MEASURE_COLUMNS,
+    *SPEC_COLUMNS,
+    *INTENSITY_COLUMNS,
+    *NORM_COLUMNS,
+}
 _NUMERIC_EXTRA = re.compile(r"f\d_(dct\d+|\d+)$")  # settings-dependent: DCT coefficients, extra points
 
 

@@ -4,6 +4,7 @@ mono or stereo (averaged to mono), and sample-rate conversion.
 A :class:`Recording` serves the many tokens of one file: a recording of up to ``WHOLE_FILE_MAX_SAMPLES`` samples is
 read (and, when asked, resampled) once; a longer one is read segment by segment, so it never sits in memory whole.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -103,7 +104,7 @@ class Recording:
             self._resampled[rate] = resample(self._all(), self.info.sample_rate, rate)
         signal = self._resampled[rate]
         first = max(0, int(np.floor(start_s * rate)))
-        return signal[first: max(first, int(np.ceil(end_s * rate)))], first / rate, rate
+        return signal[first : max(first, int(np.ceil(end_s * rate)))], first / rate, rate
 
     def _all(self) -> np.ndarray:
         if self._error is not None:

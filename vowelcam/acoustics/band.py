@@ -14,6 +14,7 @@ spacing to spare. A formant the band does not hold is reported empty, never gues
 The band edge is ``band_fraction`` (0.975) of the Nyquist frequency: resampled and telephone audio roll off in
 the last few per cent below Nyquist, and a ceiling inside that roll-off invites a spurious pole.
 """
+
 from __future__ import annotations
 
 import math
@@ -71,6 +72,8 @@ def band_note(ceiling: float, sr: float, group: str, settings: MeasureSettings) 
         return ""
     empty = ", ".join(f"F{k}" for k in range(held + 1, TRACKED_FORMANTS + 1))
     who = f"a {group} vocal tract" if group else "a vocal tract of unknown group"
-    return (f"{empty} empty: {sr:g} Hz audio (band edge {band_edge(sr, settings):.0f} Hz) holds "
-            f"{formant_slots(ceiling, sr, settings):.2f} formants of {who} (ceiling {ceiling:.0f} Hz); "
-            f"F{held + 1} needs {held + 1.5:g}")
+    return (
+        f"{empty} empty: {sr:g} Hz audio (band edge {band_edge(sr, settings):.0f} Hz) holds "
+        f"{formant_slots(ceiling, sr, settings):.2f} formants of {who} (ceiling {ceiling:.0f} Hz); "
+        f"F{held + 1} needs {held + 1.5:g}"
+    )

@@ -4,6 +4,7 @@ No per-token normalisation and no image resizing: a row is a frequency (``freqs_
 (``times_s``, relative to the token's centre). See :class:`vowelcam.config.SpectrogramSettings` for the
 defaults and why.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -71,8 +72,9 @@ def token_spectrogram(
     return np.ascontiguousarray(db.T, dtype=np.float32)  # C order: shards are written and read row-wise
 
 
-def recording_spectrogram(recording: Recording, centre_s: float, settings: SpectrogramSettings,
-                          geo: SpectrogramGeometry | None = None) -> np.ndarray:
+def recording_spectrogram(
+    recording: Recording, centre_s: float, settings: SpectrogramSettings, geo: SpectrogramGeometry | None = None
+) -> np.ndarray:
     """The spectrogram of the token centred at ``centre_s`` (s from the start of the recording).
 
     A short recording is resampled once as a whole and every token is cut from it (no filter edges at the
@@ -94,8 +96,9 @@ def _hann(win: int) -> tuple[np.ndarray, float]:
     return window, full_scale
 
 
-def token_frames(start_s: float, end_s: float, settings: SpectrogramSettings,
-                 geo: SpectrogramGeometry | None = None) -> tuple[int, int]:
+def token_frames(
+    start_s: float, end_s: float, settings: SpectrogramSettings, geo: SpectrogramGeometry | None = None
+) -> tuple[int, int]:
     """The token's own interval in spectrogram frames (end exclusive), clipped to the frame range."""
     geo = geo or geometry(settings)
     half = (end_s - start_s) / 2

@@ -17,6 +17,7 @@ within ``extent_db`` (6 dB) of the peak and above the threshold, stopping at the
 The extent is only a display span (``classify`` centres the model's window on its middle); the method finds
 nuclei, not vowel boundaries.
 """
+
 from __future__ import annotations
 
 import math
@@ -50,16 +51,25 @@ class Nucleus:
     intensity_db: float
 
 
-def find_nuclei(samples: np.ndarray, sr: int, settings: NucleiSettings = NucleiSettings(),
-                start_time: float = 0.0) -> list[Nucleus]:
+def find_nuclei(
+    samples: np.ndarray, sr: int, settings: NucleiSettings = NucleiSettings(), start_time: float = 0.0
+) -> list[Nucleus]:
     """The nuclei of a recording (mono samples at ``sr``; times offset by ``start_time``), in time order."""
     sound = parselmouth.Sound(np.asarray(samples, dtype=np.float64), sampling_frequency=sr, start_time=start_time)
     try:
         intensity = sound.to_intensity(minimum_pitch=settings.min_pitch, subtract_mean=True)
-        pitch = sound.to_pitch_ac(time_step=settings.pitch_step, pitch_floor=settings.pitch_floor,
-                                  max_number_of_candidates=4, very_accurate=False, silence_threshold=0.03,
-                                  voicing_threshold=0.25, octave_cost=0.01, octave_jump_cost=0.35,
-                                  voiced_unvoiced_cost=0.25, pitch_ceiling=settings.pitch_ceiling)
+        pitch = sound.to_pitch_ac(
+            time_step=settings.pitch_step,
+            pitch_floor=settings.pitch_floor,
+            max_number_of_candidates=4,
+            very_accurate=False,
+            silence_threshold=0.03,
+            voicing_threshold=0.25,
+            octave_cost=0.01,
+            octave_jump_cost=0.35,
+            voiced_unvoiced_cost=0.25,
+            pitch_ceiling=settings.pitch_ceiling,
+        )
     except parselmouth.PraatError:  # shorter than the analysis window: no nucleus
         return []
     times, db = intensity.xs(), intensity.values[0]
@@ -82,7 +92,7 @@ def kept_peaks(db: np.ndarray, settings: NucleiSettings) -> list[int]:
     kept = []
     for j, i in enumerate(candidates):
         following = candidates[j + 1] if j + 1 < len(candidates) else None
-        if following is None or db[i] - float(np.min(db[i: following + 1])) >= settings.min_dip_db:
+        if following is None or db[i] - float(np.min(db[i : following + 1])) >= settings.min_dip_db:
             kept.append(i)
     return kept
 
@@ -95,8 +105,8 @@ def _voiced(pitch: parselmouth.Pitch, t: float) -> bool:
 def _nucleus(times: np.ndarray, db: np.ndarray, i: int, peaks: list[int], settings: NucleiSettings) -> Nucleus:
     floor = max(db[i] - settings.extent_db, threshold_db(db, settings))
     k = peaks.index(i)
-    lo_limit = int(np.argmin(db[peaks[k - 1]: i + 1])) + peaks[k - 1] if k > 0 else 0
-    hi_limit = int(np.argmin(db[i: peaks[k + 1] + 1])) + i if k + 1 < len(peaks) else len(db) - 1
+    lo_limit = int(np.argmin(db[peaks[k - 1] : i + 1])) + peaks[k - 1] if k > 0 else 0
+    hi_limit = int(np.argmin(db[i : peaks[k + 1] + 1])) + i if k + 1 < len(peaks) else len(db) - 1
     lo = i
     while lo > lo_limit and db[lo - 1] >= floor:
         lo -= 1
@@ -118,6 +128,11 @@ def nucleus_recall_precision(peaks: list[float], vowels: list[tuple[float, float
         if j >= 0 and vowels[j][0] <= p <= vowels[j][1]:
             inside += 1
             hit[j] = True
-    return {"recall": float(hit.mean()) if len(vowels) else math.nan,
-            "precision": inside / len(peaks) if peaks else math.nan,
-            "n_vowels": len(vowels), "n_nuclei": len(peaks), "n_vowels_found": int(hit.sum()), "n_inside": inside}
+    return {
+        "recall": float(hit.mean()) if len(vowels) else math.nan,
+        "precision": inside / len(peaks) if peaks else math.nan,
+        "n_vowels": len(vowels),
+        "n_nuclei": len(peaks),
+        "n_vowels_found": int(hit.sum()),
+        "n_inside": inside,
+    }

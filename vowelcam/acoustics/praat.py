@@ -28,6 +28,7 @@ Measurement problems (silence, unvoiced audio, a token too short to analyse, Pra
 raise: the affected values are NaN and the caller records the problem. Only programming errors (bad argument
 types, ``end < start``) raise ``ValueError``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -49,8 +50,14 @@ _SILENCE_RMS = 1e-6  # below this the span is treated as silence (about -120 dBF
 
 
 def measure_token(
-    samples: np.ndarray, sr: int, start: float, end: float, group: str | None, settings: MeasureSettings,
-    f0: float | None = None, ceiling: float | None = None,
+    samples: np.ndarray,
+    sr: int,
+    start: float,
+    end: float,
+    group: str | None,
+    settings: MeasureSettings,
+    f0: float | None = None,
+    ceiling: float | None = None,
 ) -> dict[str, float]:
     """Measure F0, F1–F3 at 20/50/80 %, bandwidths at 50 % and the chosen ceiling of one token.
 
@@ -175,7 +182,12 @@ def group_ceiling(group: str | None, settings: MeasureSettings) -> float:
 
 
 def measure_formants(
-    audio: np.ndarray, sr: int, start: float, end: float, group: str | None, settings: MeasureSettings,
+    audio: np.ndarray,
+    sr: int,
+    start: float,
+    end: float,
+    group: str | None,
+    settings: MeasureSettings,
     ceiling: float | None = None,
 ) -> dict[str, float]:
     """F1–F3 at 20/50/80 %, B1–B3 at 50 %, the ceiling and formant count, from the best candidate ceiling.
@@ -248,8 +260,9 @@ class _AnalysisSpan:
         return formant, rate / 2
 
 
-def formant_values(formant: parselmouth.Formant, times: np.ndarray,
-                   count: int = TRACKED_FORMANTS) -> tuple[np.ndarray, np.ndarray]:
+def formant_values(
+    formant: parselmouth.Formant, times: np.ndarray, count: int = TRACKED_FORMANTS
+) -> tuple[np.ndarray, np.ndarray]:
     """F1..F``count`` frequencies and bandwidths, each ``[len(times), count]`` in Hz (NaN where Praat found none)."""
     xs = formant.xs()
     frame_times = np.clip(times, xs[0], xs[-1]).tolist()
@@ -297,8 +310,9 @@ def finite_medians(values: np.ndarray, axis: int) -> np.ndarray:
     return np.squeeze(np.where(count > 0, (low + high) / 2, np.nan), axis=axis)
 
 
-def implausible_counts(freqs: np.ndarray, bands: np.ndarray, settings: MeasureSettings,
-                       held: int = TRACKED_FORMANTS) -> np.ndarray:
+def implausible_counts(
+    freqs: np.ndarray, bands: np.ndarray, settings: MeasureSettings, held: int = TRACKED_FORMANTS
+) -> np.ndarray:
     """Violated sanity priors per candidate, on the median F1–F3 and B2–B3 (after Fast Track's heuristics).
 
     ``freqs``/``bands`` are ``[candidates, frames, 3]``; fewer is better. Very wide B2/B3 mean a spurious
@@ -327,7 +341,12 @@ def _report(fractions: np.ndarray, freqs: np.ndarray, bands: np.ndarray, ceiling
 
 
 def formant_track(
-    samples: np.ndarray, sr: int, start: float, end: float, ceiling: float, fractions: np.ndarray,
+    samples: np.ndarray,
+    sr: int,
+    start: float,
+    end: float,
+    ceiling: float,
+    fractions: np.ndarray,
     settings: MeasureSettings,
 ) -> tuple[np.ndarray, np.ndarray]:
     """F1–F3 and B1–B3 (``[len(fractions), 3]`` Hz) at ``fractions`` of the token, at one (the chosen) ceiling.
@@ -339,7 +358,12 @@ def formant_track(
     fractions = np.asarray(fractions, dtype=float)
     shape = (len(fractions), TRACKED_FORMANTS)
     audio = _as_mono_float(samples)
-    if not (ceiling == ceiling and ceiling > 0) or end <= start or len(fractions) < 2 or not _audible(audio, sr, start, end):
+    if (
+        not (ceiling == ceiling and ceiling > 0)
+        or end <= start
+        or len(fractions) < 2
+        or not _audible(audio, sr, start, end)
+    ):
         return np.full(shape, math.nan), np.full(shape, math.nan)
     times = start + fractions * (end - start)
     try:

@@ -24,12 +24,13 @@ none" isolates the move. On Hillenbrand et al. (1995), "none" reproduces the mea
 Every parselmouth call of the resynthesis lives here (house rule). Praat refusing the input raises
 :class:`~vowelcam.errors.ResynthesisError` naming the token, never a bare ``PraatError``.
 """
+
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import parselmouth
@@ -76,8 +77,10 @@ class Manipulation:
     def praat_formula(self) -> str:
         """The ``FormantGrid: Formula (frequencies)`` expression of this change ('' for none)."""
         if self.formant:  # floored: a spurious low pole moved down would leave the Bark scale's domain
-            return (f"if row = {self.formant} then max({MIN_FORMANT_HZ:g}, "
-                    f"barkToHertz(hertzToBark(self) + ({self.bark:.6g}))) else self fi")
+            return (
+                f"if row = {self.formant} then max({MIN_FORMANT_HZ:g}, "
+                f"barkToHertz(hertzToBark(self) + ({self.bark:.6g}))) else self fi"
+            )
         return "" if self.scale == 1.0 else f"self * {self.scale:.6g}"
 
     def target(self, hz: float, formant: int) -> float:
@@ -151,8 +154,9 @@ class SourceFilter:
                 call(grid, "Formula (frequencies)", formula)
             out = call([self._source, grid], "Filter").values[0]
         except parselmouth.PraatError as exc:
-            raise ResynthesisError(f"{self.where}: Praat could not re-filter ({manipulation.name}): "
-                                   f"{_first_line(exc)}") from None
+            raise ResynthesisError(
+                f"{self.where}: Praat could not re-filter ({manipulation.name}): {_first_line(exc)}"
+            ) from None
         out = np.resize(np.asarray(out, dtype=np.float64), self.samples.size)
         return match_level(out, self.samples, level_span)
 

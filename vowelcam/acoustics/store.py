@@ -10,13 +10,15 @@ Layout of ``run/spectrograms/``::
 A token's place is ``(spec_shard, spec_row)`` in ``tokens.csv``. Shards are written whole and atomically, one per
 extraction chunk, so an interrupted extraction resumes at the first missing chunk.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -64,9 +66,13 @@ class SpectrogramStore:
             self.freqs = np.load(self.dir / "freqs.npy")
             self.times = np.load(self.dir / "times.npy")
         except (OSError, ValueError) as exc:
-            raise RunDirError(f"{self.dir}: no readable spectrogram store ({exc}); run `vowelcam extract` first") from None
+            raise RunDirError(
+                f"{self.dir}: no readable spectrogram store ({exc}); run `vowelcam extract` first"
+            ) from None
         if self.meta.get("version") != STORE_VERSION:
-            raise RunDirError(f"{self.dir}: spectrogram store version {self.meta.get('version')} is not {STORE_VERSION}")
+            raise RunDirError(
+                f"{self.dir}: spectrogram store version {self.meta.get('version')} is not {STORE_VERSION}"
+            )
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -84,7 +90,7 @@ class SpectrogramStore:
             return len(self.freqs)
         return int(np.searchsorted(self.freqs, max_freq, side="right"))
 
-    @lru_cache(maxsize=64)
+    @lru_cache(maxsize=64)  # noqa: B019 - a store lives as long as its run; the cache holds 64 memory maps
     def _shard(self, index: int) -> np.ndarray:
         path = self.dir / shard_name(index)
         try:

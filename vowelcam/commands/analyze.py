@@ -1,4 +1,5 @@
 """``vowelcam analyze CORPUS``: from recordings and TextGrids to the PDF report, in one command."""
+
 from __future__ import annotations
 
 import os
@@ -9,11 +10,28 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .choices import Arch, Precision, CamMethod, GroupBy, Task, check_vowels
-from .common import (config_option, device_option, handle_errors, out, resolve_settings, rich_progress, setting,
-                     setup_logging, verbose_option)
-from .extract import (carry_tier_option, corpus_argument, points_option, print_summary as print_extract_summary,
-                      textgrids_option, track_step_option)
+from .choices import Arch, CamMethod, GroupBy, Precision, Task, check_vowels
+from .common import (
+    config_option,
+    device_option,
+    handle_errors,
+    out,
+    resolve_settings,
+    rich_progress,
+    setting,
+    setup_logging,
+    verbose_option,
+)
+from .extract import (
+    carry_tier_option,
+    corpus_argument,
+    points_option,
+    textgrids_option,
+    track_step_option,
+)
+from .extract import (
+    print_summary as print_extract_summary,
+)
 
 if TYPE_CHECKING:
     from ..pipeline import AnalyzeSummary
@@ -29,24 +47,56 @@ def analyze_command(
     corpus: Path = corpus_argument(),
     textgrids: Optional[Path] = textgrids_option(),
     out_dir: Path = typer.Option(Path("vowelcam-run"), "--out", "-o", help="Run directory."),
-    model: Optional[Path] = typer.Option(None, "--model", exists=True, dir_okay=False,
-                                         help="Use this trained model (model.pt) instead of training one."),
+    model: Optional[Path] = typer.Option(
+        None, "--model", exists=True, dir_okay=False, help="Use this trained model (model.pt) instead of training one."
+    ),
     task: Optional[Task] = setting("train.task", "--task", help="vowels (full band), vowels4k (<= 4 kHz), voicing."),
-    vowels: Optional[str] = setting("labels.vowel_set", "--vowels", callback=check_vowels,
-                                    help="corner | monophthongs | hillenbrand12 | all | a list such as IY,AE,UW."),
-    arch: Optional[Arch] = setting("train.arch", "--arch", help="auto = resnet101 on a GPU, resnet18-w16 on a CPU (a quarter-width ResNet-18: same Hz per CAM row, ~11x faster training)."),
-    precision: Optional[Precision] = setting("train.precision", "--precision",
-                                             help="Training steps: auto = bf16 on CUDA and on CPUs with bf16 instructions, else fp32."),
-    epochs: Optional[int] = setting("train.epochs", "--epochs", min=1, help="Training epochs (upper bound; early stopping)."),
-    min_class_tokens: Optional[int] = setting("train.min_class_tokens", "--min-class-tokens", min=1,
-                                              help="Leave out classes with fewer tokens (listed in model/problems.csv)."),
-    group_by: Optional[GroupBy] = setting("train.group_by", "--group-by",
-                                          help="Split groups: auto (speakers; recordings for one speaker; else an error) | speaker | recording."),
+    vowels: Optional[str] = setting(
+        "labels.vowel_set",
+        "--vowels",
+        callback=check_vowels,
+        help="corner | monophthongs | hillenbrand12 | all | a list such as IY,AE,UW.",
+    ),
+    arch: Optional[Arch] = setting(
+        "train.arch",
+        "--arch",
+        help="auto = resnet101 on a GPU, resnet18-w16 on a CPU (a quarter-width ResNet-18: same Hz"
+        " per CAM row, ~11x faster training).",
+    ),
+    precision: Optional[Precision] = setting(
+        "train.precision",
+        "--precision",
+        help="Training steps: auto = bf16 on CUDA and on CPUs with bf16 instructions, else fp32.",
+    ),
+    epochs: Optional[int] = setting(
+        "train.epochs", "--epochs", min=1, help="Training epochs (upper bound; early stopping)."
+    ),
+    min_class_tokens: Optional[int] = setting(
+        "train.min_class_tokens",
+        "--min-class-tokens",
+        min=1,
+        help="Leave out classes with fewer tokens (listed in model/problems.csv).",
+    ),
+    group_by: Optional[GroupBy] = setting(
+        "train.group_by",
+        "--group-by",
+        help="Split groups: auto (speakers; recordings for one speaker; else an error) | speaker | recording.",
+    ),
     method: Optional[CamMethod] = setting("cam.method", "--method", help="CAM method."),
-    speaker_pattern: Optional[str] = setting("corpus.speaker_pattern", "--speaker-pattern", shown="none",
-                                             help="Regex with (?P<speaker>...) [and (?P<group>...)], or a preset: hillenbrand, timit."),
-    speaker_groups: Optional[Path] = setting("corpus.speaker_groups", "--speaker-groups", shown="none", exists=True,
-                                             dir_okay=False, help="CSV speaker,group[,ceiling]; other columns go to tokens.csv."),
+    speaker_pattern: Optional[str] = setting(
+        "corpus.speaker_pattern",
+        "--speaker-pattern",
+        shown="none",
+        help="Regex with (?P<speaker>...) [and (?P<group>...)], or a preset: hillenbrand, timit.",
+    ),
+    speaker_groups: Optional[Path] = setting(
+        "corpus.speaker_groups",
+        "--speaker-groups",
+        shown="none",
+        exists=True,
+        dir_okay=False,
+        help="CSV speaker,group[,ceiling]; other columns go to tokens.csv.",
+    ),
     jobs: Optional[int] = setting("extract.jobs", "--jobs", "-j", min=1, help="Extraction processes."),
     device: str = device_option(),
     track_step: Optional[float] = track_step_option(),
@@ -58,13 +108,23 @@ def analyze_command(
 ) -> None:
     """Extract -> train (or --model) -> classify -> CAMs -> bands -> report, skipping stages already up to date."""
     setup_logging(verbose)
-    settings = resolve_settings(config, {
-        "labels.vowel_set": vowels, "corpus.speaker_pattern": speaker_pattern,
-        "corpus.speaker_groups": speaker_groups, "extract.jobs": jobs, "train.task": task, "train.arch": arch,
-        "train.epochs": epochs, "train.vowels": vowels, "train.min_class_tokens": min_class_tokens,
-        "train.group_by": group_by, "train.precision": precision,
-        "cam.method": method,
-    })
+    settings = resolve_settings(
+        config,
+        {
+            "labels.vowel_set": vowels,
+            "corpus.speaker_pattern": speaker_pattern,
+            "corpus.speaker_groups": speaker_groups,
+            "extract.jobs": jobs,
+            "train.task": task,
+            "train.arch": arch,
+            "train.epochs": epochs,
+            "train.vowels": vowels,
+            "train.min_class_tokens": min_class_tokens,
+            "train.group_by": group_by,
+            "train.precision": precision,
+            "cam.method": method,
+        },
+    )
     from ..measure.hooks import output_overrides
     from ..pipeline import analyze
 
@@ -73,8 +133,9 @@ def analyze_command(
         analyze(corpus, out_dir, textgrids, settings, model=model, device=device, force=force)
         return
     with rich_progress() as progress:
-        summary = analyze(corpus, out_dir, textgrids, settings, model=model, device=device, force=force,
-                          progress=progress)
+        summary = analyze(
+            corpus, out_dir, textgrids, settings, model=model, device=device, force=force, progress=progress
+        )
     print_extract_summary(summary.extract)
     print_analyze_summary(summary)
 
@@ -91,9 +152,12 @@ def print_analyze_summary(summary: AnalyzeSummary) -> None:
     result = summary.train
     if result is not None and hasattr(result, "accuracy"):
         chance = f"; chance {100 * result.chance:.1f} %" if hasattr(result, "chance") else ""
-        table.add_row("test accuracy", f"{100 * result.accuracy:.1f} % (95 % CI {100 * result.ci_low:.1f}-"
-                                       f"{100 * result.ci_high:.1f}, resampling {getattr(result, 'ci_unit', 'speaker')}s), "
-                                       f"n = {result.n_test}{chance}")
+        table.add_row(
+            "test accuracy",
+            f"{100 * result.accuracy:.1f} % (95 % CI {100 * result.ci_low:.1f}-"
+            f"{100 * result.ci_high:.1f}, resampling {getattr(result, 'ci_unit', 'speaker')}s), "
+            f"n = {result.n_test}{chance}",
+        )
     cam = summary.cam
     if cam is not None and hasattr(cam, "hz_per_row"):
         table.add_row("CAM resolution", f"{cam.method} at {cam.layer}: {cam.hz_per_row:.1f} Hz per row")

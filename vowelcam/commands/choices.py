@@ -9,6 +9,7 @@ The values repeat constants of the library (``explain.cam.CAM_METHODS``, ``learn
 importing those modules would import torch at start-up; ``tests/test_cli.py`` checks that both agree.
 To add a choice: add an Enum here, type the option with it, and add the library constant to that test.
 """
+
 from __future__ import annotations
 
 import re
@@ -163,6 +164,7 @@ def check_groups(text: Optional[str]) -> Optional[str]:
     items = [g.strip().lower() for g in text.split(",") if g.strip()]
     bad = [g for g in items if g not in SPEAKER_GROUPS]
     if not items or bad:
-        raise typer.BadParameter(f"unknown speaker group(s) {', '.join(bad) or repr(text)}; use a comma list of "
-                                 f"{', '.join(SPEAKER_GROUPS)}")
+        raise typer.BadParameter(
+            f"unknown speaker group(s) {', '.join(bad) or repr(text)}; use a comma list of {', '.join(SPEAKER_GROUPS)}"
+        )
     return ",".join(items)

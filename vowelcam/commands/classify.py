@@ -1,4 +1,5 @@
 """``vowelcam classify FILE.wav [--textgrid FILE.TextGrid] [--model PATH]``: top classes per token."""
+
 from __future__ import annotations
 
 import csv
@@ -25,20 +26,29 @@ def register(app: typer.Typer) -> None:
 @handle_errors
 def classify_command(
     audio: Path = typer.Argument(..., exists=True, dir_okay=False, help="A WAV/FLAC recording."),
-    textgrid: Optional[Path] = typer.Option(None, "--textgrid", "-t", exists=True, dir_okay=False,
-                                            help="Classify every vowel of this TextGrid."),
-    model: Optional[Path] = typer.Option(None, "--model", "-m", show_default="the model of the last `train`",
-                                         help="model.pt to use."),
-    start: Optional[float] = typer.Option(None, "--start", min=0, show_default="start of the file", help="Start of the stretch in s."),
-    end: Optional[float] = typer.Option(None, "--end", min=0, show_default="end of the file", help="End of the stretch in s."),
+    textgrid: Optional[Path] = typer.Option(
+        None, "--textgrid", "-t", exists=True, dir_okay=False, help="Classify every vowel of this TextGrid."
+    ),
+    model: Optional[Path] = typer.Option(
+        None, "--model", "-m", show_default="the model of the last `train`", help="model.pt to use."
+    ),
+    start: Optional[float] = typer.Option(
+        None, "--start", min=0, show_default="start of the file", help="Start of the stretch in s."
+    ),
+    end: Optional[float] = typer.Option(
+        None, "--end", min=0, show_default="end of the file", help="End of the stretch in s."
+    ),
     tier: str = typer.Option("", "--tier", show_default="detect", help="Phone tier name."),
     top: int = typer.Option(3, "--top", min=1, help="How many classes to list per token."),
     as_json: bool = typer.Option(False, "--json", help="JSON on stdout."),
     as_csv: bool = typer.Option(False, "--csv", help="CSV on stdout."),
-    write_textgrid: Optional[Path] = typer.Option(None, "--write-textgrid", help="Copy of the TextGrid with a prediction tier."),
+    write_textgrid: Optional[Path] = typer.Option(
+        None, "--write-textgrid", help="Copy of the TextGrid with a prediction tier."
+    ),
     verbose: bool = verbose_option(),
 ) -> None:
-    """Classify one recording: each vowel nucleus it finds (no TextGrid), --start/--end, or every vowel of --textgrid."""
+    """Classify one recording: each vowel nucleus it finds (no TextGrid), --start/--end, or every vowel
+    of --textgrid."""
     setup_logging(verbose)
     from ..errors import ConfigError
 
@@ -62,14 +72,24 @@ def classify_command(
 
 
 def _as_dict(r: TokenPrediction) -> dict:
-    return {"start": r.start, "end": r.end, "label": r.label, "tier": r.tier, "interval": r.interval,
-            "predicted": r.predicted, "probability": r.probability, **({"peak": r.peak} if r.peak == r.peak else {}),
-            "top": [{"class": c, "probability": p} for c, p in r.top]}
+    return {
+        "start": r.start,
+        "end": r.end,
+        "label": r.label,
+        "tier": r.tier,
+        "interval": r.interval,
+        "predicted": r.predicted,
+        "probability": r.probability,
+        **({"peak": r.peak} if r.peak == r.peak else {}),
+        "top": [{"class": c, "probability": p} for c, p in r.top],
+    }
 
 
 def _as_csv(results: list[TokenPrediction], top: int) -> str:
     buf = io.StringIO()
-    cols = ["start", "end", "label", "tier", "interval"] + [f"{k}{i}" for i in range(1, top + 1) for k in ("class", "prob")]
+    cols = ["start", "end", "label", "tier", "interval"] + [
+        f"{k}{i}" for i in range(1, top + 1) for k in ("class", "prob")
+    ]
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(cols)
     for r in results:
@@ -84,5 +104,7 @@ def _table(results: list[TokenPrediction], audio: Path) -> Table:
         table.add_column(col, justify="right" if col in ("start", "end") else "left")
     for r in results:
         ranked = [f"{c} {p:.2f}" for c, p in r.top[:3]] + [""] * (3 - min(3, len(r.top)))
-        table.add_row(f"{r.start:.3f}", f"{r.end:.3f}", escape(r.label), f"[bold]{escape(ranked[0])}", *map(escape, ranked[1:]))
+        table.add_row(
+            f"{r.start:.3f}", f"{r.end:.3f}", escape(r.label), f"[bold]{escape(ranked[0])}", *map(escape, ranked[1:])
+        )
     return table

@@ -11,14 +11,16 @@ The pattern of a command module (``vowelcam/commands/<name>.py``):
   needs, runs it inside :func:`rich_progress`, prints results with ``out`` (stdout) and notes with ``console``
   (stderr).
 """
+
 from __future__ import annotations
 
 import dataclasses
 import functools
 import logging
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Optional, TypeVar
+from typing import Any, Optional, TypeVar
 
 import typer
 from rich.console import Console
@@ -98,14 +100,20 @@ def verbose_option() -> Any:
 
 def config_option() -> Any:
     """``--config``: a TOML settings file."""
-    return typer.Option(None, "--config", help="TOML settings file (a run's config.toml works); flags override it.",
-                        exists=True, dir_okay=False)
+    return typer.Option(
+        None,
+        "--config",
+        help="TOML settings file (a run's config.toml works); flags override it.",
+        exists=True,
+        dir_okay=False,
+    )
 
 
 def device_option() -> Any:
     """``--device``: where torch runs."""
-    return typer.Option("auto", "--device", callback=check_device,
-                        help="auto (CUDA when available) | cpu | cuda | cuda:N.")
+    return typer.Option(
+        "auto", "--device", callback=check_device, help="auto (CUDA when available) | cpu | cuda | cuda:N."
+    )
 
 
 @contextmanager

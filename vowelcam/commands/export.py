@@ -1,4 +1,5 @@
 """``vowelcam export-textgrids RUN``: the run's predictions, measurement points and CAM bands as TextGrid tiers."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,7 +21,9 @@ def export_command(
     run_dir: Path = typer.Argument(..., help="Run directory."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder to write (default RUN/textgrids)."),
     corpus: Optional[Path] = typer.Option(None, "--corpus", help="Audio folder (default: the one extract recorded)."),
-    textgrids: Optional[Path] = typer.Option(None, "--textgrids", "-t", help="TextGrid folder, if apart from the audio."),
+    textgrids: Optional[Path] = typer.Option(
+        None, "--textgrids", "-t", help="TextGrid folder, if apart from the audio."
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
     """Copy every input TextGrid with tiers vowelcam-class, vowelcam-points and vowelcam-cam added."""

@@ -1,4 +1,5 @@
 """``vowelcam extract CORPUS --out RUN_DIR``: tokens, Praat measurements and spectrograms."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,8 +10,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from .choices import SpeakerFrom, Stress, check_convention, check_vowels
-from .common import (config_option, handle_errors, out, resolve_settings, rich_progress, setting, setup_logging,
-                     verbose_option)
+from .common import (
+    config_option,
+    handle_errors,
+    out,
+    resolve_settings,
+    rich_progress,
+    setting,
+    setup_logging,
+    verbose_option,
+)
 
 if TYPE_CHECKING:
     from ..extract import ExtractSummary
@@ -23,25 +32,37 @@ def register(app: typer.Typer) -> None:
 
 def corpus_argument() -> Path:
     """The CORPUS argument: an existing folder (checked before anything is written)."""
-    return typer.Argument(..., exists=True, file_okay=False, help="Folder with audio (WAV/FLAC, nested folders allowed).")
+    return typer.Argument(
+        ..., exists=True, file_okay=False, help="Folder with audio (WAV/FLAC, nested folders allowed)."
+    )
 
 
 def textgrids_option() -> Optional[Path]:
     """``--textgrids``: an existing folder."""
-    return typer.Option(None, "--textgrids", "-t", exists=True, file_okay=False,
-                        help="Folder of TextGrids, if not beside the audio.")
+    return typer.Option(
+        None, "--textgrids", "-t", exists=True, file_okay=False, help="Folder of TextGrids, if not beside the audio."
+    )
 
 
 def track_step_option() -> Optional[float]:
     """``--track-step``: tracks.csv's step as a fraction of the vowel."""
-    return setting("measure.track_step", "--track-step", min=0, max=0.5,
-                   help="tracks.csv: F1-F3 every this fraction of the vowel (0 = no tracks).")
+    return setting(
+        "measure.track_step",
+        "--track-step",
+        min=0,
+        max=0.5,
+        help="tracks.csv: F1-F3 every this fraction of the vowel (0 = no tracks).",
+    )
 
 
 def points_option() -> Optional[str]:
     """``--points``: extra measurement points (% of the vowel) with wide columns."""
-    return setting("measure.points", "--points", shown="20,50,80",
-                   help="Extra % points with wide F1-F3 columns, e.g. 20,35,50,65,80.")
+    return setting(
+        "measure.points",
+        "--points",
+        shown="20,50,80",
+        help="Extra % points with wide F1-F3 columns, e.g. 20,35,50,65,80.",
+    )
 
 
 def carry_tier_option() -> Optional[list[str]]:
@@ -54,22 +75,50 @@ def extract_command(
     corpus: Path = corpus_argument(),
     out_dir: Path = typer.Option(..., "--out", "-o", help="Run directory to write."),
     textgrids: Optional[Path] = textgrids_option(),
-    vowels: Optional[str] = setting("labels.vowel_set", "--vowels", callback=check_vowels,
-                                    help="corner | monophthongs | hillenbrand12 | all | a list such as IY,AE,UW."),
-    stress: Optional[Stress] = setting("labels.stress", "--stress", help="Which vowels by lexical stress (stressed = primary or secondary)."),
-    min_duration: Optional[float] = setting("labels.min_duration_ms", "--min-duration", min=0, help="Minimum token duration in ms."),
-    unvoiced: Optional[bool] = setting("labels.include_unvoiced", "--unvoiced/--no-unvoiced", help="Also extract P T K CH F TH S SH HH."),
-    convention: Optional[str] = setting("labels.convention", "--labels", callback=check_convention,
-                                        help="Label convention: auto | arpabet | timit | ipa | buckeye | PATH.csv (label,phone[,stress][,kind]; a CSV may define new classes)."),
+    vowels: Optional[str] = setting(
+        "labels.vowel_set",
+        "--vowels",
+        callback=check_vowels,
+        help="corner | monophthongs | hillenbrand12 | all | a list such as IY,AE,UW.",
+    ),
+    stress: Optional[Stress] = setting(
+        "labels.stress", "--stress", help="Which vowels by lexical stress (stressed = primary or secondary)."
+    ),
+    min_duration: Optional[float] = setting(
+        "labels.min_duration_ms", "--min-duration", min=0, help="Minimum token duration in ms."
+    ),
+    unvoiced: Optional[bool] = setting(
+        "labels.include_unvoiced", "--unvoiced/--no-unvoiced", help="Also extract P T K CH F TH S SH HH."
+    ),
+    convention: Optional[str] = setting(
+        "labels.convention",
+        "--labels",
+        callback=check_convention,
+        help="Label convention: auto | arpabet | timit | ipa | buckeye | PATH.csv"
+        " (label,phone[,stress][,kind]; a CSV may define new classes).",
+    ),
     phones_tier: Optional[str] = setting("corpus.phones_tier", "--phones-tier", help="Name of the phone tier."),
     words_tier: Optional[str] = setting("corpus.words_tier", "--words-tier", help="Name of the word tier."),
     speaker_pattern: Optional[str] = setting(
-        "corpus.speaker_pattern", "--speaker-pattern", shown="none",
-        help="Regex with (?P<speaker>...) [and (?P<group>...)] on the relative path, or a preset: hillenbrand, timit."),
-    speaker_from: Optional[SpeakerFrom] = setting("corpus.speaker_from", "--speaker-from", help="Where a token's speaker comes from."),
-    speaker_groups: Optional[Path] = setting("corpus.speaker_groups", "--speaker-groups", shown="none", exists=True, dir_okay=False,
-                                             help="CSV speaker,group[,ceiling] (men/women/children; ceiling in Hz); other columns go to tokens.csv."),
-    max_freq: Optional[float] = setting("spectrogram.max_freq", "--max-freq", min=0, help="Store spectrograms up to this Hz (0 = full band)."),
+        "corpus.speaker_pattern",
+        "--speaker-pattern",
+        shown="none",
+        help="Regex with (?P<speaker>...) [and (?P<group>...)] on the relative path, or a preset: hillenbrand, timit.",
+    ),
+    speaker_from: Optional[SpeakerFrom] = setting(
+        "corpus.speaker_from", "--speaker-from", help="Where a token's speaker comes from."
+    ),
+    speaker_groups: Optional[Path] = setting(
+        "corpus.speaker_groups",
+        "--speaker-groups",
+        shown="none",
+        exists=True,
+        dir_okay=False,
+        help="CSV speaker,group[,ceiling] (men/women/children; ceiling in Hz); other columns go to tokens.csv.",
+    ),
+    max_freq: Optional[float] = setting(
+        "spectrogram.max_freq", "--max-freq", min=0, help="Store spectrograms up to this Hz (0 = full band)."
+    ),
     jobs: Optional[int] = setting("extract.jobs", "--jobs", "-j", min=1, help="Worker processes."),
     track_step: Optional[float] = track_step_option(),
     points: Optional[str] = points_option(),
@@ -80,13 +129,23 @@ def extract_command(
 ) -> None:
     """Find audio/TextGrid pairs, measure every vowel with Praat and store its spectrogram."""
     setup_logging(verbose)
-    settings = resolve_settings(config, {
-        "labels.vowel_set": vowels, "labels.stress": stress, "labels.min_duration_ms": min_duration,
-        "labels.include_unvoiced": unvoiced, "labels.convention": convention, "corpus.phones_tier": phones_tier,
-        "corpus.words_tier": words_tier, "corpus.speaker_pattern": speaker_pattern,
-        "corpus.speaker_from": speaker_from, "corpus.speaker_groups": speaker_groups,
-        "spectrogram.max_freq": max_freq, "extract.jobs": jobs,
-    })
+    settings = resolve_settings(
+        config,
+        {
+            "labels.vowel_set": vowels,
+            "labels.stress": stress,
+            "labels.min_duration_ms": min_duration,
+            "labels.include_unvoiced": unvoiced,
+            "labels.convention": convention,
+            "corpus.phones_tier": phones_tier,
+            "corpus.words_tier": words_tier,
+            "corpus.speaker_pattern": speaker_pattern,
+            "corpus.speaker_from": speaker_from,
+            "corpus.speaker_groups": speaker_groups,
+            "spectrogram.max_freq": max_freq,
+            "extract.jobs": jobs,
+        },
+    )
     from ..extract import extract
     from ..measure.hooks import output_overrides
 

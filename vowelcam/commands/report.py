@@ -1,4 +1,5 @@
 """``vowelcam report RUN_DIR``: the HTML and PDF report of a run, rendered from the run directory alone."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,8 +23,9 @@ def register(app: typer.Typer) -> None:
 @handle_errors
 def report_command(
     run_dir: Path = typer.Argument(..., help="Run directory (made by `vowelcam analyze` or the stage commands)."),
-    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", show_default="RUN_DIR/report",
-                                           help="Folder for report.html, report.pdf and figures/."),
+    out_dir: Optional[Path] = typer.Option(
+        None, "--out", "-o", show_default="RUN_DIR/report", help="Folder for report.html, report.pdf and figures/."
+    ),
     verbose: bool = verbose_option(),
 ) -> None:
     """Render report.html and report.pdf: summary, confusions, CAMs against formants, annotated errors, methods."""
@@ -46,7 +48,10 @@ def print_result(result: ReportResult) -> None:
     table.add_row("HTML", escape(str(result.html)))
     table.add_row("PDF", escape(str(result.pdf)) + f" ({result.pages} pages)" if result.pdf else "[yellow]not written")
     table.add_row("figures", escape(str(result.figures)))
-    table.add_row("time", f"figures {result.seconds_figures:.1f} s, HTML {result.seconds_html:.1f} s, PDF {result.seconds_pdf:.1f} s")
+    table.add_row(
+        "time",
+        f"figures {result.seconds_figures:.1f} s, HTML {result.seconds_html:.1f} s, PDF {result.seconds_pdf:.1f} s",
+    )
     for part, why in result.missing.items():
         table.add_row(f"[yellow]{escape(part)}", "not computed: " + escape(why))
     out.print(table)

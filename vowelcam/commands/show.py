@@ -1,4 +1,5 @@
 """``vowelcam show RUN TOKEN_ID``: one token's spectrogram, formant track and CAMs as a PNG."""
+
 from __future__ import annotations
 
 from pathlib import Path

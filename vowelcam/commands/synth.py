@@ -1,4 +1,5 @@
 """``vowelcam synth OUT_DIR``: a synthetic vowel corpus with known formants (WAV + TextGrid + truth.csv)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,14 +26,25 @@ def synth_command(
     out_dir: Path = typer.Argument(..., help="Folder to write corpus/, truth.csv and speakers.csv into."),
     seed: int = typer.Option(1, "--seed", help="Random seed; the same seed gives identical files."),
     speakers_per_group: int = typer.Option(3, "--speakers-per-group", min=1, help="Speakers in each group."),
-    tokens_per_vowel: int = typer.Option(2, "--tokens-per-vowel", min=1, help="Tokens of each vowel per speaker (1st = hVd word)."),
-    words_per_utterance: int = typer.Option(3, "--words-per-utterance", min=1, help="CVC words per multi-word utterance."),
-    vowels: Optional[str] = typer.Option(None, "--vowels", show_default="the 12 of Hillenbrand et al. 1995",
-                                         help="Comma list of ARPAbet vowels."),
-    groups: Optional[str] = typer.Option(None, "--groups", callback=check_groups, show_default="men,women,children",
-                                         help="Comma list of men, women, children."),
-    reference: str = typer.Option("h95", "--reference", callback=check_reference,
-                                  help="Formant means/SDs to draw from: h95 | pb52 | PATH.csv."),
+    tokens_per_vowel: int = typer.Option(
+        2, "--tokens-per-vowel", min=1, help="Tokens of each vowel per speaker (1st = hVd word)."
+    ),
+    words_per_utterance: int = typer.Option(
+        3, "--words-per-utterance", min=1, help="CVC words per multi-word utterance."
+    ),
+    vowels: Optional[str] = typer.Option(
+        None, "--vowels", show_default="the 12 of Hillenbrand et al. 1995", help="Comma list of ARPAbet vowels."
+    ),
+    groups: Optional[str] = typer.Option(
+        None,
+        "--groups",
+        callback=check_groups,
+        show_default="men,women,children",
+        help="Comma list of men, women, children.",
+    ),
+    reference: str = typer.Option(
+        "h95", "--reference", callback=check_reference, help="Formant means/SDs to draw from: h95 | pb52 | PATH.csv."
+    ),
     verbose: bool = verbose_option(),
 ) -> None:
     """Synthesise vowels with Praat's KlattGrid from published formant means and spreads."""
@@ -41,8 +53,11 @@ def synth_command(
     from ..synth.speakers import SynthSettings
 
     settings = SynthSettings(
-        seed=seed, speakers_per_group=speakers_per_group, tokens_per_vowel=tokens_per_vowel,
-        words_per_utterance=words_per_utterance, reference=reference,
+        seed=seed,
+        speakers_per_group=speakers_per_group,
+        tokens_per_vowel=tokens_per_vowel,
+        words_per_utterance=words_per_utterance,
+        reference=reference,
         **({"vowels": _split(vowels, upper=True)} if vowels else {}),
         **({"groups": _split(groups, upper=False)} if groups else {}),
     )

@@ -1,4 +1,5 @@
 """``vowelcam train RUN_DIR``: fit a ResNet classifier on a run's spectrograms and score it on held-out speakers."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,9 +9,19 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .choices import Arch, Precision, GroupBy, Schedule, Task, check_vowels
-from .common import (config_option, console, device_option, handle_errors, out, resolve_settings, rich_progress,
-                     setting, setup_logging, verbose_option)
+from .choices import Arch, GroupBy, Precision, Schedule, Task, check_vowels
+from .common import (
+    config_option,
+    console,
+    device_option,
+    handle_errors,
+    out,
+    resolve_settings,
+    rich_progress,
+    setting,
+    setup_logging,
+    verbose_option,
+)
 
 if TYPE_CHECKING:
     from ..learn.train import TrainResult
@@ -24,50 +35,133 @@ def register(app: typer.Typer) -> None:
 @handle_errors
 def train_command(
     run_dir: Path = typer.Argument(..., help="Run directory written by `vowelcam extract`."),
-    task: Optional[Task] = setting("train.task", "--task", help="vowels (full band), vowels4k (<= 4 kHz), voicing (vowel vs unvoiced, <= 4 kHz)."),
-    vowels: Optional[str] = setting("train.vowels", "--vowels", callback=check_vowels,
-                                    help="corner | monophthongs | hillenbrand12 | all | a list such as IY,AE,UW."),
-    arch: Optional[Arch] = setting("train.arch", "--arch", help="auto = resnet101 on a GPU, resnet18-w16 on a CPU (a quarter-width ResNet-18: same Hz per CAM row, ~11x faster training)."),
-    pretrained: Optional[bool] = setting("train.pretrained", "--pretrained/--scratch", help="Start from ImageNet weights (torch cache or download)."),
-    weights: Optional[Path] = setting("train.weights", "--weights", shown="none", exists=True, dir_okay=False,
-                                      help="Start from a local weights file (state dict or model.pt)."),
-    epochs: Optional[int] = setting("train.epochs", "--epochs", min=1, help="Maximum epochs per fold (early stopping may end sooner)."),
+    task: Optional[Task] = setting(
+        "train.task", "--task", help="vowels (full band), vowels4k (<= 4 kHz), voicing (vowel vs unvoiced, <= 4 kHz)."
+    ),
+    vowels: Optional[str] = setting(
+        "train.vowels",
+        "--vowels",
+        callback=check_vowels,
+        help="corner | monophthongs | hillenbrand12 | all | a list such as IY,AE,UW.",
+    ),
+    arch: Optional[Arch] = setting(
+        "train.arch",
+        "--arch",
+        help="auto = resnet101 on a GPU, resnet18-w16 on a CPU (a quarter-width ResNet-18: same Hz"
+        " per CAM row, ~11x faster training).",
+    ),
+    pretrained: Optional[bool] = setting(
+        "train.pretrained", "--pretrained/--scratch", help="Start from ImageNet weights (torch cache or download)."
+    ),
+    weights: Optional[Path] = setting(
+        "train.weights",
+        "--weights",
+        shown="none",
+        exists=True,
+        dir_okay=False,
+        help="Start from a local weights file (state dict or model.pt).",
+    ),
+    epochs: Optional[int] = setting(
+        "train.epochs", "--epochs", min=1, help="Maximum epochs per fold (early stopping may end sooner)."
+    ),
     batch_size: Optional[int] = setting("train.batch_size", "--batch-size", min=1, help="Training batch size."),
     lr: Optional[float] = setting("train.lr", "--lr", help="AdamW learning rate."),
     schedule: Optional[Schedule] = setting("train.schedule", "--schedule", help="Learning-rate schedule."),
-    patience: Optional[int] = setting("train.patience", "--patience", min=1, help="Stop after this many epochs without a better validation score."),
-    group_by: Optional[GroupBy] = setting("train.group_by", "--group-by",
-                                          help="Split groups: auto (speakers; recordings for one speaker; else an error) | speaker | recording."),
-    folds: Optional[int] = setting("train.folds", "--folds", min=0, help="0 = one held-out split; k >= 2 = grouped k-fold (every token tested once)."),
-    min_class_tokens: Optional[int] = setting("train.min_class_tokens", "--min-class-tokens", min=1,
-                                              help="Leave out classes with fewer tokens (listed in model/problems.csv)."),
-    max_hz_per_row: Optional[float] = setting("train.max_hz_per_row", "--max-hz-per-row", min=0, help="Frequency resolution kept at layer4 (0 = standard ResNet strides)."),
-    freq_pool: Optional[int] = setting("train.freq_pool", "--freq-pool", min=1, help="Average the input over N rows (coarser, faster on a CPU)."),
-    time_pool: Optional[int] = setting("train.time_pool", "--time-pool", min=1, help="Average the input over N frames."),
-    augment: Optional[bool] = setting("train.augment", "--augment/--no-augment", help="Time shift, time mask, noise, gain (never flips or frequency warps)."),
-    class_weighting: Optional[bool] = setting("train.class_weighting", "--class-weights/--no-class-weights", help="Inverse-frequency class weights in the loss."),
+    patience: Optional[int] = setting(
+        "train.patience", "--patience", min=1, help="Stop after this many epochs without a better validation score."
+    ),
+    group_by: Optional[GroupBy] = setting(
+        "train.group_by",
+        "--group-by",
+        help="Split groups: auto (speakers; recordings for one speaker; else an error) | speaker | recording.",
+    ),
+    folds: Optional[int] = setting(
+        "train.folds",
+        "--folds",
+        min=0,
+        help="0 = one held-out split; k >= 2 = grouped k-fold (every token tested once).",
+    ),
+    min_class_tokens: Optional[int] = setting(
+        "train.min_class_tokens",
+        "--min-class-tokens",
+        min=1,
+        help="Leave out classes with fewer tokens (listed in model/problems.csv).",
+    ),
+    max_hz_per_row: Optional[float] = setting(
+        "train.max_hz_per_row",
+        "--max-hz-per-row",
+        min=0,
+        help="Frequency resolution kept at layer4 (0 = standard ResNet strides).",
+    ),
+    freq_pool: Optional[int] = setting(
+        "train.freq_pool", "--freq-pool", min=1, help="Average the input over N rows (coarser, faster on a CPU)."
+    ),
+    time_pool: Optional[int] = setting(
+        "train.time_pool", "--time-pool", min=1, help="Average the input over N frames."
+    ),
+    augment: Optional[bool] = setting(
+        "train.augment",
+        "--augment/--no-augment",
+        help="Time shift, time mask, noise, gain (never flips or frequency warps).",
+    ),
+    class_weighting: Optional[bool] = setting(
+        "train.class_weighting",
+        "--class-weights/--no-class-weights",
+        help="Inverse-frequency class weights in the loss.",
+    ),
     seed: Optional[int] = setting("train.seed", "--seed", help="Random seed (runs repeat exactly on a CPU)."),
     workers: Optional[int] = setting("train.workers", "--workers", min=0, help="DataLoader worker processes."),
-    eval_batch_size: Optional[int] = setting("train.eval_batch_size", "--eval-batch-size", min=0, shown="0 = --batch-size on a CPU, 256 on CUDA", help="Inference batch."),
-    precision: Optional[Precision] = setting("train.precision", "--precision",
-                                             help="Training steps: auto = bf16 on CUDA and on CPUs with bf16 instructions, else fp32."),
-    compile_model: Optional[bool] = setting("train.compile", "--compile/--no-compile", help="torch.compile the model (GPU; falls back to eager if it fails)."),
+    eval_batch_size: Optional[int] = setting(
+        "train.eval_batch_size",
+        "--eval-batch-size",
+        min=0,
+        shown="0 = --batch-size on a CPU, 256 on CUDA",
+        help="Inference batch.",
+    ),
+    precision: Optional[Precision] = setting(
+        "train.precision",
+        "--precision",
+        help="Training steps: auto = bf16 on CUDA and on CPUs with bf16 instructions, else fp32.",
+    ),
+    compile_model: Optional[bool] = setting(
+        "train.compile",
+        "--compile/--no-compile",
+        help="torch.compile the model (GPU; falls back to eager if it fails).",
+    ),
     device: str = device_option(),
     config: Optional[Path] = config_option(),
     verbose: bool = verbose_option(),
 ) -> None:
     """Train a ResNet on the run's spectrograms; write model/, predictions.csv and test accuracy with a 95 % CI."""
     setup_logging(verbose)
-    settings = resolve_settings(config, {
-        "train.task": task, "train.vowels": vowels, "train.arch": arch, "train.pretrained": pretrained,
-        "train.weights": weights, "train.epochs": epochs, "train.batch_size": batch_size, "train.lr": lr,
-        "train.schedule": schedule, "train.patience": patience, "train.folds": folds, "train.group_by": group_by,
-        "train.min_class_tokens": min_class_tokens, "train.max_hz_per_row": max_hz_per_row,
-        "train.freq_pool": freq_pool, "train.time_pool": time_pool, "train.augment": augment,
-        "train.class_weighting": class_weighting, "train.seed": seed, "train.workers": workers,
-        "train.eval_batch_size": eval_batch_size, "train.compile": compile_model,
-        "train.precision": precision,
-    })
+    settings = resolve_settings(
+        config,
+        {
+            "train.task": task,
+            "train.vowels": vowels,
+            "train.arch": arch,
+            "train.pretrained": pretrained,
+            "train.weights": weights,
+            "train.epochs": epochs,
+            "train.batch_size": batch_size,
+            "train.lr": lr,
+            "train.schedule": schedule,
+            "train.patience": patience,
+            "train.folds": folds,
+            "train.group_by": group_by,
+            "train.min_class_tokens": min_class_tokens,
+            "train.max_hz_per_row": max_hz_per_row,
+            "train.freq_pool": freq_pool,
+            "train.time_pool": time_pool,
+            "train.augment": augment,
+            "train.class_weighting": class_weighting,
+            "train.seed": seed,
+            "train.workers": workers,
+            "train.eval_batch_size": eval_batch_size,
+            "train.compile": compile_model,
+            "train.precision": precision,
+        },
+    )
     from ..config import save_settings
     from ..learn.classify import remember_model
     from ..learn.distributed import from_env
@@ -93,8 +187,11 @@ def print_result(result: TrainResult) -> None:
     if result.left_out:
         table.add_row("classes left out", ", ".join(f"{c} ({n})" for c, n in result.left_out.items()))
     table.add_row("split", f"{split}, grouped by {result.group_by}")
-    table.add_row("[bold]test accuracy", f"[bold]{result.accuracy:.1%}[/] (95 % CI {result.ci_low:.1%}-{result.ci_high:.1%} "
-                  f"resampling {result.ci_unit}s, n={result.n_test}; chance {result.chance:.1%})")
+    table.add_row(
+        "[bold]test accuracy",
+        f"[bold]{result.accuracy:.1%}[/] (95 % CI {result.ci_low:.1%}-{result.ci_high:.1%} "
+        f"resampling {result.ci_unit}s, n={result.n_test}; chance {result.chance:.1%})",
+    )
     if len(result.fold_accuracies) > 1:
         table.add_row("per fold", " ".join(f"{a:.1%}" for a in result.fold_accuracies))
     table.add_row("best epoch(s)", " ".join(str(e) for e in result.best_epochs))

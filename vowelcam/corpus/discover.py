@@ -7,13 +7,14 @@ Symbolic links are followed once: a folder or file whose real path was already v
 folder, two links to one folder, a link beside its target) is skipped and reported in ``problems.csv``, so no
 recording is extracted twice and no link loop is walked.
 """
+
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from ..errors import ConfigError, DataProblem
 from ..rundir import STAMP
@@ -65,8 +66,13 @@ def _files(root: Path, skipped: list[DataProblem] | None = None) -> list[Path]:
         for d in sorted(d for d in dirs if not d.startswith(".")):
             real = os.path.realpath(os.path.join(folder, d))
             if real in seen_dirs:
-                skipped.append(DataProblem(os.path.join(folder, d), "folder reached twice (skipped)",
-                                           f"a link to {real}, which is already part of the corpus"))
+                skipped.append(
+                    DataProblem(
+                        os.path.join(folder, d),
+                        "folder reached twice (skipped)",
+                        f"a link to {real}, which is already part of the corpus",
+                    )
+                )
                 continue
             seen_dirs.add(real)
             kept.append(d)
@@ -93,8 +99,9 @@ def _key(path: Path, root: Path) -> str:
     return path.relative_to(root).with_suffix("").as_posix().lower()
 
 
-def discover(corpus: str | Path, textgrids: str | Path | None = None,
-             audio_extensions: Iterable[str] = AUDIO_EXTENSIONS) -> Discovery:
+def discover(
+    corpus: str | Path, textgrids: str | Path | None = None, audio_extensions: Iterable[str] = AUDIO_EXTENSIONS
+) -> Discovery:
     """Pair every audio file under ``corpus`` with its TextGrid (in ``textgrids`` or beside it) or ``.phn``."""
     corpus = Path(corpus)
     tg_root = Path(textgrids) if textgrids else corpus
@@ -107,7 +114,8 @@ def discover(corpus: str | Path, textgrids: str | Path | None = None,
     audio = _with_extension(corpus_files, audio_extensions)
     grids = _with_extension(label_files, TEXTGRID_EXTENSIONS)
     timit = _with_extension(corpus_files, TIMIT_EXTENSIONS) + (
-        _with_extension(label_files, TIMIT_EXTENSIONS) if textgrids else [])
+        _with_extension(label_files, TIMIT_EXTENSIONS) if textgrids else []
+    )
     by_rel = {_key(p, tg_root): p for p in grids}
     by_rel_timit = {_key(p, p_root): p for p_root in {corpus, tg_root} for p in timit if p_root in p.parents}
     by_stem = _unique_by_stem(grids)

@@ -11,17 +11,18 @@ welcome: ``y``, ``ø``, ``ɛ̃``), so a French or Māori corpus keeps its own vo
 exactly first, then case-insensitively with a trailing stress digit split off. Unknown labels are returned as
 such, so callers count and report them rather than dropping them silently.
 """
+
 from __future__ import annotations
 
 import csv
 import io
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Iterable
 
 from ..errors import ConfigError
 
@@ -93,7 +94,8 @@ def vowel_set(name: str, extra: dict[str, Phone] | None = None) -> tuple[str, ..
     bad = [p for p in items if p not in known or known[p].kind != "vowel"]
     if not items or bad:
         raise ConfigError(
-            f"unknown vowel set {name!r}" + (f" (not vowels: {', '.join(bad)})" if bad else "")
+            f"unknown vowel set {name!r}"
+            + (f" (not vowels: {', '.join(bad)})" if bad else "")
             + f"; use one of {', '.join(VOWEL_SETS)} or a comma list such as IY,AE,UW"
         )
     return items
@@ -102,8 +104,13 @@ def vowel_set(name: str, extra: dict[str, Phone] | None = None) -> tuple[str, ..
 class LabelMap:
     """One convention's mapping: ``lookup(label) -> LabelInfo``."""
 
-    def __init__(self, name: str, table: dict[str, tuple[str, str]], classes: dict[str, Phone] | None = None,
-                 exact: dict[str, tuple[str, str]] | None = None):
+    def __init__(
+        self,
+        name: str,
+        table: dict[str, tuple[str, str]],
+        classes: dict[str, Phone] | None = None,
+        exact: dict[str, tuple[str, str]] | None = None,
+    ):
         self.name = name
         self._table = table  # normalised label -> (phone, stress)
         self._exact = exact or {}  # label as written (NFC) -> (phone, stress); user maps only
@@ -184,7 +191,9 @@ def _builtin_table(name: str, rows: list[dict[str, str]]) -> dict[str, tuple[str
     for row in rows:
         phone = (row.get("phone") or "").strip().upper()
         if phone not in inventory():
-            raise ConfigError(f"label map {name}: class {phone!r} of label {row.get('label')!r} is not in the inventory")
+            raise ConfigError(
+                f"label map {name}: class {phone!r} of label {row.get('label')!r} is not in the inventory"
+            )
         key = row["label"].strip()
         table[_normalise_ipa(key)[0] if name == "ipa" else key.upper()] = (phone, (row.get("stress") or "").strip())
     return table
@@ -203,8 +212,10 @@ def _user_map(name: str, path: str, rows: list[dict[str, str]]) -> LabelMap:
         label, phone = row.get("label", ""), unicodedata.normalize("NFC", row.get("phone", ""))
         if phone not in classes:
             if phone.upper() not in inventory():
-                raise ConfigError(f"label map {path} line {line}: class {phone!r} of label {label!r} is not in the "
-                                  "inventory; give it a 'kind' column (vowel/consonant/silence/other) to define it")
+                raise ConfigError(
+                    f"label map {path} line {line}: class {phone!r} of label {label!r} is not in the "
+                    "inventory; give it a 'kind' column (vowel/consonant/silence/other) to define it"
+                )
             phone = phone.upper()
         entry = (phone, row.get("stress", ""))
         exact[unicodedata.normalize("NFC", label)] = entry

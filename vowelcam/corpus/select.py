@@ -4,6 +4,7 @@ A token is a vowel of the chosen set (or an unvoiced consonant P T K CH F TH S S
 stress and minimum-duration filters. Unknown labels are returned as problems (one per file, tier and label,
 with the count), never dropped silently.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -45,7 +46,9 @@ def convention_for(settings: LabelSettings, grid: TextGrid, groups: list[TierGro
     return detect_convention(iv.text for g in groups for iv in g.phones.intervals)
 
 
-def select_tokens(grid: TextGrid, groups: list[TierGroup], settings: LabelSettings) -> tuple[list[TokenSpec], list[DataProblem]]:
+def select_tokens(
+    grid: TextGrid, groups: list[TierGroup], settings: LabelSettings
+) -> tuple[list[TokenSpec], list[DataProblem]]:
     """Token specs of all tier groups of one file, plus problems (unknown labels, reversed/empty intervals)."""
     if settings.stress not in STRESS_FILTERS:
         raise ValueError(f"stress filter must be one of {', '.join(STRESS_FILTERS)}")
@@ -57,8 +60,15 @@ def select_tokens(grid: TextGrid, groups: list[TierGroup], settings: LabelSettin
         tier_specs, unknown = _tier_tokens(group, labels, vowels, settings)
         specs.extend(tier_specs)
         for label, (count, first) in unknown.items():
-            problems.append(DataProblem(grid.path, "unknown label", f"{label!r} x{count} (convention {labels.name})",
-                                        group.phones.name, str(first)))
+            problems.append(
+                DataProblem(
+                    grid.path,
+                    "unknown label",
+                    f"{label!r} x{count} (convention {labels.name})",
+                    group.phones.name,
+                    str(first),
+                )
+            )
     return specs, problems
 
 
@@ -77,20 +87,34 @@ def _tier_tokens(group: TierGroup, labels: LabelMap, vowels: set[str] | None, se
             continue
         phone = info.phone
         is_vowel = phone.kind == "vowel" and (vowels is None or phone.phone in vowels)
-        is_unvoiced = settings.include_unvoiced and (phone.phone in UNVOICED or (
-            phone.phone in labels.classes and phone.kind == "consonant" and phone.voicing == "unvoiced"))
+        is_unvoiced = settings.include_unvoiced and (
+            phone.phone in UNVOICED
+            or (phone.phone in labels.classes and phone.kind == "consonant" and phone.voicing == "unvoiced")
+        )
         if not (is_vowel or is_unvoiced) or iv.duration <= 0:
             continue
         if is_vowel and stress_ok is not None and info.stress not in stress_ok:
             continue
         if iv.duration * 1000 < settings.min_duration_ms:
             continue
-        specs.append(TokenSpec(
-            tier=group.phones.name, interval=iv.index, label=iv.text, convention=labels.name, phone=phone.phone,
-            ipa=phone.ipa, stress=info.stress, kind="vowel" if is_vowel else "unvoiced",
-            word=_word_at(group.words, iv), prev_phone=_neighbour(infos, i - 1), next_phone=_neighbour(infos, i + 1),
-            start=iv.start, end=iv.end, tier_speaker=group.speaker,
-        ))
+        specs.append(
+            TokenSpec(
+                tier=group.phones.name,
+                interval=iv.index,
+                label=iv.text,
+                convention=labels.name,
+                phone=phone.phone,
+                ipa=phone.ipa,
+                stress=info.stress,
+                kind="vowel" if is_vowel else "unvoiced",
+                word=_word_at(group.words, iv),
+                prev_phone=_neighbour(infos, i - 1),
+                next_phone=_neighbour(infos, i + 1),
+                start=iv.start,
+                end=iv.end,
+                tier_speaker=group.speaker,
+            )
+        )
     return specs, {label: (counts[label], first[0]) for label, first in unknown.items()}
 
 

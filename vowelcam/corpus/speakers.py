@@ -7,11 +7,12 @@ In the user map, ``ceiling`` (Hz, optional, may be empty) replaces the group's c
 speaker, and ``group`` may be empty when a ceiling is given (the group is then estimated). Any further
 columns (age, dialect, ...) are passed through to ``tokens.csv`` unchanged.
 """
+
 from __future__ import annotations
 
 import csv
-import re
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -25,10 +26,28 @@ PRESET_PATTERNS = {
 }
 
 _GROUP_WORDS = {
-    "men": "men", "man": "men", "male": "men", "males": "men", "m": "men",
-    "women": "women", "woman": "women", "female": "women", "females": "women", "w": "women", "f": "women",
-    "children": "children", "child": "children", "kids": "children", "kid": "children", "c": "children",
-    "boys": "children", "boy": "children", "b": "children", "girls": "children", "girl": "children", "g": "children",
+    "men": "men",
+    "man": "men",
+    "male": "men",
+    "males": "men",
+    "m": "men",
+    "women": "women",
+    "woman": "women",
+    "female": "women",
+    "females": "women",
+    "w": "women",
+    "f": "women",
+    "children": "children",
+    "child": "children",
+    "kids": "children",
+    "kid": "children",
+    "c": "children",
+    "boys": "children",
+    "boy": "children",
+    "b": "children",
+    "girls": "children",
+    "girl": "children",
+    "g": "children",
 }
 GROUPS = ("men", "women", "children")
 
@@ -50,7 +69,7 @@ class SpeakerResolver:
     extra_columns: tuple[str, ...] = ()
 
     @classmethod
-    def from_settings(cls, speaker_from: str, pattern: str, groups_csv: str) -> "SpeakerResolver":
+    def from_settings(cls, speaker_from: str, pattern: str, groups_csv: str) -> SpeakerResolver:
         """Build from CorpusSettings fields, validating the pattern and reading the group map."""
         if speaker_from not in ("auto", "tiers", "pattern", "folder", "file"):
             raise ConfigError(f"speaker_from must be auto, tiers, pattern, folder or file, not {speaker_from!r}")
@@ -137,8 +156,10 @@ def read_speaker_map(path: str | Path) -> SpeakerMap:
         ceiling = _ceiling(path, line, row.get("ceiling", ""))
         group = normalise_group(row["group"])
         if not group and (row["group"] or ceiling is None):
-            raise ConfigError(f"speaker group map {path} line {line}: unknown group {row['group']!r} for "
-                              f"{speaker!r} (men/women/children; empty only with a ceiling)")
+            raise ConfigError(
+                f"speaker group map {path} line {line}: unknown group {row['group']!r} for "
+                f"{speaker!r} (men/women/children; empty only with a ceiling)"
+            )
         if group:
             groups[speaker] = group
         if ceiling is not None:
@@ -155,6 +176,7 @@ def _ceiling(path: Path, line: int, text: str) -> float | None:
     except ValueError:
         value = math.nan
     if not 1000.0 <= value <= 20000.0:
-        raise ConfigError(f"speaker group map {path} line {line}: ceiling {text!r} is not a frequency in Hz "
-                          "between 1000 and 20000")
+        raise ConfigError(
+            f"speaker group map {path} line {line}: ceiling {text!r} is not a frequency in Hz between 1000 and 20000"
+        )
     return value

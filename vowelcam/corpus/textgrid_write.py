@@ -3,10 +3,11 @@
 Used for synthetic corpora (``vowelcam synth``) and for copying a TextGrid with an added prediction tier
 (``vowelcam classify --write-textgrid``); the reader in :mod:`vowelcam.corpus.textgrids` reads it back.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from ..rundir import atomic_write_text
 from .textgrids import Interval, TextGrid, Tier
@@ -39,14 +40,24 @@ def grid_from_marks(tiers: Mapping[str, Sequence[Mark]], start: float, end: floa
 
 def textgrid_text(grid: TextGrid) -> str:
     """The long text format of ``grid``."""
-    lines = ['File type = "ooTextFile"', 'Object class = "TextGrid"', "",
-             f"xmin = {_num(grid.start)} ", f"xmax = {_num(grid.end)} ", "tiers? <exists> ",
-             f"size = {len(grid.tiers)} ", "item []: "]
+    lines = [
+        'File type = "ooTextFile"',
+        'Object class = "TextGrid"',
+        "",
+        f"xmin = {_num(grid.start)} ",
+        f"xmax = {_num(grid.end)} ",
+        "tiers? <exists> ",
+        f"size = {len(grid.tiers)} ",
+        "item []: ",
+    ]
     for i, tier in enumerate(grid.tiers, 1):
-        lines += [f"    item [{i}]:",
-                  f'        class = "{"TextTier" if tier.is_point else "IntervalTier"}" ',
-                  f'        name = "{_quote(tier.name)}" ', f"        xmin = {_num(tier.start)} ",
-                  f"        xmax = {_num(tier.end)} "]
+        lines += [
+            f"    item [{i}]:",
+            f'        class = "{"TextTier" if tier.is_point else "IntervalTier"}" ',
+            f'        name = "{_quote(tier.name)}" ',
+            f"        xmin = {_num(tier.start)} ",
+            f"        xmax = {_num(tier.end)} ",
+        ]
         lines += _point_lines(tier) if tier.is_point else _interval_lines(tier)
     return "\n".join(lines) + "\n"
 
@@ -61,16 +72,23 @@ def write_textgrid(grid: TextGrid, out: str | Path) -> Path:
 def _interval_lines(tier: Tier) -> list[str]:
     lines = [f"        intervals: size = {len(tier.intervals)} "]
     for j, iv in enumerate(tier.intervals, 1):
-        lines += [f"        intervals [{j}]:", f"            xmin = {_num(iv.start)} ",
-                  f"            xmax = {_num(iv.end)} ", f'            text = "{_quote(iv.text)}" ']
+        lines += [
+            f"        intervals [{j}]:",
+            f"            xmin = {_num(iv.start)} ",
+            f"            xmax = {_num(iv.end)} ",
+            f'            text = "{_quote(iv.text)}" ',
+        ]
     return lines
 
 
 def _point_lines(tier: Tier) -> list[str]:
     lines = [f"        points: size = {len(tier.intervals)} "]
     for j, pt in enumerate(tier.intervals, 1):
-        lines += [f"        points [{j}]:", f"            number = {_num(pt.start)} ",
-                  f'            mark = "{_quote(pt.text)}" ']
+        lines += [
+            f"        points [{j}]:",
+            f"            number = {_num(pt.start)} ",
+            f'            mark = "{_quote(pt.text)}" ',
+        ]
     return lines
 
 

@@ -9,6 +9,7 @@ content``, naming the tier), which extraction records in ``problems.csv``. Praat
 when the *last* tier declares fewer intervals than it holds: Praat then reads the file short and silently drops
 the rest; vowelcam refuses that case as well rather than lose intervals without a word.
 """
+
 from __future__ import annotations
 
 import re
@@ -156,7 +157,7 @@ def _parse(path: Path, tokens: list) -> TextGrid:
         return TextGrid(path, xmin, xmax, [])
     n_tiers = int(cur.number())
     tiers = [_parse_tier(path, cur) for _ in range(n_tiers)]
-    extra = sum(1 for t in tokens[cur.pos:] if t in _TIER_CLASSES)
+    extra = sum(1 for t in tokens[cur.pos :] if t in _TIER_CLASSES)
     if extra:
         raise TextGridParseError(path, SIZE_MISMATCH, f"declares {n_tiers} tiers, {n_tiers + extra} follow")
     return TextGrid(path, xmin, xmax, tiers)

@@ -3,6 +3,7 @@
 Layouts understood: MFA ``words``/``phones``; ``word``/``phone``; speaker groups ``<speaker> - words`` /
 ``<speaker> - phones`` (each group = one speaker); a lone interval tier holding phones. Flags override.
 """
+
 from __future__ import annotations
 
 import re
@@ -32,7 +33,9 @@ def find_tier_groups(grid: TextGrid, phones_tier: str = "", words_tier: str = ""
         phones = grid.tier(phones_tier)
         if phones is None or phones.is_point:
             names = ", ".join(repr(t.name) for t in grid.tiers)
-            raise DataProblem(grid.path, "missing tier", f"no interval tier {phones_tier!r}; tiers are {names}", phones_tier)
+            raise DataProblem(
+                grid.path, "missing tier", f"no interval tier {phones_tier!r}; tiers are {names}", phones_tier
+            )
         words = grid.tier(words_tier) if words_tier else _plain(tiers, WORD_NAMES)
         return [TierGroup(phones, words, "")]
     groups = _speaker_groups(tiers)

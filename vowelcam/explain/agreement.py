@@ -32,10 +32,12 @@ least, ``profile_l1`` the total difference (0 = same, 2 = disjoint); ``d_enrich_
 formant enrichment; ``f1``/``f2`` means of the confused tokens and of the correctly classified tokens of both
 vowels say whether the confused tokens were acoustically in between.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -44,18 +46,30 @@ from .controls import CONTROLS
 
 # agreement.csv metric -> bands.csv column
 AGREEMENT_METRICS = {
-    "enrich_f1": "enrich_f1", "enrich_f2": "enrich_f2", "enrich_f3": "enrich_f3",
+    "enrich_f1": "enrich_f1",
+    "enrich_f2": "enrich_f2",
+    "enrich_f3": "enrich_f3",
     "peak_on_formant_share": "peak1_on_formant",
-    "hf_share_above_f3": "hf_share_above_f3", "hf_share_above_4k": "hf_share_above_4k",
-    "enrich_f1_ref": "enrich_f1_ref", "enrich_f2_ref": "enrich_f2_ref", "enrich_f3_ref": "enrich_f3_ref",
-    "peak_on_formant_share_ref": "peak1_on_formant_ref", "hf_share_above_f3_ref": "hf_share_above_f3_ref",
-    "peak_on_f1_share": "peak1_on_f1", "peak_on_f2_share": "peak1_on_f2", "peak_on_f3_share": "peak1_on_f3",
+    "hf_share_above_f3": "hf_share_above_f3",
+    "hf_share_above_4k": "hf_share_above_4k",
+    "enrich_f1_ref": "enrich_f1_ref",
+    "enrich_f2_ref": "enrich_f2_ref",
+    "enrich_f3_ref": "enrich_f3_ref",
+    "peak_on_formant_share_ref": "peak1_on_formant_ref",
+    "hf_share_above_f3_ref": "hf_share_above_f3_ref",
+    "peak_on_f1_share": "peak1_on_f1",
+    "peak_on_f2_share": "peak1_on_f2",
+    "peak_on_f3_share": "peak1_on_f3",
 }
 # metrics read beside their controls: agreement.csv name -> bands.csv column (the control's is "<control>_<col>")
 CONTROLLED_METRICS = {
-    "enrich_f1": "enrich_f1", "enrich_f2": "enrich_f2", "enrich_f3": "enrich_f3",
+    "enrich_f1": "enrich_f1",
+    "enrich_f2": "enrich_f2",
+    "enrich_f3": "enrich_f3",
     "peak_on_formant_share": "peak1_on_formant",
-    "peak_on_f1_share": "peak1_on_f1", "peak_on_f2_share": "peak1_on_f2", "peak_on_f3_share": "peak1_on_f3",
+    "peak_on_f1_share": "peak1_on_f1",
+    "peak_on_f2_share": "peak1_on_f2",
+    "peak_on_f3_share": "peak1_on_f3",
 }
 VERDICT_CONTROLS = ("energy", "null")  # a reading is support only when the CAM beats both
 SUPPORT, NO_SUPPORT = "support", "no support"
@@ -73,20 +87,49 @@ def _controlled_columns() -> list[str]:
 
 
 AGREEMENT_COLUMNS = (
-    ["vowel", "subset", "held_out", "n", "n_correct", "accuracy", "accuracy_lo", "accuracy_hi", "n_no_formants",
-     "n_no_reference", "n_no_null", "ci_unit", "n_clusters"]
+    [
+        "vowel",
+        "subset",
+        "held_out",
+        "n",
+        "n_correct",
+        "accuracy",
+        "accuracy_lo",
+        "accuracy_hi",
+        "n_no_formants",
+        "n_no_reference",
+        "n_no_null",
+        "ci_unit",
+        "n_clusters",
+    ]
     + [f"{m}{s}" for m in AGREEMENT_METRICS for s in ("", "_lo", "_hi", "_n")]
-    + _controlled_columns() + ["verdict_f1", "verdict_f2", "verdict_f3"]
+    + _controlled_columns()
+    + ["verdict_f1", "verdict_f2", "verdict_f3"]
 )
 CONFUSION_COLUMNS = [
-    "true", "predicted", "n", "n_correct_true", "n_correct_predicted", "excess_hz", "deficit_hz", "profile_l1",
-    "d_enrich_f1", "d_enrich_f2", "d_enrich_f3", "f1_confused", "f2_confused", "f1_true_correct",
-    "f2_true_correct", "f1_predicted_correct", "f2_predicted_correct",
+    "true",
+    "predicted",
+    "n",
+    "n_correct_true",
+    "n_correct_predicted",
+    "excess_hz",
+    "deficit_hz",
+    "profile_l1",
+    "d_enrich_f1",
+    "d_enrich_f2",
+    "d_enrich_f3",
+    "f1_confused",
+    "f2_confused",
+    "f1_true_correct",
+    "f2_true_correct",
+    "f1_predicted_correct",
+    "f2_predicted_correct",
 ]
 
 
-def bootstrap_mean(values: Sequence[float], n_boot: int, rng: np.random.Generator,
-                   level: float = 0.95) -> tuple[float, float, float, int]:
+def bootstrap_mean(
+    values: Sequence[float], n_boot: int, rng: np.random.Generator, level: float = 0.95
+) -> tuple[float, float, float, int]:
     """Mean of the finite values and its percentile bootstrap interval over *values*: ``(mean, lo, hi, n)``.
 
     Only for values that are independent (one per speaker); token-level tables use the cluster bootstrap."""
@@ -114,16 +157,22 @@ def _float(value: Any) -> float:
 
 
 def _summary(rows: list[Mapping[str, Any]], n_boot: int, seed: int) -> dict[str, Any]:
-    clusters, unit = resampling_clusters([str(r.get("speaker") or "") for r in rows],
-                                         [str(r.get("file") or "") for r in rows])
+    clusters, unit = resampling_clusters(
+        [str(r.get("speaker") or "") for r in rows], [str(r.get("file") or "") for r in rows]
+    )
     correct = _col(rows, "correct")
     acc, acc_lo, acc_hi, _, n_clusters = cluster_bootstrap_mean(correct, clusters, n_boot, seed)
     out: dict[str, Any] = {
-        "n": len(rows), "n_correct": int(np.nansum(correct)), "accuracy": acc, "accuracy_lo": acc_lo,
-        "accuracy_hi": acc_hi, "n_no_formants": sum(int(r["n_formants_measured"]) == 0 for r in rows),
+        "n": len(rows),
+        "n_correct": int(np.nansum(correct)),
+        "accuracy": acc,
+        "accuracy_lo": acc_lo,
+        "accuracy_hi": acc_hi,
+        "n_no_formants": sum(int(r["n_formants_measured"]) == 0 for r in rows),
         "n_no_reference": sum(int(r["has_reference"]) == 0 for r in rows),
         "n_no_null": sum(not r.get("null_token_id") for r in rows) if rows and "null_token_id" in rows[0] else "",
-        "ci_unit": unit, "n_clusters": n_clusters,
+        "ci_unit": unit,
+        "n_clusters": n_clusters,
     }
     for metric, col in AGREEMENT_METRICS.items():
         mean, lo, hi, n, _ = cluster_bootstrap_mean(_col(rows, col), clusters, n_boot, seed)
@@ -187,8 +236,13 @@ def _mean(rows: Sequence[Mapping[str, Any]], col: str) -> float:
     return float(vals.mean()) if len(vals) else float("nan")
 
 
-def confusion_table(true_rows: Sequence[Mapping[str, Any]], pred_rows: Sequence[Mapping[str, Any]],
-                    true_profiles: np.ndarray, pred_profiles: np.ndarray, freqs: np.ndarray) -> list[dict[str, Any]]:
+def confusion_table(
+    true_rows: Sequence[Mapping[str, Any]],
+    pred_rows: Sequence[Mapping[str, Any]],
+    true_profiles: np.ndarray,
+    pred_profiles: np.ndarray,
+    freqs: np.ndarray,
+) -> list[dict[str, Any]]:
     """``confusions.csv`` rows; ``*_rows``/``*_profiles`` are aligned per token (true- and predicted-class maps)."""
     true_unit, pred_unit = _unit(np.asarray(true_profiles, float)), _unit(np.asarray(pred_profiles, float))
     vowel = np.array([str(r["vowel"]) for r in true_rows])
@@ -199,15 +253,24 @@ def confusion_table(true_rows: Sequence[Mapping[str, Any]], pred_rows: Sequence[
     for a, b in pairs:
         conf = np.flatnonzero((vowel == a) & (predicted == b))
         ok_a, ok_b = np.flatnonzero(correct & (vowel == a)), np.flatnonzero(correct & (vowel == b))
-        row: dict[str, Any] = {"true": a, "predicted": b, "n": len(conf), "n_correct_true": len(ok_a),
-                               "n_correct_predicted": len(ok_b)}
+        row: dict[str, Any] = {
+            "true": a,
+            "predicted": b,
+            "n": len(conf),
+            "n_correct_true": len(ok_a),
+            "n_correct_predicted": len(ok_b),
+        }
         if len(ok_a):
             diff = pred_unit[conf].mean(axis=0) - true_unit[ok_a].mean(axis=0)
-            row.update(excess_hz=float(freqs[np.argmax(diff)]), deficit_hz=float(freqs[np.argmin(diff)]),
-                       profile_l1=float(np.abs(diff).sum()))
+            row.update(
+                excess_hz=float(freqs[np.argmax(diff)]),
+                deficit_hz=float(freqs[np.argmin(diff)]),
+                profile_l1=float(np.abs(diff).sum()),
+            )
             for k in (1, 2, 3):
-                row[f"d_enrich_f{k}"] = (_mean([pred_rows[i] for i in conf], f"enrich_f{k}")
-                                         - _mean([true_rows[i] for i in ok_a], f"enrich_f{k}"))
+                row[f"d_enrich_f{k}"] = _mean([pred_rows[i] for i in conf], f"enrich_f{k}") - _mean(
+                    [true_rows[i] for i in ok_a], f"enrich_f{k}"
+                )
         for k in (1, 2):
             row[f"f{k}_confused"] = _mean([true_rows[i] for i in conf], f"f{k}_hz")
             row[f"f{k}_true_correct"] = _mean([true_rows[i] for i in ok_a], f"f{k}_hz")

@@ -10,9 +10,9 @@ For one map ``[F, T]`` on the model's input grid and the token's own frames ``[f
   ``band_halfwidth_hz``, or (when that is 0) half the measured bandwidth ``b_k/2`` but at least
   ``band_min_halfwidth_hz``; and in either case never narrower than the CAM layer's measured point spread
   (``point_spread_hz``, see :mod:`vowelcam.explain.resolution`): a band narrower than what one map cell can
-  resolve would claim a precision the map does not have. ``mass_fk`` = the band's share of the profile's mass; ``enrich_fk`` =
-  ``mass_fk`` / the band's share of the frequency axis (rows in band / all rows): 1 = no preference, > 1 = more
-  mass than a band of that width gets on average.
+  resolve would claim a precision the map does not have. ``mass_fk`` = the band's share of the profile's mass;
+  ``enrich_fk`` = ``mass_fk`` / the band's share of the frequency axis (rows in band / all rows): 1 = no
+  preference, > 1 = more mass than a band of that width gets on average.
 - **overlapping bands**: when the bands of two formants of the same token overlap (F1 and F2 of a back vowel, F2
   and F3 of a front vowel, once the bands are as wide as the point spread), the map cannot tell which of the two
   formants its mass belongs to: both readings are left empty (``mass_fk``/``enrich_fk`` NaN, ``bandk_overlap`` 1)
@@ -33,10 +33,12 @@ Every formant metric exists twice: against the token's measured formants (no suf
 means of its vowel and speaker group (suffix ``_ref``; reference bands use the same half-widths). Missing
 formants leave their metrics empty (NaN) and the rest is still computed.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from scipy.signal import find_peaks
@@ -68,8 +70,11 @@ class BandSpec:
 
     def describe(self) -> str:
         """One line for meta.json and reports."""
-        text = (f"+-{self.halfwidth_hz:g} Hz around each formant" if self.halfwidth_hz > 0 else
-                f"+- half the measured bandwidth, at least {self.min_halfwidth_hz:g} Hz")
+        text = (
+            f"+-{self.halfwidth_hz:g} Hz around each formant"
+            if self.halfwidth_hz > 0
+            else f"+- half the measured bandwidth, at least {self.min_halfwidth_hz:g} Hz"
+        )
         if np.isfinite(self.point_spread_hz):
             text += f", and at least half the layer's measured point spread ({self.point_spread_hz / 2:.0f} Hz)"
         return text
@@ -98,8 +103,9 @@ def overlapping_bands(bands: Sequence[tuple[float, float] | None]) -> list[bool]
     return out
 
 
-def band_metrics(profile: np.ndarray, freqs: np.ndarray, bands: Sequence[tuple[float, float] | None],
-                 suffix: str = "") -> dict[str, float]:
+def band_metrics(
+    profile: np.ndarray, freqs: np.ndarray, bands: Sequence[tuple[float, float] | None], suffix: str = ""
+) -> dict[str, float]:
     """Mass share, enrichment and high-frequency shares of ``profile`` for F1..F3 ``bands``; empty (NaN) for a
     band that overlaps another (see the module docstring)."""
     total = profile.sum()
@@ -113,8 +119,9 @@ def band_metrics(profile: np.ndarray, freqs: np.ndarray, bands: Sequence[tuple[f
                 enrich = mass / (rows.sum() / len(freqs))
         out[f"mass_{name}{suffix}"], out[f"enrich_{name}{suffix}"] = mass, enrich
     f3 = bands[2] if len(bands) > 2 else None
-    out[f"hf_share_above_f3{suffix}"] = (float(profile[freqs > f3[1]].sum() / total)
-                                         if f3 is not None and total > 0 else float("nan"))
+    out[f"hf_share_above_f3{suffix}"] = (
+        float(profile[freqs > f3[1]].sum() / total) if f3 is not None and total > 0 else float("nan")
+    )
     return out
 
 
@@ -140,12 +147,18 @@ def profile_peaks(profile: np.ndarray, freqs: np.ndarray, step: int = 1) -> list
     idx, props = find_peaks(profile, prominence=PEAK_PROMINENCE * profile[top])
     order = [int(i) for i in idx[np.argsort(-props["prominences"])] if i != top]
     df = float(freqs[1] - freqs[0]) if len(freqs) > 1 else 0.0
-    return [(float(freqs[0] + refine_peak(profile, i, step) * df), float(profile[i] / total))
-            for i in [top, *order][:N_PEAKS]]
+    return [
+        (float(freqs[0] + refine_peak(profile, i, step) * df), float(profile[i] / total))
+        for i in [top, *order][:N_PEAKS]
+    ]
 
 
-def peak_metrics(peaks: list[tuple[float, float]], centres: Sequence[float],
-                 bands: Sequence[tuple[float, float] | None], suffix: str = "") -> dict[str, Any]:
+def peak_metrics(
+    peaks: list[tuple[float, float]],
+    centres: Sequence[float],
+    bands: Sequence[tuple[float, float] | None],
+    suffix: str = "",
+) -> dict[str, Any]:
     """Nearest formant, distance and on-formant flag for each peak."""
     out: dict[str, Any] = {}
     known = [(name.upper(), c, b) for name, c, b in zip(FORMANTS, centres, bands) if b is not None]
@@ -161,8 +174,9 @@ def peak_metrics(peaks: list[tuple[float, float]], centres: Sequence[float],
     return out
 
 
-def token_band_row(cam: np.ndarray, freqs: np.ndarray, token: Mapping[str, Any], spec: BandSpec,
-                   reference: Mapping[str, float] | None) -> dict[str, Any]:
+def token_band_row(
+    cam: np.ndarray, freqs: np.ndarray, token: Mapping[str, Any], spec: BandSpec, reference: Mapping[str, float] | None
+) -> dict[str, Any]:
     """All band metrics of one token's map (columns: :data:`BAND_METRIC_COLUMNS`)."""
     profile, neg_share = frequency_profile(cam, int(token["frame_start"]), int(token["frame_end"]))
     measured = [float(token.get(f"{f}_50", np.nan)) for f in FORMANTS]
@@ -179,8 +193,9 @@ def token_band_row(cam: np.ndarray, freqs: np.ndarray, token: Mapping[str, Any],
         "neg_share": neg_share,
         "n_formants_measured": sum(b is not None for b in bands),
         "has_reference": int(reference is not None),
-        "hf_share_above_4k": (float(profile[freqs > HF_EDGE_HZ].sum() / total)
-                              if freqs[-1] > HF_EDGE_HZ and total > 0 else float("nan")),
+        "hf_share_above_4k": (
+            float(profile[freqs > HF_EDGE_HZ].sum() / total) if freqs[-1] > HF_EDGE_HZ and total > 0 else float("nan")
+        ),
     }
     for k, (c, b, rc, rb) in enumerate(zip(measured, bands, ref, ref_bands), start=1):
         row[f"f{k}_hz"], row[f"f{k}_ref_hz"] = c if b else float("nan"), rc if rb else float("nan")
@@ -198,8 +213,15 @@ def token_band_row(cam: np.ndarray, freqs: np.ndarray, token: Mapping[str, Any],
 
 
 def _metric_columns() -> list[str]:
-    cols = ["point_spread_hz", "point_spread_ms", "n_frames_used", "mass_total", "neg_share", "n_formants_measured",
-            "has_reference"]
+    cols = [
+        "point_spread_hz",
+        "point_spread_ms",
+        "n_frames_used",
+        "mass_total",
+        "neg_share",
+        "n_formants_measured",
+        "has_reference",
+    ]
     for k in (1, 2, 3):
         cols += [f"f{k}_hz", f"band{k}_lo_hz", f"band{k}_hi_hz", f"band{k}_overlap", f"f{k}_ref_hz"]
     for suffix in ("", "_ref"):
@@ -216,12 +238,24 @@ def _metric_columns() -> list[str]:
 BAND_METRIC_COLUMNS = _metric_columns()
 
 
-GROUP_ALIASES = {"m": "men", "man": "men", "male": "men", "w": "women", "woman": "women", "f": "women",
-                 "female": "women", "c": "children", "child": "children", "b": "children", "g": "children"}
+GROUP_ALIASES = {
+    "m": "men",
+    "man": "men",
+    "male": "men",
+    "w": "women",
+    "woman": "women",
+    "f": "women",
+    "female": "women",
+    "c": "children",
+    "child": "children",
+    "b": "children",
+    "g": "children",
+}
 
 
-def reference_for(table: Mapping[tuple[str, str], Mapping[str, float]], vowel: str,
-                  group: str) -> Mapping[str, float] | None:
+def reference_for(
+    table: Mapping[tuple[str, str], Mapping[str, float]], vowel: str, group: str
+) -> Mapping[str, float] | None:
     """The reference means of ``vowel`` for a speaker ``group`` (aliases m/w/c... accepted), None if absent."""
     group = (group or "").strip().lower()
     return table.get((vowel.upper(), GROUP_ALIASES.get(group, group)))

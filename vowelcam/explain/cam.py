@@ -31,11 +31,12 @@ gradient of that token's logit, because eval-mode tokens do not interact.
 The model is switched to eval mode for the call and put back in its previous mode afterwards; hooks live inside
 a ``with`` block and are removed even when the call fails.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -80,7 +81,7 @@ class ActivationCapture:
         self.activation = leaf
         return leaf.clone() if leaf.requires_grad else leaf  # a clone keeps in-place ops downstream legal
 
-    def __enter__(self) -> "ActivationCapture":
+    def __enter__(self) -> ActivationCapture:
         self._handle = self.layer.register_forward_hook(self._hook)
         return self
 
@@ -148,8 +149,15 @@ def combine(method: str, activation: torch.Tensor, grad: torch.Tensor) -> torch.
     raise UnknownMethodError(f"{method!r} is not a gradient CAM method")
 
 
-def compute_layer_cams(model: nn.Module, layer: nn.Module, x: torch.Tensor, targets: torch.Tensor, method: str,
-                       grid: CamGrid | None = None, scorecam_batch: int = 64) -> CamBatch:
+def compute_layer_cams(
+    model: nn.Module,
+    layer: nn.Module,
+    x: torch.Tensor,
+    targets: torch.Tensor,
+    method: str,
+    grid: CamGrid | None = None,
+    scorecam_batch: int = 64,
+) -> CamBatch:
     """CAMs of ``x`` ``[N, 1, F, T]`` for ``targets`` ``[N, K]`` (class indices, e.g. true and predicted).
 
     One forward pass per batch; gradient methods add one backward pass per target column (``K``), each stopping
@@ -172,8 +180,9 @@ def compute_layer_cams(model: nn.Module, layer: nn.Module, x: torch.Tensor, targ
     return CamBatch(rectify(method, raw), logits, raw)
 
 
-def compute_method_maps(model: nn.Module, layer: nn.Module, x: torch.Tensor, targets: torch.Tensor,
-                        methods: list[str]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+def compute_method_maps(
+    model: nn.Module, layer: nn.Module, x: torch.Tensor, targets: torch.Tensor, methods: list[str]
+) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """Layer-grid maps ``[N, K, h, w]`` of several gradient methods (and ``cam``) from one forward and one backward
     pass per target column: they share activations and gradients. Returns ``(maps by method, logits)``, maps as
     each method defines them (ReLU included)."""
@@ -187,8 +196,14 @@ def compute_method_maps(model: nn.Module, layer: nn.Module, x: torch.Tensor, tar
     return {m: rectify(m, raw[m]) for m in methods if m in raw}, logits
 
 
-def _gradient_cams(model: nn.Module, capture: ActivationCapture, x: torch.Tensor, targets: torch.Tensor,
-                   methods: list[str], keep_activation: bool = False) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+def _gradient_cams(
+    model: nn.Module,
+    capture: ActivationCapture,
+    x: torch.Tensor,
+    targets: torch.Tensor,
+    methods: list[str],
+    keep_activation: bool = False,
+) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """Raw (pre-ReLU) maps ``[N, K, h, w]`` of each gradient method in ``methods``, and the logits."""
     with torch.enable_grad():
         logits, activation = capture.run(model, x)
@@ -209,8 +224,10 @@ def _fc_cams(model: nn.Module, activation: torch.Tensor, targets: torch.Tensor) 
     if not isinstance(fc, nn.Linear):
         raise CamError("the original CAM needs a model whose classifier is a linear layer named 'fc'")
     if fc.in_features != activation.shape[1]:
-        raise CamError(f"the original CAM needs the layer feeding 'fc' ({fc.in_features} channels); "
-                       f"this layer has {activation.shape[1]}")
+        raise CamError(
+            f"the original CAM needs the layer feeding 'fc' ({fc.in_features} channels); "
+            f"this layer has {activation.shape[1]}"
+        )
     weights = fc.weight.detach()[targets]  # [N, K, C]
     return torch.einsum("nkc,nchw->nkhw", weights, activation)
 
@@ -226,8 +243,9 @@ def mask_toward_floor(x: torch.Tensor, masks: torch.Tensor, floor: torch.Tensor)
     return floor + masks * (x - floor)
 
 
-def scorecam_weights(model: nn.Module, x: torch.Tensor, activation: torch.Tensor, targets: torch.Tensor,
-                     grid: CamGrid, chunk: int = 64) -> torch.Tensor:
+def scorecam_weights(
+    model: nn.Module, x: torch.Tensor, activation: torch.Tensor, targets: torch.Tensor, grid: CamGrid, chunk: int = 64
+) -> torch.Tensor:
     """Score-CAM channel weights ``[N, C, K]``: the softmax probability of each target class for the input masked
     toward the token's floor by each channel's upsampled, min-max scaled activation (0 for constant channels)."""
     n, channels = activation.shape[:2]
@@ -248,8 +266,9 @@ def scorecam_weights(model: nn.Module, x: torch.Tensor, activation: torch.Tensor
     return probs
 
 
-def _score_cams(model: nn.Module, x: torch.Tensor, activation: torch.Tensor, targets: torch.Tensor,
-                grid: CamGrid, chunk: int) -> torch.Tensor:
+def _score_cams(
+    model: nn.Module, x: torch.Tensor, activation: torch.Tensor, targets: torch.Tensor, grid: CamGrid, chunk: int
+) -> torch.Tensor:
     """Raw Score-CAM maps ``[N, K, h, w]``: activations weighted by :func:`scorecam_weights`."""
     return torch.einsum("nck,nchw->nkhw", scorecam_weights(model, x, activation, targets, grid, chunk), activation)
 
@@ -278,8 +297,15 @@ def _measured_stride(model: nn.Module, layer: nn.Module, rows: int, cols: int, a
     return max(1, int(round(PROBE_LENGTH / cells)))
 
 
-def layer_grid(model: nn.Module, layer: nn.Module, layer_name: str, input_freqs: np.ndarray, n_frames: int,
-               hz_per_row: float | None = None, input_pool: tuple[int, int] = (1, 1)) -> CamGrid:
+def layer_grid(
+    model: nn.Module,
+    layer: nn.Module,
+    layer_name: str,
+    input_freqs: np.ndarray,
+    n_frames: int,
+    hz_per_row: float | None = None,
+    input_pool: tuple[int, int] = (1, 1),
+) -> CamGrid:
     """The :class:`CamGrid` of ``layer`` for inputs of ``len(input_freqs)`` rows x ``n_frames``.
 
     Strides are measured with two probe passes on longer inputs (sizes alone can be ambiguous: 2 cells from 96
@@ -292,16 +318,18 @@ def layer_grid(model: nn.Module, layer: nn.Module, layer_name: str, input_freqs:
     return make_grid(layer_name, shape, input_freqs, n_frames, hz_per_row, input_pool, strides)
 
 
-def compute_cams(model: nn.Module, layer: nn.Module, x: torch.Tensor, targets: torch.Tensor, method: str,
-                 grid: CamGrid) -> tuple[torch.Tensor, torch.Tensor]:
+def compute_cams(
+    model: nn.Module, layer: nn.Module, x: torch.Tensor, targets: torch.Tensor, method: str, grid: CamGrid
+) -> tuple[torch.Tensor, torch.Tensor]:
     """CAMs upsampled to the input grid, ``[N, K, F, T]`` (ReLU on the layer grid where the method has one, no
     rescaling), and the logits ``[N, classes]``."""
     batch = compute_layer_cams(model, layer, x, targets, method, grid)
     return grid.upsample(batch.layer_maps), batch.logits
 
 
-def compute_cams_with_contrast(model: nn.Module, layer: nn.Module, x: torch.Tensor, targets: torch.Tensor,
-                               method: str, grid: CamGrid) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def compute_cams_with_contrast(
+    model: nn.Module, layer: nn.Module, x: torch.Tensor, targets: torch.Tensor, method: str, grid: CamGrid
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """As :func:`compute_cams` for ``targets`` ``[N, 2]`` (true, predicted), plus the contrastive map ``[N, F, T]``:
     the predicted-class raw (pre-ReLU) map minus the true-class raw map, upsampled. Positive = evidence for the
     predicted class over the true one; zero for correctly classified tokens."""

@@ -22,13 +22,15 @@ formant's band, ±half the move, minus the same band's share in "none"), problem
 ``causal_summary.csv``: test (causal), condition (manipulation), metric, value, ci_lo, ci_hi, n, n_clusters, unit:
 means over tokens with 95 % cluster-bootstrap intervals over speakers (:mod:`vowelcam.intervals`).
 """
+
 from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -40,7 +42,7 @@ from ..acoustics.resynthesis import NONE, Manipulation, ResynthesisError, Source
 from ..config import MeasureSettings, SpectrogramSettings
 from ..errors import DataProblem
 from ..progress import ProgressCallback, report
-from .faithfulness import (FaithInputs, FaithSpec, energy_profiles, interval_profiles, layer_maps, stat_row)
+from .faithfulness import FaithInputs, FaithSpec, energy_profiles, interval_profiles, layer_maps, stat_row
 from .warp import profile_scale
 
 log = logging.getLogger(__name__)
@@ -48,10 +50,37 @@ log = logging.getLogger(__name__)
 CAUSAL = "causal.csv"
 CAUSAL_SUMMARY = "causal_summary.csv"
 CAUSAL_COLUMNS = [
-    "token_id", "speaker", "group", "file", "vowel", "manipulation", "formant", "shift_bark", "scale",
-    "f_before_hz", "f_target_hz", "f_after_hz", "placement_error_bark", "f1_hz", "f2_hz", "f3_hz",
-    "prob_true_orig", "prob_true", "d_prob_true", "logit_true", "d_logit_true", "predicted", "changed",
-    "map_shift_hz", "energy_shift_hz", "map_follow", "energy_follow", "follows", "new_band_gain", "problem"]
+    "token_id",
+    "speaker",
+    "group",
+    "file",
+    "vowel",
+    "manipulation",
+    "formant",
+    "shift_bark",
+    "scale",
+    "f_before_hz",
+    "f_target_hz",
+    "f_after_hz",
+    "placement_error_bark",
+    "f1_hz",
+    "f2_hz",
+    "f3_hz",
+    "prob_true_orig",
+    "prob_true",
+    "d_prob_true",
+    "logit_true",
+    "d_logit_true",
+    "predicted",
+    "changed",
+    "map_shift_hz",
+    "energy_shift_hz",
+    "map_follow",
+    "energy_follow",
+    "follows",
+    "new_band_gain",
+    "problem",
+]
 SUMMARY_COLUMNS = ["test", "condition", "metric", "value", "ci_lo", "ci_hi", "n", "n_clusters", "unit"]
 MARGIN_S = 0.05  # audio beyond the spectrogram's context given to the LPC analysis (filter edges)
 FOLLOW_THRESHOLD = 0.5
@@ -69,8 +98,9 @@ class CausalTokens:
     measure: MeasureSettings
 
 
-def render_token(row: dict[str, Any], tokens: CausalTokens, manipulations: Sequence[Manipulation],
-                 n_rows: int) -> tuple[np.ndarray, list[dict[str, float]]]:
+def render_token(
+    row: dict[str, Any], tokens: CausalTokens, manipulations: Sequence[Manipulation], n_rows: int
+) -> tuple[np.ndarray, list[dict[str, float]]]:
     """Spectrograms ``[1 + M, n_rows, T]`` (none first) and Praat measurements of one token's renderings.
     Raises DataProblem (audio) or ResynthesisError (Praat)."""
     start, end = float(row["start"]), float(row["end"])
@@ -87,13 +117,17 @@ def render_token(row: dict[str, Any], tokens: CausalTokens, manipulations: Seque
     for manipulation in (NONE, *manipulations):
         audio = source_filter.render(manipulation, span)
         specs.append(token_spectrogram(audio, sr, centre - first_s, tokens.spectrogram, geo)[:n_rows])
-        measured.append(measure_token(audio, sr, start - first_s, end - first_s, str(row.get("group") or "") or None,
-                                      tokens.measure))
+        measured.append(
+            measure_token(
+                audio, sr, start - first_s, end - first_s, str(row.get("group") or "") or None, tokens.measure
+            )
+        )
     return np.stack(specs), measured
 
 
-def window_centroid_shift(base: np.ndarray, moved: np.ndarray, freqs: np.ndarray, before: np.ndarray,
-                          after: np.ndarray, pad_hz: float) -> np.ndarray:
+def window_centroid_shift(
+    base: np.ndarray, moved: np.ndarray, freqs: np.ndarray, before: np.ndarray, after: np.ndarray, pad_hz: float
+) -> np.ndarray:
     """Per token, the shift (Hz) of the profiles' centroid inside ``[min(before, after) - w, max + w]`` with
     ``w = max(|after - before|, pad_hz)``, each profile taken above its own minimum in the window (so a broad base
     does not hide where the peak went); NaN when the window holds no such mass."""
@@ -117,8 +151,13 @@ def band_share(profiles: np.ndarray, freqs: np.ndarray, lo: np.ndarray, hi: np.n
     return np.where(np.isfinite(lo) & np.isfinite(hi), share, np.nan)
 
 
-def run_causal(inp: FaithInputs, tokens: CausalTokens, manipulations: Sequence[Manipulation], spec: FaithSpec,
-               progress: ProgressCallback | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def run_causal(
+    inp: FaithInputs,
+    tokens: CausalTokens,
+    manipulations: Sequence[Manipulation],
+    spec: FaithSpec,
+    progress: ProgressCallback | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Per-token rows for ``causal.csv`` and summary rows for ``causal_summary.csv``."""
     n_rows, n = inp.specs.shape[1], len(tokens.rows)
     rendered = np.repeat(tokens.stored[:, None], 1 + len(manipulations), axis=1).astype(np.float32)
@@ -139,8 +178,14 @@ def run_causal(inp: FaithInputs, tokens: CausalTokens, manipulations: Sequence[M
     cam = interval_profiles(layer_maps(repeated, flat, spec), repeated)
     energy = energy_profiles(flat, repeated.frames, spec.noise_percentile)
     shape = (n, 1 + len(manipulations))
-    results = _Results(logits.reshape(*shape, -1), probs.reshape(*shape, -1), cam.reshape(*shape, -1),
-                       energy.reshape(*shape, -1), measured, problems)
+    results = _Results(
+        logits.reshape(*shape, -1),
+        probs.reshape(*shape, -1),
+        cam.reshape(*shape, -1),
+        energy.reshape(*shape, -1),
+        measured,
+        problems,
+    )
     stored_probs = torch.softmax(torch.from_numpy(_logits(inp, tokens.stored, spec)), 1).numpy()
     rows = _token_rows(inp, tokens, manipulations, results, stored_probs)
     return rows, summarise(rows, inp.clusters, inp.unit, spec)
@@ -152,7 +197,7 @@ def _logits(inp: FaithInputs, specs: np.ndarray, spec: FaithSpec) -> np.ndarray:
     out = []
     with eval_mode(inp.model), torch.no_grad():
         for start in range(0, len(specs), spec.batch_size):
-            out.append(inp.model(inp.prepare(specs[start: start + spec.batch_size]).to(inp.device)).cpu().numpy())
+            out.append(inp.model(inp.prepare(specs[start : start + spec.batch_size]).to(inp.device)).cpu().numpy())
     return np.concatenate(out)
 
 
@@ -174,8 +219,13 @@ def _formant(measured: dict[str, Any], k: int) -> float:
     return value if np.isfinite(value) and value > 0 else math.nan
 
 
-def _token_rows(inp: FaithInputs, tokens: CausalTokens, manipulations: Sequence[Manipulation], res: _Results,
-                stored_probs: np.ndarray) -> list[dict[str, Any]]:
+def _token_rows(
+    inp: FaithInputs,
+    tokens: CausalTokens,
+    manipulations: Sequence[Manipulation],
+    res: _Results,
+    stored_probs: np.ndarray,
+) -> list[dict[str, Any]]:
     freqs = inp.grid.input_freqs
     idx, true = np.arange(len(tokens.rows)), tokens.true_idx
     out: list[dict[str, Any]] = []
@@ -194,8 +244,9 @@ def _token_rows(inp: FaithInputs, tokens: CausalTokens, manipulations: Sequence[
             energy_shift = window_centroid_shift(res.energy[:, 0], energy, freqs, before, target, inp.grid.hz_per_row)
             follow, energy_follow = map_shift / (target - before), energy_shift / (target - before)
             half = np.abs(target - before) / 2
-            gain = (band_share(cam, freqs, target - half, target + half)
-                    - band_share(res.cam[:, 0], freqs, target - half, target + half))
+            gain = band_share(cam, freqs, target - half, target + half) - band_share(
+                res.cam[:, 0], freqs, target - half, target + half
+            )
             placement = hz_to_bark(after) - hz_to_bark(target)
         else:
             map_shift = energy_shift = gain = np.full(len(idx), np.nan)
@@ -204,12 +255,30 @@ def _token_rows(inp: FaithInputs, tokens: CausalTokens, manipulations: Sequence[
                 follow = np.log(profile_scale(res.cam[:, 0], cam)) / factor
                 energy_follow = np.log(profile_scale(res.energy[:, 0], energy)) / factor
             placement = _warp_placement(res.measured, j, manipulation)
-        per = {"f_before_hz": before, "f_target_hz": target, "f_after_hz": after, "placement_error_bark": placement,
-               "map_shift_hz": map_shift, "energy_shift_hz": energy_shift, "map_follow": follow,
-               "energy_follow": energy_follow, "new_band_gain": gain}
+        per = {
+            "f_before_hz": before,
+            "f_target_hz": target,
+            "f_after_hz": after,
+            "placement_error_bark": placement,
+            "map_shift_hz": map_shift,
+            "energy_shift_hz": energy_shift,
+            "map_follow": follow,
+            "energy_follow": energy_follow,
+            "new_band_gain": gain,
+        }
         for i, row in enumerate(tokens.rows):
-            out.append(_row(row, manipulation, res, i, j, int(true[i]), float(stored_probs[i, true[i]]),
-                            {key: float(v[i]) for key, v in per.items()}))
+            out.append(
+                _row(
+                    row,
+                    manipulation,
+                    res,
+                    i,
+                    j,
+                    int(true[i]),
+                    float(stored_probs[i, true[i]]),
+                    {key: float(v[i]) for key, v in per.items()},
+                )
+            )
     return out
 
 
@@ -225,39 +294,78 @@ def _round_trip(rows: Sequence[dict[str, Any]], measured: list[list[dict[str, fl
 def _warp_placement(measured: list[list[dict[str, float]]], j: int, manipulation: Manipulation) -> np.ndarray:
     errors = []
     for m in measured:
-        per = [abs(float(hz_to_bark(_formant(m[j], k)) - hz_to_bark(manipulation.target(_formant(m[0], k), k))))
-               for k in (1, 2, 3)]
+        per = [
+            abs(float(hz_to_bark(_formant(m[j], k)) - hz_to_bark(manipulation.target(_formant(m[0], k), k))))
+            for k in (1, 2, 3)
+        ]
         errors.append(float(np.nanmean(per)) if np.isfinite(per).any() else math.nan)
     return np.array(errors)
 
 
-def _row(row: dict[str, Any], manipulation: Manipulation, res: _Results, i: int, j: int, true: int,
-         prob_orig: float, per: dict[str, float]) -> dict[str, Any]:
+def _row(
+    row: dict[str, Any],
+    manipulation: Manipulation,
+    res: _Results,
+    i: int,
+    j: int,
+    true: int,
+    prob_orig: float,
+    per: dict[str, float],
+) -> dict[str, Any]:
     """One ``causal.csv`` row: token ``i``'s rendering ``j`` (0 = none); ``per`` holds its formant and map values."""
     problem = res.problems[i]
     nan = math.nan
     follow = per["map_follow"]
-    values = {} if problem else {
-        **per, **{f"f{k}_hz": _formant(res.measured[i][j], k) for k in (1, 2, 3)},
-        "prob_true_orig": prob_orig, "prob_true": res.probs[i, j, true],
-        "d_prob_true": res.probs[i, j, true] - res.probs[i, 0, true],
-        "logit_true": res.logits[i, j, true], "d_logit_true": res.logits[i, j, true] - res.logits[i, 0, true],
-        "predicted": int(res.probs[i, j].argmax()),
-        "changed": int(res.probs[i, j].argmax() != res.probs[i, 0].argmax()),
-        "follows": float(follow >= FOLLOW_THRESHOLD) if np.isfinite(follow) else nan}
+    values = (
+        {}
+        if problem
+        else {
+            **per,
+            **{f"f{k}_hz": _formant(res.measured[i][j], k) for k in (1, 2, 3)},
+            "prob_true_orig": prob_orig,
+            "prob_true": res.probs[i, j, true],
+            "d_prob_true": res.probs[i, j, true] - res.probs[i, 0, true],
+            "logit_true": res.logits[i, j, true],
+            "d_logit_true": res.logits[i, j, true] - res.logits[i, 0, true],
+            "predicted": int(res.probs[i, j].argmax()),
+            "changed": int(res.probs[i, j].argmax() != res.probs[i, 0].argmax()),
+            "follows": float(follow >= FOLLOW_THRESHOLD) if np.isfinite(follow) else nan,
+        }
+    )
     base = {c: nan for c in CAUSAL_COLUMNS[9:]}
-    return {**base, "token_id": row["token_id"], "speaker": row.get("speaker", ""), "group": row.get("group", ""),
-            "file": row.get("file", ""), "vowel": row.get("phone", ""), "manipulation": manipulation.name,
-            "formant": manipulation.formant, "shift_bark": manipulation.bark, "scale": manipulation.scale,
-            **values, "problem": problem}
+    return {
+        **base,
+        "token_id": row["token_id"],
+        "speaker": row.get("speaker", ""),
+        "group": row.get("group", ""),
+        "file": row.get("file", ""),
+        "vowel": row.get("phone", ""),
+        "manipulation": manipulation.name,
+        "formant": manipulation.formant,
+        "shift_bark": manipulation.bark,
+        "scale": manipulation.scale,
+        **values,
+        "problem": problem,
+    }
 
 
-SUMMARY_METRICS = ("d_prob_true", "d_logit_true", "changed", "placement_error_bark", "map_follow", "energy_follow",
-                   "follows", "new_band_gain", "map_shift_hz", "energy_shift_hz")
+SUMMARY_METRICS = (
+    "d_prob_true",
+    "d_logit_true",
+    "changed",
+    "placement_error_bark",
+    "map_follow",
+    "energy_follow",
+    "follows",
+    "new_band_gain",
+    "map_shift_hz",
+    "energy_shift_hz",
+)
 
 
-def summarise(rows: Sequence[dict[str, Any]], clusters: Sequence[str], unit: str,
-              spec: FaithSpec) -> list[dict[str, Any]]:
+def summarise(
+    rows: Sequence[dict[str, Any]], clusters: Sequence[str], unit: str, spec: FaithSpec
+) -> list[dict[str, Any]]:
     """Per manipulation, each metric's mean over tokens with a cluster-bootstrap interval; for ``none`` the
     resynthesis artefact (prob_true minus the stored spectrogram's) and the round-trip formant errors."""
     by_token = {}
@@ -267,15 +375,25 @@ def summarise(rows: Sequence[dict[str, Any]], clusters: Sequence[str], unit: str
     for name, pairs in by_token.items():
         cl = [c for c, _ in pairs]
 
-        def values(key: str) -> np.ndarray:
+        def values(key: str, pairs=pairs) -> np.ndarray:
             return np.array([float(r[key]) if r[key] not in (None, "") else math.nan for _, r in pairs])
 
         if name == NONE.name:
-            out.append(stat_row("causal", name, "prob_true_minus_orig",
-                                values("prob_true") - values("prob_true_orig"), cl, unit, spec))
+            out.append(
+                stat_row(
+                    "causal",
+                    name,
+                    "prob_true_minus_orig",
+                    values("prob_true") - values("prob_true_orig"),
+                    cl,
+                    unit,
+                    spec,
+                )
+            )
             out.append(stat_row("causal", name, "prob_true", values("prob_true"), cl, unit, spec))
-            out.append(stat_row("causal", name, "round_trip_error_bark", values("placement_error_bark"), cl, unit,
-                                spec))
+            out.append(
+                stat_row("causal", name, "round_trip_error_bark", values("placement_error_bark"), cl, unit, spec)
+            )
             continue
         for metric in SUMMARY_METRICS:
             v = np.abs(values(metric)) if metric == "placement_error_bark" else values(metric)

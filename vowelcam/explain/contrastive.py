@@ -16,18 +16,32 @@ nothing clipped), with columns :data:`CONTRASTIVE_COLUMNS`:
   total absolute mass: > 0 = that formant's band speaks for the predicted class, < 0 for the true one;
 - ``contrast_peak_nearest`` / ``contrast_peak_dist_hz``: the formant nearest the contrast peak and the distance.
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from .bands import FORMANTS, refine_peak
 
 CONTRASTIVE_COLUMNS = [
-    "token_id", "speaker", "vowel", "predicted", "method", "layer", "hz_per_row",
-    "contrast_peak_hz", "contrast_trough_hz", "contrast_pos_share",
-    "contrast_f1", "contrast_f2", "contrast_f3", "contrast_peak_nearest", "contrast_peak_dist_hz",
+    "token_id",
+    "speaker",
+    "vowel",
+    "predicted",
+    "method",
+    "layer",
+    "hz_per_row",
+    "contrast_peak_hz",
+    "contrast_trough_hz",
+    "contrast_pos_share",
+    "contrast_f1",
+    "contrast_f2",
+    "contrast_f3",
+    "contrast_peak_nearest",
+    "contrast_peak_dist_hz",
 ]
 CONTRAST_FILE = "contrast.npy"
 
@@ -43,16 +57,20 @@ def contrast_row(contrast: np.ndarray, freqs: np.ndarray, band_row: Mapping[str,
     (token info, frames and bands)."""
     profile = contrast_profile(contrast, int(band_row["frame_start"]), int(band_row["frame_end"]))
     absolute = np.abs(profile).sum()
-    row: dict[str, Any] = {k: band_row.get(k, "") for k in ("token_id", "speaker", "vowel", "predicted", "method",
-                                                            "layer", "hz_per_row")}
+    row: dict[str, Any] = {
+        k: band_row.get(k, "") for k in ("token_id", "speaker", "vowel", "predicted", "method", "layer", "hz_per_row")
+    }
     nan = float("nan")
     if absolute <= 0:
         return {**row, **{c: nan for c in CONTRASTIVE_COLUMNS if c not in row}, "contrast_peak_nearest": ""}
     df = float(freqs[1] - freqs[0]) if len(freqs) > 1 else 0.0
     peak = float(freqs[0] + refine_peak(profile, int(np.argmax(profile)), step) * df)
     trough = float(freqs[0] + refine_peak(-profile, int(np.argmin(profile)), step) * df)
-    row.update(contrast_peak_hz=peak, contrast_trough_hz=trough,
-               contrast_pos_share=float(np.clip(profile, 0, None).sum() / absolute))
+    row.update(
+        contrast_peak_hz=peak,
+        contrast_trough_hz=trough,
+        contrast_pos_share=float(np.clip(profile, 0, None).sum() / absolute),
+    )
     nearest, dist = "", nan
     for k, name in enumerate(FORMANTS, start=1):
         lo, hi = float(band_row.get(f"band{k}_lo_hz", nan)), float(band_row.get(f"band{k}_hi_hz", nan))
@@ -65,8 +83,9 @@ def contrast_row(contrast: np.ndarray, freqs: np.ndarray, band_row: Mapping[str,
     return row
 
 
-def contrastive_rows(contrasts: np.ndarray, freqs: np.ndarray, band_rows: Sequence[Mapping[str, Any]],
-                     step: int = 1) -> list[dict[str, Any]]:
+def contrastive_rows(
+    contrasts: np.ndarray, freqs: np.ndarray, band_rows: Sequence[Mapping[str, Any]], step: int = 1
+) -> list[dict[str, Any]]:
     """Rows of ``contrastive.csv`` for the misclassified tokens among ``band_rows`` (contrasts ``[N, F, T]`` in the
     same order)."""
     return [contrast_row(contrasts[i], freqs, r, step) for i, r in enumerate(band_rows) if not int(r["correct"])]

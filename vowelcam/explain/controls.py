@@ -20,12 +20,14 @@ been read the same way. For each explained token, on the same tokens, the same g
 :data:`CONTROL_METRICS`, plus ``null_token_id`` and ``null_vowel``. Every row (CAM and controls) also has
 ``peak1_on_f1..f3``: the top peak lies in that formant's band (0/1; empty when there is no peak or no formants).
 """
+
 from __future__ import annotations
 
 import zlib
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -36,9 +38,21 @@ BASELINES = ("energy", "envelope")
 CONTROLS = (*BASELINES, "null")
 FLOOR_PERCENTILE = 5.0
 LIFTER_MS = 2.0  # quefrency cut-off of the envelope: removes harmonics of F0 up to 500 Hz
-CONTROL_METRICS = ["enrich_f1", "enrich_f2", "enrich_f3", "mass_f1", "mass_f2", "mass_f3", "peak1_hz",
-                   "peak1_nearest", "peak1_on_formant", "peak1_on_f1", "peak1_on_f2", "peak1_on_f3",
-                   "hf_share_above_f3"]
+CONTROL_METRICS = [
+    "enrich_f1",
+    "enrich_f2",
+    "enrich_f3",
+    "mass_f1",
+    "mass_f2",
+    "mass_f3",
+    "peak1_hz",
+    "peak1_nearest",
+    "peak1_on_formant",
+    "peak1_on_f1",
+    "peak1_on_f2",
+    "peak1_on_f3",
+    "hf_share_above_f3",
+]
 PEAK_FORMANT_COLUMNS = ["peak1_on_f1", "peak1_on_f2", "peak1_on_f3"]
 CONTROL_COLUMNS = [f"{c}_{m}" for c in CONTROLS for m in CONTROL_METRICS] + ["null_token_id", "null_vowel"]
 _FORMANT_FIELDS = [f"{f}_50" for f in FORMANTS] + [f"b{k}_50" for k in (1, 2, 3)]
@@ -80,12 +94,15 @@ def envelope_maps(x: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
 def baseline_maps(x: torch.Tensor, matrix: torch.Tensor) -> dict[str, np.ndarray]:
     """Both baseline explainers of a batch, as float32 arrays ``[N, F, T]`` on the CPU."""
     with torch.no_grad():
-        return {"energy": energy_maps(x).float().cpu().numpy(),
-                "envelope": envelope_maps(x, matrix).float().cpu().numpy()}
+        return {
+            "energy": energy_maps(x).float().cpu().numpy(),
+            "envelope": envelope_maps(x, matrix).float().cpu().numpy(),
+        }
 
 
-def null_partners(chosen: Sequence[Mapping[str, Any]], all_tokens: Sequence[Mapping[str, Any]],
-                  seed: int = 0) -> dict[str, Mapping[str, Any] | None]:
+def null_partners(
+    chosen: Sequence[Mapping[str, Any]], all_tokens: Sequence[Mapping[str, Any]], seed: int = 0
+) -> dict[str, Mapping[str, Any] | None]:
     """For each chosen token id, one token of the same speaker and another vowel with a measured formant, or None.
 
     The draw is seeded by ``seed`` and the token id, so it does not depend on order, batching or rank."""
@@ -95,8 +112,10 @@ def null_partners(chosen: Sequence[Mapping[str, Any]], all_tokens: Sequence[Mapp
             by_speaker[str(t["speaker"])].append(t)
     out: dict[str, Mapping[str, Any] | None] = {}
     for t in chosen:
-        pool = sorted((o for o in by_speaker.get(str(t.get("speaker") or ""), []) if o.get("phone") != t.get("phone")),
-                      key=lambda o: str(o["token_id"]))
+        pool = sorted(
+            (o for o in by_speaker.get(str(t.get("speaker") or ""), []) if o.get("phone") != t.get("phone")),
+            key=lambda o: str(o["token_id"]),
+        )
         if not pool:
             out[str(t["token_id"])] = None
             continue
@@ -137,15 +156,21 @@ class Controls:
         return {
             "energy": f"model input minus the token's {FLOOR_PERCENTILE:g}th percentile, clipped at 0",
             "envelope": f"model input cepstrally smoothed per frame (quefrency < {LIFTER_MS:g} ms), minus its "
-                        f"{FLOOR_PERCENTILE:g}th percentile, clipped at 0",
+            f"{FLOOR_PERCENTILE:g}th percentile, clipped at 0",
             "null": "the CAM scored against the measured formants of a random token of another vowel from the "
-                    "same speaker",
+            "same speaker",
             "n_no_null": sum(p is None for p in self.partners.values()),
         }
 
 
-def control_row(cam: np.ndarray, baselines: Mapping[str, np.ndarray], freqs: np.ndarray,
-                token: Mapping[str, Any], partner: Mapping[str, Any] | None, spec: BandSpec) -> dict[str, Any]:
+def control_row(
+    cam: np.ndarray,
+    baselines: Mapping[str, np.ndarray],
+    freqs: np.ndarray,
+    token: Mapping[str, Any],
+    partner: Mapping[str, Any] | None,
+    spec: BandSpec,
+) -> dict[str, Any]:
     """The control columns (:data:`CONTROL_COLUMNS`) of one token: each baseline map and the null through
     :func:`token_band_row`, on the same frames, bands and grid as the CAM."""
     out: dict[str, Any] = {}

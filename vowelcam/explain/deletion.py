@@ -23,6 +23,7 @@ differences at every width of ``widths_hz`` (condition ``arm@<width>Hz``, column
 the curve's other widths draw ``curve_random_draws`` (default 1) random bands per token; the main width draws
 ``random_draws``.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -51,8 +52,9 @@ def top_band_starts(profiles: np.ndarray, width: int) -> np.ndarray:
     return np.argmax(csum[:, width:] - csum[:, :-width], axis=1)
 
 
-def matched_random_starts(means: np.ndarray, top: np.ndarray, width: int, draws: int, tolerance_db: float,
-                          rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def matched_random_starts(
+    means: np.ndarray, top: np.ndarray, width: int, draws: int, tolerance_db: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Random band starts ``[draws, N]`` off the ``top`` band and matched to its mean dB; per token the mean
     absolute dB mismatch of the drawn bands and whether any band was within ``tolerance_db``."""
     n, n_starts = means.shape
@@ -79,48 +81,62 @@ def infill_band(specs: np.ndarray, starts: np.ndarray, width: int, rng: np.rando
     n_rows = specs.shape[1]
     k = max(2, width // 2)
     for i, s in enumerate(np.asarray(starts, dtype=int)):
-        below, above = specs[i, max(0, s - k): s], specs[i, s + width: min(n_rows, s + width + k)]
+        below, above = specs[i, max(0, s - k) : s], specs[i, s + width : min(n_rows, s + width + k)]
         sides = [part for part in (below, above) if len(part)]
         if not sides:
             continue
         resid = np.concatenate([part - part.mean(axis=0) for part in sides])
-        sd = np.sqrt(np.mean(resid ** 2, axis=0))  # [T]
+        sd = np.sqrt(np.mean(resid**2, axis=0))  # [T]
         rows = np.arange(s, s + width, dtype=np.float64)[:, None]
         if len(below) and len(above):
             at_a, at_b = s - (len(below) + 1) / 2, s + width - 1 + (len(above) + 1) / 2
             line = below.mean(0) + (rows - at_a) / (at_b - at_a) * (above.mean(0) - below.mean(0))
         else:
             line = np.broadcast_to(sides[0].mean(axis=0), (width, specs.shape[2]))
-        out[i, s: s + width] = line + rng.normal(size=(width, specs.shape[2])) * sd
+        out[i, s : s + width] = line + rng.normal(size=(width, specs.shape[2])) * sd
     return out
 
 
-def deletion_arm(inp: FaithInputs, profiles: np.ndarray, width: int, spec: FaithSpec,
-                 rng: np.random.Generator, energy_arm: bool = True, draws: int | None = None) -> dict[str, np.ndarray]:
+def deletion_arm(
+    inp: FaithInputs,
+    profiles: np.ndarray,
+    width: int,
+    spec: FaithSpec,
+    rng: np.random.Generator,
+    energy_arm: bool = True,
+    draws: int | None = None,
+) -> dict[str, np.ndarray]:
     """Per-token true-class probabilities after in-filling the top band of ``profiles`` (any map: a CAM, an energy
     map, a flat map), energy-matched random bands and (``energy_arm``) the band of maximal energy."""
     idx, true = np.arange(len(inp.specs)), inp.true_idx
     means = band_means(inp.specs, inp.frames, width)
     top = top_band_starts(profiles, width)
     draws = max(1, spec.random_draws if draws is None else draws)
-    random_starts, mismatch, matched = matched_random_starts(means, top, width, draws,
-                                                             spec.energy_tolerance_db, rng)
+    random_starts, mismatch, matched = matched_random_starts(means, top, width, draws, spec.energy_tolerance_db, rng)
     probs = predict(inp, infill_band(inp.specs, top, width, rng), spec)
     randoms = [predict(inp, infill_band(inp.specs, starts, width, rng), spec) for starts in random_starts]
-    out = {"top": probs[idx, true], "acc_top": (probs.argmax(1) == true).astype(float),
-           "random": np.mean([r[idx, true] for r in randoms], axis=0),
-           "acc_random": np.mean([r.argmax(1) == true for r in randoms], axis=0),
-           "mismatch_db": mismatch, "matched": matched.astype(float)}
+    out = {
+        "top": probs[idx, true],
+        "acc_top": (probs.argmax(1) == true).astype(float),
+        "random": np.mean([r[idx, true] for r in randoms], axis=0),
+        "acc_random": np.mean([r.argmax(1) == true for r in randoms], axis=0),
+        "mismatch_db": mismatch,
+        "matched": matched.astype(float),
+    }
     if energy_arm:
         energy_top = np.argmax(means, axis=1)
         probs = predict(inp, infill_band(inp.specs, energy_top, width, rng), spec)
-        out.update(energy=probs[idx, true], acc_energy=(probs.argmax(1) == true).astype(float),
-                   overlap=(np.abs(energy_top - top) <= width / 2).astype(float))
+        out.update(
+            energy=probs[idx, true],
+            acc_energy=(probs.argmax(1) == true).astype(float),
+            overlap=(np.abs(energy_top - top) <= width / 2).astype(float),
+        )
     return out
 
 
-def band_deletion(inp: FaithInputs, base_probs: np.ndarray, profiles: np.ndarray,
-                  spec: FaithSpec) -> list[dict[str, Any]]:
+def band_deletion(
+    inp: FaithInputs, base_probs: np.ndarray, profiles: np.ndarray, spec: FaithSpec
+) -> list[dict[str, Any]]:
     """``band_deletion`` rows at ``spec.width_hz`` and ``deletion_curve`` rows at every width."""
     rng = np.random.default_rng(spec.seed)
     n_rows, df = inp.specs.shape[1], inp.grid.input_hz_per_row
@@ -137,29 +153,48 @@ def band_deletion(inp: FaithInputs, base_probs: np.ndarray, profiles: np.ndarray
     return rows
 
 
-def _main_rows(inp: FaithInputs, p0: np.ndarray, correct0: np.ndarray, arms: dict[str, np.ndarray],
-               spec: FaithSpec, width_hz: float) -> list[dict[str, Any]]:
+def _main_rows(
+    inp: FaithInputs,
+    p0: np.ndarray,
+    correct0: np.ndarray,
+    arms: dict[str, np.ndarray],
+    spec: FaithSpec,
+    width_hz: float,
+) -> list[dict[str, Any]]:
     def row(condition: str, metric: str, values: np.ndarray) -> dict[str, Any]:
         return stat_row("band_deletion", condition, metric, values, inp.clusters, inp.unit, spec, width_hz)
 
     rows = [row("none", "accuracy", correct0), row("none", "prob_true", p0)]
     for condition, key in (("top_cam_band", "top"), ("top_energy_band", "energy"), ("random_band", "random")):
         acc = arms[f"acc_{key}"]
-        rows += [row(condition, "accuracy", acc), row(condition, "prob_true", arms[key]),
-                 row(condition, "prob_drop", p0 - arms[key]), row(condition, "accuracy_drop", correct0 - acc)]
-    rows += [row("random_band", "energy_mismatch_db", arms["mismatch_db"]),
-             row("random_band", "matched_share", arms["matched"]),
-             row("top_cam_band", "overlap_share", arms["overlap"]),
-             row("top_minus_random", "prob_drop", arms["random"] - arms["top"]),
-             row("top_minus_energy", "prob_drop", arms["energy"] - arms["top"]),
-             {**row("all", "width_hz", np.full(len(p0), width_hz)), "ci_lo": None, "ci_hi": None}]
+        rows += [
+            row(condition, "accuracy", acc),
+            row(condition, "prob_true", arms[key]),
+            row(condition, "prob_drop", p0 - arms[key]),
+            row(condition, "accuracy_drop", correct0 - acc),
+        ]
+    rows += [
+        row("random_band", "energy_mismatch_db", arms["mismatch_db"]),
+        row("random_band", "matched_share", arms["matched"]),
+        row("top_cam_band", "overlap_share", arms["overlap"]),
+        row("top_minus_random", "prob_drop", arms["random"] - arms["top"]),
+        row("top_minus_energy", "prob_drop", arms["energy"] - arms["top"]),
+        {**row("all", "width_hz", np.full(len(p0), width_hz)), "ci_lo": None, "ci_hi": None},
+    ]
     return rows
 
 
-def _curve_rows(inp: FaithInputs, p0: np.ndarray, arms: dict[str, np.ndarray], spec: FaithSpec,
-                width_hz: float) -> list[dict[str, Any]]:
-    values = {"top_cam_band": p0 - arms["top"], "top_energy_band": p0 - arms["energy"],
-              "random_band": p0 - arms["random"], "top_minus_random": arms["random"] - arms["top"],
-              "top_minus_energy": arms["energy"] - arms["top"]}
-    return [stat_row("deletion_curve", f"{name}@{width_hz:g}Hz", "prob_drop", v, inp.clusters, inp.unit, spec,
-                     width_hz) for name, v in values.items()]
+def _curve_rows(
+    inp: FaithInputs, p0: np.ndarray, arms: dict[str, np.ndarray], spec: FaithSpec, width_hz: float
+) -> list[dict[str, Any]]:
+    values = {
+        "top_cam_band": p0 - arms["top"],
+        "top_energy_band": p0 - arms["energy"],
+        "random_band": p0 - arms["random"],
+        "top_minus_random": arms["random"] - arms["top"],
+        "top_minus_energy": arms["energy"] - arms["top"],
+    }
+    return [
+        stat_row("deletion_curve", f"{name}@{width_hz:g}Hz", "prob_drop", v, inp.clusters, inp.unit, spec, width_hz)
+        for name, v in values.items()
+    ]

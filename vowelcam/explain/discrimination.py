@@ -20,11 +20,13 @@ it, see :mod:`vowelcam.intervals`). Flags, with the reason written out: ``class_
 with the same map (at the layer feeding global average pooling the gradient is constant over the grid, so Grad-CAM
 = HiResCAM = CAM / (h x w)). ``collapsed`` = any of these.
 """
+
 from __future__ import annotations
 
 import copy
 import logging
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -42,9 +44,22 @@ AGNOSTIC_RHO = 0.8  # a method whose maps rank cells alike at least this much ac
 SAME_MAP_RHO = 0.99
 CHEAP_METHODS = ("cam", *GRADIENT_METHODS)
 DISCRIMINATION_COLUMNS = [
-    "method", "layer", "n", "n_clusters", "unit",
-    "rho_other", "rho_other_lo", "rho_other_hi", "rho_reinit", "rho_reinit_lo", "rho_reinit_hi",
-    "same_as", "class_agnostic", "model_insensitive", "collapsed", "reason",
+    "method",
+    "layer",
+    "n",
+    "n_clusters",
+    "unit",
+    "rho_other",
+    "rho_other_lo",
+    "rho_other_hi",
+    "rho_reinit",
+    "rho_reinit_lo",
+    "rho_reinit_hi",
+    "same_as",
+    "class_agnostic",
+    "model_insensitive",
+    "collapsed",
+    "reason",
 ]
 
 
@@ -79,8 +94,16 @@ def reinitialised_fc(model: nn.Module, seed: int = 0) -> nn.Module:
     return clone
 
 
-def method_maps(model: nn.Module, layer_name: str, x: torch.Tensor, true_idx: np.ndarray, other_idx: np.ndarray,
-                methods: Sequence[str], grid: CamGrid | None = None, seed: int = 0) -> dict[str, dict[str, np.ndarray]]:
+def method_maps(
+    model: nn.Module,
+    layer_name: str,
+    x: torch.Tensor,
+    true_idx: np.ndarray,
+    other_idx: np.ndarray,
+    methods: Sequence[str],
+    grid: CamGrid | None = None,
+    seed: int = 0,
+) -> dict[str, dict[str, np.ndarray]]:
     """``{method: {"true", "other", "reinit"}}`` layer-grid maps ``[N, h, w]`` for the trained model (true and
     other class) and the fc-re-initialised one (true class). ``cam`` is left out where the layer does not feed
     ``fc``; ``scorecam`` needs ``grid``."""
@@ -103,8 +126,9 @@ def method_maps(model: nn.Module, layer_name: str, x: torch.Tensor, true_idx: np
     return {m: v for m, v in out.items() if len(v) == 3}
 
 
-def _cheap_maps(net: nn.Module, layer: nn.Module, x: torch.Tensor, targets: torch.Tensor, methods: list[str],
-                layer_name: str) -> dict[str, torch.Tensor]:
+def _cheap_maps(
+    net: nn.Module, layer: nn.Module, x: torch.Tensor, targets: torch.Tensor, methods: list[str], layer_name: str
+) -> dict[str, torch.Tensor]:
     """All cheap methods from one forward and backward pass per target; ``cam`` dropped where the layer does not
     feed ``fc``."""
     if not methods:
@@ -118,8 +142,14 @@ def _cheap_maps(net: nn.Module, layer: nn.Module, x: torch.Tensor, targets: torc
         return compute_method_maps(net, layer, x, targets, [m for m in methods if m != "cam"])[0]
 
 
-def discrimination_table(maps: Mapping[str, Mapping[str, np.ndarray]], layer: str, speakers: Sequence[str],
-                         recordings: Sequence[str], n_boot: int = 1000, seed: int = 0) -> list[dict[str, Any]]:
+def discrimination_table(
+    maps: Mapping[str, Mapping[str, np.ndarray]],
+    layer: str,
+    speakers: Sequence[str],
+    recordings: Sequence[str],
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> list[dict[str, Any]]:
     """One row per method (columns :data:`DISCRIMINATION_COLUMNS`) from ``{method: {"true", "other", "reinit"}}``
     maps ``[N, ...]`` of the same ``N`` tokens."""
     clusters, unit = resampling_clusters(list(speakers), list(recordings))
@@ -129,14 +159,26 @@ def discrimination_table(maps: Mapping[str, Mapping[str, np.ndarray]], layer: st
         other = cluster_bootstrap_mean(rank_correlation(m["true"], m["other"]), clusters, n_boot, seed)
         reinit = cluster_bootstrap_mean(rank_correlation(m["true"], m["reinit"]), clusters, n_boot, seed)
         agnostic, insensitive = other[0] >= AGNOSTIC_RHO, reinit[0] >= AGNOSTIC_RHO
-        rows.append({
-            "method": method, "layer": layer, "n": other[3], "n_clusters": other[4], "unit": unit,
-            "rho_other": other[0], "rho_other_lo": other[1], "rho_other_hi": other[2],
-            "rho_reinit": reinit[0], "rho_reinit_lo": reinit[1], "rho_reinit_hi": reinit[2],
-            "same_as": " ".join(same.get(method, [])), "class_agnostic": int(agnostic),
-            "model_insensitive": int(insensitive), "collapsed": int(agnostic or insensitive or bool(same.get(method))),
-            "reason": _reason(method, other[0], reinit[0], same.get(method, []), layer),
-        })
+        rows.append(
+            {
+                "method": method,
+                "layer": layer,
+                "n": other[3],
+                "n_clusters": other[4],
+                "unit": unit,
+                "rho_other": other[0],
+                "rho_other_lo": other[1],
+                "rho_other_hi": other[2],
+                "rho_reinit": reinit[0],
+                "rho_reinit_lo": reinit[1],
+                "rho_reinit_hi": reinit[2],
+                "same_as": " ".join(same.get(method, [])),
+                "class_agnostic": int(agnostic),
+                "model_insensitive": int(insensitive),
+                "collapsed": int(agnostic or insensitive or bool(same.get(method))),
+                "reason": _reason(method, other[0], reinit[0], same.get(method, []), layer),
+            }
+        )
     return rows
 
 
@@ -144,7 +186,7 @@ def _same_maps(maps: Mapping[str, Mapping[str, np.ndarray]]) -> dict[str, list[s
     names = list(maps)
     same: dict[str, list[str]] = {}
     for i, a in enumerate(names):
-        for b in names[i + 1:]:
+        for b in names[i + 1 :]:
             # positive parts: what band analysis reads (CAM's own negatives are clipped there too)
             rho = rank_correlation(np.clip(maps[a]["true"], 0, None), np.clip(maps[b]["true"], 0, None))
             if np.isfinite(rho).any() and np.nanmean(rho) >= SAME_MAP_RHO:
@@ -156,21 +198,45 @@ def _same_maps(maps: Mapping[str, Mapping[str, np.ndarray]]) -> dict[str, list[s
 def _reason(method: str, rho_other: float, rho_reinit: float, same: list[str], layer: str) -> str:
     parts = []
     if rho_other >= AGNOSTIC_RHO:
-        parts.append(f"class-agnostic: its maps for another class rank cells like the true class's "
-                     f"(rho {rho_other:.2f} >= {AGNOSTIC_RHO})")
+        parts.append(
+            f"class-agnostic: its maps for another class rank cells like the true class's "
+            f"(rho {rho_other:.2f} >= {AGNOSTIC_RHO})"
+        )
     if rho_reinit >= AGNOSTIC_RHO:
-        parts.append(f"insensitive to the classifier: a re-initialised fc gives nearly the same map "
-                     f"(rho {rho_reinit:.2f} >= {AGNOSTIC_RHO})")
+        parts.append(
+            f"insensitive to the classifier: a re-initialised fc gives nearly the same map "
+            f"(rho {rho_reinit:.2f} >= {AGNOSTIC_RHO})"
+        )
     if same:
         linear = {"gradcam", "hirescam", "cam"}
-        why = (" (the gradient is constant over the grid of the layer feeding global average pooling, so Grad-CAM "
-               "= HiResCAM = CAM / (h x w))" if method in linear and linear & set(same) else "")
+        why = (
+            " (the gradient is constant over the grid of the layer feeding global average pooling, so Grad-CAM "
+            "= HiResCAM = CAM / (h x w))"
+            if method in linear and linear & set(same)
+            else ""
+        )
         parts.append(f"same map as {', '.join(same)} at {layer}{why}")
     return "; ".join(parts)
 
 
 def meta_summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The table in short, for ``cams/meta.json``."""
-    return {r["method"]: {k: r[k] for k in ("rho_other", "rho_other_lo", "rho_other_hi", "rho_reinit", "rho_reinit_lo",
-                                             "rho_reinit_hi", "n", "n_clusters", "unit", "collapsed", "reason")}
-            for r in rows}
+    return {
+        r["method"]: {
+            k: r[k]
+            for k in (
+                "rho_other",
+                "rho_other_lo",
+                "rho_other_hi",
+                "rho_reinit",
+                "rho_reinit_lo",
+                "rho_reinit_hi",
+                "n",
+                "n_clusters",
+                "unit",
+                "collapsed",
+                "reason",
+            )
+        }
+        for r in rows
+    }

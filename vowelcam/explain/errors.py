@@ -1,4 +1,5 @@
 """Errors of the explain stage (all :class:`vowelcam.errors.VowelcamError` subclasses, one clear line each)."""
+
 from __future__ import annotations
 
 from ..errors import ConfigError, VowelcamError

@@ -4,11 +4,13 @@ Kept apart from :mod:`vowelcam.explain.run` (which computes the maps and the ban
 (speakers for the cluster bootstrap, the randomisation cascade, training tokens for label permutation) are
 assembled in one place.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -57,15 +59,21 @@ def spec_from_settings(settings: CamSettings) -> FaithSpec:
     )
 
 
-def training_tokens(run: rundir.RunDir, store: SpectrogramStore, max_freq: float, labels: list[str],
-                    fold: int, limit: int, seed: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+def training_tokens(
+    run: rundir.RunDir, store: SpectrogramStore, max_freq: float, labels: list[str], fold: int, limit: int, seed: int
+) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Spectrograms and class indices of the run's training tokens (``split = train`` in predictions.csv, the
     first fold), at most ``limit`` drawn at random; ``(None, None)`` when the run lists none (k-fold runs keep
     only test predictions)."""
     tokens = {t["token_id"]: t for t in rundir.read_csv(run.path(rundir.TOKENS))}
-    rows = [p for p in rundir.read_csv(run.path(rundir.PREDICTIONS))
-            if p.get("split") == "train" and int(float(p.get("fold") or 0)) == fold
-            and p["token_id"] in tokens and p["true"] in labels]
+    rows = [
+        p
+        for p in rundir.read_csv(run.path(rundir.PREDICTIONS))
+        if p.get("split") == "train"
+        and int(float(p.get("fold") or 0)) == fold
+        and p["token_id"] in tokens
+        and p["true"] in labels
+    ]
     if not rows:
         log.warning("label permutation skipped: predictions.csv lists no training tokens")
         return None, None
@@ -75,21 +83,46 @@ def training_tokens(run: rundir.RunDir, store: SpectrogramStore, max_freq: float
     return store.get_many(places, max_freq=max_freq), np.array([labels.index(p["true"]) for p in picked])
 
 
-def write_faithfulness(run: rundir.RunDir, model: torch.nn.Module, layer: torch.nn.Module, grid: CamGrid,
-                       info: Any, store: SpectrogramStore, picked: Sequence[dict[str, Any]], true_idx: np.ndarray,
-                       specs: np.ndarray, settings: CamSettings, method: str, device: str, fold: int,
-                       progress: ProgressCallback | None = None) -> list[dict[str, Any]]:
+def write_faithfulness(
+    run: rundir.RunDir,
+    model: torch.nn.Module,
+    layer: torch.nn.Module,
+    grid: CamGrid,
+    info: Any,
+    store: SpectrogramStore,
+    picked: Sequence[dict[str, Any]],
+    true_idx: np.ndarray,
+    specs: np.ndarray,
+    settings: CamSettings,
+    method: str,
+    device: str,
+    fold: int,
+    progress: ProgressCallback | None = None,
+) -> list[dict[str, Any]]:
     """Run the tests on the ``picked`` token rows (tokens.csv rows; ``specs`` their spectrograms) and write
     ``faithfulness.csv``; returns the rows."""
     spec = spec_from_settings(settings)
-    train_specs, train_idx = (training_tokens(run, store, info.max_freq, list(info.labels), fold,
-                                              PERMUTATION_MAX_TOKENS, settings.seed)
-                              if spec.label_permutation else (None, None))
-    inp = FaithInputs(model, layer, resnet_cascade(model), grid, info.prepare, specs, np.asarray(true_idx),
-                      np.array([[int(t["frame_start"]), int(t["frame_end"])] for t in picked]), method,
-                      torch.device(device), speakers=[str(t.get("speaker", "") or "") for t in picked],
-                      recordings=[str(t.get("file", "") or "") for t in picked], train_specs=train_specs,
-                      train_idx=train_idx)
+    train_specs, train_idx = (
+        training_tokens(run, store, info.max_freq, list(info.labels), fold, PERMUTATION_MAX_TOKENS, settings.seed)
+        if spec.label_permutation
+        else (None, None)
+    )
+    inp = FaithInputs(
+        model,
+        layer,
+        resnet_cascade(model),
+        grid,
+        info.prepare,
+        specs,
+        np.asarray(true_idx),
+        np.array([[int(t["frame_start"]), int(t["frame_end"])] for t in picked]),
+        method,
+        torch.device(device),
+        speakers=[str(t.get("speaker", "") or "") for t in picked],
+        recordings=[str(t.get("file", "") or "") for t in picked],
+        train_specs=train_specs,
+        train_idx=train_idx,
+    )
     faith = run_faithfulness(inp, spec, progress)
     rows = [{**r, "hz_per_row": grid.hz_per_row} for r in faith]
     rundir.write_csv(run.path(rundir.FAITHFULNESS), rows, FAITHFULNESS_COLUMNS + ["hz_per_row"])
@@ -110,8 +143,10 @@ def check_causal_settings(settings: CamSettings) -> tuple[Path, list[Any]]:
 
     corpus = Path(settings.causal_corpus).expanduser()
     if not settings.causal_corpus or not corpus.is_dir():
-        raise ConfigError(f"cam.causal_corpus: {settings.causal_corpus!r} is not a folder; the causal test needs "
-                          f"the corpus audio that tokens.csv's file paths are relative to (--causal-corpus)")
+        raise ConfigError(
+            f"cam.causal_corpus: {settings.causal_corpus!r} is not a folder; the causal test needs "
+            f"the corpus audio that tokens.csv's file paths are relative to (--causal-corpus)"
+        )
     try:
         manipulations = parse_manipulations(settings.causal_manipulations)
     except ValueError as exc:
@@ -121,13 +156,20 @@ def check_causal_settings(settings: CamSettings) -> tuple[Path, list[Any]]:
     return corpus, manipulations
 
 
-def causal_subset(chosen: Sequence[dict[str, str]], tokens: dict[str, dict[str, Any]], fold_of: Any,
-                  settings: CamSettings) -> np.ndarray:
+def causal_subset(
+    chosen: Sequence[dict[str, str]], tokens: dict[str, dict[str, Any]], fold_of: Any, settings: CamSettings
+) -> np.ndarray:
     """Indices into ``chosen`` of the causal test's tokens: vowels scored by the first fold's model, at most
     ``causal_max_tokens`` drawn at random (seeded)."""
     first = fold_of(chosen[0])
-    pool = np.array([i for i, p in enumerate(chosen) if fold_of(p) == first
-                     and str(tokens[p["token_id"]].get("kind") or "vowel") == "vowel"], int)
+    pool = np.array(
+        [
+            i
+            for i, p in enumerate(chosen)
+            if fold_of(p) == first and str(tokens[p["token_id"]].get("kind") or "vowel") == "vowel"
+        ],
+        int,
+    )
     return np.sort(np.random.default_rng(settings.seed).permutation(pool)[: max(0, settings.causal_max_tokens)])
 
 
@@ -144,9 +186,20 @@ def _run_measure_settings(run: rundir.RunDir) -> Any:
     return Settings().with_overrides({"measure": section}).measure
 
 
-def write_causal(run: rundir.RunDir, model: torch.nn.Module, layer: torch.nn.Module, grid: CamGrid, info: Any,
-                 picked: Sequence[dict[str, Any]], true_idx: np.ndarray, specs: np.ndarray, settings: CamSettings,
-                 method: str, device: str, progress: ProgressCallback | None = None) -> list[Path]:
+def write_causal(
+    run: rundir.RunDir,
+    model: torch.nn.Module,
+    layer: torch.nn.Module,
+    grid: CamGrid,
+    info: Any,
+    picked: Sequence[dict[str, Any]],
+    true_idx: np.ndarray,
+    specs: np.ndarray,
+    settings: CamSettings,
+    method: str,
+    device: str,
+    progress: ProgressCallback | None = None,
+) -> list[Path]:
     """The causal formant test on the ``picked`` tokens.csv rows; writes ``causal.csv`` and
     ``causal_summary.csv`` and returns their paths."""
     from ..config import SpectrogramSettings
@@ -158,16 +211,29 @@ def write_causal(run: rundir.RunDir, model: torch.nn.Module, layer: torch.nn.Mod
     known = set(SpectrogramSettings.__dataclass_fields__)
     spectrogram = SpectrogramSettings(**{k: v for k, v in store.settings.items() if k in known})
     spec = spec_from_settings(settings)
-    inp = FaithInputs(model, layer, [], grid, info.prepare, specs, np.asarray(true_idx),
-                      np.array([[int(t["frame_start"]), int(t["frame_end"])] for t in picked]), method,
-                      torch.device(device), speakers=[str(t.get("speaker", "") or "") for t in picked],
-                      recordings=[str(t.get("file", "") or "") for t in picked])
+    inp = FaithInputs(
+        model,
+        layer,
+        [],
+        grid,
+        info.prepare,
+        specs,
+        np.asarray(true_idx),
+        np.array([[int(t["frame_start"]), int(t["frame_end"])] for t in picked]),
+        method,
+        torch.device(device),
+        speakers=[str(t.get("speaker", "") or "") for t in picked],
+        recordings=[str(t.get("file", "") or "") for t in picked],
+    )
     tokens = CausalTokens(picked, specs, np.asarray(true_idx), corpus, spectrogram, measure)
     rows, summary = run_causal(inp, tokens, manipulations, spec, progress)
     labels = list(info.labels)
     for r in rows:
         r["predicted"] = labels[r["predicted"]] if isinstance(r["predicted"], (int, np.integer)) else ""
     rundir.write_csv(run.path(CAUSAL), rows, CAUSAL_COLUMNS)
-    rundir.write_csv(run.path(CAUSAL_SUMMARY), [{**r, "hz_per_row": grid.hz_per_row} for r in summary],
-                     SUMMARY_COLUMNS + ["hz_per_row"])
+    rundir.write_csv(
+        run.path(CAUSAL_SUMMARY),
+        [{**r, "hz_per_row": grid.hz_per_row} for r in summary],
+        SUMMARY_COLUMNS + ["hz_per_row"],
+    )
     return [run.path(CAUSAL), run.path(CAUSAL_SUMMARY)]

@@ -18,10 +18,12 @@ Tests (each in its own module):
 A band claim counts as supported only when the top-CAM band hurts more than energy-matched random bands
 (``top_minus_random`` interval above 0); :func:`deletion_passes` states that rule once.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -29,12 +31,11 @@ from torch import nn
 
 from ..intervals import cluster_bootstrap_mean, resampling_clusters
 from ..progress import ProgressCallback, report
-from .controls import floor_above  # the same energy map as the agreement controls read
 from .cam import compute_layer_cams, eval_mode
+from .controls import floor_above  # the same energy map as the agreement controls read
 from .grid import CamGrid
 
-FAITHFULNESS_COLUMNS = ["test", "condition", "metric", "value", "ci_lo", "ci_hi", "n", "n_clusters", "unit",
-                        "width_hz"]
+FAITHFULNESS_COLUMNS = ["test", "condition", "metric", "value", "ci_lo", "ci_hi", "n", "n_clusters", "unit", "width_hz"]
 Prepare = Callable[[np.ndarray], torch.Tensor]
 
 
@@ -86,11 +87,22 @@ class FaithInputs:
         recordings = list(self.recordings) or [f"token:{i}" for i in range(n)]
         self.clusters, self.unit = resampling_clusters(speakers, recordings)
 
-    def subset(self, idx: np.ndarray) -> "FaithInputs":
+    def subset(self, idx: np.ndarray) -> FaithInputs:
         """The same inputs restricted to tokens ``idx``."""
-        out = FaithInputs(self.model, self.layer, self.cascade, self.grid, self.prepare, self.specs[idx],
-                          self.true_idx[idx], self.frames[idx], self.method, self.device,
-                          train_specs=self.train_specs, train_idx=self.train_idx)
+        out = FaithInputs(
+            self.model,
+            self.layer,
+            self.cascade,
+            self.grid,
+            self.prepare,
+            self.specs[idx],
+            self.true_idx[idx],
+            self.frames[idx],
+            self.method,
+            self.device,
+            train_specs=self.train_specs,
+            train_idx=self.train_idx,
+        )
         out.clusters, out.unit = [self.clusters[i] for i in idx], self.unit
         return out
 
@@ -109,15 +121,27 @@ def predict(inp: FaithInputs, specs: np.ndarray, spec: FaithSpec, model: nn.Modu
     return np.concatenate(out)
 
 
-def layer_maps(inp: FaithInputs, specs: np.ndarray, spec: FaithSpec, model: nn.Module | None = None,
-               layer: nn.Module | None = None, targets: np.ndarray | None = None) -> np.ndarray:
+def layer_maps(
+    inp: FaithInputs,
+    specs: np.ndarray,
+    spec: FaithSpec,
+    model: nn.Module | None = None,
+    layer: nn.Module | None = None,
+    targets: np.ndarray | None = None,
+) -> np.ndarray:
     """True-class (or ``targets``) raw maps on the layer grid ``[N, h, w]``."""
     targets = inp.true_idx if targets is None else targets
     out = []
     for part in _batches(len(specs), spec.batch_size):
         x = inp.prepare(specs[part]).to(inp.device)
-        batch = compute_layer_cams(model or inp.model, layer or inp.layer, x,
-                                   torch.as_tensor(targets[part]).reshape(-1, 1), inp.method, inp.grid)
+        batch = compute_layer_cams(
+            model or inp.model,
+            layer or inp.layer,
+            x,
+            torch.as_tensor(targets[part]).reshape(-1, 1),
+            inp.method,
+            inp.grid,
+        )
         out.append(batch.layer_maps[:, 0].detach().cpu().numpy())
     return np.concatenate(out)
 
@@ -140,17 +164,37 @@ def energy_profiles(specs: np.ndarray, frames: np.ndarray, percentile: float = 5
     return (above * token_frame_mask(frames, specs.shape[2])[:, None, :]).sum(axis=2)
 
 
-def stat_row(test: str, condition: str, metric: str, values: Sequence[float] | np.ndarray, clusters: Sequence[str],
-             unit: str, spec: FaithSpec, width_hz: float | None = None) -> dict[str, Any]:
+def stat_row(
+    test: str,
+    condition: str,
+    metric: str,
+    values: Sequence[float] | np.ndarray,
+    clusters: Sequence[str],
+    unit: str,
+    spec: FaithSpec,
+    width_hz: float | None = None,
+) -> dict[str, Any]:
     """One ``faithfulness.csv`` row: the mean of ``values`` with its cluster-bootstrap interval."""
-    mean, lo, hi, n, n_clusters = cluster_bootstrap_mean(np.asarray(values, dtype=np.float64), clusters,
-                                                         spec.n_boot, spec.seed)
-    return {"test": test, "condition": condition, "metric": metric, "value": mean, "ci_lo": lo, "ci_hi": hi,
-            "n": n, "n_clusters": n_clusters, "unit": unit, "width_hz": width_hz}
+    mean, lo, hi, n, n_clusters = cluster_bootstrap_mean(
+        np.asarray(values, dtype=np.float64), clusters, spec.n_boot, spec.seed
+    )
+    return {
+        "test": test,
+        "condition": condition,
+        "metric": metric,
+        "value": mean,
+        "ci_lo": lo,
+        "ci_hi": hi,
+        "n": n,
+        "n_clusters": n_clusters,
+        "unit": unit,
+        "width_hz": width_hz,
+    }
 
 
-def deletion_passes(rows: Sequence[dict[str, Any]], condition: str = "top_minus_random",
-                    test: str = "band_deletion") -> bool:
+def deletion_passes(
+    rows: Sequence[dict[str, Any]], condition: str = "top_minus_random", test: str = "band_deletion"
+) -> bool:
     """Whether band deletion supports the maps: the paired ``condition`` difference in ``prob_drop`` has an
     interval wholly above 0 (a point estimate without an interval never passes)."""
     for r in rows:
@@ -160,7 +204,9 @@ def deletion_passes(rows: Sequence[dict[str, Any]], condition: str = "top_minus_
     return False
 
 
-def run_faithfulness(inp: FaithInputs, spec: FaithSpec, progress: ProgressCallback | None = None) -> list[dict[str, Any]]:
+def run_faithfulness(
+    inp: FaithInputs, spec: FaithSpec, progress: ProgressCallback | None = None
+) -> list[dict[str, Any]]:
     """All tests; rows for ``faithfulness.csv``."""
     from .deletion import band_deletion
     from .randomisation import randomisation

@@ -16,6 +16,7 @@ The mapping, written down once:
 
 :class:`CamGrid` holds these numbers and applies the interpolation as two small matrices.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -76,8 +77,10 @@ class CamGrid:
     def upsample(self, maps: torch.Tensor) -> torch.Tensor:
         """``[..., layer_rows, layer_cols]`` -> ``[..., F, T]`` on the input grid (see the module docstring)."""
         if tuple(maps.shape[-2:]) != (self.layer_rows, self.layer_cols):
-            raise CamError(f"map of shape {tuple(maps.shape[-2:])} does not fit the {self.layer} grid "
-                           f"{self.layer_rows}x{self.layer_cols}")
+            raise CamError(
+                f"map of shape {tuple(maps.shape[-2:])} does not fit the {self.layer} grid "
+                f"{self.layer_rows}x{self.layer_cols}"
+            )
         rows = interpolation_matrix(len(self.input_freqs), self.layer_rows, self.stride_rows, self.offset_rows)
         cols = interpolation_matrix(self.input_frames, self.layer_cols, self.stride_cols, self.offset_cols)
         rows, cols = torch.from_numpy(rows), torch.from_numpy(cols)
@@ -99,9 +102,9 @@ class CamGrid:
             "first_row_hz": float(self.layer_row_freqs()[0]),
             "last_row_hz": float(self.layer_row_freqs()[-1]),
             "mapping": "layer row r centred on input row offset_rows + r*stride_rows "
-                       "(Hz = first_row_hz + r*hz_per_row); "
-                       "linear interpolation between row centres along frequency and between column centres "
-                       "along time; held constant beyond the last centre",
+            "(Hz = first_row_hz + r*hz_per_row); "
+            "linear interpolation between row centres along frequency and between column centres "
+            "along time; held constant beyond the last centre",
         }
 
 
@@ -127,9 +130,15 @@ def infer_stride(n_in: int, n_cells: int, declared: float | None = None, measure
     return min(candidates, key=lambda s: abs(s - n_in / n_cells))
 
 
-def make_grid(layer: str, layer_shape: tuple[int, int], input_freqs: np.ndarray, input_frames: int,
-              hz_per_row: float | None = None, input_pool: tuple[int, int] = (1, 1),
-              measured_strides: tuple[int | None, int | None] = (None, None)) -> CamGrid:
+def make_grid(
+    layer: str,
+    layer_shape: tuple[int, int],
+    input_freqs: np.ndarray,
+    input_frames: int,
+    hz_per_row: float | None = None,
+    input_pool: tuple[int, int] = (1, 1),
+    measured_strides: tuple[int | None, int | None] = (None, None),
+) -> CamGrid:
     """The :class:`CamGrid` of a layer whose maps are ``layer_shape`` for an input of ``len(input_freqs)`` rows.
 
     ``measured_strides`` (rows, frames) come from :func:`vowelcam.explain.cam.layer_grid`'s probe; ``hz_per_row``
@@ -141,5 +150,14 @@ def make_grid(layer: str, layer_shape: tuple[int, int], input_freqs: np.ndarray,
     declared = hz_per_row / df if (hz_per_row and df) else None
     stride_rows = infer_stride(len(freqs), layer_shape[0], declared, measured_strides[0])
     stride_cols = infer_stride(input_frames, layer_shape[1], None, measured_strides[1])
-    return CamGrid(layer, int(layer_shape[0]), int(layer_shape[1]), stride_rows, stride_cols, freqs, int(input_frames),
-                   (input_pool[0] - 1) / 2, (input_pool[1] - 1) / 2)
+    return CamGrid(
+        layer,
+        int(layer_shape[0]),
+        int(layer_shape[1]),
+        stride_rows,
+        stride_cols,
+        freqs,
+        int(input_frames),
+        (input_pool[0] - 1) / 2,
+        (input_pool[1] - 1) / 2,
+    )

@@ -15,11 +15,13 @@
   one but no vowel knowledge; maps that still match the trained maps (``label_permutation``/``spearman``) follow
   the input, not the learnt decision. It tests the CAM layer and above only, which is where CAM maps are read.
 """
+
 from __future__ import annotations
 
 import copy
 import logging
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -30,8 +32,14 @@ from .faithfulness import FaithInputs, FaithSpec, layer_maps, stat_row
 
 log = logging.getLogger(__name__)
 
-RESNET_CASCADE = (("fc", ("fc",)), ("layer4", ("layer4",)), ("layer3", ("layer3",)), ("layer2", ("layer2",)),
-                  ("layer1", ("layer1",)), ("conv1", ("conv1", "bn1")))
+RESNET_CASCADE = (
+    ("fc", ("fc",)),
+    ("layer4", ("layer4",)),
+    ("layer3", ("layer3",)),
+    ("layer2", ("layer2",)),
+    ("layer1", ("layer1",)),
+    ("conv1", ("conv1", "bn1")),
+)
 
 
 def resnet_cascade(model: nn.Module) -> list[tuple[str, list[nn.Module]]]:
@@ -52,7 +60,7 @@ def spearman_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     rb = rankdata(b.reshape(len(b), -1), axis=1)
     ra -= ra.mean(1, keepdims=True)
     rb -= rb.mean(1, keepdims=True)
-    denom = np.sqrt((ra ** 2).sum(1) * (rb ** 2).sum(1))
+    denom = np.sqrt((ra**2).sum(1) * (rb**2).sum(1))
     return np.divide((ra * rb).sum(1), denom, out=np.full(len(a), np.nan), where=denom > 0)
 
 
@@ -98,11 +106,21 @@ def _cascade_rows(inp: FaithInputs, base_maps: np.ndarray, spec: FaithSpec) -> l
     rows, label = [], ""
     for depth, (name, _) in enumerate(steps):
         label = f"{label}+{name}" if label else name
-        rows.append(stat_row("randomisation", label, "spearman", np.nanmean(rho[depth], axis=0), inp.clusters,
-                             inp.unit, spec))
+        rows.append(
+            stat_row("randomisation", label, "spearman", np.nanmean(rho[depth], axis=0), inp.clusters, inp.unit, spec)
+        )
         if rho.shape[1] > 1:
-            rows.append(stat_row("randomisation", label, "spearman_seed_sd", np.nanstd(rho[depth], axis=0),
-                                 inp.clusters, inp.unit, spec))
+            rows.append(
+                stat_row(
+                    "randomisation",
+                    label,
+                    "spearman_seed_sd",
+                    np.nanstd(rho[depth], axis=0),
+                    inp.clusters,
+                    inp.unit,
+                    spec,
+                )
+            )
     return rows
 
 
@@ -113,10 +131,21 @@ def _permutation_rows(inp: FaithInputs, base_maps: np.ndarray, spec: FaithSpec) 
     twin, accuracy, n_train = trained
     twin_layer = dict(twin.named_modules())[_names(inp.model)[id(inp.layer)]]
     rho = spearman_rows(base_maps, layer_maps(inp, inp.specs, spec, twin, twin_layer))
-    return [stat_row("randomisation", "label_permutation", "spearman", rho, inp.clusters, inp.unit, spec),
-            {"test": "randomisation", "condition": "label_permutation", "metric": "permuted_train_accuracy",
-             "value": accuracy, "ci_lo": None, "ci_hi": None, "n": n_train, "n_clusters": None, "unit": "token",
-             "width_hz": None}]
+    return [
+        stat_row("randomisation", "label_permutation", "spearman", rho, inp.clusters, inp.unit, spec),
+        {
+            "test": "randomisation",
+            "condition": "label_permutation",
+            "metric": "permuted_train_accuracy",
+            "value": accuracy,
+            "ci_lo": None,
+            "ci_hi": None,
+            "n": n_train,
+            "n_clusters": None,
+            "unit": "token",
+            "width_hz": None,
+        },
+    ]
 
 
 def permuted_label_copy(inp: FaithInputs, spec: FaithSpec) -> tuple[nn.Module, float, int] | None:
@@ -149,7 +178,7 @@ def _recalibrate_batch_norm(block: nn.Module, features: torch.Tensor, batch_size
     block.train()
     with torch.no_grad():
         for start in range(0, len(features), batch_size):
-            block(features[start: start + batch_size])
+            block(features[start : start + batch_size])
     for m, momentum in zip(norms, momenta):
         m.momentum = momentum
     block.eval()
@@ -162,7 +191,7 @@ def _lower_features(model: nn.Module, inp: FaithInputs, spec: FaithSpec) -> torc
     try:
         with eval_mode(model), torch.no_grad():
             for start in range(0, len(inp.train_specs), spec.batch_size):
-                model(inp.prepare(inp.train_specs[start: start + spec.batch_size]).to(inp.device))
+                model(inp.prepare(inp.train_specs[start : start + spec.batch_size]).to(inp.device))
     finally:
         handle.remove()
     return torch.cat(captured)
@@ -188,6 +217,8 @@ def _train_top(model: nn.Module, features: torch.Tensor, labels: torch.Tensor, s
                 opt.step()
     _recalibrate_batch_norm(model.layer4, features, spec.batch_size)
     with torch.no_grad():
-        hits = sum(int((head(features[i: i + spec.batch_size]).argmax(1) == labels[i: i + spec.batch_size]).sum())
-                   for i in range(0, len(labels), spec.batch_size))
+        hits = sum(
+            int((head(features[i : i + spec.batch_size]).argmax(1) == labels[i : i + spec.batch_size]).sum())
+            for i in range(0, len(labels), spec.batch_size)
+        )
     return hits / len(labels)

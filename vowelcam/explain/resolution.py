@@ -15,11 +15,13 @@ A Gaussian spread of standard deviation ``s`` has a central-50 % width of 1.349 
 narrower than the CAM layer's point spread (:class:`vowelcam.explain.bands.BandSpec`), and ``cams/meta.json``
 states, for every layer, the spread beside the Hz per row and ms per column.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -33,9 +35,11 @@ log = logging.getLogger(__name__)
 CENTRAL_FRACTION = 0.5
 # A map whose time columns are wider than this cannot place evidence inside a vowel (Hillenbrand vowels: ~150-400 ms)
 MAX_MS_PER_COLUMN = 40.0
-DEFINITION = ("width holding the central 50 % of |d(cell)/d(input)| (cell = the layer's central row and column, "
-              "activations summed over channels), along frequency (summed over time) and along time (summed over "
-              "frequency); mean over tokens")
+DEFINITION = (
+    "width holding the central 50 % of |d(cell)/d(input)| (cell = the layer's central row and column, "
+    "activations summed over channels), along frequency (summed over time) and along time (summed over "
+    "frequency); mean over tokens"
+)
 
 
 @dataclass(frozen=True)
@@ -78,8 +82,9 @@ class _Stop(Exception):
     """Raised by the hook once the layer has run: nothing after it is needed."""
 
 
-def cell_gradients(model: nn.Module, layer: nn.Module, x: torch.Tensor,
-                   cell: tuple[int, int] | None = None) -> tuple[torch.Tensor, tuple[int, int]]:
+def cell_gradients(
+    model: nn.Module, layer: nn.Module, x: torch.Tensor, cell: tuple[int, int] | None = None
+) -> tuple[torch.Tensor, tuple[int, int]]:
     """``|d cell / d x|`` ``[N, F, T]`` for the layer cell ``(row, col)`` (default: the central cell), its
     activations summed over channels; returns the gradients and the cell used."""
     captured: dict[str, torch.Tensor] = {}
@@ -106,8 +111,15 @@ def cell_gradients(model: nn.Module, layer: nn.Module, x: torch.Tensor,
     return grad.detach().abs().sum(dim=1), (int(row), int(col))
 
 
-def measure_point_spread(model: nn.Module, layer: nn.Module, name: str, x: torch.Tensor, hz_per_input_row: float,
-                         ms_per_frame: float, batch_size: int = 32) -> PointSpread:
+def measure_point_spread(
+    model: nn.Module,
+    layer: nn.Module,
+    name: str,
+    x: torch.Tensor,
+    hz_per_input_row: float,
+    ms_per_frame: float,
+    batch_size: int = 32,
+) -> PointSpread:
     """The :class:`PointSpread` of ``layer`` over the tokens ``x`` ``[N, 1, F, T]`` (normalised input)."""
     hz, ms, cell = [], [], (0, 0)
     for start in range(0, len(x), batch_size):
@@ -119,30 +131,57 @@ def measure_point_spread(model: nn.Module, layer: nn.Module, name: str, x: torch
     ok = np.isfinite(hz_arr) & np.isfinite(ms_arr)
     if not ok.any():
         return PointSpread(name, float("nan"), float("nan"), float("nan"), float("nan"), 0, *cell)
-    return PointSpread(name, float(hz_arr[ok].mean()), float(ms_arr[ok].mean()), float(hz_arr[ok].std()),
-                       float(ms_arr[ok].std()), int(ok.sum()), *cell)
+    return PointSpread(
+        name,
+        float(hz_arr[ok].mean()),
+        float(ms_arr[ok].mean()),
+        float(hz_arr[ok].std()),
+        float(ms_arr[ok].std()),
+        int(ok.sum()),
+        *cell,
+    )
 
 
-def measure_layers(model: nn.Module, layers: Mapping[str, nn.Module], x: torch.Tensor, hz_per_input_row: float,
-                   ms_per_frame: float, batch_size: int = 32) -> dict[str, PointSpread]:
+def measure_layers(
+    model: nn.Module,
+    layers: Mapping[str, nn.Module],
+    x: torch.Tensor,
+    hz_per_input_row: float,
+    ms_per_frame: float,
+    batch_size: int = 32,
+) -> dict[str, PointSpread]:
     """:func:`measure_point_spread` for every layer in ``layers`` (name -> module)."""
-    return {name: measure_point_spread(model, module, name, x, hz_per_input_row, ms_per_frame, batch_size)
-            for name, module in layers.items()}
+    return {
+        name: measure_point_spread(model, module, name, x, hz_per_input_row, ms_per_frame, batch_size)
+        for name, module in layers.items()
+    }
 
 
-def time_resolution_statement(layer: str, ms_per_column: float, spread: PointSpread | None,
-                              token_ms: float | None = None, n_columns: int | None = None) -> str:
+def time_resolution_statement(
+    layer: str,
+    ms_per_column: float,
+    spread: PointSpread | None,
+    token_ms: float | None = None,
+    n_columns: int | None = None,
+) -> str:
     """A plain sentence on whether the map's time columns resolve the vowel (for meta.json and the report)."""
     psf = f"; one cell's measured point spread is {spread.point_spread_ms:.0f} ms" if spread else ""
     tok = f" (tokens average {token_ms:.0f} ms)" if token_ms else ""
     if ms_per_column <= MAX_MS_PER_COLUMN:
-        return (f"At {layer} a time column is {ms_per_column:.0f} ms{psf}{tok}: columns resolve the vowel in time "
-                f"(<= {MAX_MS_PER_COLUMN:.0f} ms per column).")
-    whole = (n_columns is not None and n_columns <= 4) or (spread is not None and token_ms
-                                                           and spread.point_spread_ms >= token_ms / 2)
+        return (
+            f"At {layer} a time column is {ms_per_column:.0f} ms{psf}{tok}: columns resolve the vowel in time "
+            f"(<= {MAX_MS_PER_COLUMN:.0f} ms per column)."
+        )
+    whole = (n_columns is not None and n_columns <= 4) or (
+        spread is not None and token_ms and spread.point_spread_ms >= token_ms / 2
+    )
     if whole or n_columns is None:
-        return (f"At {layer} a time column is {ms_per_column:.0f} ms{psf}{tok}: the frequency profile integrates "
-                f"the whole analysis window around the vowel; the token's own interval selects columns, not moments "
-                f"inside the vowel.")
-    return (f"At {layer} a time column is {ms_per_column:.0f} ms{psf}{tok}: coarser than {MAX_MS_PER_COLUMN:.0f} ms, "
-            f"so the profile mixes {ms_per_column:.0f} ms stretches of the vowel and its context.")
+        return (
+            f"At {layer} a time column is {ms_per_column:.0f} ms{psf}{tok}: the frequency profile integrates "
+            f"the whole analysis window around the vowel; the token's own interval selects columns, not moments "
+            f"inside the vowel."
+        )
+    return (
+        f"At {layer} a time column is {ms_per_column:.0f} ms{psf}{tok}: coarser than {MAX_MS_PER_COLUMN:.0f} ms, "
+        f"so the profile mixes {ms_per_column:.0f} ms stretches of the vowel and its context."
+    )

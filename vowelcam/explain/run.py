@@ -1,4 +1,5 @@
 """The explain stage over a run directory: CAMs, band metrics, agreement, confusions and faithfulness tests."""
+
 from __future__ import annotations
 
 import logging
@@ -14,24 +15,33 @@ from .. import rundir
 from ..acoustics.store import SpectrogramStore
 from ..config import CamSettings
 from ..errors import ConfigError, RunDirError
+from ..learn.accel import eval_batch_size, resolve_device
+from ..learn.distributed import Dist, barrier, from_env, gather_to_main, process_group, shard_bounds
+from ..learn.models import describe_norm
 from ..progress import ProgressCallback, report
 from ..reference import ReferenceTable, load_reference
 from ..tokens import read_tokens
 from .agreement import AGREEMENT_COLUMNS, CONFUSION_COLUMNS, agreement_table, confusion_table
 from .bands import BAND_METRIC_COLUMNS, BandSpec, frequency_profile, reference_for, token_band_row
 from .cam import RELU_METHODS, check_method, compute_cams_with_contrast, layer_grid
-from .controls import (CONTROL_COLUMNS, PEAK_FORMANT_COLUMNS, Controls, baseline_maps, baseline_profiles,
-                       control_row, envelope_matrix, null_partners, peak_formant_flags)
 from .contrastive import contrast_row
-from .resolution import PointSpread, time_resolution_statement
-from .run_methods import band_spec, measure_resolution, ms_per_column, write_method_tables
+from .controls import (
+    CONTROL_COLUMNS,
+    PEAK_FORMANT_COLUMNS,
+    Controls,
+    baseline_maps,
+    baseline_profiles,
+    control_row,
+    envelope_matrix,
+    null_partners,
+    peak_formant_flags,
+)
 from .errors import UnknownLayerError
 from .faith_stage import causal_subset, check_settings, write_causal, write_faithfulness
 from .grid import CamGrid
+from .resolution import PointSpread, time_resolution_statement
+from .run_methods import band_spec, measure_resolution, ms_per_column, write_method_tables
 from .store import INDEX_COLUMNS, CamWriter
-from ..learn.accel import eval_batch_size, resolve_device
-from ..learn.models import describe_norm
-from ..learn.distributed import Dist, barrier, from_env, gather_to_main, process_group, shard_bounds
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +49,21 @@ CONFUSIONS = "confusions.csv"
 BANDS_PRED = "bands_pred.csv"
 CPU_BATCH = 32  # CAM batch on a CPU when the settings leave it at 0 (CUDA: accel.CUDA_EVAL_BATCH)
 CONTROL_PROFILES = "controls.npz"  # in cams/: energy and envelope profiles [N, F], rows as in index.csv
-TOKEN_INFO_COLUMNS = ["token_id", "file", "speaker", "group", "vowel", "predicted", "correct", "split", "method", "layer",
-                      "hz_per_row", "frame_start", "frame_end"]
+TOKEN_INFO_COLUMNS = [
+    "token_id",
+    "file",
+    "speaker",
+    "group",
+    "vowel",
+    "predicted",
+    "correct",
+    "split",
+    "method",
+    "layer",
+    "hz_per_row",
+    "frame_start",
+    "frame_end",
+]
 BANDS_COLUMNS = TOKEN_INFO_COLUMNS + BAND_METRIC_COLUMNS + PEAK_FORMANT_COLUMNS
 BANDS_TRUE_COLUMNS = BANDS_COLUMNS + CONTROL_COLUMNS  # bands.csv: the true-class maps beside their controls
 
@@ -80,8 +103,9 @@ def select_tokens(run: rundir.RunDir, which: str) -> tuple[list[dict[str, str]],
     tokens = {t["token_id"]: t for t in read_tokens(_require(run, rundir.TOKENS, "extract"))}
     missing = [p["token_id"] for p in chosen if p["token_id"] not in tokens]
     if missing:
-        raise RunDirError(f"{run.path(rundir.PREDICTIONS)}: token {missing[0]!r} (and {len(missing) - 1} more) "
-                          f"not in tokens.csv")
+        raise RunDirError(
+            f"{run.path(rundir.PREDICTIONS)}: token {missing[0]!r} (and {len(missing) - 1} more) not in tokens.csv"
+        )
     chosen.sort(key=_fold)  # stable: fold by fold, so each batch is scored by one fold's model
     return chosen, tokens
 
@@ -148,8 +172,12 @@ def _load(run: rundir.RunDir, settings: CamSettings, method: str, device: str, f
     return ctx
 
 
-def explain_run(run_dir: str | Path, settings: CamSettings | None = None, device: str = "auto",
-                progress: ProgressCallback | None = None) -> CamSummary:
+def explain_run(
+    run_dir: str | Path,
+    settings: CamSettings | None = None,
+    device: str = "auto",
+    progress: ProgressCallback | None = None,
+) -> CamSummary:
     """Compute CAMs for the run's test (or all) tokens; write cams/, bands.csv, bands_pred.csv, agreement.csv,
     confusions.csv and faithfulness.csv. Bad input raises RunDirError, ModelError or ConfigError subclasses."""
     settings = settings or CamSettings()
@@ -162,8 +190,10 @@ def explain_run(run_dir: str | Path, settings: CamSettings | None = None, device
     device = str(from_env().device(resolve_device(device)))  # auto: CUDA when there; under torchrun: this rank's GPU
     settings = replace(settings, batch_size=eval_batch_size(settings.batch_size, CPU_BATCH, torch.device(device)))
     ctx = _load(run, settings, method, device, folds)
-    ctx.controls = Controls(torch.from_numpy(envelope_matrix(len(ctx.freqs), ctx.grid.input_hz_per_row)),
-                            null_partners([tokens[p["token_id"]] for p in chosen], list(tokens.values()), settings.seed))
+    ctx.controls = Controls(
+        torch.from_numpy(envelope_matrix(len(ctx.freqs), ctx.grid.input_hz_per_row)),
+        null_partners([tokens[p["token_id"]] for p in chosen], list(tokens.values()), settings.seed),
+    )
     ctx.resolution = measure_resolution(ctx, chosen, tokens)
     log.info("%s at %s: %.4g Hz per CAM row, %d tokens", method, ctx.grid.layer, ctx.grid.hz_per_row, len(chosen))
     if method == "scorecam":
@@ -179,9 +209,17 @@ def explain_run(run_dir: str | Path, settings: CamSettings | None = None, device
     return summary
 
 
-def _finish(run: rundir.RunDir, ctx: _Context, chosen: list[dict[str, str]], tokens: dict[str, dict[str, Any]],
-            faith_idx: np.ndarray, result: _CamPass, settings: CamSettings, method: str,
-            progress: ProgressCallback | None) -> CamSummary:
+def _finish(
+    run: rundir.RunDir,
+    ctx: _Context,
+    chosen: list[dict[str, str]],
+    tokens: dict[str, dict[str, Any]],
+    faith_idx: np.ndarray,
+    result: _CamPass,
+    settings: CamSettings,
+    method: str,
+    progress: ProgressCallback | None,
+) -> CamSummary:
     """Rank 0's part: tables, faithfulness tests and the summary."""
     outputs, agreement = _write_tables(run, result, ctx, settings)
     outputs += write_method_tables(run, ctx, chosen, tokens, result.band_rows.get("contrast", []), settings)
@@ -192,10 +230,18 @@ def _finish(run: rundir.RunDir, ctx: _Context, chosen: list[dict[str, str]], tok
         outputs += _causal(run, ctx, chosen, tokens, settings, progress)
     true_rows = result.band_rows["true"]
     return CamSummary(
-        method, ctx.grid.layer, ctx.grid.hz_per_row, len(chosen), float(np.mean([r["correct"] for r in true_rows])),
+        method,
+        ctx.grid.layer,
+        ctx.grid.hz_per_row,
+        len(chosen),
+        float(np.mean([r["correct"] for r in true_rows])),
         sum(int(r["n_formants_measured"]) == 0 for r in true_rows),
-        sum(int(r["has_reference"]) == 0 for r in true_rows), result.norm_scale,
-        [r for r in agreement if r["subset"] == "all"], faith, [run.path(rundir.CAMS), *outputs])
+        sum(int(r["has_reference"]) == 0 for r in true_rows),
+        result.norm_scale,
+        [r for r in agreement if r["subset"] == "all"],
+        faith,
+        [run.path(rundir.CAMS), *outputs],
+    )
 
 
 @dataclass
@@ -210,9 +256,17 @@ class _BatchMaps:
     contrast: np.ndarray | None = None  # [n, F, T] predicted minus true raw map (zero for correct tokens)
 
 
-def _cam_pass(run: rundir.RunDir, ctx: _Context, chosen: list[dict[str, str]], tokens: dict[str, dict[str, Any]],
-              reference: ReferenceTable, settings: CamSettings, faith_idx: np.ndarray,
-              progress: ProgressCallback | None, place: Dist = Dist()) -> _CamPass | None:
+def _cam_pass(
+    run: rundir.RunDir,
+    ctx: _Context,
+    chosen: list[dict[str, str]],
+    tokens: dict[str, dict[str, Any]],
+    reference: ReferenceTable,
+    settings: CamSettings,
+    faith_idx: np.ndarray,
+    progress: ProgressCallback | None,
+    place: Dist = Dist(),
+) -> _CamPass | None:
     """Maps for every chosen token in batches, streamed into cams/; band metrics and profiles kept.
 
     Memory holds one batch per rank, whatever the number of tokens: each batch's maps go into the memory-mapped
@@ -227,7 +281,7 @@ def _cam_pass(run: rundir.RunDir, ctx: _Context, chosen: list[dict[str, str]], t
     with writer if place.is_main else nullcontext():
         for k in range(rounds):
             mine = batches[first + k] if first + k < last else None
-            part = _batch_maps(ctx, chosen[mine[0]:mine[1]], mine[0], tokens, reference, settings) if mine else None
+            part = _batch_maps(ctx, chosen[mine[0] : mine[1]], mine[0], tokens, reference, settings) if mine else None
             for received in gather_to_main(part, place):
                 if received is not None:
                     writer.write(received.start, received.maps[:, 0], received.maps[:, 1], received.contrast)
@@ -236,8 +290,7 @@ def _cam_pass(run: rundir.RunDir, ctx: _Context, chosen: list[dict[str, str]], t
                     report(progress, "cam", done, len(chosen), ctx.method)
         if not place.is_main:
             return None
-        scale = writer.finish(_meta(ctx, band_spec(settings, ctx),
-                                    settings, len(chosen)))
+        scale = writer.finish(_meta(ctx, band_spec(settings, ctx), settings, len(chosen)))
     return collected.result(scale)
 
 
@@ -265,8 +318,14 @@ class _Collected:
         return _CamPass(rows, profiles, self.faith_specs, scale)
 
 
-def _batch_maps(ctx: _Context, part: list[dict[str, str]], start: int, tokens: dict[str, dict[str, Any]],
-                reference: ReferenceTable, settings: CamSettings) -> _BatchMaps:
+def _batch_maps(
+    ctx: _Context,
+    part: list[dict[str, str]],
+    start: int,
+    tokens: dict[str, dict[str, Any]],
+    reference: ReferenceTable,
+    settings: CamSettings,
+) -> _BatchMaps:
     """CAMs of one batch for the true and the predicted class, with each token's band metrics and profile."""
     spec = band_spec(settings, ctx)
     labels = list(ctx.info.labels)
@@ -292,26 +351,56 @@ def _batch_maps(ctx: _Context, part: list[dict[str, str]], start: int, tokens: d
                     profiles[name].append(prof)
             rows[which].append(row)
             profiles[which].append(frequency_profile(cam, int(t["frame_start"]), int(t["frame_end"]))[0])
-    rows["contrast"] = [contrast_row(c, ctx.freqs, r, ctx.grid.stride_rows)
-                        for c, r in zip(contrast, rows["true"]) if not int(r["correct"])]
+    rows["contrast"] = [
+        contrast_row(c, ctx.freqs, r, ctx.grid.stride_rows)
+        for c, r in zip(contrast, rows["true"])
+        if not int(r["correct"])
+    ]
     return _BatchMaps(start, maps, rows, profiles, specs, contrast)
 
 
-def _faithfulness(run: rundir.RunDir, ctx: _Context, chosen: list[dict[str, str]], tokens: dict[str, dict[str, Any]],
-                  faith_idx: np.ndarray, specs: np.ndarray, settings: CamSettings,
-                  progress: ProgressCallback | None) -> list[dict[str, Any]]:
+def _faithfulness(
+    run: rundir.RunDir,
+    ctx: _Context,
+    chosen: list[dict[str, str]],
+    tokens: dict[str, dict[str, Any]],
+    faith_idx: np.ndarray,
+    specs: np.ndarray,
+    settings: CamSettings,
+    progress: ProgressCallback | None,
+) -> list[dict[str, Any]]:
     """Run the faithfulness tests on the chosen subset and write faithfulness.csv."""
     if not len(faith_idx):
         return []
     labels = list(ctx.info.labels)
     picked = [tokens[chosen[i]["token_id"]] for i in faith_idx]
     true_idx = np.array([_label_index(labels, chosen[i]["true"]) for i in faith_idx])
-    return write_faithfulness(run, ctx.model, ctx.layer, ctx.grid, ctx.info, ctx.store, picked, true_idx, specs,
-                              settings, ctx.method, ctx.device, _fold(chosen[faith_idx[0]]), progress)
+    return write_faithfulness(
+        run,
+        ctx.model,
+        ctx.layer,
+        ctx.grid,
+        ctx.info,
+        ctx.store,
+        picked,
+        true_idx,
+        specs,
+        settings,
+        ctx.method,
+        ctx.device,
+        _fold(chosen[faith_idx[0]]),
+        progress,
+    )
 
 
-def _causal(run: rundir.RunDir, ctx: _Context, chosen: list[dict[str, str]], tokens: dict[str, dict[str, Any]],
-            settings: CamSettings, progress: ProgressCallback | None) -> list[Path]:
+def _causal(
+    run: rundir.RunDir,
+    ctx: _Context,
+    chosen: list[dict[str, str]],
+    tokens: dict[str, dict[str, Any]],
+    settings: CamSettings,
+    progress: ProgressCallback | None,
+) -> list[Path]:
     """The causal formant test (resynthesis) on a subset of the explained vowels; causal.csv, causal_summary.csv."""
     idx = causal_subset(chosen, tokens, _fold, settings)
     if not len(idx):
@@ -320,8 +409,9 @@ def _causal(run: rundir.RunDir, ctx: _Context, chosen: list[dict[str, str]], tok
     specs = ctx.store.get_many([(t["spec_shard"], t["spec_row"]) for t in picked], max_freq=ctx.info.max_freq)
     true_idx = np.array([_label_index(list(ctx.info.labels), chosen[i]["true"]) for i in idx])
     model, layer = ctx.model_for(_fold(chosen[idx[0]]))
-    return write_causal(run, model, layer, ctx.grid, ctx.info, picked, true_idx, specs, settings, ctx.method,
-                        ctx.device, progress)
+    return write_causal(
+        run, model, layer, ctx.grid, ctx.info, picked, true_idx, specs, settings, ctx.method, ctx.device, progress
+    )
 
 
 def _batches(chosen: list[dict[str, str]], size: int) -> list[tuple[int, int]]:
@@ -360,39 +450,63 @@ def _label_index(labels: list[str], label: str) -> int:
 
 
 def _token_info(pred: dict[str, str], token: dict[str, Any], method: str, grid: CamGrid) -> dict[str, Any]:
-    return {"token_id": pred["token_id"], "file": token.get("file", ""), "speaker": token.get("speaker", ""), "group": token.get("group", ""),
-            "vowel": pred["true"], "predicted": pred["predicted"], "correct": int(pred["true"] == pred["predicted"]),
-            "split": pred.get("split", ""), "method": method, "layer": grid.layer, "hz_per_row": grid.hz_per_row,
-            "frame_start": token["frame_start"], "frame_end": token["frame_end"]}
+    return {
+        "token_id": pred["token_id"],
+        "file": token.get("file", ""),
+        "speaker": token.get("speaker", ""),
+        "group": token.get("group", ""),
+        "vowel": pred["true"],
+        "predicted": pred["predicted"],
+        "correct": int(pred["true"] == pred["predicted"]),
+        "split": pred.get("split", ""),
+        "method": method,
+        "layer": grid.layer,
+        "hz_per_row": grid.hz_per_row,
+        "frame_start": token["frame_start"],
+        "frame_end": token["frame_end"],
+    }
 
 
 def _meta(ctx: _Context, spec: BandSpec, settings: CamSettings, n: int) -> dict[str, Any]:
     method, grid = ctx.method, ctx.grid
     return {
-        "method": method, "layer": grid.layer, "hz_per_row": grid.hz_per_row, "n_tokens": n,
-        "freqs": [float(f) for f in ctx.freqs], "times": [float(t) for t in ctx.store.times],
-        "n_frames": len(ctx.store.times), "grid": grid.describe(), "tokens": settings.tokens,
-        "band_halfwidth": spec.describe(), "reference": settings.reference,
-        "profile_clip": ("negative map values clipped to 0 before band metrics; the ReLU of the method's definition"
-                         if method in RELU_METHODS else
-                         "negative map values clipped to 0 before band metrics (not in the original CAM's "
-                         "definition: mass = positive evidence; neg_share in bands.csv reports what was clipped)"),
+        "method": method,
+        "layer": grid.layer,
+        "hz_per_row": grid.hz_per_row,
+        "n_tokens": n,
+        "freqs": [float(f) for f in ctx.freqs],
+        "times": [float(t) for t in ctx.store.times],
+        "n_frames": len(ctx.store.times),
+        "grid": grid.describe(),
+        "tokens": settings.tokens,
+        "band_halfwidth": spec.describe(),
+        "reference": settings.reference,
+        "profile_clip": (
+            "negative map values clipped to 0 before band metrics; the ReLU of the method's definition"
+            if method in RELU_METHODS
+            else "negative map values clipped to 0 before band metrics (not in the original CAM's "
+            "definition: mass = positive evidence; neg_share in bands.csv reports what was clipped)"
+        ),
         "analysis_frames": "each token's own interval [frame_start, frame_end) from tokens.csv",
         "controls": ctx.controls.describe() if ctx.controls is not None else {},
         "input_normalisation": describe_norm(ctx.info.norm),
-        "resolution": {name: {**ps.describe(), "hz_per_row": ctx.info.hz_per_row.get(name)}
-                       for name, ps in ctx.resolution.items()},
-        "point_spread_hz": spec.point_spread_hz, "point_spread_ms": spec.point_spread_ms,
+        "resolution": {
+            name: {**ps.describe(), "hz_per_row": ctx.info.hz_per_row.get(name)} for name, ps in ctx.resolution.items()
+        },
+        "point_spread_hz": spec.point_spread_hz,
+        "point_spread_ms": spec.point_spread_ms,
         "ms_per_column": ms_per_column(ctx),
-        "time_resolution": time_resolution_statement(grid.layer, ms_per_column(ctx), ctx.resolution.get(grid.layer),
-                                                     n_columns=grid.layer_cols),
+        "time_resolution": time_resolution_statement(
+            grid.layer, ms_per_column(ctx), ctx.resolution.get(grid.layer), n_columns=grid.layer_cols
+        ),
         "contrast": "contrast.npy: predicted-class minus true-class map before the method's ReLU, upsampled "
-                    "(zero for correct tokens); per-token readings in contrastive.csv",
+        "(zero for correct tokens); per-token readings in contrastive.csv",
     }
 
 
-def _write_tables(run: rundir.RunDir, result: _CamPass, ctx: _Context,
-                  settings: CamSettings) -> tuple[list[Path], list[dict[str, Any]]]:
+def _write_tables(
+    run: rundir.RunDir, result: _CamPass, ctx: _Context, settings: CamSettings
+) -> tuple[list[Path], list[dict[str, Any]]]:
     """cams/index.csv, bands.csv, bands_pred.csv, agreement.csv, confusions.csv."""
     true_rows = result.band_rows["true"]
     index = [{**r, "row": i, "true": r["vowel"]} for i, r in enumerate(true_rows)]
@@ -403,8 +517,9 @@ def _write_tables(run: rundir.RunDir, result: _CamPass, ctx: _Context,
     hz = {"hz_per_row": ctx.grid.hz_per_row}
     agreement = agreement_table(true_rows, settings.bootstrap, settings.seed)
     rundir.write_csv(run.path(rundir.AGREEMENT), [{**r, **hz} for r in agreement], AGREEMENT_COLUMNS + ["hz_per_row"])
-    confusions = confusion_table(true_rows, result.band_rows["pred"], result.profiles["true"],
-                                 result.profiles["pred"], ctx.freqs)
+    confusions = confusion_table(
+        true_rows, result.band_rows["pred"], result.profiles["true"], result.profiles["pred"], ctx.freqs
+    )
     rundir.write_csv(run.path(CONFUSIONS), [{**r, **hz} for r in confusions], CONFUSION_COLUMNS + ["hz_per_row"])
     return [run.path(n) for n in (rundir.BANDS, BANDS_PRED, rundir.AGREEMENT, CONFUSIONS)], agreement
 
@@ -412,8 +527,9 @@ def _write_tables(run: rundir.RunDir, result: _CamPass, ctx: _Context,
 def _write_control_profiles(run: rundir.RunDir, result: _CamPass) -> None:
     """cams/controls.npz: the energy and envelope profiles of every token (rows as in cams/index.csv), for the
     report's profile figure."""
-    arrays = {name: result.profiles[name].astype(np.float32) for name in ("energy", "envelope")
-              if name in result.profiles}
+    arrays = {
+        name: result.profiles[name].astype(np.float32) for name in ("energy", "envelope") if name in result.profiles
+    }
     if arrays:
         with rundir.atomic_path(run.path(rundir.CAMS) / CONTROL_PROFILES, suffix=".npz") as tmp:
             with open(tmp, "wb") as fh:

@@ -3,6 +3,7 @@ table per method (``discrimination.csv``) and the contrastive readings of confus
 
 Called by :mod:`vowelcam.explain.run` (``ctx`` is its ``_Context``: model, info, layers, store, grid, method).
 """
+
 from __future__ import annotations
 
 import json
@@ -44,9 +45,13 @@ def _label_index(labels: list[str], label: str) -> int:
 def band_spec(settings: CamSettings, ctx: Any) -> BandSpec:
     """The band settings with the CAM layer's measured point spread as floor and its row stride for peaks."""
     spread = ctx.resolution.get(ctx.grid.layer)
-    return BandSpec(settings.band_halfwidth_hz, settings.band_min_halfwidth_hz,
-                    spread.point_spread_hz if spread else float("nan"),
-                    spread.point_spread_ms if spread else float("nan"), ctx.grid.stride_rows)
+    return BandSpec(
+        settings.band_halfwidth_hz,
+        settings.band_min_halfwidth_hz,
+        spread.point_spread_hz if spread else float("nan"),
+        spread.point_spread_ms if spread else float("nan"),
+        ctx.grid.stride_rows,
+    )
 
 
 def ms_per_column(ctx: Any) -> float:
@@ -65,29 +70,42 @@ def _subset(chosen: list[dict[str, str]], n: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(pool, min(n, len(pool)), replace=False))
 
 
-def _inputs(ctx: Any, chosen: list[dict[str, str]], tokens: dict[str, dict[str, Any]],
-            idx: np.ndarray) -> torch.Tensor:
+def _inputs(ctx: Any, chosen: list[dict[str, str]], tokens: dict[str, dict[str, Any]], idx: np.ndarray) -> torch.Tensor:
     toks = [tokens[chosen[i]["token_id"]] for i in idx]
     specs = ctx.store.get_many([(t["spec_shard"], t["spec_row"]) for t in toks], max_freq=ctx.info.max_freq)
     return ctx.info.prepare(specs).to(ctx.device)
 
 
-def measure_resolution(ctx: Any, chosen: list[dict[str, str]],
-                        tokens: dict[str, dict[str, Any]]) -> dict[str, PointSpread]:
+def measure_resolution(
+    ctx: Any, chosen: list[dict[str, str]], tokens: dict[str, dict[str, Any]]
+) -> dict[str, PointSpread]:
     """Every CAM layer's point spread on up to :data:`RESOLUTION_TOKENS` of the chosen tokens."""
     x = _inputs(ctx, chosen, tokens, _subset(chosen, RESOLUTION_TOKENS, 0))
     hop = float(ctx.store.settings.get("hop_ms", float("nan")))
     spread = measure_layers(ctx.model, ctx.layers, x, ctx.grid.input_hz_per_row, hop)
-    log.info("point spread at %s: %.0f Hz x %.0f ms (central 50 %% of |gradient|; %.4g Hz per row)", ctx.grid.layer,
-             spread[ctx.grid.layer].point_spread_hz, spread[ctx.grid.layer].point_spread_ms, ctx.grid.hz_per_row)
-    log.info(time_resolution_statement(ctx.grid.layer, ms_per_column(ctx), spread[ctx.grid.layer],
-                                       n_columns=ctx.grid.layer_cols))
+    log.info(
+        "point spread at %s: %.0f Hz x %.0f ms (central 50 %% of |gradient|; %.4g Hz per row)",
+        ctx.grid.layer,
+        spread[ctx.grid.layer].point_spread_hz,
+        spread[ctx.grid.layer].point_spread_ms,
+        ctx.grid.hz_per_row,
+    )
+    log.info(
+        time_resolution_statement(
+            ctx.grid.layer, ms_per_column(ctx), spread[ctx.grid.layer], n_columns=ctx.grid.layer_cols
+        )
+    )
     return spread
 
 
-def write_method_tables(run: rundir.RunDir, ctx: Any, chosen: list[dict[str, str]],
-                        tokens: dict[str, dict[str, Any]], contrast_rows: list[dict[str, Any]],
-                        settings: CamSettings) -> list[Path]:
+def write_method_tables(
+    run: rundir.RunDir,
+    ctx: Any,
+    chosen: list[dict[str, str]],
+    tokens: dict[str, dict[str, Any]],
+    contrast_rows: list[dict[str, Any]],
+    settings: CamSettings,
+) -> list[Path]:
     """discrimination.csv (class-discriminativeness per method) and contrastive.csv; both summarised in meta.json.
 
     The cheap methods on up to :data:`DISCRIMINATION_MAX_TOKENS` tokens; Score-CAM (when it is the run's method) on
@@ -103,8 +121,9 @@ def write_method_tables(run: rundir.RunDir, ctx: Any, chosen: list[dict[str, str
     if ctx.method == "scorecam":
         k = spread_subset(len(idx), SCORECAM_DISCRIMINATION_TOKENS)
         sc = _maps_in_batches(ctx, chosen, tokens, idx[k], true_idx[k], other_idx[k], ["scorecam"], settings)
-        table += discrimination_table(sc, ctx.grid.layer, [speakers[i] for i in k], [files[i] for i in k],
-                                      settings.bootstrap, settings.seed)
+        table += discrimination_table(
+            sc, ctx.grid.layer, [speakers[i] for i in k], [files[i] for i in k], settings.bootstrap, settings.seed
+        )
     rundir.write_csv(run.path(DISCRIMINATION), table, DISCRIMINATION_COLUMNS)
     rundir.write_csv(run.path(CONTRASTIVE), contrast_rows, CONTRASTIVE_COLUMNS)
     meta_path = run.path(rundir.CAMS) / "meta.json"
@@ -114,14 +133,22 @@ def write_method_tables(run: rundir.RunDir, ctx: Any, chosen: list[dict[str, str
     return [run.path(DISCRIMINATION), run.path(CONTRASTIVE)]
 
 
-def _maps_in_batches(ctx: Any, chosen: list[dict[str, str]], tokens: dict[str, dict[str, Any]], idx: np.ndarray,
-                     true_idx: np.ndarray, other_idx: np.ndarray, methods: list[str],
-                     settings: CamSettings) -> dict[str, dict[str, np.ndarray]]:
+def _maps_in_batches(
+    ctx: Any,
+    chosen: list[dict[str, str]],
+    tokens: dict[str, dict[str, Any]],
+    idx: np.ndarray,
+    true_idx: np.ndarray,
+    other_idx: np.ndarray,
+    methods: list[str],
+    settings: CamSettings,
+) -> dict[str, dict[str, np.ndarray]]:
     """:func:`method_maps` over ``idx`` in batches of the run's CAM batch size, concatenated."""
     parts = []
     for start in range(0, len(idx), max(1, settings.batch_size)):
         part = slice(start, start + max(1, settings.batch_size))
         x = _inputs(ctx, chosen, tokens, idx[part])
-        parts.append(method_maps(ctx.model, ctx.grid.layer, x, true_idx[part], other_idx[part], methods, ctx.grid,
-                                 settings.seed))
+        parts.append(
+            method_maps(ctx.model, ctx.grid.layer, x, true_idx[part], other_idx[part], methods, ctx.grid, settings.seed)
+        )
     return {m: {k: np.concatenate([p[m][k] for p in parts]) for k in parts[0][m]} for m in parts[0]}

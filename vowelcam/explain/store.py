@@ -15,13 +15,15 @@ Layout::
 
 Arrays are written through temporary files and renamed when complete, so a crash never leaves half a file.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 from numpy.lib.format import open_memmap
@@ -32,8 +34,10 @@ from ..errors import RunDirError
 INDEX_COLUMNS = ["token_id", "row", "true", "predicted", "correct", "split", "frame_start", "frame_end", "hz_per_row"]
 MAP_NAMES = ("true", "pred")
 CONTRAST = "contrast"
-NORMALISATION = ("raw maps divided by norm_scale, the 99th percentile of the positive values of all raw maps "
-                 "(true and pred) of this run; one scale for every token, no per-token rescaling")
+NORMALISATION = (
+    "raw maps divided by norm_scale, the 99th percentile of the positive values of all raw maps "
+    "(true and pred) of this run; one scale for every token, no per-token rescaling"
+)
 
 
 class CamWriter:
@@ -45,14 +49,15 @@ class CamWriter:
         self._stack = ExitStack()
         self.arrays: dict[str, np.memmap] = {}
 
-    def __enter__(self) -> "CamWriter":
+    def __enter__(self) -> CamWriter:
         for name in (*MAP_NAMES, CONTRAST):
             tmp = self._stack.enter_context(rundir.atomic_path(self.dir / f"{name}.npy", suffix=".npy"))
             self.arrays[name] = open_memmap(tmp, mode="w+", dtype=np.float32, shape=self.shape)
         return self
 
-    def write(self, start: int, true_maps: np.ndarray, pred_maps: np.ndarray,
-              contrast: np.ndarray | None = None) -> None:
+    def write(
+        self, start: int, true_maps: np.ndarray, pred_maps: np.ndarray, contrast: np.ndarray | None = None
+    ) -> None:
         """Store maps for tokens ``start .. start + len(true_maps)`` (contrast maps: zeros when not given)."""
         self.arrays["true"][start : start + len(true_maps)] = true_maps
         self.arrays["pred"][start : start + len(pred_maps)] = pred_maps
@@ -76,8 +81,15 @@ class CamWriter:
                 del out
         for arr in self.arrays.values():
             arr.flush()
-        full = {**meta, "normalisation": {"stored": "raw", "norm_arrays": ["true_norm.npy", "pred_norm.npy"],
-                                          "norm": NORMALISATION, "norm_scale": scale}}
+        full = {
+            **meta,
+            "normalisation": {
+                "stored": "raw",
+                "norm_arrays": ["true_norm.npy", "pred_norm.npy"],
+                "norm": NORMALISATION,
+                "norm_scale": scale,
+            },
+        }
         rundir.atomic_write_text(self.dir / "meta.json", json.dumps(full, indent=2))
         return scale
 

@@ -13,6 +13,7 @@ CAM profile stretched by ``s`` best correlates with the warped token's profile; 
 ``log(map_scale) / log(factor)`` (1 = the map moved with the formants, 0 = it stayed) and ``energy_follow``, the
 same for the model-free energy profile (what "following" looks like for a map that is only the spectrum).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,15 +21,15 @@ from typing import Any
 import numpy as np
 from scipy.fft import dct, idct
 
-from .faithfulness import (FaithInputs, FaithSpec, energy_profiles, interval_profiles, layer_maps, predict,
-                           stat_row)
+from .faithfulness import FaithInputs, FaithSpec, energy_profiles, interval_profiles, layer_maps, predict, stat_row
 
 ENVELOPE_RESOLUTION_HZ = 400.0
 SCALES = np.geomspace(0.8, 1.25, 91)
 
 
-def envelope_split(specs: np.ndarray, hz_per_row: float,
-                   resolution_hz: float = ENVELOPE_RESOLUTION_HZ) -> tuple[np.ndarray, np.ndarray]:
+def envelope_split(
+    specs: np.ndarray, hz_per_row: float, resolution_hz: float = ENVELOPE_RESOLUTION_HZ
+) -> tuple[np.ndarray, np.ndarray]:
     """``(envelope, rest)`` of ``[N, F, T]`` dB spectrograms, ``envelope + rest == specs``."""
     n_rows = specs.shape[1]
     keep = max(2, int(np.ceil(2 * n_rows * hz_per_row / resolution_hz)))
@@ -61,6 +62,7 @@ def warp_envelope(specs: np.ndarray, factor: float, hz_per_row: float, first_hz:
 def profile_scale(base: np.ndarray, moved: np.ndarray, scales: np.ndarray = SCALES) -> np.ndarray:
     """Per token, the scale ``s`` for which ``base`` stretched by ``s`` correlates best with ``moved`` (NaN for flat
     profiles)."""
+
     def centred(x: np.ndarray) -> np.ndarray:
         x = x - x.mean(axis=1, keepdims=True)
         return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
@@ -71,8 +73,9 @@ def profile_scale(base: np.ndarray, moved: np.ndarray, scales: np.ndarray = SCAL
     return np.where(flat, np.nan, scales[np.argmax(scores, axis=1)])
 
 
-def vtl_warp(inp: FaithInputs, base_probs: np.ndarray, base_profiles: np.ndarray,
-             spec: FaithSpec) -> list[dict[str, Any]]:
+def vtl_warp(
+    inp: FaithInputs, base_probs: np.ndarray, base_profiles: np.ndarray, spec: FaithSpec
+) -> list[dict[str, Any]]:
     """Prediction and map changes when the envelope is scaled by each of ``spec.warp_factors``."""
     idx, true = np.arange(len(inp.specs)), inp.true_idx
     df, first_hz = inp.grid.input_hz_per_row, float(inp.grid.input_freqs[0])
@@ -85,13 +88,15 @@ def vtl_warp(inp: FaithInputs, base_probs: np.ndarray, base_profiles: np.ndarray
         scale = profile_scale(base_profiles, profiles)
         energy_scale = profile_scale(base_energy, energy_profiles(warped, inp.frames, spec.noise_percentile))
 
-        def row(metric: str, values: np.ndarray) -> dict[str, Any]:
+        def row(metric: str, values: np.ndarray, factor=factor) -> dict[str, Any]:
             return stat_row("vtl_warp", f"x{factor:g}", metric, values, inp.clusters, inp.unit, spec)
 
-        rows += [row("accuracy", (probs.argmax(1) == true).astype(float)),
-                 row("changed_share", (probs.argmax(1) != base_probs.argmax(1)).astype(float)),
-                 row("prob_true_change", probs[idx, true] - base_probs[idx, true]),
-                 row("map_scale", scale),
-                 row("map_follow", np.log(scale) / np.log(factor)),
-                 row("energy_follow", np.log(energy_scale) / np.log(factor))]
+        rows += [
+            row("accuracy", (probs.argmax(1) == true).astype(float)),
+            row("changed_share", (probs.argmax(1) != base_probs.argmax(1)).astype(float)),
+            row("prob_true_change", probs[idx, true] - base_probs[idx, true]),
+            row("map_scale", scale),
+            row("map_follow", np.log(scale) / np.log(factor)),
+            row("energy_follow", np.log(energy_scale) / np.log(factor)),
+        ]
     return rows

@@ -14,14 +14,16 @@ Added tiers (names prefixed ``vowelcam-``; an existing tier of that name gets a 
 The input TextGrids are found again from the corpus and TextGrid folders recorded by ``extract`` in
 ``RUN/sources.json`` (or given with ``--corpus``/``--textgrids``). Tiers of the input are copied unchanged.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable
+from typing import Any
 
 from .. import rundir
 from ..corpus.textgrid_write import interval_tier, write_textgrid
@@ -51,8 +53,12 @@ def record_sources(root: str | Path, corpus: str | Path, textgrids: str | Path |
     rundir.atomic_write_text(Path(root) / SOURCES, json.dumps(data, indent=1))
 
 
-def export_textgrids(run_dir: str | Path, out: str | Path | None = None, corpus: str | Path | None = None,
-                     textgrids: str | Path | None = None) -> ExportSummary:
+def export_textgrids(
+    run_dir: str | Path,
+    out: str | Path | None = None,
+    corpus: str | Path | None = None,
+    textgrids: str | Path | None = None,
+) -> ExportSummary:
     """Write one annotated TextGrid per recording of the run into ``out`` (default ``RUN/textgrids``)."""
     from ..config import load_settings
     from ..corpus.discover import discover
@@ -86,12 +92,20 @@ def export_textgrids(run_dir: str | Path, out: str | Path | None = None, corpus:
     return summary
 
 
-def add_tiers(grid: TextGrid, tokens: list[dict[str, Any]], predictions: dict[str, dict], cams: dict[str, dict],
-              extra_points: Iterable[int] = ()) -> TextGrid:
+def add_tiers(
+    grid: TextGrid,
+    tokens: list[dict[str, Any]],
+    predictions: dict[str, dict],
+    cams: dict[str, dict],
+    extra_points: Iterable[int] = (),
+) -> TextGrid:
     """Append the class, points and CAM tiers for ``tokens`` (rows of one recording) to ``grid``."""
     names = {t.name for t in grid.tiers}
-    classes = [(t["start"], t["end"], class_mark(t, predictions[t["token_id"]]))
-               for t in tokens if t["token_id"] in predictions]
+    classes = [
+        (t["start"], t["end"], class_mark(t, predictions[t["token_id"]]))
+        for t in tokens
+        if t["token_id"] in predictions
+    ]
     grid.tiers.append(interval_tier(_free(CLASS_TIER, names), grid.start, grid.end, classes))
     points = [p for t in tokens if t.get("kind") == "vowel" for p in point_marks(t, extra_points)]
     grid.tiers.append(point_tier(_free(POINTS_TIER, names), grid.start, grid.end, points))
@@ -154,8 +168,10 @@ def _sources(run: rundir.RunDir, corpus, textgrids) -> tuple[Path, Path | None]:
         try:
             data = json.loads(run.path(SOURCES).read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            raise RunDirError(f"{run.root}: no {SOURCES} (extracted by an older vowelcam); give --corpus "
-                              "(and --textgrids if they were apart)") from None
+            raise RunDirError(
+                f"{run.root}: no {SOURCES} (extracted by an older vowelcam); give --corpus "
+                "(and --textgrids if they were apart)"
+            ) from None
         corpus, textgrids = data.get("corpus"), textgrids or data.get("textgrids") or None
     return Path(corpus), Path(textgrids) if textgrids else None
 

@@ -3,6 +3,7 @@
 ``run`` drives chunks of files (resumable, parallel), ``one_file`` extracts one recording, ``groups`` estimates
 the group of speakers nobody named.
 """
+
 from .run import ChunkShare, ExtractSummary, NoTokensError, extract
 
 __all__ = ["ChunkShare", "ExtractSummary", "NoTokensError", "extract"]

@@ -18,6 +18,7 @@ F3 does not. ``speakers.csv`` shows the evidence: median F0 and F1–F3, the for
 posterior of the chosen group. A speaker without a measurable F3 falls back to F0 alone (men below 160 Hz, else
 women) and says so in ``source``.
 """
+
 from __future__ import annotations
 
 import math
@@ -63,8 +64,9 @@ class GroupEstimate:
 TokenKey = tuple[str, str, int]  # (file relative to the corpus, tier, interval)
 
 
-def estimate_groups(plans: list, settings: Settings, resolver: SpeakerResolver,
-                    f0_out: dict[TokenKey, float] | None = None) -> dict[str, GroupEstimate]:
+def estimate_groups(
+    plans: list, settings: Settings, resolver: SpeakerResolver, f0_out: dict[TokenKey, float] | None = None
+) -> dict[str, GroupEstimate]:
     """Groups of the speakers in ``plans`` (FilePlans) whose group is not given, from their vowels.
 
     Every F0 measured on the way is stored in ``f0_out`` (when given), so the token's measurement can reuse it.
@@ -78,12 +80,15 @@ def estimate_groups(plans: list, settings: Settings, resolver: SpeakerResolver,
             if not group and len(candidates[speaker]) < MAX_TOKENS:
                 candidates[speaker].append((plan, spec))
     f0_out = {} if f0_out is None else f0_out
-    return {speaker: _estimate(speaker, tokens, settings, resolver.ceiling(speaker), f0_out)
-            for speaker, tokens in candidates.items()}
+    return {
+        speaker: _estimate(speaker, tokens, settings, resolver.ceiling(speaker), f0_out)
+        for speaker, tokens in candidates.items()
+    }
 
 
-def _estimate(speaker: str, tokens: list[tuple], settings: Settings, ceiling: float | None,
-              f0_out: dict[TokenKey, float]) -> GroupEstimate:
+def _estimate(
+    speaker: str, tokens: list[tuple], settings: Settings, ceiling: float | None, f0_out: dict[TokenKey, float]
+) -> GroupEstimate:
     f0s, formants = [], []
     quick = replace(settings.measure, ceiling_steps_unknown=ESTIMATE_STEPS, ceiling_span_unknown=ESTIMATE_SPAN)
     for plan, spec in tokens:
@@ -127,8 +132,9 @@ def decide(speaker: str, f0s: np.ndarray, formants: np.ndarray) -> GroupEstimate
         return GroupEstimate(speaker, group, "f0", median_f0, len(f0s), *medians, **evidence)
     posterior = group_posteriors(median_f0, medians[2])
     best = int(np.argmax(posterior))
-    return GroupEstimate(speaker, GROUPS[best], "f0+f3", median_f0, len(f0s), *medians, **evidence,
-                         posterior=float(posterior[best]))
+    return GroupEstimate(
+        speaker, GROUPS[best], "f0+f3", median_f0, len(f0s), *medians, **evidence, posterior=float(posterior[best])
+    )
 
 
 def group_posteriors(f0: float, f3: float) -> np.ndarray:

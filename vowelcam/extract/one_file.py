@@ -2,6 +2,7 @@
 
 Every problem names the file (and tier and interval); one bad token never stops the others.
 """
+
 from __future__ import annotations
 
 import logging
@@ -12,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from ..acoustics import praat
-from ..acoustics.band import band_note
 from ..acoustics.audio import AudioInfo, Recording, audio_info, clipped_fraction, level_dbfs
+from ..acoustics.band import band_note
 from ..acoustics.features import SpectrogramGeometry, context_seconds, recording_spectrogram, token_frames
 from ..config import Settings
 from ..corpus.discover import Pair, timit_words_file
@@ -71,12 +72,18 @@ def plan_file(pair: Pair, settings: Settings) -> FilePlan | FileResult:
         specs, problems = select_tokens(grid, groups, settings.labels)
     except DataProblem as problem:
         return FileResult(problems=[problem])
-    carried, carry_problems = carried_values(grid, [(s.tier, s.interval, s.start, s.end) for s in specs],
-                                             settings.corpus.carry_tiers, pair.labels)
+    carried, carry_problems = carried_values(
+        grid, [(s.tier, s.interval, s.start, s.end) for s in specs], settings.corpus.carry_tiers, pair.labels
+    )
     problems += carry_problems
     if grid.end > info.duration + 0.05:
-        problems.append(DataProblem(pair.audio, "audio shorter than its labels",
-                                    f"{info.duration:.3f} s of audio, labels to {grid.end:.3f} s (truncated file?)"))
+        problems.append(
+            DataProblem(
+                pair.audio,
+                "audio shorter than its labels",
+                f"{info.duration:.3f} s of audio, labels to {grid.end:.3f} s (truncated file?)",
+            )
+        )
     return FilePlan(pair, info, specs, problems, carried)
 
 
@@ -128,39 +135,74 @@ def _centre_ceiling(speaker: str, group: str, context: ChunkContext) -> float:
     return own if own is not None else praat.group_ceiling(group, context.settings.measure)
 
 
-def _token(pair: Pair, recording: Recording, spec: TokenSpec, context: ChunkContext,
-           problems: list[DataProblem], tracks: list[dict[str, Any]]) -> tuple[dict[str, Any], np.ndarray]:
+def _token(
+    pair: Pair,
+    recording: Recording,
+    spec: TokenSpec,
+    context: ChunkContext,
+    problems: list[DataProblem],
+    tracks: list[dict[str, Any]],
+) -> tuple[dict[str, Any], np.ndarray]:
     info, settings = recording.info, context.settings
     where = dict(tier=spec.tier, interval=f"{spec.interval} ({spec.start:.3f}-{spec.end:.3f} s)")
     tolerance = 1.5 / info.sample_rate + 0.002
     if spec.end > info.duration + tolerance:
-        raise DataProblem(pair.labels, "interval beyond audio end",
-                          f"ends at {spec.end:.3f} s, audio {pair.audio.name} is {info.duration:.3f} s", **where)
+        raise DataProblem(
+            pair.labels,
+            "interval beyond audio end",
+            f"ends at {spec.end:.3f} s, audio {pair.audio.name} is {info.duration:.3f} s",
+            **where,
+        )
     centre = (spec.start + spec.end) / 2
     ctx = max(context_seconds(settings.spectrogram), (spec.end - spec.start) / 2 + MEASURE_MARGIN_S)
     samples, seg_start = recording.segment(centre - ctx, centre + ctx)
-    inner = samples[int((spec.start - seg_start) * info.sample_rate): int((spec.end - seg_start) * info.sample_rate) + 1]
+    inner = samples[
+        int((spec.start - seg_start) * info.sample_rate) : int((spec.end - seg_start) * info.sample_rate) + 1
+    ]
     if level_dbfs(inner) < SILENCE_DBFS:
         raise DataProblem(pair.audio, "silent token", f"{spec.label!r} RMS {level_dbfs(inner):.0f} dBFS", **where)
     if clipped_fraction(inner) > CLIP_SHARE:
-        problems.append(DataProblem(pair.audio, "clipped token (kept)",
-                                    f"{spec.label!r}: {100 * clipped_fraction(inner):.1f} % of samples at full scale", **where))
+        problems.append(
+            DataProblem(
+                pair.audio,
+                "clipped token (kept)",
+                f"{spec.label!r}: {100 * clipped_fraction(inner):.1f} % of samples at full scale",
+                **where,
+            )
+        )
     speaker, group = context.resolver.resolve(pair.rel, spec.tier_speaker)
     group = group or context.estimated_groups.get(speaker, "")
     f0 = context.known_f0.get((pair.rel, spec.tier, spec.interval))
-    measures = _measure(samples, info.sample_rate, spec, seg_start, group, settings, f0,
-                        context.resolver.ceiling(speaker))
+    measures = _measure(
+        samples, info.sample_rate, spec, seg_start, group, settings, f0, context.resolver.ceiling(speaker)
+    )
     spectrogram = recording_spectrogram(recording, centre, settings.spectrogram, context.geo)
     frame_start, frame_end = token_frames(spec.start, spec.end, settings.spectrogram, context.geo)
     stem = PurePosixPath(pair.rel).with_suffix("").as_posix()
     row = {
-        "token_id": f"{stem}:{spec.tier}:{spec.interval}", "file": pair.rel, "textgrid": pair.labels.name,
-        "speaker": speaker, "group": group, "tier": spec.tier, "interval": spec.interval,
-        "label": spec.label, "convention": spec.convention, "phone": spec.phone, "ipa": spec.ipa,
-        "stress": spec.stress, "kind": spec.kind, "word": spec.word, "prev_phone": spec.prev_phone,
-        "next_phone": spec.next_phone, "start": round(spec.start, 6), "end": round(spec.end, 6),
-        "duration_ms": round(1000 * (spec.end - spec.start), 3), **measures,
-        "frame_start": frame_start, "frame_end": frame_end, **context.resolver.extra(speaker),
+        "token_id": f"{stem}:{spec.tier}:{spec.interval}",
+        "file": pair.rel,
+        "textgrid": pair.labels.name,
+        "speaker": speaker,
+        "group": group,
+        "tier": spec.tier,
+        "interval": spec.interval,
+        "label": spec.label,
+        "convention": spec.convention,
+        "phone": spec.phone,
+        "ipa": spec.ipa,
+        "stress": spec.stress,
+        "kind": spec.kind,
+        "word": spec.word,
+        "prev_phone": spec.prev_phone,
+        "next_phone": spec.next_phone,
+        "start": round(spec.start, 6),
+        "end": round(spec.end, 6),
+        "duration_ms": round(1000 * (spec.end - spec.start), 3),
+        **measures,
+        "frame_start": frame_start,
+        "frame_end": frame_end,
+        **context.resolver.extra(speaker),
     }
     extras, track = token_extras(samples, info.sample_rate, seg_start, row, inner, settings)
     row.update(extras)
@@ -168,16 +210,32 @@ def _token(pair: Pair, recording: Recording, spec: TokenSpec, context: ChunkCont
     return row, spectrogram.astype(settings.spectrogram.dtype)
 
 
-def _measure(samples: np.ndarray, sr: int, spec: TokenSpec, seg_start: float, group: str, settings: Settings,
-             f0: float | None, ceiling: float | None = None) -> dict[str, float]:
+def _measure(
+    samples: np.ndarray,
+    sr: int,
+    spec: TokenSpec,
+    seg_start: float,
+    group: str,
+    settings: Settings,
+    f0: float | None,
+    ceiling: float | None = None,
+) -> dict[str, float]:
     """Praat measurements on the token plus a margin; vowels only (consonant tokens get empty measurements)."""
     if spec.kind != "vowel":
         return {**{name: float("nan") for name in MEASURE_COLUMNS}, "sample_rate": float(sr)}
     lo = max(0, int((spec.start - MEASURE_MARGIN_S - seg_start) * sr))
     hi = min(len(samples), int((spec.end + MEASURE_MARGIN_S - seg_start) * sr) + 1)
     offset = lo / sr + seg_start
-    return praat.measure_token(samples[lo:hi], sr, spec.start - offset, spec.end - offset, group or None,
-                               settings.measure, f0=f0, ceiling=ceiling)
+    return praat.measure_token(
+        samples[lo:hi],
+        sr,
+        spec.start - offset,
+        spec.end - offset,
+        group or None,
+        settings.measure,
+        f0=f0,
+        ceiling=ceiling,
+    )
 
 
 def relative(path: Path, root: Path) -> str:

@@ -7,21 +7,23 @@ chunks in parallel; memory per process is one chunk, whatever the corpus size. U
 :class:`ChunkShare`) each rank, on any machine sharing the run directory, takes every ``world``-th chunk and rank 0
 merges once all are done.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from itertools import chain
-from typing import Callable, Iterable, Iterator
+from pathlib import Path
 
 import numpy as np
 
 from .. import rundir
+from .. import tokens as token_table
 from ..acoustics.features import geometry
 from ..acoustics.store import write_axes, write_shard
 from ..config import Settings, save_settings
@@ -29,18 +31,28 @@ from ..corpus.discover import Pair, discover
 from ..corpus.speakers import SpeakerResolver
 from ..errors import ConfigError, VowelcamError
 from ..export.textgrids import record_sources
-from .one_file import ChunkContext, FilePlan, FileResult, measure_file, plan_file
+from ..measure.hooks import merge_outputs, normalised_tokens, write_chunk_tracks
 from ..progress import ProgressCallback, report
 from ..rundir import PROBLEM_COLUMNS, RunDir, iter_csv, read_csv, write_csv
 from .groups import estimate_groups
-from ..measure.hooks import merge_outputs, normalised_tokens, write_chunk_tracks
-from .. import tokens as token_table
+from .one_file import ChunkContext, FilePlan, FileResult, measure_file, plan_file
 
 log = logging.getLogger(__name__)
 CHUNK_DIR = "spectrograms/chunks"
 SPEAKERS = "speakers.csv"
-SPEAKER_COLUMNS = ["speaker", "group", "source", "median_f0", "n_tokens", "median_f1", "median_f2", "median_f3",
-                   "formant_spacing_hz", "vtl_cm", "posterior"]
+SPEAKER_COLUMNS = [
+    "speaker",
+    "group",
+    "source",
+    "median_f0",
+    "n_tokens",
+    "median_f1",
+    "median_f2",
+    "median_f3",
+    "formant_spacing_hz",
+    "vtl_cm",
+    "posterior",
+]
 
 
 class NoTokensError(VowelcamError):
@@ -85,21 +97,31 @@ class ChunkShare:
         return self.rank == 0
 
 
-def extract(corpus: str | Path, out: str | Path, textgrids: str | Path | None = None,
-            settings: Settings | None = None, progress: ProgressCallback | None = None,
-            force: bool = False, share: ChunkShare | None = None) -> ExtractSummary:
+def extract(
+    corpus: str | Path,
+    out: str | Path,
+    textgrids: str | Path | None = None,
+    settings: Settings | None = None,
+    progress: ProgressCallback | None = None,
+    force: bool = False,
+    share: ChunkShare | None = None,
+) -> ExtractSummary:
     """Extract every token of ``corpus`` into the run directory ``out`` and return a summary."""
     settings = settings or Settings()
     share = share or ChunkShare()
     progress = progress if share.is_main else None
-    resolver = SpeakerResolver.from_settings(settings.corpus.speaker_from, settings.corpus.speaker_pattern,
-                                             settings.corpus.speaker_groups)
+    resolver = SpeakerResolver.from_settings(
+        settings.corpus.speaker_from, settings.corpus.speaker_pattern, settings.corpus.speaker_groups
+    )
     columns = token_columns(settings, resolver)
     found = discover(corpus, textgrids, settings.corpus.audio_extensions)
     if not found.pairs:
-        raise NoTokensError(f"no audio/label pairs in {corpus}" + (f" and {textgrids}" if textgrids else "")
-                            + f" ({found.n_audio} audio files, {found.n_labels} label files; "
-                            "audio and TextGrids pair by relative path or file name)")
+        raise NoTokensError(
+            f"no audio/label pairs in {corpus}"
+            + (f" and {textgrids}" if textgrids else "")
+            + f" ({found.n_audio} audio files, {found.n_labels} label files; "
+            "audio and TextGrids pair by relative path or file name)"
+        )
     run = RunDir(out).create()  # only once the corpus is known to hold pairs: a typo leaves no empty run dir
     record_sources(run.root, corpus, textgrids)  # for export-textgrids
     chunks = _chunks(found.pairs, settings.extract.chunk_files)
@@ -114,8 +136,13 @@ def extract(corpus: str | Path, out: str | Path, textgrids: str | Path | None = 
     if share.world > 1:
         log.info("rank %d of %d extracts %d of the %d chunks to do", share.rank, share.world, len(mine), len(todo))
     for done, index in enumerate(_run_chunks(chunks, mine, signatures, settings, resolver, run), start=1):
-        report(progress, "extract", min(summary.n_chunks_skipped + done * share.world, len(chunks)), len(chunks),
-               f"chunk {index}")
+        report(
+            progress,
+            "extract",
+            min(summary.n_chunks_skipped + done * share.world, len(chunks)),
+            len(chunks),
+            f"chunk {index}",
+        )
     summary.n_chunks_done = len(todo)
     share.wait()  # every rank's chunks are written
     if share.is_main:
@@ -135,14 +162,15 @@ def token_columns(settings: Settings, resolver: SpeakerResolver) -> list[str]:
     base = token_table.token_columns(settings)
     clash = [c for c in resolver.extra_columns if c in base]
     if clash:
-        raise ConfigError(f"speaker group map: column(s) {', '.join(clash)} would overwrite tokens.csv columns; "
-                          "rename them")
+        raise ConfigError(
+            f"speaker group map: column(s) {', '.join(clash)} would overwrite tokens.csv columns; rename them"
+        )
     return base + list(resolver.extra_columns)
 
 
 def _chunks(pairs: list[Pair], size: int) -> list[list[Pair]]:
     size = max(1, size)
-    return [pairs[i: i + size] for i in range(0, len(pairs), size)]
+    return [pairs[i : i + size] for i in range(0, len(pairs), size)]
 
 
 def _signature(chunk: list[Pair], settings: Settings) -> str:
@@ -182,8 +210,9 @@ def _run_chunks(chunks, todo, signatures, settings, resolver, run) -> Iterator[i
             yield future.result()
 
 
-def _do_chunk(index: int, chunk: list[Pair], signature: str, settings: Settings, resolver: SpeakerResolver,
-              root: str) -> int:
+def _do_chunk(
+    index: int, chunk: list[Pair], signature: str, settings: Settings, resolver: SpeakerResolver, root: str
+) -> int:
     """Extract one chunk and write its shard, rows, problems and marker (marker last)."""
     run = RunDir(root)
     geo = geometry(settings.spectrogram)
@@ -208,8 +237,9 @@ def _do_chunk(index: int, chunk: list[Pair], signature: str, settings: Settings,
     write_chunk_tracks(chunk_dir, index, tracks, settings)
     write_csv(chunk_dir / f"problems-{index:05d}.csv", problems, PROBLEM_COLUMNS)
     write_csv(chunk_dir / f"speakers-{index:05d}.csv", [vars(e) for e in estimates.values()], SPEAKER_COLUMNS)
-    rundir.atomic_write_text(_marker_path(run, index), json.dumps({"signature": signature, "files": len(chunk),
-                                                                    "tokens": len(rows)}))
+    rundir.atomic_write_text(
+        _marker_path(run, index), json.dumps({"signature": signature, "files": len(chunk), "tokens": len(rows)})
+    )
     return index
 
 
@@ -243,8 +273,7 @@ def _speaker_rows(rows: Iterable[dict], chunk_dir: Path, n_chunks: int) -> list[
     return list(out.values())
 
 
-def _merge(run: RunDir, n_chunks: int, discovery_problems: list[dict], settings: Settings,
-           columns: list[str]) -> None:
+def _merge(run: RunDir, n_chunks: int, discovery_problems: list[dict], settings: Settings, columns: list[str]) -> None:
     """Concatenate chunk outputs into tokens.csv (plus per-speaker normalised formants), tracks.csv, problems.csv
     and speakers.csv, streaming (memory flat)."""
     chunk_dir = run.path(CHUNK_DIR)

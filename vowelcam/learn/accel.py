@@ -4,6 +4,7 @@ On CUDA every forward pass runs under bf16 autocast, channels-last. On a CPU onl
 bf16 (``TrainSettings.precision``: ``auto`` does so where the CPU has native bf16 instructions, AVX512-BF16 or
 AMX, where it roughly halves a step's time); validation, predictions and CAMs on a CPU stay float32.
 """
+
 from __future__ import annotations
 
 import logging
@@ -124,7 +125,10 @@ class _CompiledWithFallback(nn.Module):
             try:
                 return self._compiled(*args, **kwargs)
             except Exception as exc:  # a compiler failure (missing toolchain, unsupported op...)
-                log.warning("torch.compile failed (%s: %s); running eagerly", type(exc).__name__,
-                            str(exc).splitlines()[0] if str(exc) else "")
+                log.warning(
+                    "torch.compile failed (%s: %s); running eagerly",
+                    type(exc).__name__,
+                    str(exc).splitlines()[0] if str(exc) else "",
+                )
                 self.use_compiled = False
         return self.eager(*args, **kwargs)

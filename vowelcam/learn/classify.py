@@ -8,12 +8,13 @@
 The model of the last ``vowelcam train`` is remembered in the user's config directory
 (``platformdirs.user_config_dir("vowelcam")/last_model.txt``, or ``$VOWELCAM_CONFIG_DIR``).
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import platformdirs
@@ -78,14 +79,18 @@ def last_model() -> Path | None:
     return path if path.is_file() else None
 
 
-def resolve_model(model: str | Path | tuple[nn.Module, ModelInfo] | None, device: str = "cpu") -> tuple[nn.Module, ModelInfo]:
+def resolve_model(
+    model: str | Path | tuple[nn.Module, ModelInfo] | None, device: str = "cpu"
+) -> tuple[nn.Module, ModelInfo]:
     """A loaded model from a path, an already loaded ``(model, info)`` pair, or the remembered last model."""
     if isinstance(model, tuple):
         return model
     if model is None:
         model = last_model()
         if model is None:
-            raise ModelError("no model given and none remembered: train one with `vowelcam train RUN` or pass --model PATH")
+            raise ModelError(
+                "no model given and none remembered: train one with `vowelcam train RUN` or pass --model PATH"
+            )
     return load_model(model, device)
 
 
@@ -119,8 +124,12 @@ def classify(
     else:
         spans = _textgrid_spans(read_textgrid(textgrid), info, tier, start, end)
     recording = Recording(audio)
-    specs = np.stack([_span_spectrogram(recording, s, e, settings, info, f"{tg_tier}:{iv}" if iv else "")
-                      for s, e, _, tg_tier, iv in spans])
+    specs = np.stack(
+        [
+            _span_spectrogram(recording, s, e, settings, info, f"{tg_tier}:{iv}" if iv else "")
+            for s, e, _, tg_tier, iv in spans
+        ]
+    )
     with torch.no_grad():
         probs = torch.softmax(net(info.prepare(specs).to(device)).float(), 1).cpu().numpy()
     results = [_prediction(span, p, info.labels, top) for span, p in zip(spans, probs)]
@@ -138,7 +147,9 @@ def _nucleus_spans(audio: AudioInfo) -> tuple[list[tuple], list[float]]:
         raise AudioError(audio.path, "silence", f"the whole file is below {SILENCE_DBFS:g} dBFS")
     nuclei = find_nuclei(samples, audio.sample_rate)
     if not nuclei:
-        raise AudioError(audio.path, "no vowel nuclei", "no voiced intensity peak found; give --start/--end or --textgrid")
+        raise AudioError(
+            audio.path, "no vowel nuclei", "no voiced intensity peak found; give --start/--end or --textgrid"
+        )
     return [(n.start, n.end, "", "nuclei", k) for k, n in enumerate(nuclei, 1)], [n.peak for n in nuclei]
 
 
@@ -150,8 +161,11 @@ def _spectrogram_settings(info: ModelInfo) -> SpectrogramSettings:
 def _check_length(audio: AudioInfo, settings: SpectrogramSettings) -> None:
     window_s = settings.window_ms / 1000
     if audio.duration < window_s:
-        raise AudioError(audio.path, "too short",
-                         f"{audio.duration * 1000:.1f} ms, shorter than the {settings.window_ms:g} ms analysis window")
+        raise AudioError(
+            audio.path,
+            "too short",
+            f"{audio.duration * 1000:.1f} ms, shorter than the {settings.window_ms:g} ms analysis window",
+        )
 
 
 def _window(audio: AudioInfo, start: float | None, end: float | None) -> tuple[float, float]:
@@ -177,18 +191,21 @@ def _textgrid_spans(grid: TextGrid, info: ModelInfo, tier: str, start: float | N
             if cls in wanted:
                 spans.append((iv.start, iv.end, iv.text, group.phones.name, iv.index))
     if not spans:
-        raise AudioError(grid.path, "no tokens",
-                         f"no interval labelled with a class the model knows ({', '.join(info.labels)})")
+        raise AudioError(
+            grid.path, "no tokens", f"no interval labelled with a class the model knows ({', '.join(info.labels)})"
+        )
     return spans
 
 
-def _span_spectrogram(recording: Recording, start: float, end: float, settings: SpectrogramSettings, info: ModelInfo,
-                      where: str) -> np.ndarray:
+def _span_spectrogram(
+    recording: Recording, start: float, end: float, settings: SpectrogramSettings, info: ModelInfo, where: str
+) -> np.ndarray:
     """The span's spectrogram cut exactly as extraction cuts a token's (same resampling of the recording)."""
     own, _ = recording.segment(start, end)
     if level_dbfs(own) < SILENCE_DBFS:
-        raise AudioError(recording.info.path, "silence", f"{start:.3f}-{end:.3f} s is below {SILENCE_DBFS:g} dBFS",
-                         interval=where)
+        raise AudioError(
+            recording.info.path, "silence", f"{start:.3f}-{end:.3f} s is below {SILENCE_DBFS:g} dBFS", interval=where
+        )
     spec = recording_spectrogram(recording, (start + end) / 2, settings, geometry(settings))
     return spec[: info.n_rows()]
 
@@ -196,13 +213,24 @@ def _span_spectrogram(recording: Recording, start: float, end: float, settings: 
 def _prediction(span: tuple, probs: np.ndarray, labels: Sequence[str], top: int) -> TokenPrediction:
     start, end, label, tier, interval = span
     order = np.argsort(-probs)[: max(1, top)]
-    return TokenPrediction(start=float(start), end=float(end), top=[(labels[i], float(probs[i])) for i in order],
-                           label=label, tier=tier, interval=int(interval),
-                           probs={lab: float(p) for lab, p in zip(labels, probs)})
+    return TokenPrediction(
+        start=float(start),
+        end=float(end),
+        top=[(labels[i], float(probs[i])) for i in order],
+        label=label,
+        tier=tier,
+        interval=int(interval),
+        probs={lab: float(p) for lab, p in zip(labels, probs)},
+    )
 
 
-def annotate_textgrid(predictions: Sequence[TokenPrediction], out: str | Path, textgrid: str | Path | None = None,
-                      duration: float | None = None, tier_name: str = "vowelcam") -> Path:
+def annotate_textgrid(
+    predictions: Sequence[TokenPrediction],
+    out: str | Path,
+    textgrid: str | Path | None = None,
+    duration: float | None = None,
+    tier_name: str = "vowelcam",
+) -> Path:
     """Write ``out``: the input TextGrid (or a new one spanning ``duration``) plus a tier ``"<class> <prob>"``."""
     if textgrid is not None:
         grid = read_textgrid(textgrid)

@@ -12,13 +12,15 @@ changes silently (see :func:`split_groups`): ``auto`` groups by speaker when eve
 :data:`MIN_SPEAKERS` speakers, by recording when the corpus has a single speaker (said in the log), and stops with
 an error otherwise, asking for an explicit ``--group-by speaker|recording``.
 """
+
 from __future__ import annotations
 
 import logging
 import warnings
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -78,8 +80,13 @@ def select_task(rows: list[dict[str, Any]], task: str, vowels: str = "all", grou
     index = {name: i for i, name in enumerate(labels)}
     groups, group_by = split_groups(chosen, group_by)
     return TaskData(
-        task=task, rows=chosen, labels=labels, targets=np.array([index[n] for n in names], dtype=np.int64),
-        groups=groups, group_by=group_by, max_freq=TASK_MAX_FREQ[task],
+        task=task,
+        rows=chosen,
+        labels=labels,
+        targets=np.array([index[n] for n in names], dtype=np.int64),
+        groups=groups,
+        group_by=group_by,
+        max_freq=TASK_MAX_FREQ[task],
     )
 
 
@@ -98,9 +105,11 @@ def split_groups(rows: Sequence[dict[str, Any]], group_by: str = "auto") -> tupl
         group_by = _auto_grouping(rows, speakers, named)
     if group_by == "speaker" and "" in speakers:
         first = rows[speakers.index("")]
-        raise RunDirError(f"{first.get('file', '?')}: token {first.get('token_id', '?')} (and "
-                          f"{speakers.count('') - 1} more) has no speaker; splits grouped by speaker need one for "
-                          "every token (set corpus.speaker_pattern / speaker_groups, or pass --group-by recording)")
+        raise RunDirError(
+            f"{first.get('file', '?')}: token {first.get('token_id', '?')} (and "
+            f"{speakers.count('') - 1} more) has no speaker; splits grouped by speaker need one for "
+            "every token (set corpus.speaker_pattern / speaker_groups, or pass --group-by recording)"
+        )
     field_name = _GROUP_FIELD[group_by]
     return np.array([str(r.get(field_name) or "") for r in rows]), group_by
 
@@ -109,17 +118,21 @@ def _auto_grouping(rows: Sequence[dict[str, Any]], speakers: list[str], named: l
     missing = speakers.count("")
     if named and missing:
         first = rows[speakers.index("")]
-        raise ConfigError(f"{missing} of {len(rows)} tokens have no speaker (e.g. {first.get('token_id', '?')} in "
-                          f"{first.get('file', '?')}) while {len(named)} speaker(s) are named: fix the speakers or "
-                          "choose the split's grouping with --group-by speaker|recording")
+        raise ConfigError(
+            f"{missing} of {len(rows)} tokens have no speaker (e.g. {first.get('token_id', '?')} in "
+            f"{first.get('file', '?')}) while {len(named)} speaker(s) are named: fix the speakers or "
+            "choose the split's grouping with --group-by speaker|recording"
+        )
     if len(named) >= MIN_SPEAKERS:
         return "speaker"
     if len(named) <= 1:
         log.warning("one speaker (%s): splits grouped by recording", named[0] if named else "none named")
         return "recording"
-    raise ConfigError(f"only {len(named)} speakers ({', '.join(named)}): too few to split by speaker by default "
-                      f"(at least {MIN_SPEAKERS}); pass --group-by speaker or --group-by recording (the same speakers "
-                      "then appear in training and test)")
+    raise ConfigError(
+        f"only {len(named)} speakers ({', '.join(named)}): too few to split by speaker by default "
+        f"(at least {MIN_SPEAKERS}); pass --group-by speaker or --group-by recording (the same speakers "
+        "then appear in training and test)"
+    )
 
 
 def _is_wanted_vowel(row: dict[str, Any], wanted: tuple[str, ...] | None) -> bool:
@@ -171,8 +184,7 @@ def _grouped_folds(targets: np.ndarray, groups: np.ndarray, k: int, seed: int):
 def split_summary(data: TaskData, split: np.ndarray) -> dict[str, dict[str, int]]:
     """Token count per class in each split (for the log and the summary)."""
     return {
-        name: dict(Counter(data.labels[t] for t in data.targets[split == name]))
-        for name in ("train", "val", "test")
+        name: dict(Counter(data.labels[t] for t in data.targets[split == name])) for name in ("train", "val", "test")
     }
 
 
@@ -254,8 +266,14 @@ class SpectrogramDataset(Dataset):
         return x, int(self.targets[idx]), idx
 
 
-def estimate_norm(store: SpectrogramStore, rows: Sequence[dict[str, Any]], indices: np.ndarray, max_freq: float,
-                  max_tokens: int = 2000, seed: int = 0) -> dict[str, float]:
+def estimate_norm(
+    store: SpectrogramStore,
+    rows: Sequence[dict[str, Any]],
+    indices: np.ndarray,
+    max_freq: float,
+    max_tokens: int = 2000,
+    seed: int = 0,
+) -> dict[str, float]:
     """Global mean and std of the dB values over (a sample of) the training tokens."""
     rng = np.random.default_rng(seed)
     sample = indices if len(indices) <= max_tokens else rng.choice(indices, max_tokens, replace=False)

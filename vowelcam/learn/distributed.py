@@ -7,14 +7,16 @@ reads them. Training wraps the model in DistributedDataParallel and gives each r
 every rank in token order, so the merged output is the same whatever the number of ranks. Only rank 0 writes
 files. With no ``WORLD_SIZE`` (or 1) everything here is a no-op.
 """
+
 from __future__ import annotations
 
 import hashlib
 import logging
 import os
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -76,8 +78,13 @@ def process_group(device: torch.device) -> Iterator[Dist]:
     else:
         dist.init_process_group(backend="gloo")
     backend = dist.get_backend()
-    log.info("rank %d of %d (local rank %d) joined the %s process group", place.rank, place.world_size,
-             place.local_rank, backend)
+    log.info(
+        "rank %d of %d (local rank %d) joined the %s process group",
+        place.rank,
+        place.world_size,
+        place.local_rank,
+        backend,
+    )
     try:
         yield place
         dist.barrier()
@@ -176,5 +183,7 @@ def check_same_on_all_ranks(value: str, what: str, place: Dist) -> None:
     digest = hashlib.sha256(value.encode("utf-8")).hexdigest()
     digests = gather_in_order([digest], place)
     if len(set(digests)) > 1:
-        raise ConfigError(f"{what} differ between ranks ({', '.join(d[:8] for d in digests)}); "
-                          "give every rank the same run directory and settings")
+        raise ConfigError(
+            f"{what} differ between ranks ({', '.join(d[:8] for d in digests)}); "
+            "give every rank the same run directory and settings"
+        )

@@ -19,14 +19,16 @@ Input normalisation (:func:`normalise`, recorded in the checkpoint's ``norm``): 
 written before this (``norm = {mean, std}``, a corpus-mean z-score, where 0 meant average loudness) keep loading
 with their own normalisation.
 """
+
 from __future__ import annotations
 
 import logging
 import math
 import socket
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -92,8 +94,13 @@ class SpectrogramResNet(nn.Module):
     ImageNet state dicts load directly (after :func:`to_single_channel`).
     """
 
-    def __init__(self, arch: str, n_classes: int, freq_strides: Sequence[int] = (2, 2, 2, 2, 2),
-                 input_pool: Sequence[int] = (1, 1)):
+    def __init__(
+        self,
+        arch: str,
+        n_classes: int,
+        freq_strides: Sequence[int] = (2, 2, 2, 2, 2),
+        input_pool: Sequence[int] = (1, 1),
+    ):
         super().__init__()
         if arch in NARROW_ARCHS:
             base = _narrow_resnet(*NARROW_ARCHS[arch], n_classes)
@@ -101,8 +108,9 @@ class SpectrogramResNet(nn.Module):
             base = ARCHS[arch][0](weights=None, num_classes=n_classes)
         else:
             raise ModelError(f"unknown architecture {arch!r}; choose one of {', '.join(ALL_ARCHS)}")
-        base.conv1 = nn.Conv2d(1, base.conv1.out_channels, kernel_size=7, stride=(freq_strides[0], 2), padding=3,
-                               bias=False)
+        base.conv1 = nn.Conv2d(
+            1, base.conv1.out_channels, kernel_size=7, stride=(freq_strides[0], 2), padding=3, bias=False
+        )
         base.maxpool = nn.MaxPool2d(kernel_size=3, stride=(freq_strides[1], 2), padding=1)
         for layer, stride in zip((base.layer2, base.layer3, base.layer4), freq_strides[2:]):
             _set_first_block_stride(layer, (stride, 2))
@@ -183,7 +191,9 @@ def load_backbone(model: SpectrogramResNet, state_dict: Mapping[str, torch.Tenso
         raise ModelError(f"{source}: not weights for {model.arch} (only {fitting} of {len(backbone)} tensors fit)")
     model.load_state_dict(usable, strict=False)
     skipped = sorted(set(own) - set(usable))
-    log.info("loaded %d tensors from %s%s", len(usable), source, f" (new: {', '.join(skipped[:4])}...)" if skipped else "")
+    log.info(
+        "loaded %d tensors from %s%s", len(usable), source, f" (new: {', '.join(skipped[:4])}...)" if skipped else ""
+    )
     return len(usable)
 
 
@@ -194,8 +204,10 @@ def imagenet_state_dict(arch: str, allow_download: bool = True) -> dict[str, tor
     download host cannot be reached.
     """
     if arch not in ARCHS:
-        raise ModelError(f"{arch} has no ImageNet weights (it is sized for spectrograms and trained from scratch); "
-                         f"pretrained weights exist for {', '.join(ARCHS)}")
+        raise ModelError(
+            f"{arch} has no ImageNet weights (it is sized for spectrograms and trained from scratch); "
+            f"pretrained weights exist for {', '.join(ARCHS)}"
+        )
     weights = ARCHS[arch][1]
     cached = imagenet_cache_path(arch)
     if not cached.is_file():
@@ -272,8 +284,10 @@ def describe_norm(norm: Mapping[str, float]) -> str:
     offset, scale = norm_offset_scale(norm)
     if "floor" in norm:
         return f"(dB - {offset:g}) / {scale:.4g}: 0 = the dB floor (silence), zero padding = silence"
-    return (f"(dB - {offset:.4g}) / {scale:.4g} (legacy corpus-mean z-score: 0 = mean loudness, so zero padding "
-            f"adds mean loudness at the axis edges)")
+    return (
+        f"(dB - {offset:.4g}) / {scale:.4g} (legacy corpus-mean z-score: 0 = mean loudness, so zero padding "
+        f"adds mean loudness at the axis edges)"
+    )
 
 
 @dataclass
@@ -342,11 +356,18 @@ def info_from_checkpoint(data: Any, source: str) -> ModelInfo:
         raise ModelError(f"{source}: vowelcam model version {data.get('version')} is not {CHECKPOINT_VERSION}")
     try:
         return ModelInfo(
-            arch=data["arch"], labels=list(data["labels"]), task=data["task"], max_freq=float(data["max_freq"]),
-            spectrogram=dict(data["spectrogram"]), norm=dict(data["norm"]), freq_strides=list(data["freq_strides"]),
+            arch=data["arch"],
+            labels=list(data["labels"]),
+            task=data["task"],
+            max_freq=float(data["max_freq"]),
+            spectrogram=dict(data["spectrogram"]),
+            norm=dict(data["norm"]),
+            freq_strides=list(data["freq_strides"]),
             input_pool=list(data.get("input_pool", [1, 1])),
-            cam_layer=data.get("cam_layer", "layer4"), hz_per_row=dict(data.get("hz_per_row", {})),
-            dilation=list(data.get("dilation", [False] * 3)), extra=dict(data.get("extra", {})),
+            cam_layer=data.get("cam_layer", "layer4"),
+            hz_per_row=dict(data.get("hz_per_row", {})),
+            dilation=list(data.get("dilation", [False] * 3)),
+            extra=dict(data.get("extra", {})),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"{source}: incomplete vowelcam model ({exc})") from None
@@ -368,8 +389,11 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn
 def check_compatible(info: ModelInfo, store_settings: Mapping[str, Any], source: str) -> None:
     """Refuse a model whose spectrogram settings differ from a store's (different rows would mean other Hz)."""
     keys = ("sample_rate", "n_fft", "window_ms", "hop_ms", "n_frames", "db_floor")
-    diffs = [f"{k} {info.spectrogram.get(k)} vs {store_settings.get(k)}" for k in keys
-             if info.spectrogram.get(k) != store_settings.get(k)]
+    diffs = [
+        f"{k} {info.spectrogram.get(k)} vs {store_settings.get(k)}"
+        for k in keys
+        if info.spectrogram.get(k) != store_settings.get(k)
+    ]
     store_band = float(store_settings.get("max_freq") or 0.0)
     if store_band and (not info.max_freq or info.max_freq > store_band):
         diffs.append(f"model band {info.max_freq or 'full'} Hz vs store up to {store_band:g} Hz")

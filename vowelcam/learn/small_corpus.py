@@ -8,6 +8,7 @@ splits are made and records each one as a ``model/problems.csv`` row (the column
 Chance is the accuracy of always answering the most frequent class of the scored tokens (at least 1 / classes).
 A validation accuracy is "at chance" when the lower end of its Wilson 95 % interval does not exceed chance.
 """
+
 from __future__ import annotations
 
 import logging
@@ -17,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import RunDirError
-from .dataset import TaskData
 from ..intervals import wilson_interval
+from .dataset import TaskData
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,9 @@ PROBLEMS = "model/problems.csv"
 RARE_REASON = "class below min_class_tokens"
 
 
-def drop_rare_classes(data: TaskData, min_tokens: int, source: str = "tokens.csv"
-                      ) -> tuple[TaskData, dict[str, int], list[dict[str, Any]]]:
+def drop_rare_classes(
+    data: TaskData, min_tokens: int, source: str = "tokens.csv"
+) -> tuple[TaskData, dict[str, int], list[dict[str, Any]]]:
     """``data`` without the classes that have fewer than ``min_tokens`` tokens, the classes left out with their
     counts, and one problems row per class left out. Fewer than two classes left is a :class:`RunDirError`."""
     counts = np.bincount(data.targets, minlength=len(data.labels))
@@ -39,17 +41,31 @@ def drop_rare_classes(data: TaskData, min_tokens: int, source: str = "tokens.csv
         raise RunDirError(
             f"task {data.task!r}: only {len(kept_labels)} class(es) have at least {min_tokens} tokens "
             f"({', '.join(f'{lab} {int(n)}' for lab, n in zip(data.labels, counts))}); "
-            "lower --min-class-tokens or add data")
+            "lower --min-class-tokens or add data"
+        )
     keep = np.flatnonzero(np.isin(np.asarray(data.labels)[data.targets], kept_labels))
     index = {lab: i for i, lab in enumerate(kept_labels)}
     targets = np.array([index[data.labels[t]] for t in data.targets[keep]], dtype=np.int64)
-    kept = replace(data, rows=[data.rows[i] for i in keep], labels=kept_labels, targets=targets,
-                   groups=data.groups[keep])
-    problems = [{"path": source, "tier": "", "interval": "", "reason": RARE_REASON,
-                 "detail": f"class {lab}: {n} token(s) < {min_tokens}; left out of training and testing"}
-                for lab, n in sorted(rare.items())]
-    log.warning("left out %d class(es) with fewer than %d tokens: %s (see %s; --min-class-tokens to change)",
-                len(rare), min_tokens, ", ".join(f"{lab} ({n})" for lab, n in sorted(rare.items())), PROBLEMS)
+    kept = replace(
+        data, rows=[data.rows[i] for i in keep], labels=kept_labels, targets=targets, groups=data.groups[keep]
+    )
+    problems = [
+        {
+            "path": source,
+            "tier": "",
+            "interval": "",
+            "reason": RARE_REASON,
+            "detail": f"class {lab}: {n} token(s) < {min_tokens}; left out of training and testing",
+        }
+        for lab, n in sorted(rare.items())
+    ]
+    log.warning(
+        "left out %d class(es) with fewer than %d tokens: %s (see %s; --min-class-tokens to change)",
+        len(rare),
+        min_tokens,
+        ", ".join(f"{lab} ({n})" for lab, n in sorted(rare.items())),
+        PROBLEMS,
+    )
     return kept, rare, problems
 
 
@@ -71,7 +87,9 @@ def at_chance(accuracy: float, n: int, chance: float) -> bool:
 def chance_warning(best_val_acc: float, n_val: int, val_chance: float, n_classes: int, n_train: int) -> str:
     """The sentence a run prints when its best validation accuracy stayed at chance, with what to try."""
     per_class = n_train / max(n_classes, 1)
-    return (f"validation accuracy never rose above chance (best {best_val_acc:.1%} on {n_val} tokens, chance "
-            f"{val_chance:.1%}): the model learnt nothing that carries over to unseen speakers, so its CAMs explain "
-            f"noise. Try more data (here {per_class:.0f} training tokens per class), fewer classes "
-            "(--vowels corner), fewer epochs (--epochs 5), or a coarser input (--freq-pool 2).")
+    return (
+        f"validation accuracy never rose above chance (best {best_val_acc:.1%} on {n_val} tokens, chance "
+        f"{val_chance:.1%}): the model learnt nothing that carries over to unseen speakers, so its CAMs explain "
+        f"noise. Try more data (here {per_class:.0f} training tokens per class), fewer classes "
+        "(--vowels corner), fewer epochs (--epochs 5), or a coarser input (--freq-pool 2)."
+    )

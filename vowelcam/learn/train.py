@@ -9,6 +9,7 @@ Under ``torchrun`` (see :mod:`vowelcam.learn.distributed`) every rank computes t
 trains its DistributedSampler share through DistributedDataParallel, scores its run of whole batches of the
 validation and test tokens and gathers them in token order; only rank 0 reports progress and writes files.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -35,10 +36,21 @@ from .accel import PRECISIONS, eval_batch_size, loader_options, prepare_model, r
 from .distributed import Dist, batch_shard, check_same_on_all_ranks, from_env, gather_arrays, process_group
 from .loop import Batches, fit_fold, predict
 from .metrics import accuracy_interval, confusion_matrix, confusion_rows, prediction_columns, prediction_rows
+from .models import (
+    ALL_ARCHS,
+    ModelInfo,
+    SpectrogramResNet,
+    check_compatible,
+    checkpoint_dict,
+    choose_freq_strides,
+    hz_per_row_by_layer,
+    imagenet_state_dict,
+    info_from_checkpoint,
+    load_backbone,
+    read_state_dict,
+    silence_norm,
+)
 from .small_corpus import PROBLEMS, at_chance, chance_accuracy, chance_warning, drop_rare_classes
-from .models import (ALL_ARCHS, ModelInfo, SpectrogramResNet, check_compatible, checkpoint_dict, choose_freq_strides,
-                     hz_per_row_by_layer, imagenet_state_dict, info_from_checkpoint, load_backbone, read_state_dict,
-                     silence_norm)
 
 log = logging.getLogger(__name__)
 
@@ -82,17 +94,26 @@ def resolve_arch(arch: str, device: torch.device) -> str:
     keeps the <= 125 Hz CAM rows and the accuracy at a fraction of the cost (bench/bench_cpu_default.py)."""
     if arch == "auto":
         chosen = "resnet101" if device.type == "cuda" else CPU_DEFAULT_ARCH
-        log.info("architecture: %s (default on %s%s)", chosen, device.type.upper(),
-                 "; the study used resnet101 (--arch resnet101), which trains far slower on a CPU"
-                 if chosen != "resnet101" else "")
+        log.info(
+            "architecture: %s (default on %s%s)",
+            chosen,
+            device.type.upper(),
+            "; the study used resnet101 (--arch resnet101), which trains far slower on a CPU"
+            if chosen != "resnet101"
+            else "",
+        )
         return chosen
     if arch not in ALL_ARCHS:
         raise ConfigError(f"unknown architecture {arch!r}; choose auto or one of {', '.join(ALL_ARCHS)}")
     return arch
 
 
-def train(run_dir: str | Path, settings: TrainSettings = TrainSettings(), device: str = "auto",
-          progress: ProgressCallback | None = None) -> TrainResult:
+def train(
+    run_dir: str | Path,
+    settings: TrainSettings = TrainSettings(),
+    device: str = "auto",
+    progress: ProgressCallback | None = None,
+) -> TrainResult:
     """Train and score a classifier for ``settings.task`` on the run directory's tokens.
 
     Under torchrun every rank calls this and gets the same result; only rank 0 writes and reports progress.
@@ -112,13 +133,26 @@ def train(run_dir: str | Path, settings: TrainSettings = TrainSettings(), device
         fingerprint = _fingerprint(settings, arch, data, store, freq_strides)
         models, states, pred_rows = [], [], []
         for fold, split in enumerate(splits):
-            model, info, state, rows = _train_fold(run, store, data, split, fold, arch, freq_strides, settings, dev,
-                                                   fingerprint, progress if place.is_main else None, place)
+            model, info, state, rows = _train_fold(
+                run,
+                store,
+                data,
+                split,
+                fold,
+                arch,
+                freq_strides,
+                settings,
+                dev,
+                fingerprint,
+                progress if place.is_main else None,
+                place,
+            )
             models.append((model, info))
             states.append(state)
             pred_rows.extend(rows)
-        result = _write_outputs(run, data, splits, models, states, pred_rows, settings, dev, started,
-                                (left_out, problems), place.is_main)
+        result = _write_outputs(
+            run, data, splits, models, states, pred_rows, settings, dev, started, (left_out, problems), place.is_main
+        )
         if place.is_main:
             for fold in range(len(splits)):
                 (run.path(rundir.MODEL_DIR) / f"state-fold{fold}.pt").unlink(missing_ok=True)
@@ -140,30 +174,34 @@ def _check_settings(settings: TrainSettings) -> None:
         raise ConfigError(f"min_class_tokens {settings.min_class_tokens}: use at least 1")
 
 
-def _add_honesty(result: TrainResult, data: ds.TaskData, splits: list[np.ndarray], states: list,
-                 left_out: dict[str, int]) -> None:
+def _add_honesty(
+    result: TrainResult, data: ds.TaskData, splits: list[np.ndarray], states: list, left_out: dict[str, int]
+) -> None:
     """Chance, the classes left out, and a warning per fold whose best validation accuracy stayed at chance."""
     n = len(data.labels)
     tested = np.concatenate([data.targets[split == "test"] for split in splits])
     result.chance, result.left_out = chance_accuracy(tested, n), dict(left_out)
     if left_out:
-        result.warnings.append(f"left out {len(left_out)} class(es) with too few tokens: "
-                               + ", ".join(f"{c} ({k})" for c, k in sorted(left_out.items())) + f" (see {PROBLEMS})")
+        result.warnings.append(
+            f"left out {len(left_out)} class(es) with too few tokens: "
+            + ", ".join(f"{c} ({k})" for c, k in sorted(left_out.items()))
+            + f" (see {PROBLEMS})"
+        )
     for fold, (split, state) in enumerate(zip(splits, states)):
         val = data.targets[split == "val"]
         val_chance = chance_accuracy(val, n)
         peak = max((rec["val_acc"] for rec in state.history), default=state.best_acc)  # over every epoch
         if at_chance(peak, len(val), val_chance):
             where = f"fold {fold + 1}: " if len(splits) > 1 else ""
-            result.warnings.append(where + chance_warning(peak, len(val), val_chance, n,
-                                                          int((split == "train").sum())))
+            result.warnings.append(where + chance_warning(peak, len(val), val_chance, n, int((split == "train").sum())))
     if from_env().is_main:
         for line in result.warnings:
             log.warning("%s", line)
 
 
-def _load_task(run: rundir.RunDir, settings: TrainSettings
-               ) -> tuple[SpectrogramStore, ds.TaskData, dict[str, int], list[dict[str, Any]]]:
+def _load_task(
+    run: rundir.RunDir, settings: TrainSettings
+) -> tuple[SpectrogramStore, ds.TaskData, dict[str, int], list[dict[str, Any]]]:
     tokens_path = run.path(rundir.TOKENS)
     if not tokens_path.is_file():
         raise RunDirError(f"{run.root}: no {rundir.TOKENS}; run `vowelcam extract` first")
@@ -176,30 +214,59 @@ def _load_task(run: rundir.RunDir, settings: TrainSettings
     ds.check_places(data.rows, str(tokens_path))
     counts = np.bincount(data.targets, minlength=len(data.labels))
     if from_env().is_main:
-        log.info("task %s: %d tokens, %d classes (%s), grouped by %s (%d groups)", data.task, len(data.rows),
-                 len(data.labels), ", ".join(f"{n} {c}" for n, c in zip(data.labels, counts)), data.group_by,
-                 len(set(data.groups)))
+        log.info(
+            "task %s: %d tokens, %d classes (%s), grouped by %s (%d groups)",
+            data.task,
+            len(data.rows),
+            len(data.labels),
+            ", ".join(f"{n} {c}" for n, c in zip(data.labels, counts)),
+            data.group_by,
+            len(set(data.groups)),
+        )
     return store, data, left_out, problems
 
 
-def _fingerprint(settings: TrainSettings, arch: str, data: ds.TaskData, store: SpectrogramStore,
-                 freq_strides: list[int]) -> dict[str, Any]:
+def _fingerprint(
+    settings: TrainSettings, arch: str, data: ds.TaskData, store: SpectrogramStore, freq_strides: list[int]
+) -> dict[str, Any]:
     ignored = ("workers", "patience", "resume", "eval_batch_size", "compile")  # change speed, not results
     keys = {k: v for k, v in dataclasses.asdict(settings).items() if k not in ignored}
-    return {"settings": json.dumps(keys, sort_keys=True), "arch": arch, "n_tokens": len(data.rows),
-            "labels": list(data.labels), "store": json.dumps(store.settings, sort_keys=True),
-            "freq_strides": list(freq_strides)}
+    return {
+        "settings": json.dumps(keys, sort_keys=True),
+        "arch": arch,
+        "n_tokens": len(data.rows),
+        "labels": list(data.labels),
+        "store": json.dumps(store.settings, sort_keys=True),
+        "freq_strides": list(freq_strides),
+    }
 
 
-def _train_fold(run: rundir.RunDir, store: SpectrogramStore, data: ds.TaskData, split: np.ndarray, fold: int,
-                arch: str, freq_strides: list[int], settings: TrainSettings, dev: torch.device,
-                fingerprint: dict[str, Any], progress: ProgressCallback | None, place: Dist):
+def _train_fold(
+    run: rundir.RunDir,
+    store: SpectrogramStore,
+    data: ds.TaskData,
+    split: np.ndarray,
+    fold: int,
+    arch: str,
+    freq_strides: list[int],
+    settings: TrainSettings,
+    dev: torch.device,
+    fingerprint: dict[str, Any],
+    progress: ProgressCallback | None,
+    place: Dist,
+):
     train_idx, val_idx = np.flatnonzero(split == "train"), np.flatnonzero(split == "val")
     stats = ds.estimate_norm(store, data.rows, train_idx, data.max_freq, seed=settings.seed)
     norm = silence_norm(stats, float(store.settings.get("db_floor", -100.0)))  # 0 = silence, as zero padding
     info = ModelInfo(
-        arch=arch, labels=list(data.labels), task=data.task, max_freq=data.max_freq, spectrogram=store.settings,
-        norm=norm, freq_strides=freq_strides, input_pool=[settings.freq_pool, settings.time_pool],
+        arch=arch,
+        labels=list(data.labels),
+        task=data.task,
+        max_freq=data.max_freq,
+        spectrogram=store.settings,
+        norm=norm,
+        freq_strides=freq_strides,
+        input_pool=[settings.freq_pool, settings.time_pool],
         hz_per_row=hz_per_row_by_layer(store.hz_per_row, freq_strides, settings.freq_pool),
         extra={"vowels": settings.vowels, "group_by": data.group_by, "fold": fold, "folds": settings.folds},
     )
@@ -213,25 +280,40 @@ def _train_fold(run: rundir.RunDir, store: SpectrogramStore, data: ds.TaskData, 
     batches = Batches(
         train=_train_loader(store, data, train_idx, norm, settings, augment, settings.seed + fold, dev, place),
         val=_eval_loader(store, data, val_idx, norm, settings, dev, place),
-        seed=settings.seed + fold, rank=place.rank,
-        calibrate=_calibration_loader(store, data, _calibration_tokens(train_idx, settings.seed + fold), norm,
-                                      settings, dev),
+        seed=settings.seed + fold,
+        rank=place.rank,
+        calibrate=_calibration_loader(
+            store, data, _calibration_tokens(train_idx, settings.seed + fold), norm, settings, dev
+        ),
         val_chance=chance_accuracy(data.targets[val_idx], len(data.labels)),
     )
     state_path = run.path(rundir.MODEL_DIR) / f"state-fold{fold}.pt"
-    state = fit_fold(model, batches, loss_fn.to(dev), settings, dev, state_path, {**fingerprint, "fold": fold},
-                     fold, progress, place)
-    info.extra.update({"best_epoch": state.best_epoch, "val_acc": state.best_acc,
-                       "class_weights": {lab: float(w) for lab, w in zip(data.labels, weights)}
-                       if settings.class_weighting else {}})
+    state = fit_fold(
+        model, batches, loss_fn.to(dev), settings, dev, state_path, {**fingerprint, "fold": fold}, fold, progress, place
+    )
+    info.extra.update(
+        {
+            "best_epoch": state.best_epoch,
+            "val_acc": state.best_acc,
+            "class_weights": {lab: float(w) for lab, w in zip(data.labels, weights)}
+            if settings.class_weighting
+            else {},
+        }
+    )
     scored = np.arange(len(split)) if settings.folds < 2 else np.flatnonzero(split == "test")
     probs, targets, idx = predict(model, _eval_loader(store, data, scored, norm, settings, dev, place), dev)
     probs, targets, idx = (gather_arrays(a, place) for a in (probs, targets, idx))
     rows = prediction_rows([data.rows[i]["token_id"] for i in idx], targets, probs, data.labels, split[idx], fold)
     tested = [r["correct"] for r in rows if r["split"] == "test"]
     if place.is_main:
-        log.info("fold %d: best epoch %d (val acc %.3f), test accuracy %.3f on %d tokens", fold + 1, state.best_epoch,
-                 state.best_acc, float(np.mean(tested)) if tested else float("nan"), len(tested))
+        log.info(
+            "fold %d: best epoch %d (val acc %.3f), test accuracy %.3f on %d tokens",
+            fold + 1,
+            state.best_epoch,
+            state.best_acc,
+            float(np.mean(tested)) if tested else float("nan"),
+            len(tested),
+        )
     return model.cpu(), info, state, rows
 
 
@@ -261,13 +343,25 @@ def _calibration_tokens(train_idx: np.ndarray, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(train_idx, CALIBRATION_TOKENS, replace=False))
 
 
-def _calibration_loader(store: SpectrogramStore, data: ds.TaskData, indices: np.ndarray, norm: dict[str, float],
-                        settings: TrainSettings, dev: torch.device) -> DataLoader:
+def _calibration_loader(
+    store: SpectrogramStore,
+    data: ds.TaskData,
+    indices: np.ndarray,
+    norm: dict[str, float],
+    settings: TrainSettings,
+    dev: torch.device,
+) -> DataLoader:
     """In-order, un-augmented batches of every calibration token, on every rank (not sharded: each rank computes
     the same BatchNorm statistics as a single process would)."""
     dataset = ds.SpectrogramDataset(store, data.rows, data.targets, indices, data.max_freq, norm)
-    return DataLoader(dataset, batch_size=settings.batch_size, shuffle=False, num_workers=settings.workers,
-                      worker_init_fn=_worker_init if settings.workers else None, **loader_options(dev))
+    return DataLoader(
+        dataset,
+        batch_size=settings.batch_size,
+        shuffle=False,
+        num_workers=settings.workers,
+        worker_init_fn=_worker_init if settings.workers else None,
+        **loader_options(dev),
+    )
 
 
 def _worker_init(worker_id: int) -> None:
@@ -275,35 +369,73 @@ def _worker_init(worker_id: int) -> None:
     info.dataset.gen.manual_seed(torch.initial_seed() % 2**63)
 
 
-def _train_loader(store: SpectrogramStore, data: ds.TaskData, indices: np.ndarray, norm: dict[str, float],
-                  settings: TrainSettings, augment: ds.Augment | None, seed: int, dev: torch.device,
-                  place: Dist) -> DataLoader:
+def _train_loader(
+    store: SpectrogramStore,
+    data: ds.TaskData,
+    indices: np.ndarray,
+    norm: dict[str, float],
+    settings: TrainSettings,
+    augment: ds.Augment | None,
+    seed: int,
+    dev: torch.device,
+    place: Dist,
+) -> DataLoader:
     """Shuffled, augmented batches of ``settings.batch_size`` per rank (a DistributedSampler share under
     torchrun, seeded so that its epoch ``e`` order depends only on (seed, e) as in one process)."""
     dataset = ds.SpectrogramDataset(store, data.rows, data.targets, indices, data.max_freq, norm, augment, seed)
-    sampler = DistributedSampler(dataset, num_replicas=place.world_size, rank=place.rank, shuffle=True,
-                                 seed=seed * 100_003) if place.enabled else None
+    sampler = (
+        DistributedSampler(dataset, num_replicas=place.world_size, rank=place.rank, shuffle=True, seed=seed * 100_003)
+        if place.enabled
+        else None
+    )
     return DataLoader(
-        dataset, batch_size=settings.batch_size, shuffle=sampler is None, sampler=sampler,
-        num_workers=settings.workers, generator=torch.Generator().manual_seed(seed),
-        worker_init_fn=_worker_init if settings.workers else None, **loader_options(dev),
+        dataset,
+        batch_size=settings.batch_size,
+        shuffle=sampler is None,
+        sampler=sampler,
+        num_workers=settings.workers,
+        generator=torch.Generator().manual_seed(seed),
+        worker_init_fn=_worker_init if settings.workers else None,
+        **loader_options(dev),
     )
 
 
-def _eval_loader(store: SpectrogramStore, data: ds.TaskData, indices: np.ndarray, norm: dict[str, float],
-                 settings: TrainSettings, dev: torch.device, place: Dist) -> DataLoader:
+def _eval_loader(
+    store: SpectrogramStore,
+    data: ds.TaskData,
+    indices: np.ndarray,
+    norm: dict[str, float],
+    settings: TrainSettings,
+    dev: torch.device,
+    place: Dist,
+) -> DataLoader:
     """In-order batches of this rank's run of whole batches of ``indices`` (all of them in one process)."""
     batch = eval_batch_size(settings.eval_batch_size, settings.batch_size, dev)
     start, stop = batch_shard(len(indices), batch, place)
     dataset = ds.SpectrogramDataset(store, data.rows, data.targets, indices[start:stop], data.max_freq, norm)
-    return DataLoader(dataset, batch_size=batch, shuffle=False, num_workers=settings.workers,
-                      worker_init_fn=_worker_init if settings.workers else None, **loader_options(dev))
+    return DataLoader(
+        dataset,
+        batch_size=batch,
+        shuffle=False,
+        num_workers=settings.workers,
+        worker_init_fn=_worker_init if settings.workers else None,
+        **loader_options(dev),
+    )
 
 
-def _write_outputs(run: rundir.RunDir, data: ds.TaskData, splits: list[np.ndarray], models: list, states: list,
-                   pred_rows: list[dict[str, Any]], settings: TrainSettings, dev: torch.device,
-                   started: float, rare: tuple[dict[str, int], list[dict[str, Any]]] = ({}, []),
-                   write: bool = True) -> TrainResult:
+def _write_outputs(
+    run: rundir.RunDir,
+    data: ds.TaskData,
+    splits: list[np.ndarray],
+    models: list,
+    states: list,
+    pred_rows: list[dict[str, Any]],
+    settings: TrainSettings,
+    dev: torch.device,
+    started: float,
+    rare: tuple[dict[str, int], list[dict[str, Any]]] = ({}, []),
+    write: bool = True,
+) -> TrainResult:
     """Score the test tokens; with ``write`` (rank 0) write the model(s), metrics, splits, confusion,
     predictions, summary and the classes left out (``rare``: counts and problems rows)."""
     labels = data.labels
@@ -315,10 +447,22 @@ def _write_outputs(run: rundir.RunDir, data: ds.TaskData, splits: list[np.ndarra
     fold_acc = [float(np.mean([r["correct"] for r in test if r["fold"] == k])) for k in range(len(splits))]
     info = models[0][1]
     result = TrainResult(
-        model_path=run.path(rundir.MODEL), task=data.task, arch=info.arch, device=dev.type, labels=list(labels),
-        group_by=data.group_by, n_tokens=len(data.rows), n_test=len(test), accuracy=n_correct / max(len(test), 1),
-        ci_low=low, ci_high=high, ci_unit=unit, fold_accuracies=fold_acc, best_epochs=[s.best_epoch for s in states],
-        class_weights=dict(info.extra["class_weights"]), hz_per_row=dict(info.hz_per_row),
+        model_path=run.path(rundir.MODEL),
+        task=data.task,
+        arch=info.arch,
+        device=dev.type,
+        labels=list(labels),
+        group_by=data.group_by,
+        n_tokens=len(data.rows),
+        n_test=len(test),
+        accuracy=n_correct / max(len(test), 1),
+        ci_low=low,
+        ci_high=high,
+        ci_unit=unit,
+        fold_accuracies=fold_acc,
+        best_epochs=[s.best_epoch for s in states],
+        class_weights=dict(info.extra["class_weights"]),
+        hz_per_row=dict(info.hz_per_row),
         seconds=time.perf_counter() - started,
     )
     _add_honesty(result, data, splits, states, rare[0])
@@ -335,13 +479,20 @@ def _write_outputs(run: rundir.RunDir, data: ds.TaskData, splits: list[np.ndarra
     _save_model(run.path(rundir.MODEL), *models[0])
     history = [rec for state in states for rec in state.history]
     rundir.write_csv(run.path(rundir.METRICS), history, METRIC_COLUMNS)
-    split_rows = [{"token_id": r["token_id"], "fold": k, "split": s}
-                  for k, split in enumerate(splits) for r, s in zip(data.rows, split)]
+    split_rows = [
+        {"token_id": r["token_id"], "fold": k, "split": s}
+        for k, split in enumerate(splits)
+        for r, s in zip(data.rows, split)
+    ]
     rundir.write_csv(run.path(SPLITS), split_rows, ["token_id", "fold", "split"])
     rundir.write_csv(run.path(CONFUSION), confusion_rows(matrix, labels), ["true", *labels, "n", "recall"])
     rundir.write_csv(run.path(rundir.PREDICTIONS), pred_rows, prediction_columns(labels))
-    summary = {**dataclasses.asdict(result), "model_path": str(result.model_path),
-               "settings": dataclasses.asdict(settings), "confusion": matrix.tolist()}
+    summary = {
+        **dataclasses.asdict(result),
+        "model_path": str(result.model_path),
+        "settings": dataclasses.asdict(settings),
+        "confusion": matrix.tolist(),
+    }
     rundir.atomic_write_text(run.path(SUMMARY), json.dumps(summary, indent=2))
     return result
 

@@ -4,11 +4,12 @@ For an interval tier the value is the label of the interval that contains the to
 utterance or speaker-turn tier); for a point tier, the marks of the points inside the token, joined by ``" | "``.
 A tier missing from a file gives one ``problems.csv`` row for that file and empty values; the tokens are kept.
 """
+
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from ..corpus.textgrids import TextGrid, Tier
 from ..errors import DataProblem
@@ -22,20 +23,25 @@ def carry_column(name: str) -> str:
     return f"{PREFIX}{name}"
 
 
-def carried_values(grid: TextGrid, spans: Iterable[tuple[str, int, float, float]], names: Sequence[str],
-                   path: str | Path) -> tuple[dict[tuple[str, int], dict[str, str]], list[DataProblem]]:
+def carried_values(
+    grid: TextGrid, spans: Iterable[tuple[str, int, float, float]], names: Sequence[str], path: str | Path
+) -> tuple[dict[tuple[str, int], dict[str, str]], list[DataProblem]]:
     """``{(tier, interval): {column: value}}`` for token spans ``(tier, interval, start, end)``, plus problems."""
     problems = []
     tiers: dict[str, Tier | None] = {}
     for name in names:
         tiers[name] = grid.tier(name)
         if tiers[name] is None:
-            problems.append(DataProblem(path, "carry tier missing",
-                                        f"no tier {name!r}; column {carry_column(name)} left empty", tier=name))
+            problems.append(
+                DataProblem(
+                    path, "carry tier missing", f"no tier {name!r}; column {carry_column(name)} left empty", tier=name
+                )
+            )
     out: dict[tuple[str, int], dict[str, str]] = {}
     for tier, interval, start, end in spans:
-        out[(tier, interval)] = {carry_column(n): value_at(t, start, end) if t is not None else ""
-                                 for n, t in tiers.items()}
+        out[(tier, interval)] = {
+            carry_column(n): value_at(t, start, end) if t is not None else "" for n, t in tiers.items()
+        }
     return out, problems
 
 

@@ -1,11 +1,13 @@
 """The extraction stage's hooks into this package: per token (extra columns, track rows), per chunk (its part of
 ``tracks.csv``) and at the merge (``tracks.csv``, normalised columns). Kept here so the extraction modules call one
 function at each place."""
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -17,8 +19,9 @@ from .tracks import TRACK_COLUMNS, empty_columns, intensity_db, measure_track, t
 TRACKS = "tracks.csv"
 
 
-def token_extras(samples: np.ndarray, sr: int, seg_start: float, row: dict[str, Any], inner: np.ndarray,
-                 settings: Settings) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def token_extras(
+    samples: np.ndarray, sr: int, seg_start: float, row: dict[str, Any], inner: np.ndarray, settings: Settings
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Extra tokens.csv columns (intensity, DCT, extra points) and tracks.csv rows of one measured token.
 
     ``samples`` start at ``seg_start`` s in the recording; ``row`` is the token's row with its Praat measurements
@@ -32,8 +35,9 @@ def token_extras(samples: np.ndarray, sr: int, seg_start: float, row: dict[str, 
     ceiling = float(row.get("ceiling") or math.nan)
     if not wants_track(measure) or ceiling != ceiling:
         return extras, []
-    track = measure_track(samples, sr, row["start"] - seg_start, row["end"] - seg_start, ceiling, measure,
-                          offset=seg_start)
+    track = measure_track(
+        samples, sr, row["start"] - seg_start, row["end"] - seg_start, ceiling, measure, offset=seg_start
+    )
     extras.update(track_columns(track, measure))
     return extras, track_rows(row["token_id"], track) if measure.track_step > 0 else []
 
@@ -79,5 +83,7 @@ def output_overrides(track_step: float | None, points: str | None, carry_tiers: 
             raise ConfigError(f"--points: percentages must lie in 0..100, got {points!r}")
     if track_step is not None and not 0 <= track_step <= 0.5:
         raise ConfigError(f"--track-step: a fraction of the vowel in (0, 0.5], or 0 for no tracks; got {track_step}")
-    return {"measure": {"track_step": track_step, "points": parsed},
-            "corpus": {"carry_tiers": tuple(carry_tiers) if carry_tiers else None}}
+    return {
+        "measure": {"track_step": track_step, "points": parsed},
+        "corpus": {"carry_tiers": tuple(carry_tiers) if carry_tiers else None},
+    }

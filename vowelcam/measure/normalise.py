@@ -14,11 +14,13 @@ A speaker with fewer than :data:`MIN_TOKENS` such tokens gets empty values: a me
 would depend on which vowels they happened to be. Both methods assume each speaker produced a similar set of
 vowels; a speaker recorded on a few vowel classes only is normalised towards those classes.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 PERCENTS = (20, 50, 80)
 FORMANTS = (1, 2, 3)

@@ -17,11 +17,13 @@
 The fixed ``f1_20``…``f3_80`` columns come from the ceiling search, whose F1 is pooled over neighbouring ceilings;
 a track's F1 is the chosen ceiling's alone, so the two can differ by a few Hz.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 from scipy.fft import dct
@@ -84,8 +86,15 @@ def point_columns(points: Iterable[int]) -> list[str]:
     return [f"f{k}_{p}" for p in points for k in range(1, N_FORMANTS + 1)]
 
 
-def measure_track(samples: np.ndarray, sr: int, start: float, end: float, ceiling: float,
-                  settings: MeasureSettings, offset: float = 0.0) -> Track:
+def measure_track(
+    samples: np.ndarray,
+    sr: int,
+    start: float,
+    end: float,
+    ceiling: float,
+    settings: MeasureSettings,
+    offset: float = 0.0,
+) -> Track:
     """The token's track at its chosen ``ceiling``; times relative to ``samples``, reported ``+ offset``."""
     fractions = track_fractions(settings.track_step if settings.track_step > 0 else DEFAULT_STEP)
     hz, bw = praat.formant_track(samples, sr, start, end, ceiling, fractions, settings)
@@ -97,8 +106,16 @@ def track_rows(token_id: str, track: Track) -> list[dict[str, Any]]:
     rows = []
     for i, (t, p) in enumerate(zip(track.times, track.fractions)):
         for k in range(N_FORMANTS):
-            rows.append({"token_id": token_id, "time": round(float(t), 6), "prop_time": round(float(p), 6),
-                         "formant": k + 1, "hz": float(track.hz[i, k]), "bandwidth": float(track.bandwidth[i, k])})
+            rows.append(
+                {
+                    "token_id": token_id,
+                    "time": round(float(t), 6),
+                    "prop_time": round(float(p), 6),
+                    "formant": k + 1,
+                    "hz": float(track.hz[i, k]),
+                    "bandwidth": float(track.bandwidth[i, k]),
+                }
+            )
     return rows
 
 
@@ -115,8 +132,12 @@ def track_columns(track: Track, settings: MeasureSettings) -> dict[str, float]:
     out: dict[str, float] = {}
     if settings.track_step > 0:
         for k in range(N_FORMANTS):
-            out.update(zip([f"f{k + 1}_dct{i}" for i in range(settings.dct_order)],
-                           map(float, track_dct(track.hz[:, k], settings.dct_order))))
+            out.update(
+                zip(
+                    [f"f{k + 1}_dct{i}" for i in range(settings.dct_order)],
+                    map(float, track_dct(track.hz[:, k], settings.dct_order)),
+                )
+            )
     for p in extra_points(settings):
         for k in range(N_FORMANTS):
             out[f"f{k + 1}_{p}"] = interpolate(track.fractions, track.hz[:, k], p / 100)

@@ -10,6 +10,7 @@ Modules, one job each: ``data`` (load and validate the run directory; optional p
 groups), ``sections`` (the report's sections as plain data), ``plots`` / ``cards`` / ``figures`` (matplotlib,
 headless), ``render`` (Jinja2 with autoescape → HTML → WeasyPrint PDF), ``ipa`` (labels as "i (IY)").
 """
+
 from __future__ import annotations
 
 from typing import Any

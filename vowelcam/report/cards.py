@@ -1,5 +1,6 @@
 """Misclassification cards: one figure per chosen error, the token's spectrogram with the CAM of the true and of
 the predicted class laid over it (Hz × ms), the token's interval and its measured formants at 20/50/80 %."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,8 +18,12 @@ from .plots import MEASURED, halo, save, style
 # then a warm colour growing opaque towards the maximum.
 CAM_COLOURS = LinearSegmentedColormap.from_list(
     "cam_overlay",
-    [(0.0, (1.0, 0.85, 0.1, 0.0)), (0.1, (1.0, 0.8, 0.1, 0.0)), (0.5, (1.0, 0.55, 0.0, 0.45)),
-     (1.0, (0.85, 0.1, 0.1, 0.85))],
+    [
+        (0.0, (1.0, 0.85, 0.1, 0.0)),
+        (0.1, (1.0, 0.8, 0.1, 0.0)),
+        (0.5, (1.0, 0.55, 0.0, 0.45)),
+        (1.0, (0.85, 0.1, 0.1, 0.85)),
+    ],
 )
 SPEC_RANGE_DB = 70.0  # dynamic range shown, below the token's maximum
 
@@ -45,8 +50,10 @@ def card_figure(inputs: CardInputs, path: Path) -> Path:
     with style():
         fig = Figure(figsize=(6.6, 2.05 + (0.3 if inputs.title else 0.0)))
         axes = fig.subplots(1, 2, sharey=True)
-        panels = ((inputs.cam_true, f"CAM of the true class {ipa_label(inputs.true)}"),
-                  (inputs.cam_pred, f"CAM of the predicted class {ipa_label(inputs.predicted)}"))
+        panels = (
+            (inputs.cam_true, f"CAM of the true class {ipa_label(inputs.true)}"),
+            (inputs.cam_pred, f"CAM of the predicted class {ipa_label(inputs.predicted)}"),
+        )
         for ax, (cam, title) in zip(axes, panels):
             _panel(ax, inputs, cam, scale)
             ax.set_title(title, loc="left")
@@ -56,7 +63,9 @@ def card_figure(inputs: CardInputs, path: Path) -> Path:
         if inputs.title:
             fig.suptitle(inputs.title, x=0.085, ha="left", fontsize=7)
             top = 0.8
-        fig.subplots_adjust(left=0.085, right=0.985, bottom=0.19 if inputs.title else 0.215, top=top, wspace=0.06)  # fixed: no layout passes
+        fig.subplots_adjust(
+            left=0.085, right=0.985, bottom=0.19 if inputs.title else 0.215, top=top, wspace=0.06
+        )  # fixed: no layout passes
         return save(fig, path, tight=False)
 
 
@@ -69,8 +78,9 @@ def _shared_scale(*maps: Optional[np.ndarray]) -> float:
 
 def _panel(ax, inputs: CardInputs, cam: Optional[np.ndarray], scale: float) -> None:
     extent = (inputs.times_ms[0], inputs.times_ms[-1], inputs.freqs[0], inputs.freqs[-1])
-    ax.imshow(overlay(inputs.spectrogram, cam, scale), origin="lower", aspect="auto", extent=extent,
-              interpolation="nearest")
+    ax.imshow(
+        overlay(inputs.spectrogram, cam, scale), origin="lower", aspect="auto", extent=extent, interpolation="nearest"
+    )
     if cam is None:
         ax.text(0.5, 0.5, "CAM not computed", transform=ax.transAxes, ha="center", color="#b91c1c")
     _mark_token(ax, inputs.token)
@@ -120,5 +130,5 @@ def _mark_token(ax, token: dict[str, Any]) -> None:
 
 def draw_track(ax, track: dict[int, tuple[np.ndarray, np.ndarray]]) -> None:
     """The token's formant tracks (tracks.csv: every 5 % at the chosen ceiling) as thin dotted lines."""
-    for k, (times_ms, hz) in sorted(track.items()):
+    for _, (times_ms, hz) in sorted(track.items()):
         ax.plot(times_ms, hz, color=MEASURED, lw=0.6, ls=(0, (1, 1)), alpha=0.95)

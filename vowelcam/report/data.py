@@ -5,13 +5,15 @@ optional: a part that is absent is ``None`` and named in :attr:`ReportData.missi
 so the report can say "not computed" instead of failing. A part that is present but malformed (missing columns,
 unreadable) is an error naming the file: a report must not silently drop what a run did compute.
 """
+
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -194,12 +196,21 @@ def _read_cams(data: ReportData) -> Optional[CamData]:
     index = read_csv(index_path)
     freqs = np.asarray(meta.get("freqs", []), dtype=float)
     if true_maps.ndim != 3 or len(freqs) != true_maps.shape[1]:
-        raise RunDirError(f"{true_path}: maps of shape {true_maps.shape} do not match {len(freqs)} frequencies in meta.json")
+        raise RunDirError(
+            f"{true_path}: maps of shape {true_maps.shape} do not match {len(freqs)} frequencies in meta.json"
+        )
     if len(index) != true_maps.shape[0]:
         raise RunDirError(f"{index_path}: {len(index)} rows but {true_maps.shape[0]} maps in true.npy")
     row_of = {r["token_id"]: int(r["row"]) for r in index}
-    return CamData(meta=meta, freqs=freqs, index=index, true_maps=true_maps, pred_maps=pred_maps, row_of=row_of,
-                   controls=_read_controls(folder / "controls.npz", len(index), len(freqs)))
+    return CamData(
+        meta=meta,
+        freqs=freqs,
+        index=index,
+        true_maps=true_maps,
+        pred_maps=pred_maps,
+        row_of=row_of,
+        controls=_read_controls(folder / "controls.npz", len(index), len(freqs)),
+    )
 
 
 def _read_controls(path: Path, n: int, n_freqs: int) -> dict[str, np.ndarray]:
@@ -220,6 +231,8 @@ def _read_controls(path: Path, n: int, n_freqs: int) -> dict[str, np.ndarray]:
 def _read_store(data: ReportData) -> Optional[SpectrogramStore]:
     folder = data.run.path(rundir.SPECTROGRAMS)
     if not (folder / "meta.json").exists():
-        data.missing[rundir.SPECTROGRAMS] = "no spectrograms/ (cards drawn without spectrograms); made by `vowelcam extract`"
+        data.missing[rundir.SPECTROGRAMS] = (
+            "no spectrograms/ (cards drawn without spectrograms); made by `vowelcam extract`"
+        )
         return None
     return SpectrogramStore(folder)

@@ -1,11 +1,13 @@
 """Make every figure of the report from a run's data into ``report/figures/`` (paths returned relative to the
 report folder), skipping those whose inputs were not computed."""
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -15,9 +17,18 @@ from .data import ReportData
 from .ipa import ipa_label
 from .plots import confusion_figure, profile_figure, vowel_space_figure
 from .references import Reference
+from .stats import (
+    Estimate,
+    baseline_profiles,
+    cam_profiles,
+    class_order,
+    confusion_matrix,
+    evaluation_rows,
+    num,
+    select_gallery,
+    top_confusions,
+)
 from .token_view import TRACKS, read_tracks, with_track
-from .stats import (Estimate, baseline_profiles, cam_profiles, class_order, confusion_matrix, evaluation_rows, num,
-                    select_gallery, top_confusions)
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +79,10 @@ def make_figures(
         energy = baseline_profiles(data.cams, data.by_id, classes, "energy")
         figs.profiles_baseline = bool(energy)
         if profiles:
-            figs.profiles = _rel(profile_figure(profiles, measured, references, out / "profiles.svg",
-                                                data.cams.hz_per_row, energy), report_dir)
+            figs.profiles = _rel(
+                profile_figure(profiles, measured, references, out / "profiles.svg", data.cams.hz_per_row, energy),
+                report_dir,
+            )
     report(progress, "figures", 2, steps, "vowel space")
     points = _formant_points(analysed)
     if points:
@@ -117,7 +130,9 @@ def _cards(
         figure = None
         inputs = card_inputs(data, token, row)
         if inputs is not None:
-            figure = _rel(card_figure(with_track(inputs, tracks.get(row["token_id"])), out / f"card-{i:02d}.png"), report_dir)
+            figure = _rel(
+                card_figure(with_track(inputs, tracks.get(row["token_id"])), out / f"card-{i:02d}.png"), report_dir
+            )
         cards.append(_card_context(data, token, row, why, figure))
     report(progress, "cards", len(chosen), len(chosen), "")
     return cards, len(errors)
@@ -137,13 +152,19 @@ def card_inputs(data: ReportData, token: dict[str, Any], row: dict[str, str]) ->
         cam_true = np.asarray(cams.true_maps[r], dtype=np.float32)
         cam_pred = np.asarray(cams.pred_maps[r], dtype=np.float32) if cams.pred_maps is not None else None
         if cam_true.shape != spec.shape:
-            log.warning("token %s: CAM %s and spectrogram %s grids differ; card drawn without CAM",
-                        row["token_id"], cam_true.shape, spec.shape)
+            log.warning(
+                "token %s: CAM %s and spectrogram %s grids differ; card drawn without CAM",
+                row["token_id"],
+                cam_true.shape,
+                spec.shape,
+            )
             cam_true = cam_pred = None
     return CardInputs(spec, freqs, data.store.times * 1000.0, cam_true, cam_pred, token, row["true"], row["predicted"])
 
 
-def _card_context(data: ReportData, token: dict[str, Any], row: dict[str, str], why: str, figure: Optional[str]) -> dict[str, Any]:
+def _card_context(
+    data: ReportData, token: dict[str, Any], row: dict[str, str], why: str, figure: Optional[str]
+) -> dict[str, Any]:
     probs = sorted(((k[2:], num(v)) for k, v in row.items() if k.startswith("p_")), key=lambda kv: -kv[1])
     return {
         "figure": figure,
@@ -154,7 +175,11 @@ def _card_context(data: ReportData, token: dict[str, Any], row: dict[str, str], 
         "prob_true": num(row.get("prob_true")),
         "prob_predicted": num(row.get("prob_predicted")),
         "top": [(ipa_label(k), p) for k, p in probs[:3]],
-        "context": [ipa_label(token.get("prev_phone") or "") or "#", ipa_label(token["phone"]), ipa_label(token.get("next_phone") or "") or "#"],
+        "context": [
+            ipa_label(token.get("prev_phone") or "") or "#",
+            ipa_label(token["phone"]),
+            ipa_label(token.get("next_phone") or "") or "#",
+        ],
         "formants": {p: [num(token.get(f"f{k}_{p}")) for k in (1, 2, 3)] for p in (20, 50, 80)},
     }
 

@@ -3,20 +3,64 @@
 The lead's ``vowelcam.corpus.labels`` may expose ``arpabet_to_ipa``; when it does, it is used, so the report and
 the corpus agree on symbols. This table is the fallback (General American values, as in CMUdict practice).
 """
+
 from __future__ import annotations
 
-from typing import Callable, Optional
+from collections.abc import Callable
+from typing import Optional
 
 ARPABET_TO_IPA: dict[str, str] = {
     # monophthongs
-    "IY": "i", "IH": "ɪ", "EH": "ɛ", "AE": "æ", "AA": "ɑ", "AO": "ɔ", "UH": "ʊ", "UW": "u", "AH": "ʌ",
-    "ER": "ɝ", "AX": "ə", "AXR": "ɚ", "IX": "ɨ", "UX": "ʉ",
+    "IY": "i",
+    "IH": "ɪ",
+    "EH": "ɛ",
+    "AE": "æ",
+    "AA": "ɑ",
+    "AO": "ɔ",
+    "UH": "ʊ",
+    "UW": "u",
+    "AH": "ʌ",
+    "ER": "ɝ",
+    "AX": "ə",
+    "AXR": "ɚ",
+    "IX": "ɨ",
+    "UX": "ʉ",
     # diphthongs
-    "EY": "eɪ", "OW": "oʊ", "AY": "aɪ", "AW": "aʊ", "OY": "ɔɪ",
+    "EY": "eɪ",
+    "OW": "oʊ",
+    "AY": "aɪ",
+    "AW": "aʊ",
+    "OY": "ɔɪ",
     # consonants
-    "P": "p", "T": "t", "K": "k", "B": "b", "D": "d", "G": "ɡ", "CH": "tʃ", "JH": "dʒ", "F": "f", "V": "v",
-    "TH": "θ", "DH": "ð", "S": "s", "Z": "z", "SH": "ʃ", "ZH": "ʒ", "HH": "h", "M": "m", "N": "n", "NG": "ŋ",
-    "L": "l", "R": "ɹ", "W": "w", "Y": "j", "DX": "ɾ", "Q": "ʔ", "EL": "l̩", "EM": "m̩", "EN": "n̩",
+    "P": "p",
+    "T": "t",
+    "K": "k",
+    "B": "b",
+    "D": "d",
+    "G": "ɡ",
+    "CH": "tʃ",
+    "JH": "dʒ",
+    "F": "f",
+    "V": "v",
+    "TH": "θ",
+    "DH": "ð",
+    "S": "s",
+    "Z": "z",
+    "SH": "ʃ",
+    "ZH": "ʒ",
+    "HH": "h",
+    "M": "m",
+    "N": "n",
+    "NG": "ŋ",
+    "L": "l",
+    "R": "ɹ",
+    "W": "w",
+    "Y": "j",
+    "DX": "ɾ",
+    "Q": "ʔ",
+    "EL": "l̩",
+    "EM": "m̩",
+    "EN": "n̩",
 }
 
 

@@ -1,6 +1,7 @@
 """What the report says about the maps themselves: which methods tell classes apart (``discrimination.csv``), what
 a map cell can resolve in Hz and ms (``cams/meta.json``), and where confused tokens' maps favour the predicted class
 over the true one (``contrastive.csv``)."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -53,15 +54,25 @@ def _discrimination(data: ReportData) -> list[dict[str, Any]]:
     rows = []
     for r in read_csv(path):
         n = int(num(r.get("n")) or 0)
-        rows.append({
-            "method": r.get("method", ""), "layer": r.get("layer", ""), "n": n,
-            "n_clusters": r.get("n_clusters", ""), "unit": r.get("unit", ""),
-            "rho_other": Estimate(num(r.get("rho_other")), num(r.get("rho_other_lo")), num(r.get("rho_other_hi")), n),
-            "rho_reinit": Estimate(num(r.get("rho_reinit")), num(r.get("rho_reinit_lo")), num(r.get("rho_reinit_hi")), n),
-            "collapsed": _flag(r.get("collapsed")), "reason": r.get("reason", ""),
-            "same_as": r.get("same_as", ""),
-            "uninformative": _flag(r.get("class_agnostic")) or _flag(r.get("model_insensitive")),
-        })
+        rows.append(
+            {
+                "method": r.get("method", ""),
+                "layer": r.get("layer", ""),
+                "n": n,
+                "n_clusters": r.get("n_clusters", ""),
+                "unit": r.get("unit", ""),
+                "rho_other": Estimate(
+                    num(r.get("rho_other")), num(r.get("rho_other_lo")), num(r.get("rho_other_hi")), n
+                ),
+                "rho_reinit": Estimate(
+                    num(r.get("rho_reinit")), num(r.get("rho_reinit_lo")), num(r.get("rho_reinit_hi")), n
+                ),
+                "collapsed": _flag(r.get("collapsed")),
+                "reason": r.get("reason", ""),
+                "same_as": r.get("same_as", ""),
+                "uninformative": _flag(r.get("class_agnostic")) or _flag(r.get("model_insensitive")),
+            }
+        )
     return rows
 
 
@@ -79,12 +90,22 @@ def _contrasts(data: ReportData) -> list[dict[str, Any]]:
         pairs[(r.get("vowel", ""), r.get("predicted", ""))].append(r)
     out = []
     for (vowel, predicted), rows in sorted(pairs.items(), key=lambda kv: (-len(kv[1]), kv[0])):
-        def median(col: str) -> float:
+
+        def median(col: str, rows=rows) -> float:
             vals = np.array([num(r.get(col)) for r in rows], float)
             vals = vals[np.isfinite(vals)]
             return float(np.median(vals)) if len(vals) else float("nan")
 
-        out.append({"vowel": vowel, "predicted": predicted, "n": len(rows),
-                    "peak_hz": median("contrast_peak_hz"), "trough_hz": median("contrast_trough_hz"),
-                    "f1": median("contrast_f1"), "f2": median("contrast_f2"), "f3": median("contrast_f3")})
+        out.append(
+            {
+                "vowel": vowel,
+                "predicted": predicted,
+                "n": len(rows),
+                "peak_hz": median("contrast_peak_hz"),
+                "trough_hz": median("contrast_trough_hz"),
+                "f1": median("contrast_f1"),
+                "f2": median("contrast_f2"),
+                "f3": median("contrast_f3"),
+            }
+        )
     return out

@@ -4,12 +4,14 @@ Headless by construction: figures are made with :class:`matplotlib.figure.Figure
 never through ``pyplot``, so no GUI backend is ever selected and the caller's pyplot state is untouched.
 Figures are written atomically (SVG with text as paths, dense scatter layers rasterised at 200 dpi).
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Mapping, Optional, Sequence
+from typing import Optional
 
 import matplotlib
 import numpy as np
@@ -63,8 +65,14 @@ def save(fig: Figure, path: Path, tight: bool = True) -> Path:
     ``tight`` crops to the drawn content (one extra draw); figures laid out by hand pass False.
     """
     with atomic_path(path, suffix=path.suffix) as tmp:
-        fig.savefig(tmp, format=path.suffix.lstrip("."), dpi=DPI, bbox_inches="tight" if tight else None, pad_inches=0.04,
-                    metadata={"Date": None} if path.suffix == ".svg" else None)
+        fig.savefig(
+            tmp,
+            format=path.suffix.lstrip("."),
+            dpi=DPI,
+            bbox_inches="tight" if tight else None,
+            pad_inches=0.04,
+            metadata={"Date": None} if path.suffix == ".svg" else None,
+        )
     return path
 
 
@@ -82,8 +90,16 @@ def confusion_figure(cm: np.ndarray, labels: Sequence[str], path: Path) -> Path:
             for j in range(n):
                 if cm[i, j]:
                     colour = "white" if share[i, j] > 0.55 else INK
-                    ax.text(j, i, f"{share[i, j] * 100:.0f}\n({cm[i, j]})", ha="center", va="center",
-                            fontsize=max(4.0, 7.5 - 0.18 * n), color=colour, linespacing=0.9)
+                    ax.text(
+                        j,
+                        i,
+                        f"{share[i, j] * 100:.0f}\n({cm[i, j]})",
+                        ha="center",
+                        va="center",
+                        fontsize=max(4.0, 7.5 - 0.18 * n),
+                        color=colour,
+                        linespacing=0.9,
+                    )
         ticks = [ipa_label(label) for label in labels]
         ax.set_xticks(range(n), ticks, rotation=60, ha="right", rotation_mode="anchor")
         ax.set_yticks(range(n), ticks)
@@ -116,9 +132,10 @@ def profile_figure(
         fig = Figure(figsize=(6.8, 1.9 * rows + 0.5))
         axes = fig.subplots(rows, cols, sharex=True, squeeze=False)
         for ax, label in zip(axes.flat, labels):
-            _profile_panel(ax, profiles[label], measured.get(label, {}), references.get(label), label,
-                           baselines.get(label))
-        for ax in list(axes.flat)[len(labels):]:
+            _profile_panel(
+                ax, profiles[label], measured.get(label, {}), references.get(label), label, baselines.get(label)
+            )
+        for ax in list(axes.flat)[len(labels) :]:
             ax.set_visible(False)
         for ax in axes[-1]:
             ax.set_xlabel("frequency (Hz)")
@@ -131,15 +148,25 @@ def profile_figure(
             Line2D([], [], color=REFERENCE, lw=1, ls=(0, (3, 2)), label="reference F1–F3"),
             Line2D([], [], color="#9aa5b1", lw=0.8, ls=":", label="uniform share"),
         ]
-        fig.legend(handles=handles, loc="upper center", ncols=len(handles) if len(handles) <= 4 else 3,
-                   bbox_to_anchor=(0.5, 1.0))
+        fig.legend(
+            handles=handles,
+            loc="upper center",
+            ncols=len(handles) if len(handles) <= 4 else 3,
+            bbox_to_anchor=(0.5, 1.0),
+        )
         fig.suptitle(f"CAM resolution {hz_per_row:.1f} Hz per row", y=0.0, va="top", fontsize=7, color=REFERENCE)
         fig.tight_layout(rect=(0, 0, 1, 0.95))
         return save(fig, path)
 
 
-def _profile_panel(ax, profile: Profile, measured: Mapping[str, Estimate], reference: Optional[Reference], label: str,
-                   baseline: Optional[Profile] = None) -> None:
+def _profile_panel(
+    ax,
+    profile: Profile,
+    measured: Mapping[str, Estimate],
+    reference: Optional[Reference],
+    label: str,
+    baseline: Optional[Profile] = None,
+) -> None:
     freqs = profile.freqs
     if baseline is not None:  # under the CAM: what a map that only follows energy would show
         ax.fill_between(freqs, baseline.lo * 100, baseline.hi * 100, color=BASELINE, alpha=0.25, lw=0)
@@ -182,13 +209,33 @@ def vowel_space_figure(
             ax.scatter(f2, f1, s=6, color=colour, alpha=_dot_alpha(len(f1)), lw=0, rasterized=True)
             ref = references.get(label)
             if ref is not None:
-                ax.add_patch(Ellipse((ref.means[1], ref.means[0]), 4 * ref.sds[1], 4 * ref.sds[0], fill=False,
-                                     ec=colour, lw=1.0, ls=(0, (4, 2))))
-                ax.text(ref.means[1], ref.means[0], to_ipa(label), color=REFERENCE, fontsize=8, ha="center", va="center")
+                ax.add_patch(
+                    Ellipse(
+                        (ref.means[1], ref.means[0]),
+                        4 * ref.sds[1],
+                        4 * ref.sds[0],
+                        fill=False,
+                        ec=colour,
+                        lw=1.0,
+                        ls=(0, (4, 2)),
+                    )
+                )
+                ax.text(
+                    ref.means[1], ref.means[0], to_ipa(label), color=REFERENCE, fontsize=8, ha="center", va="center"
+                )
             m = measured.get(label, {})
             if "f1" in m and m["f1"].value == m["f1"].value and m["f2"].value == m["f2"].value:
-                ax.text(m["f2"].value, m["f1"].value, to_ipa(label), color=_darker(colour), fontsize=11, fontweight="bold",
-                        ha="center", va="center", path_effects=[halo()])
+                ax.text(
+                    m["f2"].value,
+                    m["f1"].value,
+                    to_ipa(label),
+                    color=_darker(colour),
+                    fontsize=11,
+                    fontweight="bold",
+                    ha="center",
+                    va="center",
+                    path_effects=[halo()],
+                )
         ax.invert_xaxis()
         ax.invert_yaxis()
         ax.xaxis.tick_top()

@@ -1,11 +1,13 @@
 """Reference formant values for the report: the published means and SDs by vowel and speaker group
 (:func:`vowelcam.reference.load_reference`), mixed in the proportions of the run's own speakers."""
+
 from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 
 from ..reference import load_reference
 
@@ -13,8 +15,19 @@ CITATIONS = {
     "h95": "Hillenbrand, Getty, Clark & Wheeler (1995), J. Acoust. Soc. Am. 97(5), 3099–3111",
     "pb52": "Peterson & Barney (1952), J. Acoust. Soc. Am. 24(2), 175–184",
 }
-GROUP_ALIASES = {"m": "men", "man": "men", "male": "men", "w": "women", "f": "women", "woman": "women",
-                 "female": "women", "c": "children", "child": "children", "b": "children", "g": "children"}
+GROUP_ALIASES = {
+    "m": "men",
+    "man": "men",
+    "male": "men",
+    "w": "women",
+    "f": "women",
+    "woman": "women",
+    "female": "women",
+    "c": "children",
+    "child": "children",
+    "b": "children",
+    "g": "children",
+}
 
 
 @dataclass(frozen=True)
@@ -65,7 +78,9 @@ def _mixture(vowel: str, counts: Counter, table: dict[tuple[str, str], dict[str,
     means, sds = [], []
     for k in (1, 2, 3):
         mu = sum(w * table[(vowel, g)][f"f{k}_mean"] for g, w in weights.items()) / total
-        second = sum(w * (table[(vowel, g)][f"f{k}_sd"] ** 2 + table[(vowel, g)][f"f{k}_mean"] ** 2) for g, w in weights.items())
+        second = sum(
+            w * (table[(vowel, g)][f"f{k}_sd"] ** 2 + table[(vowel, g)][f"f{k}_mean"] ** 2) for g, w in weights.items()
+        )
         means.append(mu)
         sds.append(math.sqrt(max(second / total - mu * mu, 0.0)))
     label = ", ".join(f"{g} {100 * w / total:.0f} %" for g, w in sorted(weights.items()))

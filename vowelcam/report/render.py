@@ -1,16 +1,18 @@
 """``vowelcam report RUN_DIR``: run directory → figures → ``report.html`` (Jinja2, autoescaped) → ``report.pdf``
 (WeasyPrint). Both documents are kept; every write is atomic. When WeasyPrint cannot load (no Pango), the HTML is
 still written and the result says what to install."""
+
 from __future__ import annotations
 
 import logging
 import math
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import jinja2
 
@@ -20,11 +22,19 @@ from ..progress import ProgressCallback, report
 from ..rundir import atomic_path, atomic_write_text
 from .data import ReportData, load_report_data
 from .figures import make_figures
-from .references import references_for
 from .map_quality import map_quality_section
+from .references import references_for
+from .sections import (
+    agreement_rows,
+    analysed_tokens,
+    faithfulness,
+    methods,
+    model_info,
+    problems,
+    summary,
+    verdict_summary,
+)
 from .speakers import speaker_section
-from .sections import (agreement_rows, analysed_tokens, faithfulness, methods, model_info, problems, summary,
-                       verdict_summary)
 from .stats import Estimate, formant_means
 
 log = logging.getLogger(__name__)
@@ -54,7 +64,9 @@ class ReportResult:
     missing: dict[str, str]
 
 
-def build_report(run_dir: str | Path, out: str | Path | None = None, progress: Optional[ProgressCallback] = None) -> ReportResult:
+def build_report(
+    run_dir: str | Path, out: str | Path | None = None, progress: Optional[ProgressCallback] = None
+) -> ReportResult:
     """Render the report of ``run_dir`` into ``out`` (default ``RUN_DIR/report/``).
 
     Raises RunDirError for a run directory that is not one (or of another format version); parts of the run that
@@ -73,8 +85,9 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, progress: O
     pdf_path, pdf_error, pages = write_pdf(html_path)
     t3 = time.perf_counter()
     report(progress, "report", 2, 2, "done")
-    return ReportResult(html_path, pdf_path, report_dir / "figures", pdf_error, t1 - t0, t2 - t1, t3 - t2, pages,
-                        dict(data.missing))
+    return ReportResult(
+        html_path, pdf_path, report_dir / "figures", pdf_error, t1 - t0, t2 - t1, t3 - t2, pages, dict(data.missing)
+    )
 
 
 def _context(data: ReportData, report_dir: Path, progress: Optional[ProgressCallback]) -> dict[str, Any]:
@@ -100,14 +113,21 @@ def _context(data: ReportData, report_dir: Path, progress: Optional[ProgressCall
         "verdicts": verdict_summary(agreement),
         "evidence": [r for r in agreement if r.evidence],
         "agreement_ref": [r for r in agreement if _finite(r.enrich_ref["f1"].value)],
-        "agreement_split": _interleave(agreement, agreement_rows(data, measured, references, "correct")
-                                       + agreement_rows(data, measured, references, "misclassified")),
+        "agreement_split": _interleave(
+            agreement,
+            agreement_rows(data, measured, references, "correct")
+            + agreement_rows(data, measured, references, "misclassified"),
+        ),
         "faithfulness": faithfulness(data) if data.faithfulness is not None else None,
         "methods": methods(data),
         "problems": problems(data),
         "missing": data.missing,
-        "has": {"predictions": data.predictions is not None, "cams": data.cams is not None,
-                "agreement": data.agreement is not None, "references": bool(references)},
+        "has": {
+            "predictions": data.predictions is not None,
+            "cams": data.cams is not None,
+            "agreement": data.agreement is not None,
+            "references": bool(references),
+        },
         "gallery_size": data.settings.report.gallery_size,
         "n_analysed": len(analysed),
         "speakers": speaker_section(data, report_dir),

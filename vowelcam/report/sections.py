@@ -1,13 +1,15 @@
 """The report's sections as plain data (numbers with intervals, table rows); figures are made in figures.py
 and the HTML in render.py. Nothing here formats for display beyond choosing what to show."""
+
 from __future__ import annotations
 
 import json
 import platform
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 from .data import ReportData
 from .ipa import ipa_label
@@ -16,7 +18,17 @@ from .stats import Estimate, accuracy, evaluation_rows, num, problem_counts, pro
 
 PROBLEM_ROWS_SHOWN = 25
 ALL_VOWELS = "ALL"  # agreement.csv's row over every vowel
-SOFTWARE = ["torch", "torchvision", "praat-parselmouth", "weasyprint", "matplotlib", "numpy", "scipy", "jinja2", "vowelcam"]
+SOFTWARE = [
+    "torch",
+    "torchvision",
+    "praat-parselmouth",
+    "weasyprint",
+    "matplotlib",
+    "numpy",
+    "scipy",
+    "jinja2",
+    "vowelcam",
+]
 
 
 @dataclass(frozen=True)
@@ -35,7 +47,7 @@ class Row:
     peak_on_formant: float
     hf_above_f3: float
     hf_above_4k: float
-    evidence: dict[str, "Evidence"] = field(default_factory=dict)  # per formant f1..f3: the CAM beside its controls
+    evidence: dict[str, Evidence] = field(default_factory=dict)  # per formant f1..f3: the CAM beside its controls
     unit: str = ""  # what the intervals resample (speaker / recording)
     n_clusters: int = 0
 
@@ -61,7 +73,7 @@ def summary(data: ReportData) -> dict[str, Any]:
     tokens = data.tokens
     groups = Counter(t.get("group") or "unknown" for t in tokens)
     speakers_by_group = Counter()
-    for speaker, group in {(t["speaker"], t.get("group") or "unknown") for t in tokens}:
+    for _speaker, group in {(t["speaker"], t.get("group") or "unknown") for t in tokens}:
         speakers_by_group[group] += 1
     per_class = Counter((t["phone"], t.get("kind", "")) for t in tokens)
     out: dict[str, Any] = {
@@ -70,7 +82,10 @@ def summary(data: ReportData) -> dict[str, Any]:
         "n_speakers": len({t["speaker"] for t in tokens}),
         "speakers_by_group": sorted(speakers_by_group.items()),
         "tokens_by_group": sorted(groups.items()),
-        "classes": [{"label": ipa_label(p), "phone": p, "kind": k, "n": n} for (p, k), n in sorted(per_class.items(), key=lambda x: (x[0][1], x[0][0]))],
+        "classes": [
+            {"label": ipa_label(p), "phone": p, "kind": k, "n": n}
+            for (p, k), n in sorted(per_class.items(), key=lambda x: (x[0][1], x[0][0]))
+        ],
         "evaluation": None,
     }
     if data.predictions:
@@ -95,7 +110,9 @@ def evaluation(data: ReportData) -> dict[str, Any]:
         "balanced_accuracy": sum(recalls) / len(recalls) if recalls else float("nan"),
         "chance": 1 / len(classes) if classes else float("nan"),
         "majority": max(classes.values()) / len(rows) if rows else float("nan"),
-        "splits": [{"split": s, "tokens": n, "speakers": len(speakers.get(s, ()))} for s, n in sorted(split_tokens.items())],
+        "splits": [
+            {"split": s, "tokens": n, "speakers": len(speakers.get(s, ()))} for s, n in sorted(split_tokens.items())
+        ],
         "folds": len({p.get("fold", "") for p in data.predictions or []}),
     }
 
@@ -137,18 +154,38 @@ def agreement_rows(
         else:  # written by an older vowelcam: Wilson, tokens as if independent
             wilson = proportion(k, n)
             acc = Estimate(num(r["accuracy"]), wilson.lo, wilson.hi, n)
-        rows.append(Row(
-            label=label, vowel=vowel, subset=subset, n=n, accuracy=acc,
-            measured=measured.get(vowel, {}), reference=references.get(vowel),
-            enrich={f"f{i}": Estimate(num(r.get(f"enrich_f{i}")), num(r.get(f"enrich_f{i}_lo")),
-                                      num(r.get(f"enrich_f{i}_hi")), n) for i in (1, 2, 3)},
-            enrich_ref={f"f{i}": Estimate(num(r.get(f"enrich_f{i}_ref")), num(r.get(f"enrich_f{i}_ref_lo")),
-                                          num(r.get(f"enrich_f{i}_ref_hi")), n) for i in (1, 2, 3)},
-            peak_on_formant=num(r.get("peak_on_formant_share")),
-            hf_above_f3=num(r.get("hf_share_above_f3")),
-            hf_above_4k=num(r.get("hf_share_above_4k")),
-            evidence=_evidence(r, n, unit), unit=unit, n_clusters=int(num(r.get("n_clusters")) or 0),
-        ))
+        rows.append(
+            Row(
+                label=label,
+                vowel=vowel,
+                subset=subset,
+                n=n,
+                accuracy=acc,
+                measured=measured.get(vowel, {}),
+                reference=references.get(vowel),
+                enrich={
+                    f"f{i}": Estimate(
+                        num(r.get(f"enrich_f{i}")), num(r.get(f"enrich_f{i}_lo")), num(r.get(f"enrich_f{i}_hi")), n
+                    )
+                    for i in (1, 2, 3)
+                },
+                enrich_ref={
+                    f"f{i}": Estimate(
+                        num(r.get(f"enrich_f{i}_ref")),
+                        num(r.get(f"enrich_f{i}_ref_lo")),
+                        num(r.get(f"enrich_f{i}_ref_hi")),
+                        n,
+                    )
+                    for i in (1, 2, 3)
+                },
+                peak_on_formant=num(r.get("peak_on_formant_share")),
+                hf_above_f3=num(r.get("hf_share_above_f3")),
+                hf_above_4k=num(r.get("hf_share_above_4k")),
+                evidence=_evidence(r, n, unit),
+                unit=unit,
+                n_clusters=int(num(r.get("n_clusters")) or 0),
+            )
+        )
     return rows
 
 
@@ -164,11 +201,19 @@ def _evidence(r: dict[str, str], n: int, unit: str) -> dict[str, Evidence]:
     for k in (1, 2, 3):
         m, peak = f"enrich_f{k}", f"peak_on_f{k}_share"
         out[f"f{k}"] = Evidence(
-            formant=f"F{k}", cam=_estimate(r, m, n, unit),
+            formant=f"F{k}",
+            cam=_estimate(r, m, n, unit),
             controls={c: _estimate(r, f"{m}_{c}", n, unit) for c in CONTROL_NAMES},
-            contrasts={c: Estimate(num(r.get(f"{m}_minus_{c}")), num(r.get(f"{m}_minus_{c}_lo")),
-                                   num(r.get(f"{m}_minus_{c}_hi")), int(num(r.get(f"{m}_minus_{c}_n")) or 0), unit)
-                       for c in CONTROL_NAMES},
+            contrasts={
+                c: Estimate(
+                    num(r.get(f"{m}_minus_{c}")),
+                    num(r.get(f"{m}_minus_{c}_lo")),
+                    num(r.get(f"{m}_minus_{c}_hi")),
+                    int(num(r.get(f"{m}_minus_{c}_n")) or 0),
+                    unit,
+                )
+                for c in CONTROL_NAMES
+            },
             peak_cam=_estimate(r, peak, n, unit),
             peak_null=_estimate(r, f"{peak}_null", n, unit),
             verdict=r.get(f"verdict_f{k}", "") or "",
@@ -184,9 +229,13 @@ def verdict_summary(rows: Sequence[Row]) -> Optional[dict[str, Any]]:
         return None
     pick = lambda v: [f"{r.label} {e.formant}" for r, e in judged if e.verdict == v and r.vowel != ALL_VOWELS]  # noqa: E731
     total = next((r for r in rows if r.vowel == ALL_VOWELS), None)
-    return {"support": pick("support"), "no_support": pick("no support"), "not_judged": pick(""),
-            "all_vowels": {e.formant: e.verdict for e in total.evidence.values()} if total else {},
-            "unit": next((r.unit for r in rows if r.unit), "")}
+    return {
+        "support": pick("support"),
+        "no_support": pick("no support"),
+        "not_judged": pick(""),
+        "all_vowels": {e.formant: e.verdict for e in total.evidence.values()} if total else {},
+        "unit": next((r.unit for r in rows if r.unit), ""),
+    }
 
 
 def faithfulness(data: ReportData) -> dict[str, Any]:
@@ -194,20 +243,31 @@ def faithfulness(data: ReportData) -> dict[str, Any]:
     rows = data.faithfulness or []
     groups: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
-        groups.setdefault(r["test"], []).append({
-            "condition": r["condition"], "metric": r["metric"], "n": r["n"],
-            "digits": 0 if r["metric"].endswith("_hz") else 3,
-            "estimate": Estimate(num(r["value"]), num(r["ci_lo"]), num(r["ci_hi"]), int(num(r["n"]) or 0)),
-        })
+        groups.setdefault(r["test"], []).append(
+            {
+                "condition": r["condition"],
+                "metric": r["metric"],
+                "n": r["n"],
+                "digits": 0 if r["metric"].endswith("_hz") else 3,
+                "estimate": Estimate(num(r["value"]), num(r["ci_lo"]), num(r["ci_hi"]), int(num(r["n"]) or 0)),
+            }
+        )
     return {"groups": groups, "band_deletion": _band_deletion_verdict(rows)}
 
 
 def _band_deletion_verdict(rows: Sequence[dict[str, str]]) -> Optional[dict[str, Any]]:
     """Top-CAM band against random band: the drop in true-class probability of each, and their paired difference
     (``top_minus_random``) when present; the maps are supported when the difference's interval lies above 0."""
+
     def estimate(condition: str) -> Optional[Estimate]:
-        row = next((r for r in rows if r["test"] == "band_deletion" and r["condition"] == condition
-                    and r["metric"] == "prob_drop"), None)
+        row = next(
+            (
+                r
+                for r in rows
+                if r["test"] == "band_deletion" and r["condition"] == condition and r["metric"] == "prob_drop"
+            ),
+            None,
+        )
         if row is None:
             return None
         return Estimate(num(row["value"]), num(row["ci_lo"]), num(row["ci_hi"]), int(num(row["n"]) or 0))
@@ -222,20 +282,35 @@ def _band_deletion_verdict(rows: Sequence[dict[str, str]]) -> Optional[dict[str,
 def methods(data: ReportData) -> dict[str, Any]:
     """Every setting of the run, the CAM geometry and the software versions."""
     settings = data.config or data.settings.to_dict()
-    sections = [(name, [(k, toml_value(v)) for k, v in sorted(values.items())])
-                for name, values in settings.items() if isinstance(values, dict) and name != "vowelcam"]
+    sections = [
+        (name, [(k, toml_value(v)) for k, v in sorted(values.items())])
+        for name, values in settings.items()
+        if isinstance(values, dict) and name != "vowelcam"
+    ]
     cams = None
     if data.cams is not None:
         meta = data.cams.meta
         freqs = data.cams.freqs
-        cams = {"method": meta.get("method", "?"), "layer": meta.get("layer", "?"), "hz_per_row": data.cams.hz_per_row,
-                "normalisation": _describe(meta.get("normalisation", "?")), "n_maps": len(data.cams.index),
-                "rows": len(freqs), "grid_step": float(freqs[1] - freqs[0]) if len(freqs) > 1 else float("nan"),
-                "band": (float(freqs[0]), float(freqs[-1])) if len(freqs) else None,
-                "details": [(k, _describe(v)) for k, v in sorted(meta.items()) if k not in CAM_META_SHOWN]}
-    return {"sections": sections, "cams": cams, "software": software_versions(),
-            "made_with": (data.config.get("vowelcam") or {}).get("version", "unknown"),
-            "reference": data.settings.cam.reference, "bootstrap": data.settings.cam.bootstrap, "citation": CITATIONS.get(data.settings.cam.reference, "")}
+        cams = {
+            "method": meta.get("method", "?"),
+            "layer": meta.get("layer", "?"),
+            "hz_per_row": data.cams.hz_per_row,
+            "normalisation": _describe(meta.get("normalisation", "?")),
+            "n_maps": len(data.cams.index),
+            "rows": len(freqs),
+            "grid_step": float(freqs[1] - freqs[0]) if len(freqs) > 1 else float("nan"),
+            "band": (float(freqs[0]), float(freqs[-1])) if len(freqs) else None,
+            "details": [(k, _describe(v)) for k, v in sorted(meta.items()) if k not in CAM_META_SHOWN],
+        }
+    return {
+        "sections": sections,
+        "cams": cams,
+        "software": software_versions(),
+        "made_with": (data.config.get("vowelcam") or {}).get("version", "unknown"),
+        "reference": data.settings.cam.reference,
+        "bootstrap": data.settings.cam.bootstrap,
+        "citation": CITATIONS.get(data.settings.cam.reference, ""),
+    }
 
 
 LIST_SHOWN = 8
@@ -291,8 +366,12 @@ def problems(data: ReportData) -> Optional[dict[str, Any]]:
     """Counts of skipped inputs by reason and the first rows."""
     if data.problems is None:
         return None
-    return {"total": len(data.problems), "by_reason": problem_counts(data.problems),
-            "rows": data.problems[:PROBLEM_ROWS_SHOWN], "shown": min(PROBLEM_ROWS_SHOWN, len(data.problems))}
+    return {
+        "total": len(data.problems),
+        "by_reason": problem_counts(data.problems),
+        "rows": data.problems[:PROBLEM_ROWS_SHOWN],
+        "shown": min(PROBLEM_ROWS_SHOWN, len(data.problems)),
+    }
 
 
 def analysed_tokens(data: ReportData) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ recordings with held-out tokens; a Wilson interval over tokens when they come fr
 per group and vowel, the unit is the **speaker** (:func:`vowelcam.intervals.resampling_clusters`). Names are
 passed to the template as written; Jinja2's autoescaping shows them literally, never as markup.
 """
+
 from __future__ import annotations
 
 import math
@@ -35,9 +36,11 @@ def speaker_section(data: ReportData, report_dir: Path) -> dict[str, Any]:
     held_out = {r["token_id"]: r for r in evaluation_rows(data.predictions or [])[0]}
     n_boot = data.settings.cam.bootstrap
     figure = normalised_space_figure(vowels, report_dir / "figures" / FIGURE)
-    return {"speakers": speaker_rows(vowels, held_out, n_boot),
-            "groups": group_vowel_tables(vowels, held_out, n_boot),
-            "figure": figure.relative_to(report_dir).as_posix() if figure else None}
+    return {
+        "speakers": speaker_rows(vowels, held_out, n_boot),
+        "groups": group_vowel_tables(vowels, held_out, n_boot),
+        "figure": figure.relative_to(report_dir).as_posix() if figure else None,
+    }
 
 
 def speaker_rows(vowels: list[dict[str, Any]], held_out: dict[str, dict], n_boot: int = 1000) -> list[dict[str, Any]]:
@@ -48,9 +51,18 @@ def speaker_rows(vowels: list[dict[str, Any]], held_out: dict[str, dict], n_boot
         evaluated = [t for t in tokens if t["token_id"] in held_out]
         f0 = [num(t.get("f0")) for t in tokens if num(t.get("f0")) == num(t.get("f0"))]
         accuracy, unit = speaker_accuracy(evaluated, held_out, n_boot)
-        rows.append({"speaker": speaker, "group": tokens[0].get("group") or UNKNOWN, "n_tokens": len(tokens),
-                     "n_recordings": len({t["file"] for t in tokens}), "n_evaluated": len(evaluated),
-                     "accuracy": accuracy, "unit": unit, "median_f0": median(f0) if f0 else math.nan})
+        rows.append(
+            {
+                "speaker": speaker,
+                "group": tokens[0].get("group") or UNKNOWN,
+                "n_tokens": len(tokens),
+                "n_recordings": len({t["file"] for t in tokens}),
+                "n_evaluated": len(evaluated),
+                "accuracy": accuracy,
+                "unit": unit,
+                "median_f0": median(f0) if f0 else math.nan,
+            }
+        )
     return sorted(rows, key=lambda r: (r["group"], r["speaker"]))
 
 
@@ -67,7 +79,9 @@ def speaker_accuracy(evaluated: list[dict[str, Any]], held_out: dict[str, dict],
     return Estimate(sum(correct) / len(correct), lo, hi, len(correct)), "tokens (one recording)"
 
 
-def group_vowel_tables(vowels: list[dict[str, Any]], held_out: dict[str, dict], n_boot: int = 1000) -> list[dict[str, Any]]:
+def group_vowel_tables(
+    vowels: list[dict[str, Any]], held_out: dict[str, dict], n_boot: int = 1000
+) -> list[dict[str, Any]]:
     """Per speaker group, one row per vowel: tokens, speakers, median F1–F3 at 50 % (Hz), mean Lobanov F1/F2,
     accuracy of its held-out tokens with a speaker-bootstrap interval."""
     tables = []
@@ -78,11 +92,18 @@ def group_vowel_tables(vowels: list[dict[str, Any]], held_out: dict[str, dict], 
             clusters, unit = resampling_clusters([t["speaker"] for t in evaluated], [t["file"] for t in evaluated])
             correct = [_correct(held_out[t["token_id"]]) for t in evaluated]
             mean, lo, hi, n, _ = cluster_bootstrap_mean(correct, clusters, n_boot=n_boot, seed=0)
-            rows.append({"vowel": vowel, "label": ipa_label(vowel), "n": len(mine),
-                         "speakers": len({t["speaker"] for t in mine}),
-                         "median": [_median(mine, f"f{k}_50") for k in (1, 2, 3)],
-                         "lobanov": [_mean(mine, f"f{k}_50_lobanov") for k in (1, 2)],
-                         "accuracy": Estimate(mean, lo, hi, n), "unit": unit if evaluated else ""})
+            rows.append(
+                {
+                    "vowel": vowel,
+                    "label": ipa_label(vowel),
+                    "n": len(mine),
+                    "speakers": len({t["speaker"] for t in mine}),
+                    "median": [_median(mine, f"f{k}_50") for k in (1, 2, 3)],
+                    "lobanov": [_mean(mine, f"f{k}_50_lobanov") for k in (1, 2)],
+                    "accuracy": Estimate(mean, lo, hi, n),
+                    "unit": unit if evaluated else "",
+                }
+            )
         tables.append({"group": group, "rows": rows, "n_speakers": len({t["speaker"] for t in tokens})})
     return tables
 
@@ -90,8 +111,11 @@ def group_vowel_tables(vowels: list[dict[str, Any]], held_out: dict[str, dict], 
 def normalised_space_figure(vowels: list[dict[str, Any]], path: Path) -> Optional[Path]:
     """One F2 × F1 panel per speaker group in Lobanov z-scores (axes reversed, as in the raw chart): token dots
     and bold class means. None when no token has normalised F1 and F2."""
-    groups = {g: ts for g, ts in sorted(_by(vowels, "group", UNKNOWN).items())
-              if any(num(t.get("f1_50_lobanov")) == num(t.get("f1_50_lobanov")) for t in ts)}
+    groups = {
+        g: ts
+        for g, ts in sorted(_by(vowels, "group", UNKNOWN).items())
+        if any(num(t.get("f1_50_lobanov")) == num(t.get("f1_50_lobanov")) for t in ts)
+    }
     if not groups:
         return None
     classes = sorted({t["phone"] for ts in groups.values() for t in ts})
@@ -118,8 +142,17 @@ def _space_panel(ax, tokens: list[dict[str, Any]], colours: dict[str, Any]) -> N
         if not ok.any():
             continue
         ax.scatter(f2[ok], f1[ok], s=5, color=colours[vowel], alpha=0.35, lw=0, rasterized=True)
-        ax.text(float(f2[ok].mean()), float(f1[ok].mean()), ipa_label(vowel), color=colours[vowel], fontsize=10,
-                fontweight="bold", ha="center", va="center", path_effects=[halo()])
+        ax.text(
+            float(f2[ok].mean()),
+            float(f1[ok].mean()),
+            ipa_label(vowel),
+            color=colours[vowel],
+            fontsize=10,
+            fontweight="bold",
+            ha="center",
+            va="center",
+            path_effects=[halo()],
+        )
     ax.grid(color="#e4e7eb", lw=0.5)
     ax.set_axisbelow(True)
 

@@ -2,12 +2,14 @@
 bootstrap over speakers (recordings when the tokens come from one speaker), the unit kept beside the estimate
 (:attr:`Estimate.unit`): accuracy, confusion shares, formant means and the mean CAM (and energy-baseline)
 frequency profiles. Tokens of one speaker are not independent, so a token-level interval would be too narrow."""
+
 from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Optional
 
 import numpy as np
 from scipy import stats as sps
@@ -31,7 +33,9 @@ class Estimate:
     unit: str = ""
 
 
-def clusters_of(rows: Sequence[dict[str, Any]], by_id: Optional[dict[str, dict[str, Any]]] = None) -> tuple[list[str], str]:
+def clusters_of(
+    rows: Sequence[dict[str, Any]], by_id: Optional[dict[str, dict[str, Any]]] = None
+) -> tuple[list[str], str]:
     """The resampling cluster of each row (a token row, or a prediction row looked up in ``by_id``) and the unit."""
     toks = [by_id.get(r["token_id"], {}) if by_id is not None else r for r in rows]
     return resampling_clusters([str(t.get("speaker") or "") for t in toks], [str(t.get("file") or "") for t in toks])
@@ -109,13 +113,16 @@ def confusion_matrix(rows: Sequence[dict[str, str]], labels: Sequence[str]) -> n
     return cm
 
 
-def top_confusions(cm: np.ndarray, labels: Sequence[str], k: int, rows: Optional[Sequence[dict[str, str]]] = None,
-                   by_id: Optional[dict[str, dict[str, Any]]] = None) -> list[dict[str, Any]]:
+def top_confusions(
+    cm: np.ndarray,
+    labels: Sequence[str],
+    k: int,
+    rows: Optional[Sequence[dict[str, str]]] = None,
+    by_id: Optional[dict[str, dict[str, Any]]] = None,
+) -> list[dict[str, Any]]:
     """The ``k`` most frequent off-diagonal cells: true, predicted, count, share of the true class (its interval
     resampling speakers when the prediction ``rows`` and tokens ``by_id`` are given, else Wilson)."""
-    cells = [
-        (int(cm[i, j]), i, j) for i in range(len(labels)) for j in range(len(labels)) if i != j and cm[i, j] > 0
-    ]
+    cells = [(int(cm[i, j]), i, j) for i in range(len(labels)) for j in range(len(labels)) if i != j and cm[i, j] > 0]
     cells.sort(key=lambda c: (-c[0], c[1], c[2]))
     out = []
     for count, i, j in cells[:k]:
@@ -138,8 +145,9 @@ def formant_means(tokens: Iterable[dict[str, Any]], at: int = 50) -> dict[str, d
     out = {}
     for phone, rows in by_class.items():
         clusters, unit = clusters_of(rows)
-        out[phone] = {f"f{k}": cluster_mean([num(t.get(f"f{k}_{at}")) for t in rows], clusters, unit)
-                      for k in (1, 2, 3)}
+        out[phone] = {
+            f"f{k}": cluster_mean([num(t.get(f"f{k}_{at}")) for t in rows], clusters, unit) for k in (1, 2, 3)
+        }
     return out
 
 
@@ -155,8 +163,9 @@ class Profile:
     unit: str = ""
 
 
-def cluster_bootstrap_rows(stack: np.ndarray, clusters: Sequence[str], n_boot: int = BOOTSTRAP,
-                           seed: int = SEED) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def cluster_bootstrap_rows(
+    stack: np.ndarray, clusters: Sequence[str], n_boot: int = BOOTSTRAP, seed: int = SEED
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Row-wise mean of ``stack`` ``[n, F]`` and its percentile interval from resampling ``clusters`` (as
     :func:`vowelcam.intervals.cluster_bootstrap_mean`, for every column at once); NaN bounds with < 2 clusters."""
     names, index = np.unique(np.asarray(list(clusters), dtype=str), return_inverse=True)
@@ -191,8 +200,9 @@ def cam_profiles(cams: CamData, token_rows: dict[str, dict[str, Any]], classes: 
     return _class_profiles(cams, classes, lambda r: token_profile(cams.true_maps[r], _frames(by_row[r])), by_row)
 
 
-def baseline_profiles(cams: CamData, token_rows: dict[str, dict[str, Any]], classes: Sequence[str],
-                      name: str = "energy") -> dict[str, Profile]:
+def baseline_profiles(
+    cams: CamData, token_rows: dict[str, dict[str, Any]], classes: Sequence[str], name: str = "energy"
+) -> dict[str, Profile]:
     """Per class, the mean frequency profile of a model-free baseline map (``cams/controls.npz``; empty when the
     cam stage wrote none), on the same tokens, frames and scale as :func:`cam_profiles`."""
     if name not in cams.controls:

@@ -1,11 +1,13 @@
 """What a single-token picture adds to a card: the token's formant track from ``tracks.csv`` and a title line of
 numbers. Used by the report's misclassification cards and by ``vowelcam show`` (one drawing code for both)."""
+
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -28,8 +30,10 @@ def read_tracks(path: str | Path, token_ids: Iterable[str]) -> dict[str, Track]:
         if row["token_id"] in wanted:
             hz = float(row["hz"]) if row["hz"] else math.nan
             points.setdefault(row["token_id"], {}).setdefault(int(row["formant"]), []).append((float(row["time"]), hz))
-    return {tid: {k: (np.array([t for t, _ in v]), np.array([h for _, h in v])) for k, v in by_k.items()}
-            for tid, by_k in points.items()}
+    return {
+        tid: {k: (np.array([t for t, _ in v]), np.array([h for _, h in v])) for k, v in by_k.items()}
+        for tid, by_k in points.items()
+    }
 
 
 def with_track(inputs: CardInputs, track: Optional[Track]) -> CardInputs:

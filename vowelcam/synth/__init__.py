@@ -1,1 +1,2 @@
-"""The synthetic corpus with known truth (``vowelcam synth``): speakers, lexicon, utterance plans, KlattGrid rendering."""
+"""The synthetic corpus with known truth (``vowelcam synth``): speakers, lexicon, utterance plans,
+KlattGrid rendering."""

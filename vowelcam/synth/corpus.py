@@ -10,6 +10,7 @@ Layout of ``out_dir``::
 Each speaker says every vowel ``tokens_per_vowel`` times: first as an hVd word alone ("heed"), then in CVC words
 with voiceless consonants ("peek", "shop", ...) grouped into short utterances. The same seed gives the same bytes.
 """
+
 from __future__ import annotations
 
 import io
@@ -22,15 +23,15 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from ..corpus.textgrid_write import grid_from_marks, write_textgrid
 from ..errors import ConfigError
 from ..progress import ProgressCallback, report
 from ..reference import ReferenceTable, load_reference
 from ..rundir import atomic_write_bytes, write_csv
-from .render import finish, render_klatt
 from .lexicon import CVC_WORDS, HVD_WORDS
 from .plan import UtterancePlan, build_tracks, layout, vowel_truth
+from .render import finish, render_klatt
 from .speakers import Speaker, SynthSettings, draw_speakers, draw_vowel
-from ..corpus.textgrid_write import grid_from_marks, write_textgrid
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,24 @@ CORPUS_DIR = "corpus"
 TRUTH = "truth.csv"
 SPEAKERS = "speakers.csv"
 TRUTH_COLUMNS = (
-    ["token_id", "file", "textgrid", "speaker", "group", "vowel", "label", "word", "context", "interval",
-     "start", "end", "duration_ms", "f0_start", "f0_mid", "f0_end"]
+    [
+        "token_id",
+        "file",
+        "textgrid",
+        "speaker",
+        "group",
+        "vowel",
+        "label",
+        "word",
+        "context",
+        "interval",
+        "start",
+        "end",
+        "duration_ms",
+        "f0_start",
+        "f0_mid",
+        "f0_end",
+    ]
     + [f"f{k}_{p}" for p in (20, 50, 80) for k in (1, 2, 3, 4)]
     + ["b1_50", "b2_50", "b3_50", "b4_50"]
 )
@@ -60,8 +77,9 @@ class SynthSummary:
     elapsed_s: float
 
 
-def generate_corpus(out_dir: str | Path, settings: SynthSettings = SynthSettings(),
-                    progress: ProgressCallback | None = None) -> SynthSummary:
+def generate_corpus(
+    out_dir: str | Path, settings: SynthSettings = SynthSettings(), progress: ProgressCallback | None = None
+) -> SynthSummary:
     """Synthesise the corpus described in the module docstring into ``out_dir`` and return a summary."""
     began = time.perf_counter()
     out = Path(out_dir)
@@ -74,8 +92,16 @@ def generate_corpus(out_dir: str | Path, settings: SynthSettings = SynthSettings
         for u_index, words in enumerate(utterances, start=1):
             rng = np.random.default_rng([settings.seed, s_index, u_index])
             stem = f"{speaker.speaker}_{u_index:02d}_" + "_".join(_safe(text) for text, _, _ in words)
-            rows, seconds = _write_utterance(out, speaker, words, stem, settings, reference, rng,
-                                             praat_seed=settings.seed * 100_003 + s_index * 1_009 + u_index)
+            rows, seconds = _write_utterance(
+                out,
+                speaker,
+                words,
+                stem,
+                settings,
+                reference,
+                rng,
+                praat_seed=settings.seed * 100_003 + s_index * 1_009 + u_index,
+            )
             truth += rows
             files += 1
             audio_s += seconds
@@ -83,8 +109,13 @@ def generate_corpus(out_dir: str | Path, settings: SynthSettings = SynthSettings
     write_csv(out / TRUTH, truth, TRUTH_COLUMNS)
     write_csv(out / SPEAKERS, [{"speaker": s.speaker, "group": s.group} for s in speakers], ["speaker", "group"])
     summary = SynthSummary(out, len(speakers), files, len(truth), audio_s, time.perf_counter() - began)
-    log.info("synthesised %d files (%d vowel tokens, %.1f s of audio) in %.1f s",
-             files, len(truth), audio_s, summary.elapsed_s)
+    log.info(
+        "synthesised %d files (%d vowel tokens, %.1f s of audio) in %.1f s",
+        files,
+        len(truth),
+        audio_s,
+        summary.elapsed_s,
+    )
     return summary
 
 
@@ -95,8 +126,10 @@ def _checked_reference(settings: SynthSettings) -> ReferenceTable:
     missing = [f"{v}/{g}" for v in settings.vowels for g in settings.groups if (v, g) not in reference]
     unknown = [v for v in settings.vowels if v not in HVD_WORDS]
     if unknown or missing:
-        raise ConfigError(f"synth: no words or reference values for {', '.join(unknown + missing)} "
-                          f"(reference {settings.reference!r}; vowels: {', '.join(HVD_WORDS)})")
+        raise ConfigError(
+            f"synth: no words or reference values for {', '.join(unknown + missing)} "
+            f"(reference {settings.reference!r}; vowels: {', '.join(HVD_WORDS)})"
+        )
     return reference
 
 
@@ -112,13 +145,20 @@ def _speaker_script(speaker: Speaker, settings: SynthSettings, rng: np.random.Ge
     order = rng.permutation(len(cvc))
     cvc = [cvc[i] for i in order]
     size = settings.words_per_utterance
-    script += [cvc[i:i + size] for i in range(0, len(cvc), size)]
+    script += [cvc[i : i + size] for i in range(0, len(cvc), size)]
     return script
 
 
-def _write_utterance(out: Path, speaker: Speaker, words: list[WordSpec], stem: str, settings: SynthSettings,
-                     reference: ReferenceTable, rng: np.random.Generator, praat_seed: int
-                     ) -> tuple[list[dict[str, object]], float]:
+def _write_utterance(
+    out: Path,
+    speaker: Speaker,
+    words: list[WordSpec],
+    stem: str,
+    settings: SynthSettings,
+    reference: ReferenceTable,
+    rng: np.random.Generator,
+    praat_seed: int,
+) -> tuple[list[dict[str, object]], float]:
     """Plan, render and write one WAV + TextGrid; return its truth rows and its duration."""
     context = "hVd" if len(words) == 1 and words[0][2][0] == "HH" and words[0][2][-1] == "D" else "cvc"
     factor = 1.0 if context == "hVd" else CVC_DURATION_FACTOR
@@ -129,8 +169,9 @@ def _write_utterance(out: Path, speaker: Speaker, words: list[WordSpec], stem: s
     plan = layout(spec, speaker, rng)
     build_tracks(plan, speaker)
     samples = render_klatt(plan, settings.sample_rate, speaker.tilt_db, praat_seed)
-    pcm = finish(samples, speaker.brightness, float(rng.uniform(*settings.snr_db)),
-                 float(rng.uniform(*settings.peak_dbfs)), rng)
+    pcm = finish(
+        samples, speaker.brightness, float(rng.uniform(*settings.snr_db)), float(rng.uniform(*settings.peak_dbfs)), rng
+    )
     folder = out / CORPUS_DIR / speaker.speaker
     buffer = io.BytesIO()
     sf.write(buffer, pcm, settings.sample_rate, subtype="PCM_16", format="WAV")
@@ -143,26 +184,41 @@ def _write_utterance(out: Path, speaker: Speaker, words: list[WordSpec], stem: s
 def _write_textgrid(path: Path, plan: UtterancePlan, duration: float) -> list[tuple[float, float, str]]:
     """Write the words/phones TextGrid (times rounded to the microsecond); return the phone intervals."""
     words = [(round(w.start, 6), round(w.end, 6), w.text) for w in plan.words]
-    phones = [(round(p.start, 6), round(p.end, 6), f"{p.label}1" if p.token is not None else p.label)
-              for w in plan.words for p in w.phones]
+    phones = [
+        (round(p.start, 6), round(p.end, 6), f"{p.label}1" if p.token is not None else p.label)
+        for w in plan.words
+        for p in w.phones
+    ]
     grid = grid_from_marks({"words": words, "phones": phones}, 0.0, round(duration, 6), path)
     write_textgrid(grid, path)
     return [(iv.start, iv.end, iv.text) for iv in grid.tier("phones").intervals]
 
 
-def _truth_rows(plan: UtterancePlan, speaker: Speaker, stem: str, context: str,
-                phones_tier: list[tuple[float, float, str]]) -> list[dict[str, object]]:
+def _truth_rows(
+    plan: UtterancePlan, speaker: Speaker, stem: str, context: str, phones_tier: list[tuple[float, float, str]]
+) -> list[dict[str, object]]:
     starts = [interval[0] for interval in phones_tier]
     rows = []
     for word, phone in plan.vowels():
         interval = starts.index(phone.start) + 1
-        rows.append({
-            "token_id": f"{speaker.speaker}/{stem}:phones:{interval}", "file": f"{speaker.speaker}/{stem}.wav",
-            "textgrid": f"{speaker.speaker}/{stem}.TextGrid", "speaker": speaker.speaker, "group": speaker.group,
-            "vowel": phone.label, "label": f"{phone.label}1", "word": word.text, "context": context,
-            "interval": interval, "start": phone.start, "end": phone.end,
-            "duration_ms": 1000.0 * (phone.end - phone.start), **vowel_truth(plan, phone),
-        })
+        rows.append(
+            {
+                "token_id": f"{speaker.speaker}/{stem}:phones:{interval}",
+                "file": f"{speaker.speaker}/{stem}.wav",
+                "textgrid": f"{speaker.speaker}/{stem}.TextGrid",
+                "speaker": speaker.speaker,
+                "group": speaker.group,
+                "vowel": phone.label,
+                "label": f"{phone.label}1",
+                "word": word.text,
+                "context": context,
+                "interval": interval,
+                "start": phone.start,
+                "end": phone.end,
+                "duration_ms": 1000.0 * (phone.end - phone.start),
+                **vowel_truth(plan, phone),
+            }
+        )
     return rows
 
 

@@ -4,14 +4,25 @@ and the acoustic recipe of each consonant (formant locus, noise source, duration
 Everything here is plain data for :mod:`vowelcam.synth.plan`. Formant frequencies are for an
 adult male vocal tract and are scaled by each speaker's vocal-tract factor.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 # Hillenbrand et al. (1995) hVd words, vowel in ARPAbet.
 HVD_WORDS: dict[str, str] = {
-    "IY": "heed", "IH": "hid", "EY": "hayed", "EH": "head", "AE": "had", "AA": "hod",
-    "AO": "hawed", "OW": "hoed", "UH": "hood", "UW": "who'd", "AH": "hud", "ER": "heard",
+    "IY": "heed",
+    "IH": "hid",
+    "EY": "hayed",
+    "EH": "head",
+    "AE": "had",
+    "AA": "hod",
+    "AO": "hawed",
+    "OW": "hoed",
+    "UH": "hood",
+    "UW": "who'd",
+    "AH": "hud",
+    "ER": "heard",
 }
 
 # CVC words whose consonants are voiceless (stops, fricatives, HH), for multi-word utterances.
@@ -32,9 +43,18 @@ CVC_WORDS: dict[str, tuple[tuple[str, str, str, str], ...]] = {
 
 # Vowel-inherent spectral change: relative change of (F1, F2) from the 50 % target to the offglide (80 %).
 OFFGLIDES: dict[str, tuple[float, float]] = {
-    "IY": (-0.03, 0.02), "IH": (0.02, -0.03), "EY": (-0.12, 0.07), "EH": (0.02, -0.03), "AE": (0.0, -0.05),
-    "AA": (-0.02, 0.03), "AO": (-0.03, 0.04), "OW": (-0.08, -0.10), "UH": (0.0, 0.04), "UW": (-0.03, 0.03),
-    "AH": (0.0, 0.02), "ER": (-0.02, 0.02),
+    "IY": (-0.03, 0.02),
+    "IH": (0.02, -0.03),
+    "EY": (-0.12, 0.07),
+    "EH": (0.02, -0.03),
+    "AE": (0.0, -0.05),
+    "AA": (-0.02, 0.03),
+    "AO": (-0.03, 0.04),
+    "OW": (-0.08, -0.10),
+    "UH": (0.0, 0.04),
+    "UW": (-0.03, 0.03),
+    "AH": (0.0, 0.02),
+    "ER": (-0.02, 0.02),
 }
 
 
@@ -66,7 +86,9 @@ CONSONANTS: dict[str, Consonant] = {
     "S": Consonant("S", (300, 1700, 2600), "frication", (100, 150), ((4600, 700), (6000, 1200)), level_db=62.0),
     "SH": Consonant("SH", (300, 1900, 2500), "frication", (100, 150), ((2600, 500), (4200, 900)), level_db=62.0),
     "F": Consonant("F", (280, 1000, 2300), "frication", (90, 130), ((1800, 1500),), fric_bypass_db=-3.0, level_db=58.0),
-    "TH": Consonant("TH", (300, 1400, 2600), "frication", (90, 130), ((3200, 1800),), fric_bypass_db=-3.0, level_db=57.0),
+    "TH": Consonant(
+        "TH", (300, 1400, 2600), "frication", (90, 130), ((3200, 1800),), fric_bypass_db=-3.0, level_db=57.0
+    ),
 }
 
 VELAR_F2_FACTOR = 1.08  # K's F2 locus follows the adjacent vowel's F2 (front and back velars)

@@ -6,6 +6,7 @@ frication, oral and frication formants). KlattGrid interpolates linearly between
 of each vowel (F1–F4 at 20/50/80 %) is read from the same breakpoints with ``np.interp``; the F0 truth is the
 token's contour (start/mid/end) before jitter.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -71,8 +72,11 @@ class UtterancePlan:
 
 
 def layout(
-    words: list[tuple[str, list[tuple[str, VowelToken | None]]]], speaker: Speaker, rng: np.random.Generator,
-    lead: float = 0.1, pause_probability: float = 0.3,
+    words: list[tuple[str, list[tuple[str, VowelToken | None]]]],
+    speaker: Speaker,
+    rng: np.random.Generator,
+    lead: float = 0.1,
+    pause_probability: float = 0.3,
 ) -> UtterancePlan:
     """Place the words' phones in time: leading/trailing silence, consonant durations, optional pauses."""
     time = round(lead * rng.uniform(0.8, 1.2), 4)
@@ -108,8 +112,9 @@ def build_tracks(plan: UtterancePlan, speaker: Speaker) -> None:
     _silence_edges(plan, phones)
 
 
-def _vowel_tracks(plan: UtterancePlan, phone: Phone, before: Phone | None, after: Phone | None,
-                  speaker: Speaker) -> None:
+def _vowel_tracks(
+    plan: UtterancePlan, phone: Phone, before: Phone | None, after: Phone | None, speaker: Speaker
+) -> None:
     token = phone.token
     assert token is not None
     t0, dur = phone.start, phone.end - phone.start
@@ -161,8 +166,9 @@ def _locus(neighbour: Phone | None, target: np.ndarray, speaker: Speaker) -> np.
     return np.array(consonant.locus) * speaker.locus_scale
 
 
-def _consonant_tracks(plan: UtterancePlan, phone: Phone, before: Phone | None, after: Phone | None,
-                      speaker: Speaker) -> None:
+def _consonant_tracks(
+    plan: UtterancePlan, phone: Phone, before: Phone | None, after: Phone | None, speaker: Speaker
+) -> None:
     consonant = CONSONANTS[phone.label]
     vowel = after if after is not None and after.token is not None else before
     target = np.array(vowel.token.formants[:3]) if vowel is not None and vowel.token is not None else None
@@ -179,12 +185,14 @@ def _consonant_tracks(plan: UtterancePlan, phone: Phone, before: Phone | None, a
     elif consonant.noise == "frication":
         _segment_levels(plan, phone, frication=consonant.level_db)
     elif consonant.noise in ("burst", "voicebar"):
-        _stop_levels(plan, phone, consonant.level_db, released_into_vowel=release,
-                     voicebar=consonant.noise == "voicebar")
+        _stop_levels(
+            plan, phone, consonant.level_db, released_into_vowel=release, voicebar=consonant.noise == "voicebar"
+        )
 
 
-def _frication_shape(plan: UtterancePlan, phone: Phone, consonant: Consonant, speaker: Speaker,
-                     target: np.ndarray | None) -> None:
+def _frication_shape(
+    plan: UtterancePlan, phone: Phone, consonant: Consonant, speaker: Speaker, target: np.ndarray | None
+) -> None:
     formants = list(consonant.fric_formants)
     if phone.label == "K" and target is not None:  # velar burst near the vowel's F2
         formants = [(target[1] * VELAR_F2_FACTOR / speaker.locus_scale, 500.0), formants[-1]]
@@ -200,8 +208,7 @@ def _frication_shape(plan: UtterancePlan, phone: Phone, consonant: Consonant, sp
         plan.add("bypass", edge, consonant.fric_bypass_db)
 
 
-def _stop_levels(plan: UtterancePlan, phone: Phone, level: float, released_into_vowel: bool,
-                 voicebar: bool) -> None:
+def _stop_levels(plan: UtterancePlan, phone: Phone, level: float, released_into_vowel: bool, voicebar: bool) -> None:
     """Closure (silent or voiced), a 10 ms burst, then aspiration into a following vowel."""
     burst = phone.end - (min(0.045, 0.45 * (phone.end - phone.start)) if released_into_vowel else 0.018)
     closure = Phone(phone.label, phone.start, burst)
@@ -214,8 +221,9 @@ def _stop_levels(plan: UtterancePlan, phone: Phone, level: float, released_into_
         _segment_levels(plan, tail, frication=level - 8.0)
 
 
-def _segment_levels(plan: UtterancePlan, phone: Phone, voicing: float = OFF_DB, aspiration: float = OFF_DB,
-                    frication: float = OFF_DB) -> None:
+def _segment_levels(
+    plan: UtterancePlan, phone: Phone, voicing: float = OFF_DB, aspiration: float = OFF_DB, frication: float = OFF_DB
+) -> None:
     ramp = min(RAMP, 0.25 * (phone.end - phone.start))
     for name, value in (("voicing", voicing), ("aspiration", aspiration), ("frication", frication)):
         plan.add(name, phone.start + ramp, value)
@@ -224,9 +232,11 @@ def _segment_levels(plan: UtterancePlan, phone: Phone, voicing: float = OFF_DB, 
 
 def _silence_edges(plan: UtterancePlan, phones: list[Phone]) -> None:
     """Amplitudes off at the utterance edges and inside pauses between words."""
-    gaps = [(0.0, phones[0].start)] + [
-        (a.end, b.start) for a, b in zip(phones, phones[1:]) if b.start > a.end
-    ] + [(phones[-1].end, plan.duration)]
+    gaps = (
+        [(0.0, phones[0].start)]
+        + [(a.end, b.start) for a, b in zip(phones, phones[1:]) if b.start > a.end]
+        + [(phones[-1].end, plan.duration)]
+    )
     for start, end in gaps:
         _segment_levels(plan, Phone("", start, end))
 

@@ -4,6 +4,7 @@ parselmouth), then finish it in numpy: source brightness, background noise, leve
 Rendering is deterministic: Praat's noise generator (aspiration, frication, flutter) is seeded per utterance
 with :func:`seed_praat`, and numpy draws come from the caller's generator.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -5,6 +5,7 @@ formants (one factor per formant around one shared factor), a mean F0, a speakin
 a spectral tilt and an F1 bandwidth. Each vowel token then varies around the speaker's targets with the
 part of the published spread that speaker differences do not explain.
 """
+
 from __future__ import annotations
 
 import math
@@ -115,8 +116,12 @@ def draw_speakers(settings: SynthSettings, reference: ReferenceTable, rng: np.ra
 
 
 def draw_vowel(
-    speaker: Speaker, vowel: str, reference: ReferenceTable, settings: SynthSettings,
-    rng: np.random.Generator, duration_factor: float = 1.0,
+    speaker: Speaker,
+    vowel: str,
+    reference: ReferenceTable,
+    settings: SynthSettings,
+    rng: np.random.Generator,
+    duration_factor: float = 1.0,
 ) -> VowelToken:
     """Draw one token of ``vowel`` for ``speaker``: formant targets, bandwidths, F0 contour, duration."""
     cell = reference[(vowel, speaker.group)]
@@ -129,22 +134,39 @@ def draw_vowel(
     mean_f3 = group_means(reference, speaker.group, settings.vowels)["f3"] * speaker.formant_scale[3]
     for ratio, gap in zip(HIGHER_FORMANT_RATIOS, (400.0, 600.0, 600.0)):
         formants.append(max(ratio * mean_f3, formants[-1] + gap))
-    bandwidths = (speaker.b1_hz * math.exp(rng.normal(0, 0.1)), 90.0 + 0.02 * formants[1],
-                  120.0 + 0.02 * formants[2], 250.0, 300.0, 400.0)
+    bandwidths = (
+        speaker.b1_hz * math.exp(rng.normal(0, 0.1)),
+        90.0 + 0.02 * formants[1],
+        120.0 + 0.02 * formants[2],
+        250.0,
+        300.0,
+        400.0,
+    )
     glide = OFFGLIDES.get(vowel, (0.0, 0.0))
     offglide = (glide[0] + rng.normal(0, 0.015), glide[1] + rng.normal(0, 0.015))
-    duration = max(0.08, cell.get("dur_mean", 250.0) / 1000.0 * speaker.rate * duration_factor
-                   * math.exp(rng.normal(0.0, 0.1)))
+    duration = max(
+        0.08, cell.get("dur_mean", 250.0) / 1000.0 * speaker.rate * duration_factor * math.exp(rng.normal(0.0, 0.1))
+    )
     return VowelToken(
-        vowel=vowel, formants=tuple(formants), bandwidths=bandwidths, offglide=offglide,
+        vowel=vowel,
+        formants=tuple(formants),
+        bandwidths=bandwidths,
+        offglide=offglide,
         f0=_f0_contour(speaker, cell, formants[0], reference, settings, rng),
         f0_jitter=tuple(float(j) for j in rng.normal(0.0, settings.jitter, int(duration / JITTER_STEP))),
-        duration=duration, level_db=float(rng.normal(90.0, 2.0)),
+        duration=duration,
+        level_db=float(rng.normal(90.0, 2.0)),
     )
 
 
-def _f0_contour(speaker: Speaker, cell: dict[str, float], f1: float, reference: ReferenceTable,
-                settings: SynthSettings, rng: np.random.Generator) -> tuple[float, float, float]:
+def _f0_contour(
+    speaker: Speaker,
+    cell: dict[str, float],
+    f1: float,
+    reference: ReferenceTable,
+    settings: SynthSettings,
+    rng: np.random.Generator,
+) -> tuple[float, float, float]:
     intrinsic = cell["f0_mean"] / group_means(reference, speaker.group, settings.vowels)["f0"]
     mid = speaker.f0_base * intrinsic * math.exp(rng.normal(0.0, 0.05))
     shapes = ((0.06, -0.10), (-0.04, -0.14), (0.0, 0.0), (-0.06, 0.08), (0.10, -0.04))
