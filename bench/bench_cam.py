@@ -24,7 +24,7 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from vowelcam.explain.cam import compute_cams, layer_grid
+from vowelcam.explain.maps.cam import compute_cams, layer_grid
 from vowelcam.learn.models import SpectrogramResNet, hz_per_row_by_layer
 
 RESULTS = Path(__file__).resolve().parent / "results" / "cam.json"

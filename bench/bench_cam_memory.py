@@ -33,7 +33,7 @@ CAM = """import sys, time
 import vowelcam
 print(vowelcam.__file__, file=sys.stderr)
 from vowelcam.config import CamSettings
-from vowelcam.explain.run import explain_run
+from vowelcam.explain.stage import explain_run
 t = time.perf_counter()
 explain_run(sys.argv[1], CamSettings(tokens="all", faithfulness=False, bootstrap=50), device="cpu")
 print(time.perf_counter() - t)

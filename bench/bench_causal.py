@@ -45,7 +45,7 @@ RUN_FILES = (
 CHILD = """
 import json, sys, time
 from vowelcam.config import CamSettings
-from vowelcam.explain.run import explain_run
+from vowelcam.explain.stage import explain_run
 settings = CamSettings(**json.loads(sys.argv[2]))
 start = time.perf_counter()
 explain_run(sys.argv[1], settings, device="cpu")

@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 from bench_throughput import _time  # the same median-of-repeats timer (CUDA-synchronised)
 
-from vowelcam.explain.cam import compute_layer_cams
+from vowelcam.explain.maps.cam import compute_layer_cams
 from vowelcam.learn.loop import autocast
 from vowelcam.learn.models import SpectrogramResNet, choose_freq_strides
 

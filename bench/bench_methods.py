@@ -29,11 +29,11 @@ import torch
 
 from vowelcam import rundir
 from vowelcam.acoustics.store import SpectrogramStore
-from vowelcam.explain.cam import layer_grid
-from vowelcam.explain.discrimination import discrimination_table, method_maps, other_classes
-from vowelcam.explain.resolution import measure_layers, time_resolution_statement
-from vowelcam.explain.run import select_tokens
-from vowelcam.explain.run_methods import spread_subset
+from vowelcam.explain.maps.cam import layer_grid
+from vowelcam.explain.maps.resolution import measure_layers, time_resolution_statement
+from vowelcam.explain.method_tables import spread_subset
+from vowelcam.explain.readings.discrimination import discrimination_table, method_maps, other_classes
+from vowelcam.explain.stage import select_tokens
 from vowelcam.learn.models import describe_norm, feature_layers, load_model
 
 RESULTS = Path(__file__).resolve().parent / "results"

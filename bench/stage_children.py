@@ -203,7 +203,7 @@ def stage_cams(p: dict) -> dict:
     import torch
     from bench_cam import package_gradcam, timed_against
 
-    from vowelcam.explain.cam import compute_cams, layer_grid
+    from vowelcam.explain.maps.cam import compute_cams, layer_grid
     from vowelcam.learn.models import SpectrogramResNet, choose_freq_strides, hz_per_row_by_layer
 
     torch.set_num_threads(THREADS)

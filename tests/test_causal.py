@@ -13,10 +13,10 @@ from vowelcam.acoustics.praat import measure_token
 from vowelcam.acoustics.resynthesis import parse_manipulations
 from vowelcam.config import CamSettings, MeasureSettings, SpectrogramSettings
 from vowelcam.errors import ConfigError
-from vowelcam.explain.causal import CausalTokens, band_share, run_causal, window_centroid_shift
-from vowelcam.explain.faith_stage import check_settings
-from vowelcam.explain.faithfulness import FaithInputs, FaithSpec
-from vowelcam.explain.grid import make_grid
+from vowelcam.explain.evidence.causal import CausalTokens, band_share, run_causal, window_centroid_shift
+from vowelcam.explain.evidence.common import FaithInputs, FaithSpec
+from vowelcam.explain.evidence_stage import check_settings
+from vowelcam.explain.maps.grid import make_grid
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 STEMS = ("m01ae", "m02iy", "w03uw", "w04ah")

@@ -69,7 +69,7 @@ def test_bf16_predictions_keep_the_float32_decisions_except_near_ties(tmp_path):
 
 
 def test_cams_on_cuda_equal_cams_on_the_cpu(tmp_path):
-    from vowelcam.explain.run import explain_run
+    from vowelcam.explain.stage import explain_run
 
     cpu_run = make_run(tmp_path / "cpu", speakers=6, per_class=4)
     train(cpu_run, TrainSettings(arch="resnet18", epochs=1, batch_size=8, seed=1), device="cpu")

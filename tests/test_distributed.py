@@ -231,7 +231,7 @@ def test_sharded_cam_writes_the_same_maps_and_tables(tmp_path):
     two = tmp_path / "two"
     shutil.copytree(single, two)
     from vowelcam.config import CamSettings
-    from vowelcam.explain.run import explain_run
+    from vowelcam.explain.stage import explain_run
 
     cam_args = ["--tokens", "all", "--no-faithfulness"]
     explain_run(single, CamSettings(tokens="all", faithfulness=False, batch_size=5))

@@ -14,10 +14,16 @@ from evidence_fixtures import CUE_SETTINGS, make_cue_run
 
 from vowelcam import rundir
 from vowelcam.config import CamSettings, TrainSettings
-from vowelcam.explain import run as explain_module
-from vowelcam.explain.agreement import NOT_HELD_OUT, agreement_table, verdicts
-from vowelcam.explain.controls import energy_maps, envelope_maps, envelope_matrix, null_partners, peak_formant_flags
-from vowelcam.explain.run import explain_run
+from vowelcam.explain import map_pass as explain_module
+from vowelcam.explain.readings.agreement import NOT_HELD_OUT, agreement_table, verdicts
+from vowelcam.explain.readings.controls import (
+    energy_maps,
+    envelope_maps,
+    envelope_matrix,
+    null_partners,
+    peak_formant_flags,
+)
+from vowelcam.explain.stage import explain_run
 from vowelcam.learn.models import build_model, checkpoint_dict, load_model
 from vowelcam.learn.train import train
 from vowelcam.report import render

@@ -26,15 +26,15 @@ from vowelcam import rundir
 from vowelcam.cli import app
 from vowelcam.config import CamSettings
 from vowelcam.errors import ConfigError, RunDirError
-from vowelcam.explain.agreement import agreement_table, bootstrap_mean
-from vowelcam.explain.bands import BandSpec, frequency_profile, reference_for, token_band_row
-from vowelcam.explain.cam import compute_cams, compute_layer_cams, layer_grid
-from vowelcam.explain.deletion import top_band_starts
 from vowelcam.explain.errors import CamError, UnknownLayerError, UnknownMethodError
-from vowelcam.explain.grid import interpolation_matrix, make_grid
-from vowelcam.explain.randomisation import spearman_rows
-from vowelcam.explain.run import explain_run
-from vowelcam.explain.store import read_cams
+from vowelcam.explain.evidence.deletion import top_band_starts
+from vowelcam.explain.evidence.randomisation import spearman_rows
+from vowelcam.explain.maps.cam import compute_cams, compute_layer_cams, layer_grid
+from vowelcam.explain.maps.grid import interpolation_matrix, make_grid
+from vowelcam.explain.maps.store import read_cams
+from vowelcam.explain.readings.agreement import agreement_table, bootstrap_mean
+from vowelcam.explain.readings.bands import BandSpec, frequency_profile, reference_for, token_band_row
+from vowelcam.explain.stage import explain_run
 from vowelcam.learn.models import SpectrogramResNet
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -8,20 +8,26 @@ import pytest
 import torch
 from explain_fixtures import GT_FRAMES, GT_ROWS, band_spectrograms, to_input, train_tiny
 
-from vowelcam.explain.deletion import band_deletion, deletion_arm, infill_band, matched_random_starts, top_band_starts
-from vowelcam.explain.faithfulness import (
+from vowelcam.explain.evidence.common import (
     FaithInputs,
     FaithSpec,
-    deletion_passes,
     energy_profiles,
     interval_profiles,
     layer_maps,
     predict,
     stat_row,
 )
-from vowelcam.explain.grid import make_grid
-from vowelcam.explain.randomisation import randomisation, resnet_cascade, spearman_rows
-from vowelcam.explain.warp import envelope_split, profile_scale, stretch_rows, warp_envelope
+from vowelcam.explain.evidence.deletion import (
+    band_deletion,
+    deletion_arm,
+    infill_band,
+    matched_random_starts,
+    top_band_starts,
+)
+from vowelcam.explain.evidence.faithfulness import deletion_passes
+from vowelcam.explain.evidence.randomisation import randomisation, resnet_cascade, spearman_rows
+from vowelcam.explain.evidence.warp import envelope_split, profile_scale, stretch_rows, warp_envelope
+from vowelcam.explain.maps.grid import make_grid
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 DF = 31.25  # Hz per row of the ground-truth spectrograms

@@ -9,19 +9,13 @@ import torch
 from explain_fixtures import GT_FRAMES, GT_ROWS, TinyCnn, band_spectrograms, to_input, train_tiny
 from torch import nn
 
-from vowelcam.explain.bands import BandSpec, profile_peaks, refine_peak, token_band_row
-from vowelcam.explain.cam import (
-    compute_cams_with_contrast,
-    compute_layer_cams,
-    layer_grid,
-    mask_toward_floor,
-    scorecam_weights,
-    token_floor,
-)
-from vowelcam.explain.contrastive import contrast_row
-from vowelcam.explain.discrimination import discrimination_table, method_maps, other_classes, rank_correlation
-from vowelcam.explain.grid import make_grid
-from vowelcam.explain.resolution import central_width, measure_point_spread, time_resolution_statement
+from vowelcam.explain.maps.cam import compute_cams_with_contrast, compute_layer_cams, layer_grid
+from vowelcam.explain.maps.grid import make_grid
+from vowelcam.explain.maps.methods.scorecam import mask_toward_floor, scorecam_weights, token_floor
+from vowelcam.explain.maps.resolution import central_width, measure_point_spread, time_resolution_statement
+from vowelcam.explain.readings.bands import BandSpec, profile_peaks, refine_peak, token_band_row
+from vowelcam.explain.readings.contrastive import contrast_row
+from vowelcam.explain.readings.discrimination import discrimination_table, method_maps, other_classes, rank_correlation
 from vowelcam.learn.models import (
     ModelInfo,
     SpectrogramResNet,
@@ -289,8 +283,8 @@ def test_explain_run_writes_resolution_discrimination_and_contrasts(tmp_path):
 
     from vowelcam import rundir
     from vowelcam.config import CamSettings
-    from vowelcam.explain.run import explain_run
-    from vowelcam.explain.store import read_cams
+    from vowelcam.explain.maps.store import read_cams
+    from vowelcam.explain.stage import explain_run
 
     run_dir = make_run(tmp_path / "run")
     explain_run(run_dir, CamSettings(bootstrap=50, method="gradcam", faithfulness=False))

@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from vowelcam.explain.contrastive import CONTRASTIVE_COLUMNS
-from vowelcam.explain.discrimination import DISCRIMINATION_COLUMNS
+from vowelcam.explain.readings.contrastive import CONTRASTIVE_COLUMNS
+from vowelcam.explain.readings.discrimination import DISCRIMINATION_COLUMNS
 from vowelcam.report import render
 from vowelcam.rundir import write_csv
 

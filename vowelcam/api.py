@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # nothing else at import: `import vowelcam` stays as cheap as
     import pandas
 
     from .config import Settings
-    from .explain.run import CamSummary
+    from .explain.stage import CamSummary
     from .extract import ExtractSummary
     from .learn.classify import TokenPrediction
     from .learn.train import TrainResult
@@ -118,7 +118,7 @@ def explain(
     """``vowelcam cam``: class activation maps of a trained run, read in Hz against formants (cams/, bands.csv,
     agreement.csv, faithfulness.csv). Options: fields of the cam section, e.g. ``method="hirescam"``,
     ``tokens="all"``, ``faithfulness=False``."""
-    from .explain.run import explain_run
+    from .explain.stage import explain_run
 
     resolved = settings_for(("cam",), config, settings, **options)
     return explain_run(run_dir, resolved.cam, device=device, progress=progress)

@@ -141,7 +141,7 @@ def _train_or_predict(
 
 
 def _cam(run: RunDir, settings: Settings, device: str, progress: ProgressCallback | None) -> Any:
-    from .explain.run import explain_run
+    from .explain.stage import explain_run
 
     return explain_run(run.root, settings.cam, device=device, progress=progress)
 

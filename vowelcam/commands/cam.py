@@ -23,7 +23,7 @@ from .common import (
 )
 
 if TYPE_CHECKING:
-    from ..explain.run import CamSummary
+    from ..explain.stage import CamSummary
 
 
 def register(app: typer.Typer) -> None:
@@ -113,7 +113,7 @@ def cam_command(
             "cam.causal_max_tokens": causal_max_tokens,
         },
     )
-    from ..explain.run import explain_run
+    from ..explain.stage import explain_run
     from ..learn.distributed import from_env
 
     if not from_env().is_main:  # under torchrun: rank 0 shows progress and the summary

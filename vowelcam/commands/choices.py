@@ -5,9 +5,10 @@ An option whose values form a closed set is typed with one of these Enums: Typer
 runs (so nothing is written). Options with an open form (a named set *or* a list, a name *or* a path, ``cuda:N``)
 use a ``check_*`` callback with the same one-line behaviour.
 
-The values repeat constants of the library (``explain.cam.CAM_METHODS``, ``learn.models.ARCHS``, ...) because
-importing those modules would import torch at start-up; ``tests/test_cli.py`` checks that both agree.
-To add a choice: add an Enum here, type the option with it, and add the library constant to that test.
+The values repeat constants of the library (``learn.models.ARCHS``, ...) because importing those modules would
+import torch at start-up; ``tests/test_cli.py`` checks that both agree. To add a choice: add an Enum here, type the
+option with it, and add the library constant to that test. The CAM methods are the exception: their registry
+(:mod:`vowelcam.explain.maps.methods`) imports no torch, so :class:`CamMethod` is built from it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+
+from ..explain.maps.methods import CAM_METHODS
 
 
 class Task(str, Enum):
@@ -64,15 +67,13 @@ class GroupBy(str, Enum):
     recording = "recording"
 
 
-class CamMethod(str, Enum):
-    """``--method``: the CAM methods of :mod:`vowelcam.explain.cam`."""
+def _member(name: str) -> str:
+    """An Enum member name for a choice value (``gradcam++`` -> ``gradcam_pp``)."""
+    return re.sub(r"\W", "_", name.replace("++", "_pp"))
 
-    cam = "cam"
-    gradcam = "gradcam"
-    gradcam_pp = "gradcam++"
-    hirescam = "hirescam"
-    layercam = "layercam"
-    scorecam = "scorecam"
+
+CamMethod = Enum("CamMethod", {_member(m): m for m in CAM_METHODS}, type=str, module=__name__)
+CamMethod.__doc__ = "``--method``: the CAM methods of the registry :mod:`vowelcam.explain.maps.methods`."
 
 
 class CamLayer(str, Enum):

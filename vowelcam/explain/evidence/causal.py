@@ -16,7 +16,7 @@ errors for a warp), f1_hz..f3_hz (measured on this rendering), prob_true_orig, p
 none), logit_true, d_logit_true, predicted, changed (prediction differs from none's), map_shift_hz and
 energy_shift_hz (the CAM / energy profile's centroid shift in a window around the old and new formant), map_follow
 and energy_follow (shift / formant shift; for a warp log(profile scale) / log(factor), see
-:mod:`vowelcam.explain.warp`), follows (map_follow >= 0.5), new_band_gain (the CAM profile's mass share in the new
+:mod:`.warp`), follows (map_follow >= 0.5), new_band_gain (the CAM profile's mass share in the new
 formant's band, ±half the move, minus the same band's share in "none"), problem (why a token has no values).
 
 ``causal_summary.csv``: test (causal), condition (manipulation), metric, value, ci_lo, ci_hi, n, n_clusters, unit:
@@ -35,14 +35,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..acoustics.audio import Recording, audio_info
-from ..acoustics.features import context_seconds, geometry, token_spectrogram
-from ..acoustics.praat import measure_token
-from ..acoustics.resynthesis import NONE, Manipulation, ResynthesisError, SourceFilter, hz_to_bark
-from ..config import MeasureSettings, SpectrogramSettings
-from ..errors import DataProblem
-from ..progress import ProgressCallback, report
-from .faithfulness import FaithInputs, FaithSpec, energy_profiles, interval_profiles, layer_maps, stat_row
+from ...acoustics.audio import Recording, audio_info
+from ...acoustics.features import context_seconds, geometry, token_spectrogram
+from ...acoustics.praat import measure_token
+from ...acoustics.resynthesis import NONE, Manipulation, ResynthesisError, SourceFilter, hz_to_bark
+from ...config import MeasureSettings, SpectrogramSettings
+from ...errors import DataProblem
+from ...progress import ProgressCallback, report
+from .common import FaithInputs, FaithSpec, energy_profiles, interval_profiles, layer_maps, predict_logits, stat_row
 from .warp import profile_scale
 
 log = logging.getLogger(__name__)
@@ -173,7 +173,7 @@ def run_causal(
     report(progress, "causal", n, n, "model")
     flat = rendered.reshape(-1, *rendered.shape[2:])
     repeated = inp.subset(np.repeat(np.arange(n), 1 + len(manipulations)))
-    logits = _logits(repeated, flat, spec)
+    logits = predict_logits(repeated, flat, spec)
     probs = torch.softmax(torch.from_numpy(logits), 1).numpy()
     cam = interval_profiles(layer_maps(repeated, flat, spec), repeated)
     energy = energy_profiles(flat, repeated.frames, spec.noise_percentile)
@@ -186,19 +186,9 @@ def run_causal(
         measured,
         problems,
     )
-    stored_probs = torch.softmax(torch.from_numpy(_logits(inp, tokens.stored, spec)), 1).numpy()
+    stored_probs = torch.softmax(torch.from_numpy(predict_logits(inp, tokens.stored, spec)), 1).numpy()
     rows = _token_rows(inp, tokens, manipulations, results, stored_probs)
     return rows, summarise(rows, inp.clusters, inp.unit, spec)
-
-
-def _logits(inp: FaithInputs, specs: np.ndarray, spec: FaithSpec) -> np.ndarray:
-    from .cam import eval_mode
-
-    out = []
-    with eval_mode(inp.model), torch.no_grad():
-        for start in range(0, len(specs), spec.batch_size):
-            out.append(inp.model(inp.prepare(specs[start : start + spec.batch_size]).to(inp.device)).cpu().numpy())
-    return np.concatenate(out)
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """The explain stage's method checks over a run: each layer's measured point spread, the class-discriminativeness
 table per method (``discrimination.csv``) and the contrastive readings of confusions (``contrastive.csv``).
 
-Called by :mod:`vowelcam.explain.run` (``ctx`` is its ``_Context``: model, info, layers, store, grid, method).
+Called by :mod:`vowelcam.explain.stage` with its :class:`~vowelcam.explain.context.ExplainContext`.
 """
 
 from __future__ import annotations
@@ -16,46 +16,25 @@ import torch
 
 from .. import rundir
 from ..config import CamSettings
-from ..errors import RunDirError
-from .bands import BandSpec
-from .contrastive import CONTRASTIVE_COLUMNS
-from .discrimination import DISCRIMINATION_COLUMNS, discrimination_table, meta_summary, method_maps, other_classes
-from .resolution import PointSpread, measure_layers, time_resolution_statement
+from .context import ExplainContext, fold_of
+from .maps.methods import DISCRIMINATION_METHODS, get_method
+from .maps.resolution import PointSpread, measure_layers, time_resolution_statement
+from .readings.contrastive import CONTRASTIVE_COLUMNS
+from .readings.discrimination import (
+    DISCRIMINATION_COLUMNS,
+    discrimination_table,
+    meta_summary,
+    method_maps,
+    other_classes,
+)
 
 log = logging.getLogger(__name__)
 
 DISCRIMINATION = "discrimination.csv"
 CONTRASTIVE = "contrastive.csv"
 DISCRIMINATION_MAX_TOKENS = 128  # tokens for the per-method class-discriminativeness table
-SCORECAM_DISCRIMINATION_TOKENS = 16  # Score-CAM (C forward passes per token) on fewer
+SCORECAM_DISCRIMINATION_TOKENS = 16  # a slow method (Score-CAM: C forward passes per token) on fewer
 RESOLUTION_TOKENS = 32  # tokens for the point-spread measurement
-CHEAP = ["cam", "gradcam", "gradcam++", "hirescam", "layercam"]
-
-
-def _fold(pred: dict[str, str]) -> int:
-    return int(float(pred.get("fold") or 0))
-
-
-def _label_index(labels: list[str], label: str) -> int:
-    if label not in labels:
-        raise RunDirError(f"label {label!r} in predictions.csv is not one of the model's labels")
-    return labels.index(label)
-
-
-def band_spec(settings: CamSettings, ctx: Any) -> BandSpec:
-    """The band settings with the CAM layer's measured point spread as floor and its row stride for peaks."""
-    spread = ctx.resolution.get(ctx.grid.layer)
-    return BandSpec(
-        settings.band_halfwidth_hz,
-        settings.band_min_halfwidth_hz,
-        spread.point_spread_hz if spread else float("nan"),
-        spread.point_spread_ms if spread else float("nan"),
-        ctx.grid.stride_rows,
-    )
-
-
-def ms_per_column(ctx: Any) -> float:
-    return float(ctx.grid.stride_cols * float(ctx.store.settings.get("hop_ms", float("nan"))))
 
 
 def spread_subset(n: int, k: int) -> np.ndarray:
@@ -65,19 +44,19 @@ def spread_subset(n: int, k: int) -> np.ndarray:
 
 def _subset(chosen: list[dict[str, str]], n: int, seed: int) -> np.ndarray:
     """Up to ``n`` token indices scored by model.pt (the first fold), drawn at random, sorted."""
-    first = _fold(chosen[0])
-    pool = np.array([i for i, p in enumerate(chosen) if _fold(p) == first], int)
+    first = fold_of(chosen[0])
+    pool = np.array([i for i, p in enumerate(chosen) if fold_of(p) == first], int)
     return np.sort(np.random.default_rng(seed).choice(pool, min(n, len(pool)), replace=False))
 
 
-def _inputs(ctx: Any, chosen: list[dict[str, str]], tokens: dict[str, dict[str, Any]], idx: np.ndarray) -> torch.Tensor:
-    toks = [tokens[chosen[i]["token_id"]] for i in idx]
-    specs = ctx.store.get_many([(t["spec_shard"], t["spec_row"]) for t in toks], max_freq=ctx.info.max_freq)
-    return ctx.info.prepare(specs).to(ctx.device)
+def _inputs(
+    ctx: ExplainContext, chosen: list[dict[str, str]], tokens: dict[str, dict[str, Any]], idx: np.ndarray
+) -> torch.Tensor:
+    return ctx.inputs([tokens[chosen[i]["token_id"]] for i in idx])
 
 
 def measure_resolution(
-    ctx: Any, chosen: list[dict[str, str]], tokens: dict[str, dict[str, Any]]
+    ctx: ExplainContext, chosen: list[dict[str, str]], tokens: dict[str, dict[str, Any]]
 ) -> dict[str, PointSpread]:
     """Every CAM layer's point spread on up to :data:`RESOLUTION_TOKENS` of the chosen tokens."""
     x = _inputs(ctx, chosen, tokens, _subset(chosen, RESOLUTION_TOKENS, 0))
@@ -92,7 +71,7 @@ def measure_resolution(
     )
     log.info(
         time_resolution_statement(
-            ctx.grid.layer, ms_per_column(ctx), spread[ctx.grid.layer], n_columns=ctx.grid.layer_cols
+            ctx.grid.layer, ctx.ms_per_column(), spread[ctx.grid.layer], n_columns=ctx.grid.layer_cols
         )
     )
     return spread
@@ -100,7 +79,7 @@ def measure_resolution(
 
 def write_method_tables(
     run: rundir.RunDir,
-    ctx: Any,
+    ctx: ExplainContext,
     chosen: list[dict[str, str]],
     tokens: dict[str, dict[str, Any]],
     contrast_rows: list[dict[str, Any]],
@@ -108,19 +87,24 @@ def write_method_tables(
 ) -> list[Path]:
     """discrimination.csv (class-discriminativeness per method) and contrastive.csv; both summarised in meta.json.
 
-    The cheap methods on up to :data:`DISCRIMINATION_MAX_TOKENS` tokens; Score-CAM (when it is the run's method) on
+    The registry's ``discrimination`` methods (and the run's method when it is cheap and not among them) on up to
+    :data:`DISCRIMINATION_MAX_TOKENS` tokens; a slow run method (Score-CAM) on
     :data:`SCORECAM_DISCRIMINATION_TOKENS` of them spread over the subset."""
     idx = _subset(chosen, DISCRIMINATION_MAX_TOKENS, settings.seed)
     labels = list(ctx.info.labels)
-    true_idx = np.array([_label_index(labels, chosen[i]["true"]) for i in idx])
+    true_idx = np.array([ctx.label_index(chosen[i]["true"]) for i in idx])
     other_idx = other_classes(true_idx, len(labels), settings.seed)
     toks = [tokens[chosen[i]["token_id"]] for i in idx]
     speakers, files = [str(t.get("speaker", "")) for t in toks], [str(t.get("file", "")) for t in toks]
-    maps = _maps_in_batches(ctx, chosen, tokens, idx, true_idx, other_idx, CHEAP, settings)
+    run_method = get_method(ctx.method)
+    cheap = list(DISCRIMINATION_METHODS)
+    if run_method.cheap and run_method.name not in cheap:
+        cheap.append(run_method.name)
+    maps = _maps_in_batches(ctx, chosen, tokens, idx, true_idx, other_idx, cheap, settings)
     table = discrimination_table(maps, ctx.grid.layer, speakers, files, settings.bootstrap, settings.seed)
-    if ctx.method == "scorecam":
+    if not run_method.cheap:
         k = spread_subset(len(idx), SCORECAM_DISCRIMINATION_TOKENS)
-        sc = _maps_in_batches(ctx, chosen, tokens, idx[k], true_idx[k], other_idx[k], ["scorecam"], settings)
+        sc = _maps_in_batches(ctx, chosen, tokens, idx[k], true_idx[k], other_idx[k], [run_method.name], settings)
         table += discrimination_table(
             sc, ctx.grid.layer, [speakers[i] for i in k], [files[i] for i in k], settings.bootstrap, settings.seed
         )
@@ -134,7 +118,7 @@ def write_method_tables(
 
 
 def _maps_in_batches(
-    ctx: Any,
+    ctx: ExplainContext,
     chosen: list[dict[str, str]],
     tokens: dict[str, dict[str, Any]],
     idx: np.ndarray,

@@ -1,9 +1,10 @@
 """Do a run's CAM methods tell classes apart? Class-discriminativeness measured per run, collapsed methods flagged.
 
 A map that explains *this class* must change when the class changes, and must change when the classifier does.
-For a subset of the run's tokens and every cheap method (``cam``, ``gradcam``, ``gradcam++``, ``hirescam``,
-``layercam``; ``scorecam`` on a smaller subset when asked), on the layer grid, as each method defines its maps
-(ReLU included):
+For a subset of the run's tokens and the methods asked for (the stage asks for the registry's
+``discrimination`` methods, ``cam``, ``gradcam``, ``gradcam++``, ``hirescam``, ``layercam``, and the run's own;
+a slow method such as ``scorecam`` on a smaller subset), on the layer grid, as each method defines its maps (ReLU
+included):
 
 - ``rho_other``: Spearman rank correlation, per token, between the true-class map and the map of another class
   (one drawn at random per token, seeded; never the true one). 1 = the method draws the same map whatever the class.
@@ -33,16 +34,16 @@ import torch
 from scipy.stats import rankdata
 from torch import nn
 
-from ..intervals import cluster_bootstrap_mean, resampling_clusters
-from .cam import GRADIENT_METHODS, compute_layer_cams, compute_method_maps
-from .errors import CamError
-from .grid import CamGrid
+from ...intervals import cluster_bootstrap_mean, resampling_clusters
+from ..errors import CamError
+from ..maps.cam import compute_layer_cams, compute_method_maps
+from ..maps.grid import CamGrid
+from ..maps.methods import CHEAP_METHODS, REGISTRY, check_method
 
 log = logging.getLogger(__name__)
 
 AGNOSTIC_RHO = 0.8  # a method whose maps rank cells alike at least this much across classes / classifiers is flagged
 SAME_MAP_RHO = 0.99
-CHEAP_METHODS = ("cam", *GRADIENT_METHODS)
 DISCRIMINATION_COLUMNS = [
     "method",
     "layer",
@@ -105,17 +106,19 @@ def method_maps(
     seed: int = 0,
 ) -> dict[str, dict[str, np.ndarray]]:
     """``{method: {"true", "other", "reinit"}}`` layer-grid maps ``[N, h, w]`` for the trained model (true and
-    other class) and the fc-re-initialised one (true class). ``cam`` is left out where the layer does not feed
-    ``fc``; ``scorecam`` needs ``grid``."""
+    other class) and the fc-re-initialised one (true class). The cheap methods share one pass; methods that need
+    ``fc`` (``cam``) are left out where the layer does not feed it; slow ones (``scorecam``) need ``grid``."""
     reinit = reinitialised_fc(model, seed)
     modules, modules_r = dict(model.named_modules()), dict(reinit.named_modules())
     targets = torch.from_numpy(np.stack([true_idx, other_idx], 1))
+    methods = [check_method(m) for m in methods]
     cheap = [m for m in methods if m in CHEAP_METHODS]
+    slow = [m for m in methods if m not in CHEAP_METHODS]
     out: dict[str, dict[str, np.ndarray]] = {}
     for which, net, mods, tgt in (("trained", model, modules, targets), ("reinit", reinit, modules_r, targets[:, :1])):
         found = _cheap_maps(net, mods[layer_name], x, tgt, cheap, layer_name)
-        if "scorecam" in methods:
-            found["scorecam"] = compute_layer_cams(net, mods[layer_name], x, tgt, "scorecam", grid).layer_maps
+        for method in slow:
+            found[method] = compute_layer_cams(net, mods[layer_name], x, tgt, method, grid).layer_maps
         for method, maps in found.items():
             maps = maps.detach().cpu().numpy()
             slot = out.setdefault(method, {})
@@ -129,17 +132,18 @@ def method_maps(
 def _cheap_maps(
     net: nn.Module, layer: nn.Module, x: torch.Tensor, targets: torch.Tensor, methods: list[str], layer_name: str
 ) -> dict[str, torch.Tensor]:
-    """All cheap methods from one forward and backward pass per target; ``cam`` dropped where the layer does not
-    feed ``fc``."""
+    """All cheap methods from one forward and backward pass per target; those that need ``fc`` (``cam``) dropped
+    where the layer does not feed it."""
     if not methods:
         return {}
     try:
         return compute_method_maps(net, layer, x, targets, methods)[0]
     except CamError as exc:
-        if "cam" not in methods:
+        fc = [m for m in methods if REGISTRY[m].needs_fc]
+        if not fc:
             raise
-        log.info("discrimination: cam left out at %s (%s)", layer_name, exc)
-        return compute_method_maps(net, layer, x, targets, [m for m in methods if m != "cam"])[0]
+        log.info("discrimination: %s left out at %s (%s)", ", ".join(fc), layer_name, exc)
+        return compute_method_maps(net, layer, x, targets, [m for m in methods if m not in fc])[0]
 
 
 def discrimination_table(

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .faithfulness import FaithInputs, FaithSpec, predict, stat_row, token_frame_mask
+from .common import FaithInputs, FaithSpec, predict, stat_row, token_frame_mask
 
 
 def band_width_rows(width_hz: float, hz_per_row: float, n_rows: int) -> int:

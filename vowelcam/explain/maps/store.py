@@ -11,7 +11,7 @@ Layout::
                       percentile of the positive values of all stored raw maps): comparable across tokens,
                       unlike per-token 0-1 scaling; about 1 at the strong end of the run
     cams/contrast.npy float32 [N, F, T] contrastive maps: predicted-class minus true-class map before the method's
-                      ReLU (zero for correct tokens; see :mod:`vowelcam.explain.contrastive`); not normalised
+                      ReLU (zero for correct tokens; see :mod:`vowelcam.explain.readings.contrastive`); not normalised
 
 Arrays are written through temporary files and renamed when complete, so a crash never leaves half a file.
 """
@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 from numpy.lib.format import open_memmap
 
-from .. import rundir
-from ..errors import RunDirError
+from ... import rundir
+from ...errors import RunDirError
 
 INDEX_COLUMNS = ["token_id", "row", "true", "predicted", "correct", "split", "frame_start", "frame_end", "hz_per_row"]
 MAP_NAMES = ("true", "pred")

@@ -10,7 +10,7 @@ predicted class, negative cells the true one.
 nothing clipped), with columns :data:`CONTRASTIVE_COLUMNS`:
 
 - ``contrast_peak_hz`` / ``contrast_trough_hz``: where the profile is highest (most evidence for the predicted
-  class) and lowest (for the true class), interpolated like the band peaks (:func:`vowelcam.explain.bands.refine_peak`);
+  class) and lowest (for the true class), interpolated like the band peaks (:func:`.bands.refine_peak`);
 - ``contrast_pos_share``: positive mass / total absolute mass (1 = the map favours the predicted class everywhere);
 - ``contrast_fk`` (k = 1..3): the signed mass inside the token's Fk band (the same bands as ``bands.csv``) over the
   total absolute mass: > 0 = that formant's band speaks for the predicted class, < 0 for the true one;

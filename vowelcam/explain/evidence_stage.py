@@ -1,8 +1,9 @@
-"""The faithfulness part of the ``cam`` stage over a run directory: settings -> inputs -> ``faithfulness.csv``.
+"""The evidence part of the ``cam`` stage over a run directory: settings -> inputs -> ``faithfulness.csv``, and
+the opt-in causal test -> ``causal.csv``, ``causal_summary.csv``.
 
-Kept apart from :mod:`vowelcam.explain.run` (which computes the maps and the band tables) so the tests' inputs
-(speakers for the cluster bootstrap, the randomisation cascade, training tokens for label permutation) are
-assembled in one place.
+Kept apart from :mod:`vowelcam.explain.map_pass` (which computes the maps and the band tables) so the tests'
+inputs (speakers for the cluster bootstrap, the randomisation cascade, training tokens for label permutation, the
+corpus audio) are assembled in one place, from the stage's :class:`~vowelcam.explain.context.ExplainContext`.
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ import numpy as np
 import torch
 
 from .. import rundir
-from ..acoustics.store import SpectrogramStore
 from ..config import CamSettings
 from ..errors import ConfigError
 from ..progress import ProgressCallback
-from .faithfulness import FAITHFULNESS_COLUMNS, FaithInputs, FaithSpec, run_faithfulness
-from .grid import CamGrid
-from .randomisation import resnet_cascade
+from .context import ExplainContext, fold_of
+from .evidence.common import FAITHFULNESS_COLUMNS, FaithInputs, FaithSpec
+from .evidence.faithfulness import run_faithfulness
+from .evidence.randomisation import resnet_cascade
 
 log = logging.getLogger(__name__)
 
@@ -60,71 +61,84 @@ def spec_from_settings(settings: CamSettings) -> FaithSpec:
 
 
 def training_tokens(
-    run: rundir.RunDir, store: SpectrogramStore, max_freq: float, labels: list[str], fold: int, limit: int, seed: int
+    run: rundir.RunDir, ctx: ExplainContext, fold: int, limit: int, seed: int
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Spectrograms and class indices of the run's training tokens (``split = train`` in predictions.csv, the
     first fold), at most ``limit`` drawn at random; ``(None, None)`` when the run lists none (k-fold runs keep
     only test predictions)."""
+    labels = list(ctx.info.labels)
     tokens = {t["token_id"]: t for t in rundir.read_csv(run.path(rundir.TOKENS))}
     rows = [
         p
         for p in rundir.read_csv(run.path(rundir.PREDICTIONS))
-        if p.get("split") == "train"
-        and int(float(p.get("fold") or 0)) == fold
-        and p["token_id"] in tokens
-        and p["true"] in labels
+        if p.get("split") == "train" and fold_of(p) == fold and p["token_id"] in tokens and p["true"] in labels
     ]
     if not rows:
         log.warning("label permutation skipped: predictions.csv lists no training tokens")
         return None, None
     keep = np.sort(np.random.default_rng(seed).permutation(len(rows))[:limit])
     picked = [rows[i] for i in keep]
-    places = [(tokens[p["token_id"]]["spec_shard"], tokens[p["token_id"]]["spec_row"]) for p in picked]
-    return store.get_many(places, max_freq=max_freq), np.array([labels.index(p["true"]) for p in picked])
+    specs = ctx.token_specs([tokens[p["token_id"]] for p in picked])
+    return specs, np.array([labels.index(p["true"]) for p in picked])
+
+
+def _inputs(
+    ctx: ExplainContext,
+    model: torch.nn.Module,
+    layer: torch.nn.Module,
+    cascade: Sequence[Any],
+    picked: Sequence[dict[str, Any]],
+    true_idx: np.ndarray,
+    specs: np.ndarray,
+    **train: Any,
+) -> FaithInputs:
+    """The tests' inputs for the ``picked`` tokens.csv rows (``specs`` their spectrograms)."""
+    return FaithInputs(
+        model,
+        layer,
+        cascade,
+        ctx.grid,
+        ctx.info.prepare,
+        specs,
+        np.asarray(true_idx),
+        np.array([[int(t["frame_start"]), int(t["frame_end"])] for t in picked]),
+        ctx.method,
+        torch.device(ctx.device),
+        speakers=[str(t.get("speaker", "") or "") for t in picked],
+        recordings=[str(t.get("file", "") or "") for t in picked],
+        **train,
+    )
 
 
 def write_faithfulness(
     run: rundir.RunDir,
-    model: torch.nn.Module,
-    layer: torch.nn.Module,
-    grid: CamGrid,
-    info: Any,
-    store: SpectrogramStore,
-    picked: Sequence[dict[str, Any]],
-    true_idx: np.ndarray,
+    ctx: ExplainContext,
+    chosen: Sequence[dict[str, str]],
+    tokens: dict[str, dict[str, Any]],
+    faith_idx: np.ndarray,
     specs: np.ndarray,
     settings: CamSettings,
-    method: str,
-    device: str,
-    fold: int,
     progress: ProgressCallback | None = None,
 ) -> list[dict[str, Any]]:
-    """Run the tests on the ``picked`` token rows (tokens.csv rows; ``specs`` their spectrograms) and write
-    ``faithfulness.csv``; returns the rows."""
+    """Run the tests on the chosen tokens ``faith_idx`` (``specs`` their spectrograms, all scored by model.pt)
+    and write ``faithfulness.csv``; returns the rows (none when the subset is empty)."""
+    if not len(faith_idx):
+        return []
+    picked = [tokens[chosen[i]["token_id"]] for i in faith_idx]
+    true_idx = np.array([ctx.label_index(chosen[i]["true"]) for i in faith_idx])
     spec = spec_from_settings(settings)
+    fold = fold_of(chosen[faith_idx[0]])
     train_specs, train_idx = (
-        training_tokens(run, store, info.max_freq, list(info.labels), fold, PERMUTATION_MAX_TOKENS, settings.seed)
+        training_tokens(run, ctx, fold, PERMUTATION_MAX_TOKENS, settings.seed)
         if spec.label_permutation
         else (None, None)
     )
-    inp = FaithInputs(
-        model,
-        layer,
-        resnet_cascade(model),
-        grid,
-        info.prepare,
-        specs,
-        np.asarray(true_idx),
-        np.array([[int(t["frame_start"]), int(t["frame_end"])] for t in picked]),
-        method,
-        torch.device(device),
-        speakers=[str(t.get("speaker", "") or "") for t in picked],
-        recordings=[str(t.get("file", "") or "") for t in picked],
-        train_specs=train_specs,
-        train_idx=train_idx,
+    cascade = resnet_cascade(ctx.model)
+    inp = _inputs(
+        ctx, ctx.model, ctx.layer, cascade, picked, true_idx, specs, train_specs=train_specs, train_idx=train_idx
     )
     faith = run_faithfulness(inp, spec, progress)
-    rows = [{**r, "hz_per_row": grid.hz_per_row} for r in faith]
+    rows = [{**r, "hz_per_row": ctx.grid.hz_per_row} for r in faith]
     rundir.write_csv(run.path(rundir.FAITHFULNESS), rows, FAITHFULNESS_COLUMNS + ["hz_per_row"])
     return faith
 
@@ -157,7 +171,7 @@ def check_causal_settings(settings: CamSettings) -> tuple[Path, list[Any]]:
 
 
 def causal_subset(
-    chosen: Sequence[dict[str, str]], tokens: dict[str, dict[str, Any]], fold_of: Any, settings: CamSettings
+    chosen: Sequence[dict[str, str]], tokens: dict[str, dict[str, Any]], settings: CamSettings
 ) -> np.ndarray:
     """Indices into ``chosen`` of the causal test's tokens: vowels scored by the first fold's model, at most
     ``causal_max_tokens`` drawn at random (seeded)."""
@@ -188,52 +202,39 @@ def _run_measure_settings(run: rundir.RunDir) -> Any:
 
 def write_causal(
     run: rundir.RunDir,
-    model: torch.nn.Module,
-    layer: torch.nn.Module,
-    grid: CamGrid,
-    info: Any,
-    picked: Sequence[dict[str, Any]],
-    true_idx: np.ndarray,
-    specs: np.ndarray,
+    ctx: ExplainContext,
+    chosen: Sequence[dict[str, str]],
+    tokens: dict[str, dict[str, Any]],
     settings: CamSettings,
-    method: str,
-    device: str,
     progress: ProgressCallback | None = None,
 ) -> list[Path]:
-    """The causal formant test on the ``picked`` tokens.csv rows; writes ``causal.csv`` and
-    ``causal_summary.csv`` and returns their paths."""
+    """The causal formant test on a subset of the explained vowels (:func:`causal_subset`); writes ``causal.csv``
+    and ``causal_summary.csv`` and returns their paths (none when no vowel qualifies)."""
     from ..config import SpectrogramSettings
-    from .causal import CAUSAL, CAUSAL_COLUMNS, CAUSAL_SUMMARY, SUMMARY_COLUMNS, CausalTokens, run_causal
+    from .evidence.causal import CAUSAL, CAUSAL_COLUMNS, CAUSAL_SUMMARY, SUMMARY_COLUMNS, CausalTokens, run_causal
 
+    idx = causal_subset(chosen, tokens, settings)
+    if not len(idx):
+        return []
+    picked = [tokens[chosen[i]["token_id"]] for i in idx]
+    specs = ctx.token_specs(picked)
+    true_idx = np.array([ctx.label_index(chosen[i]["true"]) for i in idx])
+    model, layer = ctx.model_for(fold_of(chosen[idx[0]]))
     corpus, manipulations = check_causal_settings(settings)
     measure = _run_measure_settings(run)
-    store = SpectrogramStore(run.path(rundir.SPECTROGRAMS))
     known = set(SpectrogramSettings.__dataclass_fields__)
-    spectrogram = SpectrogramSettings(**{k: v for k, v in store.settings.items() if k in known})
+    spectrogram = SpectrogramSettings(**{k: v for k, v in ctx.store.settings.items() if k in known})
     spec = spec_from_settings(settings)
-    inp = FaithInputs(
-        model,
-        layer,
-        [],
-        grid,
-        info.prepare,
-        specs,
-        np.asarray(true_idx),
-        np.array([[int(t["frame_start"]), int(t["frame_end"])] for t in picked]),
-        method,
-        torch.device(device),
-        speakers=[str(t.get("speaker", "") or "") for t in picked],
-        recordings=[str(t.get("file", "") or "") for t in picked],
-    )
-    tokens = CausalTokens(picked, specs, np.asarray(true_idx), corpus, spectrogram, measure)
-    rows, summary = run_causal(inp, tokens, manipulations, spec, progress)
-    labels = list(info.labels)
+    inp = _inputs(ctx, model, layer, [], picked, true_idx, specs)
+    tokens_in = CausalTokens(picked, specs, np.asarray(true_idx), corpus, spectrogram, measure)
+    rows, summary = run_causal(inp, tokens_in, manipulations, spec, progress)
+    labels = list(ctx.info.labels)
     for r in rows:
         r["predicted"] = labels[r["predicted"]] if isinstance(r["predicted"], (int, np.integer)) else ""
     rundir.write_csv(run.path(CAUSAL), rows, CAUSAL_COLUMNS)
     rundir.write_csv(
         run.path(CAUSAL_SUMMARY),
-        [{**r, "hz_per_row": grid.hz_per_row} for r in summary],
+        [{**r, "hz_per_row": ctx.grid.hz_per_row} for r in summary],
         SUMMARY_COLUMNS + ["hz_per_row"],
     )
     return [run.path(CAUSAL), run.path(CAUSAL_SUMMARY)]

@@ -1,6 +1,6 @@
 """Each CAM layer's resolution, measured: the effective point spread of one layer cell in Hz and ms.
 
-Hz per row (:attr:`vowelcam.explain.grid.CamGrid.hz_per_row`) is the map's sampling step. What one cell can
+Hz per row (:attr:`vowelcam.explain.maps.grid.CamGrid.hz_per_row`) is the map's sampling step. What one cell can
 *resolve* is the part of the input that moves it: its effective receptive field (Luo et al. 2016). We measure it as
 the gradient of one central cell (its activations summed over channels) with respect to the normalised input, for
 real tokens through the trained network:
@@ -12,7 +12,7 @@ real tokens through the trained network:
 - averaged over tokens (mean and standard deviation are both kept).
 
 A Gaussian spread of standard deviation ``s`` has a central-50 % width of 1.349 ``s``. Formant bands are never
-narrower than the CAM layer's point spread (:class:`vowelcam.explain.bands.BandSpec`), and ``cams/meta.json``
+narrower than the CAM layer's point spread (:class:`vowelcam.explain.readings.bands.BandSpec`), and ``cams/meta.json``
 states, for every layer, the spread beside the Hz per row and ms per column.
 """
 
@@ -27,8 +27,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .cam import eval_mode
-from .errors import CamError
+from ..errors import CamError
+from .capture import eval_mode
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ whose speaker has no other measured vowel: no null), ``ci_unit`` (what the inter
 recording when the tokens come from one speaker) and ``n_clusters``; then for each metric in
 :data:`AGREEMENT_METRICS` its mean over tokens with a value, ``_lo``/``_hi`` and ``_n``.
 
-**Controls** (see :mod:`vowelcam.explain.controls`). For each metric ``m`` in :data:`CONTROLLED_METRICS` and each
+**Controls** (see :mod:`.controls`). For each metric ``m`` in :data:`CONTROLLED_METRICS` and each
 control ``c`` in energy / envelope / null: ``m_c`` (the control's mean, with ``_lo``/``_hi``) and ``m_minus_c``
 (the paired difference *CAM minus control*, token by token, averaged; with ``_lo``/``_hi`` and ``_n``). All
 contrasts are plain differences in the metric's own unit (enrichment units; share of tokens for the peak flags),
@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from ..intervals import cluster_bootstrap_mean, cluster_bootstrap_paired_difference, resampling_clusters
+from ...intervals import cluster_bootstrap_mean, cluster_bootstrap_paired_difference, resampling_clusters
 from .controls import CONTROLS
 
 # agreement.csv metric -> bands.csv column

@@ -5,7 +5,7 @@ Hz (Rothmann's objection to a linear frequency shift). Each frame's dB spectrum 
 smoothed envelope (DCT along frequency, components with a period of at least ``ENVELOPE_RESOLUTION_HZ`` kept)
 and the rest (harmonics, noise); only the envelope's frequency axis is scaled, ``E'(f) = E(f / factor)``
 (linear interpolation, the top row held beyond the axis), and the rest is added back, so F0 and its harmonics
-stay where they were. The same warp by resynthesis of real audio is in :mod:`vowelcam.explain.causal`.
+stay where they were. The same warp by resynthesis of real audio is in :mod:`vowelcam.explain.evidence.causal`.
 
 Rows, condition ``x<factor>``: ``accuracy``, ``changed_share`` (prediction differs from the unwarped one),
 ``prob_true_change``; ``map_scale``: the factor ``s`` (searched from 0.8 to 1.25) for which the unwarped token's
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from scipy.fft import dct, idct
 
-from .faithfulness import FaithInputs, FaithSpec, energy_profiles, interval_profiles, layer_maps, predict, stat_row
+from .common import FaithInputs, FaithSpec, energy_profiles, interval_profiles, layer_maps, predict, stat_row
 
 ENVELOPE_RESOLUTION_HZ = 400.0
 SCALES = np.geomspace(0.8, 1.25, 91)

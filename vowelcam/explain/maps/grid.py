@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .errors import CamError
+from ..errors import CamError
 
 
 def interpolation_matrix(n_in: int, n_cells: int, stride: int, offset: float = 0.0) -> np.ndarray:
@@ -141,7 +141,7 @@ def make_grid(
 ) -> CamGrid:
     """The :class:`CamGrid` of a layer whose maps are ``layer_shape`` for an input of ``len(input_freqs)`` rows.
 
-    ``measured_strides`` (rows, frames) come from :func:`vowelcam.explain.cam.layer_grid`'s probe; ``hz_per_row``
+    ``measured_strides`` (rows, frames) come from :func:`vowelcam.explain.maps.cam.layer_grid`'s probe; ``hz_per_row``
     (as the checkpoint records it) must agree with the row stride. ``input_pool`` (rows, frames) is the model's
     unpadded input average pooling, which shifts centres by ``(p - 1) / 2``.
     """

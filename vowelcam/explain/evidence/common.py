@@ -1,22 +1,8 @@
-"""Evidence that the maps mean something, built so that it can fail (``faithfulness.csv``).
+"""What the evidence tests share: their inputs and settings, predictions and maps of (altered) tokens, the
+profiles read from them, and the ``faithfulness.csv`` row with its cluster-bootstrap interval.
 
-Columns: test, condition, metric, value, ci_lo, ci_hi, n, n_clusters, unit, width_hz. Every interval is a 95 %
-cluster bootstrap over speakers (tokens kept together; recordings when there is one speaker), see
-:mod:`vowelcam.intervals`; ``unit`` names what was resampled, ``n_clusters`` how many there were.
-
-Tests (each in its own module):
-
-- ``band_deletion`` / ``deletion_curve`` (:mod:`.deletion`): the band holding the most true-class CAM mass is
-  in-filled from the neighbouring spectral envelope with matched noise; against random bands *matched on
-  energy* and against the band of maximal energy (the "where the energy is" arm), over several band widths.
-- ``randomisation`` (:mod:`.randomisation`, Adebayo et al. 2018): maps of copies whose layers are re-initialised
-  in a cascade from the top, over several seeds, and of a copy whose top block learnt permuted labels.
-- ``vtl_warp`` (:mod:`.warp`): the spectral envelope's frequency axis scaled (a vocal-tract-length change, F0
-  and harmonics kept), replacing a linear shift in Hz (Rothmann's objection: formants of a longer tract scale,
-  they do not shift). Whether the prediction changes and whether the map's profile scales with it.
-
-A band claim counts as supported only when the top-CAM band hurts more than energy-matched random bands
-(``top_minus_random`` interval above 0); :func:`deletion_passes` states that rule once.
+Used by :mod:`.deletion`, :mod:`.randomisation`, :mod:`.warp`, :mod:`.causal` and :mod:`.faithfulness` (which runs
+the first three); it imports none of them.
 """
 
 from __future__ import annotations
@@ -29,11 +15,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..intervals import cluster_bootstrap_mean, resampling_clusters
-from ..progress import ProgressCallback, report
-from .cam import compute_layer_cams, eval_mode
-from .controls import floor_above  # the same energy map as the agreement controls read
-from .grid import CamGrid
+from ...intervals import cluster_bootstrap_mean, resampling_clusters
+from ..maps.cam import compute_layer_cams
+from ..maps.capture import eval_mode
+from ..maps.grid import CamGrid
+from ..readings.controls import floor_above  # the same energy map as the agreement controls read
 
 FAITHFULNESS_COLUMNS = ["test", "condition", "metric", "value", "ci_lo", "ci_hi", "n", "n_clusters", "unit", "width_hz"]
 Prepare = Callable[[np.ndarray], torch.Tensor]
@@ -121,6 +107,15 @@ def predict(inp: FaithInputs, specs: np.ndarray, spec: FaithSpec, model: nn.Modu
     return np.concatenate(out)
 
 
+def predict_logits(inp: FaithInputs, specs: np.ndarray, spec: FaithSpec) -> np.ndarray:
+    """Raw class scores ``[N, classes]`` (before the softmax) of ``inp.model``."""
+    out = []
+    with eval_mode(inp.model), torch.no_grad():
+        for start in range(0, len(specs), spec.batch_size):
+            out.append(inp.model(inp.prepare(specs[start : start + spec.batch_size]).to(inp.device)).cpu().numpy())
+    return np.concatenate(out)
+
+
 def layer_maps(
     inp: FaithInputs,
     specs: np.ndarray,
@@ -190,37 +185,3 @@ def stat_row(
         "unit": unit,
         "width_hz": width_hz,
     }
-
-
-def deletion_passes(
-    rows: Sequence[dict[str, Any]], condition: str = "top_minus_random", test: str = "band_deletion"
-) -> bool:
-    """Whether band deletion supports the maps: the paired ``condition`` difference in ``prob_drop`` has an
-    interval wholly above 0 (a point estimate without an interval never passes)."""
-    for r in rows:
-        if (r["test"], r["condition"], r["metric"]) == (test, condition, "prob_drop"):
-            lo = float(r["ci_lo"]) if r["ci_lo"] not in (None, "") else float("nan")
-            return bool(np.isfinite(lo) and lo > 0)
-    return False
-
-
-def run_faithfulness(
-    inp: FaithInputs, spec: FaithSpec, progress: ProgressCallback | None = None
-) -> list[dict[str, Any]]:
-    """All tests; rows for ``faithfulness.csv``."""
-    from .deletion import band_deletion
-    from .randomisation import randomisation
-    from .warp import vtl_warp
-
-    report(progress, "faithfulness", 0, 4, "trained maps")
-    base_probs = predict(inp, inp.specs, spec)
-    base_maps = layer_maps(inp, inp.specs, spec)
-    profiles = interval_profiles(base_maps, inp)
-    report(progress, "faithfulness", 1, 4, "band deletion")
-    rows = band_deletion(inp, base_probs, profiles, spec)
-    report(progress, "faithfulness", 2, 4, "randomisation")
-    rows += randomisation(inp, base_maps, spec)
-    report(progress, "faithfulness", 3, 4, "vocal-tract-length warp")
-    rows += vtl_warp(inp, base_probs, profiles, spec)
-    report(progress, "faithfulness", 4, 4, "done")
-    return rows

@@ -27,8 +27,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .cam import eval_mode
-from .faithfulness import FaithInputs, FaithSpec, layer_maps, stat_row
+from ..maps.capture import eval_mode
+from .common import FaithInputs, FaithSpec, layer_maps, stat_row
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Formants are energy peaks, so "the CAM sits on F2" means nothing until a map that knows nothing about the model has
 been read the same way. For each explained token, on the same tokens, the same grid and through the same
-:func:`vowelcam.explain.bands.token_band_row` as the CAM:
+:func:`vowelcam.explain.readings.bands.token_band_row` as the CAM:
 
 - **energy** (baseline explainer): the input the model saw, minus the token's floor (its 5th percentile over the
   whole window), clipped at 0. The model's input is the dB spectrogram under an affine normalisation, so this is

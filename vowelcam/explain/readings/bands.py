@@ -9,7 +9,7 @@ For one map ``[F, T]`` on the model's input grid and the token's own frames ``[f
 - **bands** around F1, F2, F3 at 50 % of the token: ``centre +- halfwidth`` with ``halfwidth`` a fixed
   ``band_halfwidth_hz``, or (when that is 0) half the measured bandwidth ``b_k/2`` but at least
   ``band_min_halfwidth_hz``; and in either case never narrower than the CAM layer's measured point spread
-  (``point_spread_hz``, see :mod:`vowelcam.explain.resolution`): a band narrower than what one map cell can
+  (``point_spread_hz``, see :mod:`vowelcam.explain.maps.resolution`): a band narrower than what one map cell can
   resolve would claim a precision the map does not have. ``mass_fk`` = the band's share of the profile's mass;
   ``enrich_fk`` = ``mass_fk`` / the band's share of the frequency axis (rows in band / all rows): 1 = no
   preference, > 1 = more mass than a band of that width gets on average.
