@@ -3,9 +3,9 @@
 Entry point: :func:`vowelcam.explain.stage.explain_run` (``vowelcam cam RUN_DIR``). Floors:
 
 - ``maps/``: the CAM methods as a registry (``maps/methods/``: one small class per method, registered by name;
-  ``cam``, ``gradcam``, ``gradcam++``, ``hirescam``, ``layercam``, ``scorecam``, ``xgradcam``), running them
-  batched and hook-safe (``cam``, ``capture``), the layer grid -> Hz mapping and upsampling (``grid``), each
-  layer's measured point spread (``resolution``), the ``cams/`` folder (``store``).
+  ``cam``, ``gradcam``, ``gradcam++``, ``hirescam``, ``layercam``, ``scorecam``, ...; ``CAM_METHODS`` lists them),
+  running them batched and hook-safe (``cam``, ``capture``), the layer grid -> Hz mapping and upsampling (``grid``),
+  each layer's measured point spread (``resolution``), the ``cams/`` folder (``store``).
 - ``readings/``: per-token band metrics (``bands``), their controls (``controls``: energy and envelope baselines,
   the same-speaker null), per-vowel tables with bootstrap intervals and confusion pairs (``agreement``),
   predicted-minus-true maps of confusions (``contrastive``), class-discriminativeness per method with collapsed

@@ -1,7 +1,7 @@
 """Class activation maps, batched: one forward and one backward per batch and target, no per-token loops.
 
 The methods are the registry's (:mod:`vowelcam.explain.maps.methods`: ``cam``, ``gradcam``, ``gradcam++``,
-``hirescam``, ``layercam``, ``scorecam``, ``xgradcam``, each a small class in its own file). This module runs them:
+``hirescam``, ``layercam``, ``scorecam``, ..., each a small class in its own file). This module runs them:
 a forward pass with the target layer's activations captured, for gradient methods one backward pass per target
 column, and each method's map from what the pass gave.
 
