@@ -41,7 +41,7 @@ from bench_train_hillenbrand import TARGET, ensure_run  # noqa: E402
 from vowelcam.acoustics.store import SpectrogramStore  # noqa: E402
 from vowelcam.config import TrainSettings  # noqa: E402
 from vowelcam.learn import dataset as ds  # noqa: E402
-from vowelcam.learn.accel import cpu_has_native_bf16, train_autocast, training_precision  # noqa: E402
+from vowelcam.learn.device import cpu_has_native_bf16, train_autocast, training_precision  # noqa: E402
 from vowelcam.learn.models import SpectrogramResNet, choose_freq_strides, normalise  # noqa: E402
 from vowelcam.learn.train import train  # noqa: E402
 from vowelcam.tokens import read_tokens  # noqa: E402

@@ -151,6 +151,14 @@ def iter_csv(path: str | Path) -> Iterator[dict[str, str]]:
         yield from csv.DictReader(fh)
 
 
+def as_float(value: Any) -> float:
+    """A CSV field (or any value) as a float: NaN when empty, None or not a number."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
 def _is_float(value: Any) -> bool:
     """A Python or NumPy float (numpy is not imported here: the CLI starts without it)."""
     return isinstance(value, float) or (

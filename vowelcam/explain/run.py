@@ -14,12 +14,12 @@ import torch
 from .. import rundir
 from ..acoustics.store import SpectrogramStore
 from ..config import CamSettings
+from ..corpus.published_formants import ReferenceTable, load_reference
 from ..errors import ConfigError, RunDirError
-from ..learn.accel import eval_batch_size, resolve_device
+from ..learn.device import eval_batch_size, resolve_device
 from ..learn.distributed import Dist, barrier, from_env, gather_to_main, process_group, shard_bounds
 from ..learn.models import describe_norm
 from ..progress import ProgressCallback, report
-from ..reference import ReferenceTable, load_reference
 from ..tokens import read_tokens
 from .agreement import AGREEMENT_COLUMNS, CONFUSION_COLUMNS, agreement_table, confusion_table
 from .bands import BAND_METRIC_COLUMNS, BandSpec, frequency_profile, reference_for, token_band_row

@@ -31,7 +31,7 @@ from ..corpus.discover import Pair, discover
 from ..corpus.speakers import SpeakerResolver
 from ..errors import ConfigError, VowelcamError
 from ..export.textgrids import record_sources
-from ..measure.hooks import merge_outputs, normalised_tokens, write_chunk_tracks
+from ..measure.extra_outputs import merge_outputs, normalised_tokens, write_chunk_tracks
 from ..progress import ProgressCallback, report
 from ..rundir import PROBLEM_COLUMNS, RunDir, iter_csv, read_csv, write_csv
 from .groups import estimate_groups

@@ -32,7 +32,7 @@ from ..errors import ConfigError, RunDirError
 from ..progress import ProgressCallback
 from ..tokens import read_tokens
 from . import dataset as ds
-from .accel import PRECISIONS, eval_batch_size, loader_options, prepare_model, resolve_device
+from .device import PRECISIONS, eval_batch_size, loader_options, prepare_model, resolve_device
 from .distributed import Dist, batch_shard, check_same_on_all_ranks, from_env, gather_arrays, process_group
 from .loop import Batches, fit_fold, predict
 from .metrics import accuracy_interval, confusion_matrix, confusion_rows, prediction_columns, prediction_rows

@@ -12,11 +12,11 @@ from typing import Any, Optional
 import numpy as np
 
 from ..progress import ProgressCallback, report
-from .cards import CardInputs, card_figure
+from .cards import card_figure
 from .data import ReportData
 from .ipa import ipa_label
 from .plots import confusion_figure, profile_figure, vowel_space_figure
-from .references import Reference
+from .reference_mixture import Reference
 from .stats import (
     Estimate,
     baseline_profiles,
@@ -28,7 +28,7 @@ from .stats import (
     select_gallery,
     top_confusions,
 )
-from .token_view import TRACKS, read_tracks, with_track
+from .token_view import TRACKS, card_inputs, read_tracks, with_track
 
 log = logging.getLogger(__name__)
 
@@ -136,30 +136,6 @@ def _cards(
         cards.append(_card_context(data, token, row, why, figure))
     report(progress, "cards", len(chosen), len(chosen), "")
     return cards, len(errors)
-
-
-def card_inputs(data: ReportData, token: dict[str, Any], row: dict[str, str]) -> Optional[CardInputs]:
-    """A card's spectrogram and maps for ``token`` (``row``: its predictions.csv row); None without a spectrogram."""
-    if data.store is None or not isinstance(token.get("spec_shard"), int) or not isinstance(token.get("spec_row"), int):
-        return None
-    cams = data.cams
-    max_freq = float(cams.freqs[-1]) if cams is not None else float((data.model or {}).get("max_freq") or 0.0)
-    spec = data.store.get(token["spec_shard"], token["spec_row"], max_freq=max_freq)
-    freqs = data.store.freqs[: spec.shape[0]]
-    cam_true = cam_pred = None
-    if cams is not None and row["token_id"] in cams.row_of:
-        r = cams.row_of[row["token_id"]]
-        cam_true = np.asarray(cams.true_maps[r], dtype=np.float32)
-        cam_pred = np.asarray(cams.pred_maps[r], dtype=np.float32) if cams.pred_maps is not None else None
-        if cam_true.shape != spec.shape:
-            log.warning(
-                "token %s: CAM %s and spectrogram %s grids differ; card drawn without CAM",
-                row["token_id"],
-                cam_true.shape,
-                spec.shape,
-            )
-            cam_true = cam_pred = None
-    return CardInputs(spec, freqs, data.store.times * 1000.0, cam_true, cam_pred, token, row["true"], row["predicted"])
 
 
 def _card_context(

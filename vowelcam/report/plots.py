@@ -21,7 +21,7 @@ from matplotlib.patches import Ellipse
 
 from ..rundir import atomic_path
 from .ipa import ipa_label, to_ipa
-from .references import Reference
+from .reference_mixture import Reference
 from .stats import Estimate, Profile
 
 DPI = 200

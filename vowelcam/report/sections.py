@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 from .data import ReportData
 from .ipa import ipa_label
-from .references import CITATIONS, Reference
+from .reference_mixture import CITATIONS, Reference
 from .stats import Estimate, accuracy, evaluation_rows, num, problem_counts, proportion
 
 PROBLEM_ROWS_SHOWN = 25
