@@ -34,7 +34,8 @@ from vowelcam.explain.discrimination import discrimination_table, method_maps, o
 from vowelcam.explain.resolution import measure_layers, time_resolution_statement
 from vowelcam.explain.run import select_tokens
 from vowelcam.explain.run_methods import spread_subset
-from vowelcam.learn.models import describe_norm, feature_layers, load_model
+from vowelcam.learn.dataset import describe_input_scaling
+from vowelcam.learn.models import feature_layers, load_model
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CHEAP = ["cam", "gradcam", "gradcam++", "hirescam", "layercam"]
@@ -92,7 +93,7 @@ def main() -> None:
         "torch_threads": torch.get_num_threads(),
         "n_tokens": len(idx),
         "n_speakers": len(set(speakers)),
-        "input_normalisation": describe_norm(info.norm),
+        "input_normalisation": describe_input_scaling(info.norm),
         "mean_token_ms": float(np.nanmean(durations)),
         "layers": {},
         "discrimination": {},

@@ -47,6 +47,7 @@ AGREEMENT = "agreement.csv"
 FAITHFULNESS = "faithfulness.csv"
 REPORT_DIR = "report"
 STAMP = "vowelcam-run.json"
+SOURCES = "sources.json"
 
 PROBLEM_COLUMNS = ["path", "tier", "interval", "reason", "detail"]
 
@@ -110,6 +111,12 @@ def atomic_write_bytes(target: str | Path, data: bytes) -> None:
     """Write bytes to ``target`` atomically."""
     with atomic_path(target) as tmp:
         tmp.write_bytes(data)
+
+
+def record_sources(root: str | Path, corpus: str | Path, textgrids: str | Path | None) -> None:
+    """Remember where a run's audio and TextGrids came from (``RUN/sources.json``)."""
+    data = {"corpus": str(Path(corpus).resolve()), "textgrids": str(Path(textgrids).resolve()) if textgrids else ""}
+    atomic_write_text(Path(root) / SOURCES, json.dumps(data, indent=1))
 
 
 def write_csv(target: str | Path, rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> int:

@@ -16,9 +16,9 @@ from ..acoustics.store import SpectrogramStore
 from ..config import CamSettings
 from ..corpus.published_formants import ReferenceTable, load_reference
 from ..errors import ConfigError, RunDirError
+from ..learn.dataset import describe_input_scaling as describe_norm
 from ..learn.device import eval_batch_size, resolve_device
 from ..learn.distributed import Dist, barrier, from_env, gather_to_main, process_group, shard_bounds
-from ..learn.models import describe_norm
 from ..progress import ProgressCallback, report
 from ..tokens import read_tokens
 from .agreement import AGREEMENT_COLUMNS, CONFUSION_COLUMNS, agreement_table, confusion_table

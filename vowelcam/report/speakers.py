@@ -20,14 +20,15 @@ import numpy as np
 from markupsafe import Markup
 from matplotlib.figure import Figure
 
+from ..corpus.labels import ipa_label
 from ..intervals import cluster_bootstrap_mean, resampling_clusters, wilson_interval
 from ..measure.formant_normalisers import REPORTED
 from ..measure.speaker_normalisation import add_normalised
+from ..rundir import as_float
 from ..tokens import normalised_column
 from .data import ReportData
-from .ipa import ipa_label
 from .plots import halo, save, style, vowel_colours
-from .stats import Estimate, evaluation_rows, num
+from .stats import Estimate, evaluation_rows
 
 FIGURE = f"vowel_space_{REPORTED.name}.svg"
 UNKNOWN = "unknown"
@@ -55,7 +56,7 @@ def speaker_rows(vowels: list[dict[str, Any]], held_out: dict[str, dict], n_boot
     rows = []
     for speaker, tokens in _by(vowels, "speaker").items():
         evaluated = [t for t in tokens if t["token_id"] in held_out]
-        f0 = [num(t.get("f0")) for t in tokens if num(t.get("f0")) == num(t.get("f0"))]
+        f0 = [as_float(t.get("f0")) for t in tokens if as_float(t.get("f0")) == as_float(t.get("f0"))]
         accuracy, unit = speaker_accuracy(evaluated, held_out, n_boot)
         rows.append(
             {
@@ -160,7 +161,7 @@ def _space_panel(ax, tokens: list[dict[str, Any]], colours: dict[str, Any]) -> N
 
 
 def _normalised(token: dict[str, Any], formant: int) -> float:
-    return num(token.get(normalised_column(formant, 50, REPORTED.name)))
+    return as_float(token.get(normalised_column(formant, 50, REPORTED.name)))
 
 
 def _has(token: dict[str, Any], formant: int) -> bool:
@@ -180,12 +181,12 @@ def _correct(prediction: dict[str, str]) -> float:
 
 
 def _median(tokens: list[dict[str, Any]], column: str) -> float:
-    values = [num(t.get(column)) for t in tokens]
+    values = [as_float(t.get(column)) for t in tokens]
     values = [v for v in values if v == v]
     return median(values) if values else math.nan
 
 
 def _mean(tokens: list[dict[str, Any]], column: str) -> float:
-    values = [num(t.get(column)) for t in tokens]
+    values = [as_float(t.get(column)) for t in tokens]
     values = [v for v in values if v == v]
     return sum(values) / len(values) if values else math.nan

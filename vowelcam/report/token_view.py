@@ -19,11 +19,11 @@ from typing import Any, Optional
 
 import numpy as np
 
+from ..corpus.labels import ipa_label
 from ..errors import RunDirError
 from ..rundir import as_float, iter_csv
 from .cards import CardInputs, card_figure
 from .data import ReportData, load_report_data
-from .ipa import ipa_label
 
 log = logging.getLogger(__name__)
 TRACKS = "tracks.csv"
