@@ -154,6 +154,22 @@ def test_normalisation_is_scale_free_and_refuses_small_speakers():
     assert speaker_scales(base)["a"].normalisers["lobanov"].n == [12, 12, 12]
 
 
+def test_each_registered_normaliser_has_its_columns_and_the_report_draws_a_registered_one():
+    from vowelcam.measure.formant_normalisers import NORMALISERS, REPORTED, FormantNormaliser
+    from vowelcam.tokens import NORMALISED_COLUMNS, TOKEN_COLUMNS
+
+    assert list(NORMALISERS) == ["lobanov", "nearey"] and NORMALISERS[REPORTED.name] is REPORTED
+    for name, cls in NORMALISERS.items():
+        assert issubclass(cls, FormantNormaliser) and cls.name == name and cls.title and cls.unit
+        columns = [c for c in NORMALISED_COLUMNS if c.endswith(f"_{name}")]
+        assert len(columns) == 9 and set(columns) <= set(TOKEN_COLUMNS)
+    rows = [
+        {"speaker": "a", "kind": "vowel", "f1_50": 300.0 + 10 * i, "f2_50": 2000.0, "f3_50": 2800.0} for i in range(6)
+    ]
+    out = add_normalised(rows)[0]
+    assert all(math.isfinite(out[f"f1_50_{name}"]) for name in NORMALISERS)
+
+
 def test_extract_cli_flags_points_and_no_tracks(shared_data, tmp_path):
     from typer.testing import CliRunner
 
