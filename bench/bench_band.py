@@ -34,9 +34,9 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from lib.formants import plain_burg_formants  # bench/ is the script folder, first on sys.path
 from scipy.signal import resample_poly
 
+from bench.lib.formants import plain_burg_formants
 from vowelcam.acoustics.praat import measure_token
 from vowelcam.config import LabelSettings, MeasureSettings
 from vowelcam.corpus.select import select_tokens

@@ -36,10 +36,10 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from lib.formants import plain_burg_formants  # bench/ is the script folder, first on sys.path
 from rich.console import Console
 from rich.table import Table
 
+from bench.lib.formants import plain_burg_formants
 from vowelcam.acoustics.praat import measure_token
 from vowelcam.config import MeasureSettings
 from vowelcam.corpus.textgrids import read_textgrid

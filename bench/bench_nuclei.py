@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 import soundfile as sf
-from lib.nuclei import nucleus_recall_precision  # bench/ is the script folder, first on sys.path
 
+from bench.lib.nuclei import nucleus_recall_precision
 from vowelcam.acoustics.nuclei import NucleiSettings, find_nuclei
 from vowelcam.corpus.labels import detect_convention
 from vowelcam.corpus.textgrids import read_textgrid

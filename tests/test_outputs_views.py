@@ -25,9 +25,8 @@ from vowelcam.report.render import build_report
 from vowelcam.report.speakers import speaker_rows
 from vowelcam.report.token_view import show_token, token_title
 
-sys.path.append(str(Path(__file__).resolve().parents[1] / "bench"))  # the benchmarks' helpers, bench/lib
-from lib.nuclei import nucleus_recall_precision  # noqa: E402
-
+sys.path.append(str(Path(__file__).resolve().parents[1]))  # the repository, for the benchmarks' helpers (bench/lib)
+from bench.lib.nuclei import nucleus_recall_precision  # noqa: E402
 from vowelcam.tokens import read_tokens
 
 SR = 16000

@@ -1,1 +1,1 @@
-"""Helpers shared by the benchmark scripts (and the tests that check them)."""
+"""Helpers shared by the benchmark scripts (no script imports another script; they all import from here)."""
