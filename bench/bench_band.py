@@ -36,7 +36,8 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
 
-from vowelcam.acoustics.praat import measure_token, plain_burg_formants
+from bench.lib.formants import plain_burg_formants
+from vowelcam.acoustics.praat import measure_token
 from vowelcam.config import LabelSettings, MeasureSettings
 from vowelcam.corpus.select import select_tokens
 from vowelcam.corpus.textgrids import read_textgrid

@@ -41,8 +41,9 @@ from bench_train_hillenbrand import TARGET, ensure_run  # noqa: E402
 from vowelcam.acoustics.store import SpectrogramStore  # noqa: E402
 from vowelcam.config import TrainSettings  # noqa: E402
 from vowelcam.learn import dataset as ds  # noqa: E402
-from vowelcam.learn.accel import cpu_has_native_bf16, train_autocast, training_precision  # noqa: E402
-from vowelcam.learn.models import SpectrogramResNet, choose_freq_strides, normalise  # noqa: E402
+from vowelcam.learn.dataset import scale_input  # noqa: E402
+from vowelcam.learn.device import cpu_has_native_bf16, train_autocast, training_precision  # noqa: E402
+from vowelcam.learn.models import SpectrogramResNet, choose_freq_strides  # noqa: E402
 from vowelcam.learn.train import train  # noqa: E402
 from vowelcam.tokens import read_tokens  # noqa: E402
 
@@ -64,7 +65,7 @@ def real_batches(run: Path, n_batches: int) -> tuple[list[torch.Tensor], list[to
     pick = np.random.default_rng(0).choice(len(data.rows), BATCH * n_batches, replace=False)
     specs = store.get_many([(data.rows[i]["spec_shard"], data.rows[i]["spec_row"]) for i in pick], data.max_freq)
     norm = {"floor": float(store.settings["db_floor"]), "scale": float(specs.std())}
-    x = normalise(torch.from_numpy(specs), norm).unsqueeze(1)
+    x = scale_input(torch.from_numpy(specs), norm).unsqueeze(1)
     y = torch.from_numpy(data.targets[pick]).long()
     return list(x.split(BATCH)), list(y.split(BATCH)), store.hz_per_row
 

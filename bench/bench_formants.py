@@ -39,7 +39,8 @@ import soundfile as sf
 from rich.console import Console
 from rich.table import Table
 
-from vowelcam.acoustics.praat import measure_token, plain_burg_formants
+from bench.lib.formants import plain_burg_formants
+from vowelcam.acoustics.praat import measure_token
 from vowelcam.config import MeasureSettings
 from vowelcam.corpus.textgrids import read_textgrid
 from vowelcam.rundir import atomic_write_text

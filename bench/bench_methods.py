@@ -34,7 +34,8 @@ from vowelcam.explain.maps.resolution import measure_layers, time_resolution_sta
 from vowelcam.explain.method_tables import spread_subset
 from vowelcam.explain.readings.discrimination import discrimination_table, method_maps, other_classes
 from vowelcam.explain.stage import select_tokens
-from vowelcam.learn.models import describe_norm, feature_layers, load_model
+from vowelcam.learn.dataset import describe_input_scaling
+from vowelcam.learn.models import feature_layers, load_model
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CHEAP = ["cam", "gradcam", "gradcam++", "hirescam", "layercam"]
@@ -92,7 +93,7 @@ def main() -> None:
         "torch_threads": torch.get_num_threads(),
         "n_tokens": len(idx),
         "n_speakers": len(set(speakers)),
-        "input_normalisation": describe_norm(info.norm),
+        "input_normalisation": describe_input_scaling(info.norm),
         "mean_token_ms": float(np.nanmean(durations)),
         "layers": {},
         "discrimination": {},

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import soundfile as sf
 
-from vowelcam.acoustics.nuclei import NucleiSettings, find_nuclei, nucleus_recall_precision
+from bench.lib.nuclei import nucleus_recall_precision
+from vowelcam.acoustics.nuclei import NucleiSettings, find_nuclei
 from vowelcam.corpus.labels import detect_convention
 from vowelcam.corpus.textgrids import read_textgrid
 

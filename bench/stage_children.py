@@ -65,7 +65,7 @@ def stage_plain_loop(p: dict) -> dict:
     import bench_formants as bf
     import soundfile as sf
 
-    from vowelcam.acoustics.praat import plain_burg_formants
+    from bench.lib.formants import plain_burg_formants
 
     wavs = sorted(H95.glob("*/*.wav"))
     bounds = [bf.vowel_bounds(H95 / "textgrids" / f"{wav.stem}.TextGrid") for wav in wavs]

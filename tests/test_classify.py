@@ -14,12 +14,12 @@ from typer.testing import CliRunner
 
 from vowelcam import classify, rundir
 from vowelcam.acoustics.features import geometry, token_spectrogram
+from vowelcam.classify_recording import annotate_textgrid, last_model, remember_model
 from vowelcam.cli import app
 from vowelcam.config import SpectrogramSettings
 from vowelcam.corpus.textgrids import read_textgrid
 from vowelcam.errors import AudioError, ModelError
 from vowelcam.learn import models
-from vowelcam.learn.classify import annotate_textgrid, last_model, remember_model
 
 SR = 16000
 LABELS = ["AA", "IY", "UW"]

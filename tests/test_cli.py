@@ -100,11 +100,11 @@ def test_start_up_imports_no_torch_praat_or_plotting():
 
 def test_choices_match_the_library():
     from vowelcam.corpus.labels import VOWEL_SETS
+    from vowelcam.corpus.published_formants import SOURCES
     from vowelcam.explain.maps.methods import CAM_METHODS
-    from vowelcam.learn.accel import PRECISIONS
     from vowelcam.learn.dataset import GROUP_BY, TASK_MAX_FREQ
+    from vowelcam.learn.device import PRECISIONS
     from vowelcam.learn.models import ALL_ARCHS, CAM_LAYERS
-    from vowelcam.reference import SOURCES
 
     assert [t.value for t in choices.Task] == list(TASK_MAX_FREQ)
     assert tuple(g.value for g in choices.GroupBy) == GROUP_BY

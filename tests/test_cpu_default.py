@@ -12,7 +12,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from vowelcam.config import TrainSettings
 from vowelcam.errors import ConfigError, ModelError
-from vowelcam.learn import accel
+from vowelcam.learn import device as accel
 from vowelcam.learn.models import (
     ModelInfo,
     SpectrogramResNet,

@@ -6,10 +6,11 @@ import pytest
 from corpus_fixtures import textgrid_text, write_pair
 
 from vowelcam.corpus.discover import discover
-from vowelcam.corpus.speakers import SpeakerResolver, normalise_group
+from vowelcam.corpus.speakers import SpeakerResolver
 from vowelcam.corpus.textgrids import read_textgrid
 from vowelcam.corpus.tiers import find_tier_groups
 from vowelcam.errors import ConfigError, DataProblem
+from vowelcam.tokens import normalise_group
 
 
 def test_pairs_in_two_folders_nested_and_unpaired_reported(tmp_path):

@@ -26,7 +26,7 @@ from vowelcam import rundir
 from vowelcam.acoustics.store import SpectrogramStore
 from vowelcam.config import Settings, TrainSettings
 from vowelcam.extract import extract
-from vowelcam.learn import accel
+from vowelcam.learn import device as accel
 from vowelcam.learn.distributed import Dist, batch_shard, gather_in_order, shard_bounds
 from vowelcam.learn.loop import Batches
 from vowelcam.learn.models import load_model
@@ -163,7 +163,7 @@ def test_compile_failure_falls_back_to_eager_with_a_warning(monkeypatch, caplog)
     eager = torch.nn.Linear(3, 2)
     wrapped = accel.maybe_compile(eager, True)
     x = torch.randn(4, 3)
-    with caplog.at_level(logging.WARNING, logger="vowelcam.learn.accel"):
+    with caplog.at_level(logging.WARNING, logger="vowelcam.learn.device"):
         out = wrapped(x)
     assert torch.equal(out, eager(x)) and "no C compiler found" in caplog.text
     assert wrapped(x).shape == (4, 2) and caplog.text.count("torch.compile failed") == 1  # warned once

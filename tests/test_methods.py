@@ -16,15 +16,8 @@ from vowelcam.explain.maps.resolution import central_width, measure_point_spread
 from vowelcam.explain.readings.bands import BandSpec, profile_peaks, refine_peak, token_band_row
 from vowelcam.explain.readings.contrastive import contrast_row
 from vowelcam.explain.readings.discrimination import discrimination_table, method_maps, other_classes, rank_correlation
-from vowelcam.learn.models import (
-    ModelInfo,
-    SpectrogramResNet,
-    checkpoint_dict,
-    describe_norm,
-    info_from_checkpoint,
-    normalise,
-    silence_norm,
-)
+from vowelcam.learn.dataset import describe_input_scaling, scale_input, silence_scaling
+from vowelcam.learn.models import ModelInfo, SpectrogramResNet, checkpoint_dict, info_from_checkpoint
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 GT_FREQS = np.arange(GT_ROWS) * 62.5
@@ -69,7 +62,7 @@ def test_masking_lowers_cells_toward_the_token_floor_in_db():
     masks[..., :3] = 0.0
     floor_db = np.percentile(db, 5)
     for norm in ({"floor": -100.0, "scale": 15.0}, {"mean": -60.0, "std": 15.0}):
-        x = normalise(torch.from_numpy(db), norm)
+        x = scale_input(torch.from_numpy(db), norm)
         out = mask_toward_floor(x, masks, token_floor(x))
         back = out * norm.get("scale", norm.get("std")) + norm.get("floor", norm.get("mean"))  # to dB
         assert np.allclose(back[..., :3].numpy(), floor_db, atol=0.05)
@@ -255,7 +248,7 @@ def test_zero_padding_is_silence_after_normalisation():
     silent token is 0 everywhere, edges included. The legacy z-score makes silence -4 and the padding louder than
     the token, so the edges of the same silent token light up."""
     silent = np.full((1, 64, 32), -100.0, np.float32)
-    new = _info(silence_norm({"mean": -60.0, "std": 10.0}, -100.0))
+    new = _info(silence_scaling({"mean": -60.0, "std": 10.0}, -100.0))
     x = new.prepare(silent)
     assert float(x.abs().max()) == 0.0
     conv = nn.Conv2d(1, 4, 7, padding=3, bias=False).requires_grad_(False)
@@ -263,7 +256,7 @@ def test_zero_padding_is_silence_after_normalisation():
     legacy = conv(_info({"mean": -60.0, "std": 10.0}).prepare(silent))
     assert float((legacy[..., 10:-10, 10:-10] - legacy[..., :1, 10:-10]).abs().max()) > 0.1
     speech = new.prepare(np.full((1, 4, 4), -40.0, np.float32))
-    assert float(speech.mean()) == pytest.approx(6.0) and "silence" in describe_norm(new.norm)
+    assert float(speech.mean()) == pytest.approx(6.0) and "silence" in describe_input_scaling(new.norm)
 
 
 def test_old_checkpoints_keep_their_normalisation():
@@ -271,7 +264,7 @@ def test_old_checkpoints_keep_their_normalisation():
     for norm, expected in (({"mean": -60.0, "std": 10.0}, 2.0), ({"floor": -100.0, "scale": 10.0}, 6.0)):
         info = info_from_checkpoint(checkpoint_dict(model, _info(norm)), "model.pt")
         assert float(info.prepare(np.full((1, 2, 2), -40.0, np.float32)).mean()) == pytest.approx(expected)
-    assert "legacy" in describe_norm({"mean": -60.0, "std": 10.0})
+    assert "legacy" in describe_input_scaling({"mean": -60.0, "std": 10.0})
 
 
 # ---------------------------------------------------------------- the cam stage's outputs

@@ -14,7 +14,8 @@ from scipy.fft import idct
 from vowelcam import rundir
 from vowelcam.config import Settings
 from vowelcam.extract import extract
-from vowelcam.measure.normalise import MIN_TOKENS, add_normalised, speaker_scales
+from vowelcam.measure.formant_normalisers import MIN_TOKENS
+from vowelcam.measure.speaker_normalisation import add_normalised, speaker_scales
 from vowelcam.measure.tracks import track_dct
 from vowelcam.tokens import read_tokens
 
@@ -149,7 +150,24 @@ def test_normalisation_is_scale_free_and_refuses_small_speakers():
     few = add_normalised(base[: MIN_TOKENS - 1])
     assert all(math.isnan(t["f1_50_lobanov"]) and math.isnan(t["f1_50_nearey"]) for t in few)
     consonant = add_normalised(base + [{"speaker": "a", "kind": "unvoiced", "f1_50": 500.0}])
-    assert math.isnan(consonant[-1]["f1_50_lobanov"]) and speaker_scales(base)["a"].n == [12, 12, 12]
+    assert math.isnan(consonant[-1]["f1_50_lobanov"])
+    assert speaker_scales(base)["a"].normalisers["lobanov"].n == [12, 12, 12]
+
+
+def test_each_registered_normaliser_has_its_columns_and_the_report_draws_a_registered_one():
+    from vowelcam.measure.formant_normalisers import NORMALISERS, REPORTED, FormantNormaliser
+    from vowelcam.tokens import NORMALISED_COLUMNS, TOKEN_COLUMNS
+
+    assert list(NORMALISERS) == ["lobanov", "nearey"] and NORMALISERS[REPORTED.name] is REPORTED
+    for name, cls in NORMALISERS.items():
+        assert issubclass(cls, FormantNormaliser) and cls.name == name and cls.title and cls.unit
+        columns = [c for c in NORMALISED_COLUMNS if c.endswith(f"_{name}")]
+        assert len(columns) == 9 and set(columns) <= set(TOKEN_COLUMNS)
+    rows = [
+        {"speaker": "a", "kind": "vowel", "f1_50": 300.0 + 10 * i, "f2_50": 2000.0, "f3_50": 2800.0} for i in range(6)
+    ]
+    out = add_normalised(rows)[0]
+    assert all(math.isfinite(out[f"f1_50_{name}"]) for name in NORMALISERS)
 
 
 def test_extract_cli_flags_points_and_no_tracks(shared_data, tmp_path):

@@ -4,6 +4,8 @@ vowel nuclei for `classify` without a TextGrid, and the report's per-speaker vie
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import matplotlib.image as mpimg
 import numpy as np
@@ -15,14 +17,16 @@ from report_fake_run import ODD, write_fake_run
 from typer.testing import CliRunner
 
 from vowelcam import rundir
-from vowelcam.acoustics.nuclei import NucleiSettings, find_nuclei, kept_peaks, nucleus_recall_precision
+from vowelcam.acoustics.nuclei import NucleiSettings, find_nuclei, kept_peaks
 from vowelcam.cli import app
 from vowelcam.config import Settings
 from vowelcam.extract import extract
 from vowelcam.report.render import build_report
 from vowelcam.report.speakers import speaker_rows
-from vowelcam.report.token_view import token_title
-from vowelcam.show import show_token
+from vowelcam.report.token_view import show_token, token_title
+
+sys.path.append(str(Path(__file__).resolve().parents[1]))  # the repository, for the benchmarks' helpers (bench/lib)
+from bench.lib.nuclei import nucleus_recall_precision  # noqa: E402
 from vowelcam.tokens import read_tokens
 
 SR = 16000

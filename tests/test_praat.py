@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import math
 import re
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 from scipy.signal import lfilter
 
-from vowelcam.acoustics.praat import candidate_ceilings, measure_token, median_f0, plain_burg_formants
+from vowelcam.acoustics.praat import candidate_ceilings, measure_token, median_f0
 from vowelcam.config import MeasureSettings
 from vowelcam.tokens import MEASURE_COLUMNS
+
+sys.path.append(str(Path(__file__).resolve().parents[1]))  # the repository, for the benchmarks' helpers (bench/lib)
+from bench.lib.formants import plain_burg_formants  # noqa: E402
 
 SR = 16000
 SETTINGS = MeasureSettings()

@@ -19,7 +19,7 @@ from vowelcam.errors import RunDirError
 from vowelcam.intervals import cluster_bootstrap_mean
 from vowelcam.report import render
 from vowelcam.report.data import load_report_data
-from vowelcam.report.references import references_for
+from vowelcam.report.reference_mixture import references_for
 from vowelcam.report.stats import select_gallery, token_profile, wilson_interval
 from vowelcam.rundir import RunDir, read_csv, write_csv
 from vowelcam.tokens import TOKEN_COLUMNS

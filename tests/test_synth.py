@@ -14,10 +14,10 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 from vowelcam.cli import app
+from vowelcam.corpus.published_formants import HILLENBRAND_VOWELS, load_reference
 from vowelcam.corpus.textgrid_write import grid_from_marks, interval_tier, write_textgrid
 from vowelcam.corpus.textgrids import read_textgrid
 from vowelcam.errors import ConfigError
-from vowelcam.reference import HILLENBRAND_VOWELS, load_reference
 from vowelcam.rundir import read_csv
 from vowelcam.synth.corpus import SPEAKERS, TRUTH, generate_corpus
 from vowelcam.synth.speakers import SynthSettings

@@ -30,10 +30,9 @@ import sys
 import types
 from typing import Any
 
-__version__ = "0.1.0"
-
-from . import api  # noqa: E402  (after __version__: the modules api imports may read it)
-from .api import analyze, classify, read_bands, read_tokens, train  # noqa: E402
+from . import api
+from ._version import __version__
+from .api import analyze, classify, read_bands, read_tokens, train
 
 __all__ = [
     "__version__",

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # nothing else at import: `import vowelcam` stays as cheap as Python itself
     import pandas
 
+    from .classify_recording import TokenPrediction
     from .config import Settings
     from .explain.stage import CamSummary
     from .extract import ExtractSummary
-    from .learn.classify import TokenPrediction
     from .learn.train import TrainResult
     from .pipeline import AnalyzeSummary
     from .progress import ProgressCallback
@@ -161,8 +161,8 @@ def classify(
 ) -> list[TokenPrediction]:
     """``vowelcam classify``: the top classes of every vowel of ``textgrid`` (or of the whole file, or of
     ``start``/``end``) with a trained model (default: the last one trained); see
-    :func:`vowelcam.learn.classify.classify`."""
-    from .learn.classify import classify as run_classify
+    :func:`vowelcam.classify_recording.classify`."""
+    from .classify_recording import classify as run_classify
 
     return run_classify(audio, textgrid=textgrid, model=model, **kwargs)
 

@@ -17,7 +17,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from . import __version__
+from ._version import __version__
 
 
 def _click_class(name: str) -> type:

@@ -20,6 +20,7 @@ if sys.version_info >= (3, 11):
 else:  # Python 3.10: the same parser, as the tomli package (a dependency there only)
     import tomli as tomllib
 
+from ._version import __version__
 from .errors import ConfigError
 from .rundir import atomic_write_text
 
@@ -277,7 +278,5 @@ def load_settings(path: str | Path | None = None, base: Settings | None = None) 
 
 def save_settings(settings: Settings, path: str | Path) -> None:
     """Write the resolved settings as TOML, atomically."""
-    from . import __version__
-
     data = {"vowelcam": {"version": __version__}, **settings.to_dict()}
     atomic_write_text(path, tomli_w.dumps(data))

@@ -121,7 +121,7 @@ def _ranks(device: str) -> Iterator[ChunkShare]:
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         yield ChunkShare()
         return
-    from .learn.accel import resolve_device
+    from .learn.device import resolve_device
     from .learn.distributed import barrier, process_group
 
     with process_group(resolve_device(device)) as place:

@@ -9,10 +9,6 @@ from typing import Optional
 ProgressCallback = Callable[[str, int, int, str], None]
 
 
-def no_progress(stage: str, done: int, total: int, message: str = "") -> None:
-    """The default callback: does nothing."""
-
-
 def report(callback: Optional[ProgressCallback], stage: str, done: int, total: int, message: str = "") -> None:
     """Call ``callback`` if given."""
     if callback is not None:

@@ -47,6 +47,7 @@ AGREEMENT = "agreement.csv"
 FAITHFULNESS = "faithfulness.csv"
 REPORT_DIR = "report"
 STAMP = "vowelcam-run.json"
+SOURCES = "sources.json"
 
 PROBLEM_COLUMNS = ["path", "tier", "interval", "reason", "detail"]
 
@@ -112,6 +113,12 @@ def atomic_write_bytes(target: str | Path, data: bytes) -> None:
         tmp.write_bytes(data)
 
 
+def record_sources(root: str | Path, corpus: str | Path, textgrids: str | Path | None) -> None:
+    """Remember where a run's audio and TextGrids came from (``RUN/sources.json``)."""
+    data = {"corpus": str(Path(corpus).resolve()), "textgrids": str(Path(textgrids).resolve()) if textgrids else ""}
+    atomic_write_text(Path(root) / SOURCES, json.dumps(data, indent=1))
+
+
 def write_csv(target: str | Path, rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> int:
     """Write rows as UTF-8 CSV (readable in R with ``read.csv``) atomically; return the row count.
 
@@ -149,6 +156,14 @@ def iter_csv(path: str | Path) -> Iterator[dict[str, str]]:
     """The rows of a CSV written by :func:`write_csv`, one string dict at a time (for files of any size)."""
     with open(path, newline="", encoding="utf-8") as fh:
         yield from csv.DictReader(fh)
+
+
+def as_float(value: Any) -> float:
+    """A CSV field (or any value) as a float: NaN when empty, None or not a number."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def _is_float(value: Any) -> bool:

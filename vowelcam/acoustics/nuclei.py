@@ -20,7 +20,6 @@ nuclei, not vowel boundaries.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,24 +114,3 @@ def _nucleus(times: np.ndarray, db: np.ndarray, i: int, peaks: list[int], settin
         hi += 1
     half = (times[1] - times[0]) / 2 if len(times) > 1 else 0.0
     return Nucleus(float(times[i]), float(times[lo] - half), float(times[hi] + half), float(db[i]))
-
-
-def nucleus_recall_precision(peaks: list[float], vowels: list[tuple[float, float]]) -> dict[str, float]:
-    """Recall (share of ``vowels`` intervals holding a peak) and precision (share of peaks inside a vowel)."""
-    vowels = sorted(vowels)
-    starts = np.array([s for s, _ in vowels])
-    inside = 0
-    hit = np.zeros(len(vowels), dtype=bool)
-    for p in peaks:
-        j = int(np.searchsorted(starts, p, side="right")) - 1
-        if j >= 0 and vowels[j][0] <= p <= vowels[j][1]:
-            inside += 1
-            hit[j] = True
-    return {
-        "recall": float(hit.mean()) if len(vowels) else math.nan,
-        "precision": inside / len(peaks) if peaks else math.nan,
-        "n_vowels": len(vowels),
-        "n_nuclei": len(peaks),
-        "n_vowels_found": int(hit.sum()),
-        "n_inside": inside,
-    }

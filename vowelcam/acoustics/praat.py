@@ -40,8 +40,7 @@ import parselmouth
 from scipy.fft import dct, irfft, next_fast_len, rfft
 
 from ..config import MeasureSettings
-from ..corpus.speakers import normalise_group
-from ..tokens import FORMANT_COLUMNS, MEASURE_COLUMNS
+from ..tokens import FORMANT_COLUMNS, MEASURE_COLUMNS, normalise_group
 from .band import TRACKED_FORMANTS, analysis_for, band_edge, formants_held
 
 log = logging.getLogger(__name__)
@@ -73,7 +72,7 @@ def measure_token(
         raise ValueError(f"token ends before it starts ({start} > {end})")
     result = dict.fromkeys(MEASURE_COLUMNS, math.nan)
     result.update(sample_rate=float(sr), band_hz=band_edge(sr, settings))
-    audio = _as_mono_float(samples)
+    audio = as_mono_float(samples)
     if end - start <= 0 or audio.size == 0 or not _audible(audio, sr, start, end):
         return result
     result["f0"] = _safe_median_f0(audio, sr, start, end, settings) if f0 is None else float(f0)
@@ -84,7 +83,7 @@ def measure_token(
     return result
 
 
-def _as_mono_float(samples: np.ndarray) -> np.ndarray:
+def as_mono_float(samples: np.ndarray) -> np.ndarray:
     """Finite float64 1-D samples (channels averaged, NaN/inf replaced); the input itself when already so."""
     audio = np.asarray(samples, dtype=np.float64)
     if audio.ndim == 2:
@@ -121,7 +120,7 @@ def median_f0(samples: np.ndarray, sr: int, start: float, end: float, settings: 
     Same conventions as :func:`measure_token` (times relative to the first sample); never raises for
     silent, unvoiced, clipped or very short input.
     """
-    audio = _as_mono_float(samples)
+    audio = as_mono_float(samples)
     if end <= start or audio.size == 0 or not _audible(audio, sr, start, end):
         return math.nan
     return _safe_median_f0(audio, sr, start, end, settings)
@@ -357,7 +356,7 @@ def formant_track(
     """
     fractions = np.asarray(fractions, dtype=float)
     shape = (len(fractions), TRACKED_FORMANTS)
-    audio = _as_mono_float(samples)
+    audio = as_mono_float(samples)
     if (
         not (ceiling == ceiling and ceiling > 0)
         or end <= start
@@ -377,29 +376,3 @@ def formant_track(
     except parselmouth.PraatError as exc:
         log.debug("Praat could not track formants of token %.3f-%.3f s: %s", start, end, exc)
         return np.full(shape, math.nan), np.full(shape, math.nan)
-
-
-# ------------------------------------------------------------------------------------------ baseline
-
-
-def plain_burg_formants(
-    samples: np.ndarray, sr: int, start: float, end: float, ceiling: float, max_formants: float = 5.0
-) -> dict[str, float]:
-    """The classic baseline: one Praat Burg call over all of ``samples`` (5 ms steps) at one ceiling.
-
-    Returns F1–F3 at 20/50/80 % of the token (the ``f*_*`` keys of ``MEASURE_COLUMNS``); NaN where Praat
-    finds no formant. Used by the benchmark as the reference point for :func:`measure_token`.
-    """
-    out = dict.fromkeys(FORMANT_COLUMNS, math.nan)
-    audio = _as_mono_float(samples)
-    try:
-        formant = parselmouth.Sound(audio, sampling_frequency=sr).to_formant_burg(
-            time_step=0.005, max_number_of_formants=max_formants, maximum_formant=ceiling
-        )
-    except parselmouth.PraatError as exc:
-        log.debug("plain Burg failed: %s", exc)
-        return out
-    for name in FORMANT_COLUMNS:
-        k, pct = int(name[1]), int(name.split("_")[1])
-        out[name] = float(formant.get_value_at_time(k, start + pct / 100 * (end - start)))
-    return out

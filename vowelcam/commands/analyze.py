@@ -16,6 +16,7 @@ from .common import (
     device_option,
     handle_errors,
     out,
+    output_overrides,
     resolve_settings,
     rich_progress,
     setting,
@@ -125,7 +126,6 @@ def analyze_command(
             "cam.method": method,
         },
     )
-    from ..measure.hooks import output_overrides
     from ..pipeline import analyze
 
     settings = settings.with_overrides(output_overrides(track_step, points, carry_tier))

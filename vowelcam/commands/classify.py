@@ -15,7 +15,7 @@ from rich.table import Table
 from .common import console, handle_errors, out, setup_logging, verbose_option
 
 if TYPE_CHECKING:
-    from ..learn.classify import TokenPrediction
+    from ..classify_recording import TokenPrediction
 
 
 def register(app: typer.Typer) -> None:
@@ -57,7 +57,7 @@ def classify_command(
     if write_textgrid is not None and textgrid is not None and write_textgrid.resolve() == textgrid.resolve():
         raise ConfigError(f"{write_textgrid}: would overwrite the input TextGrid; choose another file")
     from ..acoustics.audio import audio_info
-    from ..learn.classify import annotate_textgrid, classify
+    from ..classify_recording import annotate_textgrid, classify
 
     results = classify(audio, textgrid=textgrid, model=model, start=start, end=end, tier=tier, top=top)
     if write_textgrid is not None:

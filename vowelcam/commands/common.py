@@ -29,7 +29,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ..config import Settings, load_settings
-from ..errors import VowelcamError
+from ..errors import ConfigError, VowelcamError
 from ..progress import ProgressCallback
 from .choices import check_device, value
 
@@ -136,3 +136,22 @@ def rich_progress(transient: bool = False) -> Iterator[ProgressCallback]:
             bar.update(tasks[stage], completed=done, total=total or None, msg=message)
 
         yield callback
+
+
+def output_overrides(track_step: float | None, points: str | None, carry_tiers: list[str] | None) -> dict[str, dict]:
+    """Settings overrides from the ``--track-step``, ``--points 20,35,50`` and ``--carry-tier NAME`` flags
+    (None/empty = not given). Raises ConfigError for a malformed point list."""
+    parsed = None
+    if points:
+        try:
+            parsed = tuple(sorted({int(p) for p in points.replace(" ", "").split(",") if p}))
+        except ValueError:
+            raise ConfigError(f"--points: expected whole percentages like 20,35,50,65,80, got {points!r}") from None
+        if any(not 0 <= p <= 100 for p in parsed):
+            raise ConfigError(f"--points: percentages must lie in 0..100, got {points!r}")
+    if track_step is not None and not 0 <= track_step <= 0.5:
+        raise ConfigError(f"--track-step: a fraction of the vowel in (0, 0.5], or 0 for no tracks; got {track_step}")
+    return {
+        "measure": {"track_step": track_step, "points": parsed},
+        "corpus": {"carry_tiers": tuple(carry_tiers) if carry_tiers else None},
+    }

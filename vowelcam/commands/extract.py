@@ -14,6 +14,7 @@ from .common import (
     config_option,
     handle_errors,
     out,
+    output_overrides,
     resolve_settings,
     rich_progress,
     setting,
@@ -147,7 +148,6 @@ def extract_command(
         },
     )
     from ..extract import extract
-    from ..measure.hooks import output_overrides
 
     settings = settings.with_overrides(output_overrides(track_step, points, carry_tier))
     with rich_progress() as progress:

@@ -24,7 +24,7 @@ def show_command(
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
     """Draw one token: spectrogram (Hz), formant track, CAM of the true and predicted class, numbers in the title."""
-    from ..show import show_token
+    from ..report.token_view import show_token
 
     setup_logging(verbose)
     console.print(f"wrote {escape(str(show_token(run_dir, token_id, out)))}")

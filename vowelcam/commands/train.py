@@ -162,8 +162,8 @@ def train_command(
             "train.precision": precision,
         },
     )
+    from ..classify_recording import remember_model
     from ..config import save_settings
-    from ..learn.classify import remember_model
     from ..learn.distributed import from_env
     from ..learn.train import train
 

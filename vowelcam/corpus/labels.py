@@ -81,6 +81,81 @@ def arpabet_to_ipa(phone: str) -> str:
     return entry.ipa if entry and entry.ipa else phone
 
 
+def to_ipa(phone: str) -> str:
+    """The IPA symbol of an ARPAbet class (stress digits ignored): the inventory's, else a fallback table of
+    General American values; other labels are returned unchanged."""
+    code = phone.strip().upper().rstrip("012")
+    try:
+        symbol = arpabet_to_ipa(code)
+        if symbol and symbol != code:
+            return str(symbol)
+    except (KeyError, ValueError):
+        pass
+    return _FALLBACK_IPA.get(code, phone)
+
+
+def ipa_label(phone: str) -> str:
+    """``"i (IY)"`` (IPA first, the class in brackets) for an ARPAbet class, as the report writes it; a label that
+    is not ARPAbet (e.g. ``unvoiced``) as it is."""
+    symbol = to_ipa(phone)
+    return f"{symbol} ({phone})" if symbol != phone else phone
+
+
+_FALLBACK_IPA: dict[str, str] = {  # classes the inventory lacks (General American values, CMUdict practice)
+    # monophthongs
+    "IY": "i",
+    "IH": "ɪ",
+    "EH": "ɛ",
+    "AE": "æ",
+    "AA": "ɑ",
+    "AO": "ɔ",
+    "UH": "ʊ",
+    "UW": "u",
+    "AH": "ʌ",
+    "ER": "ɝ",
+    "AX": "ə",
+    "AXR": "ɚ",
+    "IX": "ɨ",
+    "UX": "ʉ",
+    # diphthongs
+    "EY": "eɪ",
+    "OW": "oʊ",
+    "AY": "aɪ",
+    "AW": "aʊ",
+    "OY": "ɔɪ",
+    # consonants
+    "P": "p",
+    "T": "t",
+    "K": "k",
+    "B": "b",
+    "D": "d",
+    "G": "ɡ",
+    "CH": "tʃ",
+    "JH": "dʒ",
+    "F": "f",
+    "V": "v",
+    "TH": "θ",
+    "DH": "ð",
+    "S": "s",
+    "Z": "z",
+    "SH": "ʃ",
+    "ZH": "ʒ",
+    "HH": "h",
+    "M": "m",
+    "N": "n",
+    "NG": "ŋ",
+    "L": "l",
+    "R": "ɹ",
+    "W": "w",
+    "Y": "j",
+    "DX": "ɾ",
+    "Q": "ʔ",
+    "EL": "l̩",
+    "EM": "m̩",
+    "EN": "n̩",
+}
+
+
 def vowel_set(name: str, extra: dict[str, Phone] | None = None) -> tuple[str, ...]:
     """Vowel classes by set name (corner, hillenbrand12, monophthongs, all) or a comma list of classes.
 

@@ -11,12 +11,13 @@ columns (age, dialect, ...) are passed through to ``tokens.csv`` unchanged.
 from __future__ import annotations
 
 import csv
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..errors import ConfigError
+from ..rundir import as_float
+from ..tokens import normalise_group
 
 PRESET_PATTERNS = {
     # Hillenbrand et al. (1995): m01ae.wav = man 01, vowel ae (b/g = boys/girls)
@@ -24,37 +25,6 @@ PRESET_PATTERNS = {
     # TIMIT: TRAIN/DR1/FCJF0/SA1.WAV = female speaker CJF0
     "timit": r"(?P<speaker>(?P<group>[FMfm])[A-Za-z]{3}\d)/[^/]+$",
 }
-
-_GROUP_WORDS = {
-    "men": "men",
-    "man": "men",
-    "male": "men",
-    "males": "men",
-    "m": "men",
-    "women": "women",
-    "woman": "women",
-    "female": "women",
-    "females": "women",
-    "w": "women",
-    "f": "women",
-    "children": "children",
-    "child": "children",
-    "kids": "children",
-    "kid": "children",
-    "c": "children",
-    "boys": "children",
-    "boy": "children",
-    "b": "children",
-    "girls": "children",
-    "girl": "children",
-    "g": "children",
-}
-GROUPS = ("men", "women", "children")
-
-
-def normalise_group(text: str) -> str:
-    """``'M'``, ``'male'``, ``'men'`` -> ``'men'`` etc.; unknown words -> ''."""
-    return _GROUP_WORDS.get(text.strip().lower(), "")
 
 
 @dataclass(frozen=True)
@@ -132,11 +102,6 @@ class SpeakerMap:
     extra_columns: tuple[str, ...]
 
 
-def read_group_map(path: str | Path) -> dict[str, str]:
-    """Read a ``speaker,group`` CSV (group: men/women/children or m/w/f/c/male/female...): speaker -> group."""
-    return read_speaker_map(path).groups
-
-
 def read_speaker_map(path: str | Path) -> SpeakerMap:
     """Read a ``speaker,group[,ceiling][,extra...]`` CSV; a bad group or ceiling is a ConfigError naming the row."""
     path = Path(path)
@@ -171,10 +136,7 @@ def read_speaker_map(path: str | Path) -> SpeakerMap:
 def _ceiling(path: Path, line: int, text: str) -> float | None:
     if not text:
         return None
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
+    value = as_float(text)
     if not 1000.0 <= value <= 20000.0:
         raise ConfigError(
             f"speaker group map {path} line {line}: ceiling {text!r} is not a frequency in Hz between 1000 and 20000"

@@ -1,12 +1,13 @@
 """Write Praat TextGrids in the long text format (UTF-8, quotes doubled), the one Praat and MFA write.
 
-Used for synthetic corpora (``vowelcam synth``) and for copying a TextGrid with an added prediction tier
-(``vowelcam classify --write-textgrid``); the reader in :mod:`vowelcam.corpus.textgrids` reads it back.
+Used for synthetic corpora (``vowelcam synth``), for copying a TextGrid with an added prediction tier
+(``vowelcam classify --write-textgrid``) and for ``vowelcam export-textgrids``; tiers are built with
+:func:`interval_tier` and :func:`point_tier`; the reader in :mod:`vowelcam.corpus.textgrids` reads it back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from ..rundir import atomic_write_text
@@ -31,6 +32,17 @@ def interval_tier(name: str, start: float, end: float, marks: Sequence[Mark]) ->
     if cursor < end or not intervals:
         intervals.append(Interval(cursor, end, "", len(intervals) + 1))
     return Tier(name=name, start=start, end=end, intervals=intervals)
+
+
+def point_tier(name: str, start: float, end: float, points: Iterable[tuple[float, str]]) -> Tier:
+    """A point tier (points sorted, one per time, inside ``start``..``end``)."""
+    seen: dict[float, str] = {}
+    for t, text in sorted(points):
+        t = round(float(t), 6)
+        if start <= t <= end:
+            seen[t] = f"{seen[t]} | {text}" if t in seen else text
+    marks = [Interval(t, t, text, i) for i, (t, text) in enumerate(sorted(seen.items()), 1)]
+    return Tier(name=name, start=start, end=end, intervals=marks, is_point=True)
 
 
 def grid_from_marks(tiers: Mapping[str, Sequence[Mark]], start: float, end: float, path: str | Path = "") -> TextGrid:

@@ -16,10 +16,10 @@ import torch
 
 from .. import rundir
 from ..config import CamSettings
+from ..corpus.published_formants import ReferenceTable
+from ..learn.dataset import describe_input_scaling as describe_norm
 from ..learn.distributed import Dist, gather_to_main, shard_bounds
-from ..learn.models import describe_norm
 from ..progress import ProgressCallback, report
-from ..reference import ReferenceTable
 from .context import ExplainContext, fold_of
 from .maps.cam import compute_cams_with_contrast
 from .maps.grid import CamGrid

@@ -18,10 +18,10 @@ import torch
 
 from .. import rundir
 from ..config import CamSettings
-from ..learn.accel import eval_batch_size, resolve_device
+from ..corpus.published_formants import load_reference
+from ..learn.device import eval_batch_size, resolve_device
 from ..learn.distributed import barrier, from_env, process_group
 from ..progress import ProgressCallback
-from ..reference import load_reference
 from .context import ExplainContext, fold_of, load_context, select_tokens
 from .evidence_stage import check_settings, write_causal, write_faithfulness
 from .map_pass import CamPass, map_pass

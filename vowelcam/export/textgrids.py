@@ -26,17 +26,17 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .. import rundir
-from ..corpus.textgrid_write import interval_tier, write_textgrid
-from ..corpus.textgrids import Interval, TextGrid, Tier
+from ..corpus.textgrid_write import interval_tier, point_tier, write_textgrid
+from ..corpus.textgrids import TextGrid
 from ..errors import DataProblem, RunDirError
-from ..tokens import read_tokens
+from ..rundir import as_float
+from ..tokens import FIXED_POINTS, read_tokens
+from ..tokens import extra_points as settings_points
 
 log = logging.getLogger(__name__)
 
-SOURCES = "sources.json"
 OUT_DIR = "textgrids"
 CLASS_TIER, POINTS_TIER, CAM_TIER = "vowelcam-class", "vowelcam-points", "vowelcam-cam"
-FIXED_POINTS = (20, 50, 80)
 
 
 @dataclass
@@ -45,12 +45,6 @@ class ExportSummary:
 
     written: list[Path] = field(default_factory=list)
     problems: list[DataProblem] = field(default_factory=list)
-
-
-def record_sources(root: str | Path, corpus: str | Path, textgrids: str | Path | None) -> None:
-    """Remember where a run's audio and TextGrids came from (``RUN/sources.json``)."""
-    data = {"corpus": str(Path(corpus).resolve()), "textgrids": str(Path(textgrids).resolve()) if textgrids else ""}
-    rundir.atomic_write_text(Path(root) / SOURCES, json.dumps(data, indent=1))
 
 
 def export_textgrids(
@@ -118,14 +112,14 @@ def class_mark(token: dict[str, Any], prediction: dict[str, str]) -> str:
     """``"IY 0.97"``; a ``*`` after the class when it is not the token's own."""
     predicted = prediction["predicted"]
     star = "*" if predicted != prediction.get("true", predicted) else ""
-    return f"{predicted}{star} {_num(prediction.get('prob_predicted')):.2f}"
+    return f"{predicted}{star} {as_float(prediction.get('prob_predicted')):.2f}"
 
 
 def point_marks(token: dict[str, Any], extra_points: Iterable[int] = ()) -> list[tuple[float, str]]:
     """``(time, "50%: F1 670 F2 1977 F3 2658")`` at each measurement point of a vowel."""
     out = []
     for pct in sorted({*FIXED_POINTS, *extra_points}):
-        values = [_num(token.get(f"f{k}_{pct}")) for k in (1, 2, 3)]
+        values = [as_float(token.get(f"f{k}_{pct}")) for k in (1, 2, 3)]
         text = " ".join(f"F{k} {v:.0f}" if v == v else f"F{k} –" for k, v in zip((1, 2, 3), values))
         out.append((token["start"] + pct / 100 * (token["end"] - token["start"]), f"{pct}%: {text}"))
     return out
@@ -136,24 +130,13 @@ def cam_mark(token_id: str, cams: dict[str, dict]) -> str:
     parts = []
     for which in ("true", "pred"):
         row = cams[which].get(token_id)
-        peak = _num(row.get("peak1_hz")) if row else math.nan
+        peak = as_float(row.get("peak1_hz")) if row else math.nan
         if peak == peak:
-            half = _num(row.get("hz_per_row")) / 2
+            half = as_float(row.get("hz_per_row")) / 2
             cls = row.get("predicted" if which == "pred" else "vowel", "")
             band = f"{peak - half:.0f}-{peak + half:.0f} Hz" if half == half else f"{peak:.0f} Hz"
             parts.append(f"{which} {cls} {band}")
     return " | ".join(parts)
-
-
-def point_tier(name: str, start: float, end: float, points: Iterable[tuple[float, str]]) -> Tier:
-    """A point tier (points sorted, one per time, inside ``start``..``end``)."""
-    seen: dict[float, str] = {}
-    for t, text in sorted(points):
-        t = round(float(t), 6)
-        if start <= t <= end:
-            seen[t] = f"{seen[t]} | {text}" if t in seen else text
-    marks = [Interval(t, t, text, i) for i, (t, text) in enumerate(sorted(seen.items()), 1)]
-    return Tier(name=name, start=start, end=end, intervals=marks, is_point=True)
 
 
 def _free(name: str, names: set[str]) -> str:
@@ -166,10 +149,10 @@ def _free(name: str, names: set[str]) -> str:
 def _sources(run: rundir.RunDir, corpus, textgrids) -> tuple[Path, Path | None]:
     if corpus is None:
         try:
-            data = json.loads(run.path(SOURCES).read_text(encoding="utf-8"))
+            data = json.loads(run.path(rundir.SOURCES).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             raise RunDirError(
-                f"{run.root}: no {SOURCES} (extracted by an older vowelcam); give --corpus "
+                f"{run.root}: no {rundir.SOURCES} (extracted by an older vowelcam); give --corpus "
                 "(and --textgrids if they were apart)"
             ) from None
         corpus, textgrids = data.get("corpus"), textgrids or data.get("textgrids") or None
@@ -184,11 +167,7 @@ def _read(pair) -> TextGrid:
 
 
 def _points(settings) -> list[int]:
-    if settings is None:
-        return []
-    from ..measure.tracks import extra_points
-
-    return extra_points(settings.measure)
+    return settings_points(settings.measure) if settings is not None else []
 
 
 def _by_id(path: Path) -> dict[str, dict[str, str]]:
@@ -200,10 +179,3 @@ def _by_file(tokens: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     for t in tokens:
         out.setdefault(t["file"], []).append(t)
     return out
-
-
-def _num(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan

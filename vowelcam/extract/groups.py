@@ -32,12 +32,12 @@ from ..acoustics.audio import read_segment
 from ..config import Settings
 from ..corpus.speakers import SpeakerResolver
 from ..errors import DataProblem
+from ..tokens import GROUPS
 
 MAX_TOKENS = 24
 MEN_BELOW_HZ = 160.0  # F0-only fallback: between men's and women's mean F0 (Peterson & Barney 1952: 132 / 223 Hz)
 SOUND_SPEED_CM_S = 35000.0
 ESTIMATE_STEPS, ESTIMATE_SPAN = 5, 0.25
-GROUPS = ("men", "women", "children")
 # (log F0, log F3) class means and pooled covariance, per-speaker medians of PB52 + H95 (see module docstring)
 _MEANS = np.array([[4.85771, 7.81419], [5.39287, 7.95622], [5.48764, 8.06361]])
 _COVARIANCE = np.array([[0.0141082, 0.00099366], [0.00099366, 0.00348009]])

@@ -23,8 +23,8 @@ from ..corpus.speakers import SpeakerResolver
 from ..corpus.textgrids import TextGrid, read_textgrid, read_timit
 from ..corpus.tiers import find_tier_groups
 from ..errors import DataProblem
-from ..measure.carry import carried_values
-from ..measure.hooks import token_extras
+from ..measure.carried_tiers import carried_values
+from ..measure.extra_outputs import token_extras
 from ..tokens import MEASURE_COLUMNS
 
 log = logging.getLogger(__name__)

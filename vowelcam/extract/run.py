@@ -30,8 +30,7 @@ from ..config import Settings, save_settings
 from ..corpus.discover import Pair, discover
 from ..corpus.speakers import SpeakerResolver
 from ..errors import ConfigError, VowelcamError
-from ..export.textgrids import record_sources
-from ..measure.hooks import merge_outputs, normalised_tokens, write_chunk_tracks
+from ..measure.extra_outputs import merge_outputs, normalised_tokens, write_chunk_tracks
 from ..progress import ProgressCallback, report
 from ..rundir import PROBLEM_COLUMNS, RunDir, iter_csv, read_csv, write_csv
 from .groups import estimate_groups
@@ -123,7 +122,7 @@ def extract(
             "audio and TextGrids pair by relative path or file name)"
         )
     run = RunDir(out).create()  # only once the corpus is known to hold pairs: a typo leaves no empty run dir
-    record_sources(run.root, corpus, textgrids)  # for export-textgrids
+    rundir.record_sources(run.root, corpus, textgrids)  # for export-textgrids
     chunks = _chunks(found.pairs, settings.extract.chunk_files)
     signatures = [_signature(chunk, settings) for chunk in chunks]
     todo = [i for i, sig in enumerate(signatures) if force or _marker(run, i) != sig]

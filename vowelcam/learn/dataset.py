@@ -11,14 +11,20 @@ train/validation/test: the validation split chooses the epoch, the test split is
 changes silently (see :func:`split_groups`): ``auto`` groups by speaker when every token names one of at least
 :data:`MIN_SPEAKERS` speakers, by recording when the corpus has a single speaker (said in the log), and stops with
 an error otherwise, asking for an explicit ``--group-by speaker|recording``.
+
+Input scaling (:func:`scale_input`, recorded in the checkpoint's ``norm``): ``(dB - floor) / scale`` with
+``floor`` the store's dB floor (silence) and ``scale`` the training tokens' dB standard deviation, so the value 0
+*is* silence and the zero padding of every convolution adds silence at the axis edges, not loudness. Checkpoints
+written before this (``norm = {mean, std}``, a corpus-mean z-score, where 0 meant average loudness) keep loading
+with their own scaling. (This is the *scaling* of the dB input; formant *normalisation* per speaker is
+:mod:`vowelcam.measure.speaker_normalisation`.)
 """
 
 from __future__ import annotations
 
 import logging
 import warnings
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +37,6 @@ from ..acoustics.store import SpectrogramStore
 from ..corpus.labels import VOWEL_SETS
 from ..corpus.labels import vowel_set as named_vowel_set
 from ..errors import ConfigError, RunDirError
-from .models import normalise
 
 log = logging.getLogger(__name__)
 
@@ -181,19 +186,12 @@ def _grouped_folds(targets: np.ndarray, groups: np.ndarray, k: int, seed: int):
             yield test_idx
 
 
-def split_summary(data: TaskData, split: np.ndarray) -> dict[str, dict[str, int]]:
-    """Token count per class in each split (for the log and the summary)."""
-    return {
-        name: dict(Counter(data.labels[t] for t in data.targets[split == name])) for name in ("train", "val", "test")
-    }
-
-
 @dataclass(frozen=True)
 class Augment:
-    """Axis-preserving augmentation on normalised spectrograms: no flips, no frequency warps, no resizing.
+    """Axis-preserving augmentation on scaled spectrograms: no flips, no frequency warps, no resizing.
 
     ``shift``: up to this many frames of time shift (the gap filled with the floor value); ``mask``: up to this
-    many frames of one time mask; ``noise``: std of Gaussian noise; ``gain``: up to +- this many normalised units
+    many frames of one time mask; ``noise``: std of Gaussian noise; ``gain``: up to +- this many scaled units
     added to the whole token (a level change, as dB add).
     """
 
@@ -230,7 +228,8 @@ def _time_shift(x: torch.Tensor, shift: int, floor: float) -> torch.Tensor:
 
 
 class SpectrogramDataset(Dataset):
-    """Tokens of a task read from the store (memory-mapped), normalised, optionally augmented.
+    """Tokens of a task read from the store (memory-mapped), scaled (:func:`~.models.scale_input`),
+    optionally augmented.
 
     Items are ``(x [1, F, T] float32, target, index)`` where ``index`` is the position in ``indices``' source.
     """
@@ -249,7 +248,7 @@ class SpectrogramDataset(Dataset):
         self.store, self.rows, self.targets = store, rows, targets
         self.indices = np.asarray(indices)
         self.max_freq, self.norm, self.augment = max_freq, norm, augment
-        self.floor = float(normalise(torch.tensor(float(store.settings.get("db_floor", -100.0))), norm))
+        self.floor = float(scale_input(torch.tensor(float(store.settings.get("db_floor", -100.0))), norm))
         self.gen = torch.Generator().manual_seed(seed)
 
     def __len__(self) -> int:
@@ -259,14 +258,45 @@ class SpectrogramDataset(Dataset):
         idx = int(self.indices[i])
         row = self.rows[idx]
         spec = self.store.get(row["spec_shard"], row["spec_row"], self.max_freq)
-        x = normalise(torch.from_numpy(spec), self.norm)
+        x = scale_input(torch.from_numpy(spec), self.norm)
         x = x.unsqueeze(0)
         if self.augment is not None:
             x = self.augment(x, self.floor, self.gen)
         return x, int(self.targets[idx]), idx
 
 
-def estimate_norm(
+def scale_input(db: torch.Tensor, norm: Mapping[str, float]) -> torch.Tensor:
+    """The model's input from dB values: ``(dB - floor) / scale`` (0 = silence), or the legacy z-score
+    ``(dB - mean) / std`` for a checkpoint whose ``norm`` has no ``floor``."""
+    offset, scale = input_offset_scale(norm)
+    return (db - offset) / scale
+
+
+def input_offset_scale(norm: Mapping[str, float]) -> tuple[float, float]:
+    """``(offset, scale)`` of a checkpoint's input scaling (see :func:`scale_input`)."""
+    if "floor" in norm:
+        return float(norm["floor"]), float(norm["scale"])
+    return float(norm["mean"]), float(norm["std"])
+
+
+def silence_scaling(stats: Mapping[str, float], db_floor: float) -> dict[str, float]:
+    """The input scaling new models use: offset at the store's ``db_floor`` (so 0 = silence), scaled by the
+    training tokens' dB standard deviation ``stats["std"]``; ``stats["mean"]`` kept as ``mean_db`` for the record."""
+    return {"floor": float(db_floor), "scale": float(stats["std"]), "mean_db": float(stats["mean"])}
+
+
+def describe_input_scaling(norm: Mapping[str, float]) -> str:
+    """One line for meta files and reports."""
+    offset, scale = input_offset_scale(norm)
+    if "floor" in norm:
+        return f"(dB - {offset:g}) / {scale:.4g}: 0 = the dB floor (silence), zero padding = silence"
+    return (
+        f"(dB - {offset:.4g}) / {scale:.4g} (legacy corpus-mean z-score: 0 = mean loudness, so zero padding "
+        f"adds mean loudness at the axis edges)"
+    )
+
+
+def estimate_input_level(
     store: SpectrogramStore,
     rows: Sequence[dict[str, Any]],
     indices: np.ndarray,

@@ -27,7 +27,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 from ..config import TrainSettings
 from ..progress import ProgressCallback, report
 from ..rundir import atomic_path
-from .accel import autocast, cpu_has_native_bf16, maybe_compile, to_device, train_autocast, training_precision
+from .device import autocast, cpu_has_native_bf16, maybe_compile, to_device, train_autocast, training_precision
 from .distributed import Dist, all_reduce_mean, broadcast_buffers, broadcast_object, gather_arrays
 
 __all__ = [
@@ -98,7 +98,7 @@ def run_epoch(
     on_batch: Callable[[int, float, float], None],
     precision: str = "auto",
 ) -> tuple[float, float]:
-    """One pass of training at ``precision`` (see :func:`accel.training_precision`); returns mean loss and
+    """One pass of training at ``precision`` (see :func:`device.training_precision`); returns mean loss and
     accuracy.
 
     Loss and accuracy are summed on the device; on CUDA they are read back (a synchronisation) only every

@@ -13,11 +13,7 @@ ResNet (stride 32 in both axes). Pretrained conv1 weights are kept for one input
 The checkpoint (``model/model.pt``) is a plain dict loadable with ``torch.load(weights_only=True)``; see
 :func:`checkpoint_dict` and :func:`load_model`.
 
-Input normalisation (:func:`normalise`, recorded in the checkpoint's ``norm``): ``(dB - floor) / scale`` with
-``floor`` the store's dB floor (silence) and ``scale`` the training tokens' dB standard deviation, so the value 0
-*is* silence and the zero padding of every convolution adds silence at the axis edges, not loudness. Checkpoints
-written before this (``norm = {mean, std}``, a corpus-mean z-score, where 0 meant average loudness) keep loading
-with their own normalisation.
+Input scaling: :func:`vowelcam.learn.dataset.scale_input`.
 """
 
 from __future__ import annotations
@@ -36,6 +32,7 @@ from torch import nn
 from torchvision import models as tvm
 
 from ..errors import ModelError
+from .dataset import scale_input
 
 log = logging.getLogger(__name__)
 
@@ -259,37 +256,6 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     return data
 
 
-def normalise(db: torch.Tensor, norm: Mapping[str, float]) -> torch.Tensor:
-    """Normalised input from dB values: ``(dB - floor) / scale`` (0 = silence), or the legacy z-score
-    ``(dB - mean) / std`` for a checkpoint whose ``norm`` has no ``floor``."""
-    offset, scale = norm_offset_scale(norm)
-    return (db - offset) / scale
-
-
-def norm_offset_scale(norm: Mapping[str, float]) -> tuple[float, float]:
-    """``(offset, scale)`` of a checkpoint's normalisation (see :func:`normalise`)."""
-    if "floor" in norm:
-        return float(norm["floor"]), float(norm["scale"])
-    return float(norm["mean"]), float(norm["std"])
-
-
-def silence_norm(stats: Mapping[str, float], db_floor: float) -> dict[str, float]:
-    """The normalisation new models use: offset at the store's ``db_floor`` (so 0 = silence), scaled by the
-    training tokens' dB standard deviation ``stats["std"]``; ``stats["mean"]`` kept as ``mean_db`` for the record."""
-    return {"floor": float(db_floor), "scale": float(stats["std"]), "mean_db": float(stats["mean"])}
-
-
-def describe_norm(norm: Mapping[str, float]) -> str:
-    """One line for meta files and reports."""
-    offset, scale = norm_offset_scale(norm)
-    if "floor" in norm:
-        return f"(dB - {offset:g}) / {scale:.4g}: 0 = the dB floor (silence), zero padding = silence"
-    return (
-        f"(dB - {offset:.4g}) / {scale:.4g} (legacy corpus-mean z-score: 0 = mean loudness, so zero padding "
-        f"adds mean loudness at the axis edges)"
-    )
-
-
 @dataclass
 class ModelInfo:
     """Everything about a trained model except its weights."""
@@ -308,11 +274,11 @@ class ModelInfo:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def prepare(self, specs: np.ndarray) -> torch.Tensor:
-        """``[N, F, T]`` dB spectrograms -> the normalised ``[N, 1, F, T]`` float tensor the model takes."""
+        """``[N, F, T]`` dB spectrograms -> the scaled ``[N, 1, F, T]`` float tensor the model takes."""
         arr = np.asarray(specs, dtype=np.float32)
         if arr.ndim == 2:
             arr = arr[None]
-        return normalise(torch.from_numpy(arr), self.norm).unsqueeze(1)
+        return scale_input(torch.from_numpy(arr), self.norm).unsqueeze(1)
 
     def n_rows(self) -> int:
         """Input rows the model expects (the store's rows up to ``max_freq``)."""

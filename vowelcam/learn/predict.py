@@ -21,8 +21,8 @@ from ..acoustics.store import SpectrogramStore
 from ..errors import RunDirError
 from ..progress import ProgressCallback, report
 from ..tokens import read_tokens
-from .accel import CUDA_EVAL_BATCH, autocast, prepare_model, resolve_device, to_device
 from .dataset import select_task
+from .device import CUDA_EVAL_BATCH, autocast, prepare_model, resolve_device, to_device
 from .distributed import Dist, batch_shard, gather_arrays, process_group
 from .metrics import accuracy_interval, prediction_columns, prediction_rows
 from .models import ModelInfo, check_compatible, load_model

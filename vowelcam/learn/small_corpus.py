@@ -20,6 +20,7 @@ import numpy as np
 from ..errors import RunDirError
 from ..intervals import wilson_interval
 from .dataset import TaskData
+from .distributed import from_env
 
 log = logging.getLogger(__name__)
 
@@ -93,3 +94,27 @@ def chance_warning(best_val_acc: float, n_val: int, val_chance: float, n_classes
         f"noise. Try more data (here {per_class:.0f} training tokens per class), fewer classes "
         "(--vowels corner), fewer epochs (--epochs 5), or a coarser input (--freq-pool 2)."
     )
+
+
+def add_honesty(result: Any, data: TaskData, splits: list[np.ndarray], states: list, left_out: dict[str, int]) -> None:
+    """Add to a train result (a :class:`~.train.TrainResult`) chance, the classes left out and a warning per fold
+    whose best validation accuracy stayed at chance."""
+    n = len(data.labels)
+    tested = np.concatenate([data.targets[split == "test"] for split in splits])
+    result.chance, result.left_out = chance_accuracy(tested, n), dict(left_out)
+    if left_out:
+        result.warnings.append(
+            f"left out {len(left_out)} class(es) with too few tokens: "
+            + ", ".join(f"{c} ({k})" for c, k in sorted(left_out.items()))
+            + f" (see {PROBLEMS})"
+        )
+    for fold, (split, state) in enumerate(zip(splits, states)):
+        val = data.targets[split == "val"]
+        val_chance = chance_accuracy(val, n)
+        peak = max((rec["val_acc"] for rec in state.history), default=state.best_acc)  # over every epoch
+        if at_chance(peak, len(val), val_chance):
+            where = f"fold {fold + 1}: " if len(splits) > 1 else ""
+            result.warnings.append(where + chance_warning(peak, len(val), val_chance, n, int((split == "train").sum())))
+    if from_env().is_main:
+        for line in result.warnings:
+            log.warning("%s", line)

@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, DistributedSampler
 
 from .. import rundir
 from ..acoustics.store import SpectrogramStore
@@ -32,8 +31,9 @@ from ..errors import ConfigError, RunDirError
 from ..progress import ProgressCallback
 from ..tokens import read_tokens
 from . import dataset as ds
-from .accel import PRECISIONS, eval_batch_size, loader_options, prepare_model, resolve_device
-from .distributed import Dist, batch_shard, check_same_on_all_ranks, from_env, gather_arrays, process_group
+from . import loaders
+from .device import PRECISIONS, prepare_model, resolve_device
+from .distributed import Dist, check_same_on_all_ranks, from_env, gather_arrays, process_group
 from .loop import Batches, fit_fold, predict
 from .metrics import accuracy_interval, confusion_matrix, confusion_rows, prediction_columns, prediction_rows
 from .models import (
@@ -48,9 +48,8 @@ from .models import (
     info_from_checkpoint,
     load_backbone,
     read_state_dict,
-    silence_norm,
 )
-from .small_corpus import PROBLEMS, at_chance, chance_accuracy, chance_warning, drop_rare_classes
+from .small_corpus import PROBLEMS, add_honesty, chance_accuracy, drop_rare_classes
 
 log = logging.getLogger(__name__)
 
@@ -174,31 +173,6 @@ def _check_settings(settings: TrainSettings) -> None:
         raise ConfigError(f"min_class_tokens {settings.min_class_tokens}: use at least 1")
 
 
-def _add_honesty(
-    result: TrainResult, data: ds.TaskData, splits: list[np.ndarray], states: list, left_out: dict[str, int]
-) -> None:
-    """Chance, the classes left out, and a warning per fold whose best validation accuracy stayed at chance."""
-    n = len(data.labels)
-    tested = np.concatenate([data.targets[split == "test"] for split in splits])
-    result.chance, result.left_out = chance_accuracy(tested, n), dict(left_out)
-    if left_out:
-        result.warnings.append(
-            f"left out {len(left_out)} class(es) with too few tokens: "
-            + ", ".join(f"{c} ({k})" for c, k in sorted(left_out.items()))
-            + f" (see {PROBLEMS})"
-        )
-    for fold, (split, state) in enumerate(zip(splits, states)):
-        val = data.targets[split == "val"]
-        val_chance = chance_accuracy(val, n)
-        peak = max((rec["val_acc"] for rec in state.history), default=state.best_acc)  # over every epoch
-        if at_chance(peak, len(val), val_chance):
-            where = f"fold {fold + 1}: " if len(splits) > 1 else ""
-            result.warnings.append(where + chance_warning(peak, len(val), val_chance, n, int((split == "train").sum())))
-    if from_env().is_main:
-        for line in result.warnings:
-            log.warning("%s", line)
-
-
 def _load_task(
     run: rundir.RunDir, settings: TrainSettings
 ) -> tuple[SpectrogramStore, ds.TaskData, dict[str, int], list[dict[str, Any]]]:
@@ -256,8 +230,8 @@ def _train_fold(
     place: Dist,
 ):
     train_idx, val_idx = np.flatnonzero(split == "train"), np.flatnonzero(split == "val")
-    stats = ds.estimate_norm(store, data.rows, train_idx, data.max_freq, seed=settings.seed)
-    norm = silence_norm(stats, float(store.settings.get("db_floor", -100.0)))  # 0 = silence, as zero padding
+    stats = ds.estimate_input_level(store, data.rows, train_idx, data.max_freq, seed=settings.seed)
+    norm = ds.silence_scaling(stats, float(store.settings.get("db_floor", -100.0)))  # 0 = silence, as zero padding
     info = ModelInfo(
         arch=arch,
         labels=list(data.labels),
@@ -278,12 +252,12 @@ def _train_fold(
     prepare_model(model, dev)
     augment = ds.Augment() if settings.augment else None
     batches = Batches(
-        train=_train_loader(store, data, train_idx, norm, settings, augment, settings.seed + fold, dev, place),
-        val=_eval_loader(store, data, val_idx, norm, settings, dev, place),
+        train=loaders.train_loader(store, data, train_idx, norm, settings, augment, settings.seed + fold, dev, place),
+        val=loaders.eval_loader(store, data, val_idx, norm, settings, dev, place),
         seed=settings.seed + fold,
         rank=place.rank,
-        calibrate=_calibration_loader(
-            store, data, _calibration_tokens(train_idx, settings.seed + fold), norm, settings, dev
+        calibrate=loaders.calibration_loader(
+            store, data, loaders.calibration_tokens(train_idx, settings.seed + fold), norm, settings, dev
         ),
         val_chance=chance_accuracy(data.targets[val_idx], len(data.labels)),
     )
@@ -301,7 +275,7 @@ def _train_fold(
         }
     )
     scored = np.arange(len(split)) if settings.folds < 2 else np.flatnonzero(split == "test")
-    probs, targets, idx = predict(model, _eval_loader(store, data, scored, norm, settings, dev, place), dev)
+    probs, targets, idx = predict(model, loaders.eval_loader(store, data, scored, norm, settings, dev, place), dev)
     probs, targets, idx = (gather_arrays(a, place) for a in (probs, targets, idx))
     rows = prediction_rows([data.rows[i]["token_id"] for i in idx], targets, probs, data.labels, split[idx], fold)
     tested = [r["correct"] for r in rows if r["split"] == "test"]
@@ -331,96 +305,6 @@ def _initial_model(info: ModelInfo, settings: TrainSettings, store: SpectrogramS
             check_compatible(other, store.settings, str(path))
         load_backbone(model, read_state_dict(path), str(path))
     return model
-
-
-CALIBRATION_TOKENS = 1024  # training tokens (at most) whose activations recalibrate BatchNorm before validation
-
-
-def _calibration_tokens(train_idx: np.ndarray, seed: int) -> np.ndarray:
-    """A fixed random subset (in token order) of the training tokens for BatchNorm recalibration."""
-    if len(train_idx) <= CALIBRATION_TOKENS:
-        return train_idx
-    return np.sort(np.random.default_rng(seed).choice(train_idx, CALIBRATION_TOKENS, replace=False))
-
-
-def _calibration_loader(
-    store: SpectrogramStore,
-    data: ds.TaskData,
-    indices: np.ndarray,
-    norm: dict[str, float],
-    settings: TrainSettings,
-    dev: torch.device,
-) -> DataLoader:
-    """In-order, un-augmented batches of every calibration token, on every rank (not sharded: each rank computes
-    the same BatchNorm statistics as a single process would)."""
-    dataset = ds.SpectrogramDataset(store, data.rows, data.targets, indices, data.max_freq, norm)
-    return DataLoader(
-        dataset,
-        batch_size=settings.batch_size,
-        shuffle=False,
-        num_workers=settings.workers,
-        worker_init_fn=_worker_init if settings.workers else None,
-        **loader_options(dev),
-    )
-
-
-def _worker_init(worker_id: int) -> None:
-    info = torch.utils.data.get_worker_info()
-    info.dataset.gen.manual_seed(torch.initial_seed() % 2**63)
-
-
-def _train_loader(
-    store: SpectrogramStore,
-    data: ds.TaskData,
-    indices: np.ndarray,
-    norm: dict[str, float],
-    settings: TrainSettings,
-    augment: ds.Augment | None,
-    seed: int,
-    dev: torch.device,
-    place: Dist,
-) -> DataLoader:
-    """Shuffled, augmented batches of ``settings.batch_size`` per rank (a DistributedSampler share under
-    torchrun, seeded so that its epoch ``e`` order depends only on (seed, e) as in one process)."""
-    dataset = ds.SpectrogramDataset(store, data.rows, data.targets, indices, data.max_freq, norm, augment, seed)
-    sampler = (
-        DistributedSampler(dataset, num_replicas=place.world_size, rank=place.rank, shuffle=True, seed=seed * 100_003)
-        if place.enabled
-        else None
-    )
-    return DataLoader(
-        dataset,
-        batch_size=settings.batch_size,
-        shuffle=sampler is None,
-        sampler=sampler,
-        num_workers=settings.workers,
-        generator=torch.Generator().manual_seed(seed),
-        worker_init_fn=_worker_init if settings.workers else None,
-        **loader_options(dev),
-    )
-
-
-def _eval_loader(
-    store: SpectrogramStore,
-    data: ds.TaskData,
-    indices: np.ndarray,
-    norm: dict[str, float],
-    settings: TrainSettings,
-    dev: torch.device,
-    place: Dist,
-) -> DataLoader:
-    """In-order batches of this rank's run of whole batches of ``indices`` (all of them in one process)."""
-    batch = eval_batch_size(settings.eval_batch_size, settings.batch_size, dev)
-    start, stop = batch_shard(len(indices), batch, place)
-    dataset = ds.SpectrogramDataset(store, data.rows, data.targets, indices[start:stop], data.max_freq, norm)
-    return DataLoader(
-        dataset,
-        batch_size=batch,
-        shuffle=False,
-        num_workers=settings.workers,
-        worker_init_fn=_worker_init if settings.workers else None,
-        **loader_options(dev),
-    )
 
 
 def _write_outputs(
@@ -465,7 +349,7 @@ def _write_outputs(
         hz_per_row=dict(info.hz_per_row),
         seconds=time.perf_counter() - started,
     )
-    _add_honesty(result, data, splits, states, rare[0])
+    add_honesty(result, data, splits, states, rare[0])
     if not write:
         return result
     if rare[1]:

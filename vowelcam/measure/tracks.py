@@ -21,7 +21,6 @@ a track's F1 is the chosen ceiling's alone, so the two can differ by a few Hz.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,9 +29,9 @@ from scipy.fft import dct
 
 from ..acoustics import praat
 from ..config import MeasureSettings
+from ..tokens import dct_columns, extra_points, point_columns
 
 TRACK_COLUMNS = ["token_id", "time", "prop_time", "formant", "hz", "bandwidth"]
-FIXED_POINTS = (20, 50, 80)
 DEFAULT_STEP = 0.05  # grid used for extra points when tracks.csv is off
 N_FORMANTS = 3
 P_REF = 2e-5  # Pa: Praat's intensity reference
@@ -62,28 +61,9 @@ def track_fractions(step: float) -> np.ndarray:
     return np.linspace(0.0, 1.0, n + 1)
 
 
-def extra_points(settings: MeasureSettings) -> list[int]:
-    """The ``measure.points`` percentages that need wide columns beyond 20/50/80 (sorted, unique)."""
-    points = sorted({int(round(float(p))) for p in settings.points})
-    bad = [p for p in points if not 0 <= p <= 100]
-    if bad:
-        raise ValueError(f"measurement points must lie in 0..100 %, got {bad}")
-    return [p for p in points if p not in FIXED_POINTS]
-
-
 def wants_track(settings: MeasureSettings) -> bool:
     """Whether a track must be measured (for tracks.csv, DCT or extra points)."""
     return settings.track_step > 0 or bool(extra_points(settings))
-
-
-def dct_columns(order: int) -> list[str]:
-    """``f1_dct0 .. f3_dct<order-1>``."""
-    return [f"f{k}_dct{i}" for k in range(1, N_FORMANTS + 1) for i in range(order)]
-
-
-def point_columns(points: Iterable[int]) -> list[str]:
-    """``f1_<p>, f2_<p>, f3_<p>`` for each point."""
-    return [f"f{k}_{p}" for p in points for k in range(1, N_FORMANTS + 1)]
 
 
 def measure_track(
@@ -163,11 +143,3 @@ def empty_columns(settings: MeasureSettings) -> dict[str, float]:
     """The track-derived columns, all NaN (consonants, or a token without a ceiling)."""
     cols = dct_columns(settings.dct_order) if settings.track_step > 0 else []
     return dict.fromkeys(cols + point_columns(extra_points(settings)), math.nan)
-
-
-def extra_token_columns(settings: MeasureSettings, carry_tiers: Sequence[str] = ()) -> list[str]:
-    """Columns of ``tokens.csv`` that depend on the settings: DCT, extra points, carried tiers."""
-    from .carry import carry_column
-
-    cols = dct_columns(settings.dct_order) if settings.track_step > 0 else []
-    return cols + point_columns(extra_points(settings)) + [carry_column(name) for name in carry_tiers]

@@ -6,9 +6,11 @@ Entry point::
     result = build_report("runs/h95")          # -> ReportResult(html, pdf, figures, pdf_error, timings, pages, missing)
 
 Modules, one job each: ``data`` (load and validate the run directory; optional parts may be missing),
-``stats`` (the numbers with their 95 % intervals), ``references`` (published formants for the run's speaker
-groups), ``sections`` (the report's sections as plain data), ``plots`` / ``cards`` / ``figures`` (matplotlib,
-headless), ``render`` (Jinja2 with autoescape → HTML → WeasyPrint PDF), ``ipa`` (labels as "i (IY)").
+``stats`` (the numbers with their 95 % intervals), ``reference_mixture`` (published formants mixed for the run's
+speaker groups), ``sections`` (the report's sections as plain data), ``plots`` / ``cards`` / ``figures``
+(matplotlib, headless), ``render`` (Jinja2 with autoescape → HTML → WeasyPrint PDF), ``speakers`` (the
+per-speaker view), ``map_quality``, ``token_view`` (one token's picture: the report cards and ``vowelcam show``).
+Labels are written as "i (IY)" by :func:`vowelcam.corpus.labels.ipa_label`.
 """
 
 from __future__ import annotations

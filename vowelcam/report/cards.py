@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 
-from .ipa import ipa_label
+from ..corpus.labels import ipa_label
 from .plots import MEASURED, halo, save, style
 
 # CAM overlay: transparent below a tenth of the card's maximum (so weak maps do not veil the spectrogram),

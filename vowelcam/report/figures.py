@@ -11,12 +11,13 @@ from typing import Any, Optional
 
 import numpy as np
 
+from ..corpus.labels import ipa_label
 from ..progress import ProgressCallback, report
-from .cards import CardInputs, card_figure
+from ..rundir import as_float
+from .cards import card_figure
 from .data import ReportData
-from .ipa import ipa_label
 from .plots import confusion_figure, profile_figure, vowel_space_figure
-from .references import Reference
+from .reference_mixture import Reference
 from .stats import (
     Estimate,
     baseline_profiles,
@@ -24,11 +25,10 @@ from .stats import (
     class_order,
     confusion_matrix,
     evaluation_rows,
-    num,
     select_gallery,
     top_confusions,
 )
-from .token_view import TRACKS, read_tracks, with_track
+from .token_view import TRACKS, card_inputs, read_tracks, with_track
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ def _formant_points(tokens: list[dict[str, Any]]) -> dict[str, tuple[np.ndarray,
     for t in tokens:
         if t.get("kind", "vowel") != "vowel":
             continue
-        f1, f2 = num(t.get("f1_50")), num(t.get("f2_50"))
+        f1, f2 = as_float(t.get("f1_50")), as_float(t.get("f2_50"))
         if f1 == f1 and f2 == f2:
             by_class.setdefault(t["phone"], []).append((f1, f2))
     return {c: (np.array([p[0] for p in v]), np.array([p[1] for p in v])) for c, v in sorted(by_class.items())}
@@ -138,49 +138,25 @@ def _cards(
     return cards, len(errors)
 
 
-def card_inputs(data: ReportData, token: dict[str, Any], row: dict[str, str]) -> Optional[CardInputs]:
-    """A card's spectrogram and maps for ``token`` (``row``: its predictions.csv row); None without a spectrogram."""
-    if data.store is None or not isinstance(token.get("spec_shard"), int) or not isinstance(token.get("spec_row"), int):
-        return None
-    cams = data.cams
-    max_freq = float(cams.freqs[-1]) if cams is not None else float((data.model or {}).get("max_freq") or 0.0)
-    spec = data.store.get(token["spec_shard"], token["spec_row"], max_freq=max_freq)
-    freqs = data.store.freqs[: spec.shape[0]]
-    cam_true = cam_pred = None
-    if cams is not None and row["token_id"] in cams.row_of:
-        r = cams.row_of[row["token_id"]]
-        cam_true = np.asarray(cams.true_maps[r], dtype=np.float32)
-        cam_pred = np.asarray(cams.pred_maps[r], dtype=np.float32) if cams.pred_maps is not None else None
-        if cam_true.shape != spec.shape:
-            log.warning(
-                "token %s: CAM %s and spectrogram %s grids differ; card drawn without CAM",
-                row["token_id"],
-                cam_true.shape,
-                spec.shape,
-            )
-            cam_true = cam_pred = None
-    return CardInputs(spec, freqs, data.store.times * 1000.0, cam_true, cam_pred, token, row["true"], row["predicted"])
-
-
 def _card_context(
     data: ReportData, token: dict[str, Any], row: dict[str, str], why: str, figure: Optional[str]
 ) -> dict[str, Any]:
-    probs = sorted(((k[2:], num(v)) for k, v in row.items() if k.startswith("p_")), key=lambda kv: -kv[1])
+    probs = sorted(((k[2:], as_float(v)) for k, v in row.items() if k.startswith("p_")), key=lambda kv: -kv[1])
     return {
         "figure": figure,
         "why": why,
         "token": token,
         "true": ipa_label(row["true"]),
         "predicted": ipa_label(row["predicted"]),
-        "prob_true": num(row.get("prob_true")),
-        "prob_predicted": num(row.get("prob_predicted")),
+        "prob_true": as_float(row.get("prob_true")),
+        "prob_predicted": as_float(row.get("prob_predicted")),
         "top": [(ipa_label(k), p) for k, p in probs[:3]],
         "context": [
             ipa_label(token.get("prev_phone") or "") or "#",
             ipa_label(token["phone"]),
             ipa_label(token.get("next_phone") or "") or "#",
         ],
-        "formants": {p: [num(token.get(f"f{k}_{p}")) for k in (1, 2, 3)] for p in (20, 50, 80)},
+        "formants": {p: [as_float(token.get(f"f{k}_{p}")) for k in (1, 2, 3)] for p in (20, 50, 80)},
     }
 
 

@@ -9,9 +9,9 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..rundir import read_csv
+from ..rundir import as_float, read_csv
 from .data import ReportData
-from .stats import Estimate, num
+from .stats import Estimate
 
 DISCRIMINATION = "discrimination.csv"
 CONTRASTIVE = "contrastive.csv"
@@ -26,9 +26,9 @@ def map_quality_section(data: ReportData) -> Optional[dict[str, Any]]:
         "method": meta.get("method", ""),
         "layer": meta.get("layer", ""),
         "hz_per_row": data.cams.hz_per_row,
-        "point_spread_hz": num(meta.get("point_spread_hz")),
-        "point_spread_ms": num(meta.get("point_spread_ms")),
-        "ms_per_column": num(meta.get("ms_per_column")),
+        "point_spread_hz": as_float(meta.get("point_spread_hz")),
+        "point_spread_ms": as_float(meta.get("point_spread_ms")),
+        "ms_per_column": as_float(meta.get("ms_per_column")),
         "time_resolution": meta.get("time_resolution", ""),
         "overlaps": overlap_counts(data.bands or []),
         "discrimination": _discrimination(data),
@@ -41,7 +41,7 @@ def overlap_counts(bands: list[dict[str, str]]) -> list[dict[str, Any]]:
     (``bandk_overlap`` in bands.csv), out of the tokens with that formant measured."""
     out = []
     for k in (1, 2, 3):
-        flags = [num(r.get(f"band{k}_overlap")) for r in bands]
+        flags = [as_float(r.get(f"band{k}_overlap")) for r in bands]
         measured = [f for f in flags if f == f]
         out.append({"formant": f"F{k}", "n_overlap": int(sum(f > 0 for f in measured)), "n_measured": len(measured)})
     return out if any(o["n_overlap"] for o in out) else []
@@ -53,7 +53,7 @@ def _discrimination(data: ReportData) -> list[dict[str, Any]]:
         return []
     rows = []
     for r in read_csv(path):
-        n = int(num(r.get("n")) or 0)
+        n = int(as_float(r.get("n")) or 0)
         rows.append(
             {
                 "method": r.get("method", ""),
@@ -62,10 +62,10 @@ def _discrimination(data: ReportData) -> list[dict[str, Any]]:
                 "n_clusters": r.get("n_clusters", ""),
                 "unit": r.get("unit", ""),
                 "rho_other": Estimate(
-                    num(r.get("rho_other")), num(r.get("rho_other_lo")), num(r.get("rho_other_hi")), n
+                    as_float(r.get("rho_other")), as_float(r.get("rho_other_lo")), as_float(r.get("rho_other_hi")), n
                 ),
                 "rho_reinit": Estimate(
-                    num(r.get("rho_reinit")), num(r.get("rho_reinit_lo")), num(r.get("rho_reinit_hi")), n
+                    as_float(r.get("rho_reinit")), as_float(r.get("rho_reinit_lo")), as_float(r.get("rho_reinit_hi")), n
                 ),
                 "collapsed": _flag(r.get("collapsed")),
                 "reason": r.get("reason", ""),
@@ -92,7 +92,7 @@ def _contrasts(data: ReportData) -> list[dict[str, Any]]:
     for (vowel, predicted), rows in sorted(pairs.items(), key=lambda kv: (-len(kv[1]), kv[0])):
 
         def median(col: str, rows=rows) -> float:
-            vals = np.array([num(r.get(col)) for r in rows], float)
+            vals = np.array([as_float(r.get(col)) for r in rows], float)
             vals = vals[np.isfinite(vals)]
             return float(np.median(vals)) if len(vals) else float("nan")
 

@@ -19,9 +19,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Ellipse
 
+from ..corpus.labels import ipa_label, to_ipa
 from ..rundir import atomic_path
-from .ipa import ipa_label, to_ipa
-from .references import Reference
+from .reference_mixture import Reference
 from .stats import Estimate, Profile
 
 DPI = 200

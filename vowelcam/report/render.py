@@ -16,14 +16,15 @@ from typing import Any, Optional
 
 import jinja2
 
-from .. import __version__, rundir
+from .. import rundir
+from .._version import __version__
 from ..errors import ConfigError
 from ..progress import ProgressCallback, report
 from ..rundir import atomic_path, atomic_write_text
 from .data import ReportData, load_report_data
 from .figures import make_figures
 from .map_quality import map_quality_section
-from .references import references_for
+from .reference_mixture import references_for
 from .sections import (
     agreement_rows,
     analysed_tokens,

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Optional
 
+from ..corpus.labels import ipa_label
+from ..rundir import as_float
 from .data import ReportData
-from .ipa import ipa_label
-from .references import CITATIONS, Reference
-from .stats import Estimate, accuracy, evaluation_rows, num, problem_counts, proportion
+from .reference_mixture import CITATIONS, Reference
+from .stats import Estimate, accuracy, evaluation_rows, problem_counts, proportion
 
 PROBLEM_ROWS_SHOWN = 25
 ALL_VOWELS = "ALL"  # agreement.csv's row over every vowel
@@ -127,13 +128,13 @@ def model_info(data: ReportData) -> Optional[dict[str, Any]]:
     info["hz_per_row"] = meta.get("hz_per_row") if isinstance(meta.get("hz_per_row"), dict) else {}
     info["norm"] = meta.get("norm")
     if data.metrics:
-        val = [num(m.get("val_acc")) for m in data.metrics]
-        loss = [num(m.get("val_loss")) for m in data.metrics]  # training keeps the epoch of lowest validation loss
+        val = [as_float(m.get("val_acc")) for m in data.metrics]
+        loss = [as_float(m.get("val_loss")) for m in data.metrics]  # training keeps the epoch of lowest validation loss
         best = min(range(len(loss)), key=lambda i: loss[i] if loss[i] == loss[i] else float("inf"))
         info["epochs"] = len(data.metrics)
         info["best_epoch"] = data.metrics[best].get("epoch")
         info["best_val_acc"] = val[best]
-        info["train_seconds"] = sum(num(m.get("seconds")) for m in data.metrics if m.get("seconds"))
+        info["train_seconds"] = sum(as_float(m.get("seconds")) for m in data.metrics if m.get("seconds"))
     return info
 
 
@@ -146,14 +147,16 @@ def agreement_rows(
         if r.get("subset", "all") != subset:
             continue
         vowel = r["vowel"]
-        n, k = int(num(r["n"]) if r["n"] else 0), int(num(r["n_correct"]) if r["n_correct"] else 0)
+        n, k = int(as_float(r["n"]) if r["n"] else 0), int(as_float(r["n_correct"]) if r["n_correct"] else 0)
         label = "all vowels" if vowel == ALL_VOWELS else ipa_label(vowel)
         unit = r.get("ci_unit") or ""
         if unit:  # the file's speaker-level interval
-            acc = Estimate(num(r["accuracy"]), num(r.get("accuracy_lo")), num(r.get("accuracy_hi")), n, unit)
+            acc = Estimate(
+                as_float(r["accuracy"]), as_float(r.get("accuracy_lo")), as_float(r.get("accuracy_hi")), n, unit
+            )
         else:  # written by an older vowelcam: Wilson, tokens as if independent
             wilson = proportion(k, n)
-            acc = Estimate(num(r["accuracy"]), wilson.lo, wilson.hi, n)
+            acc = Estimate(as_float(r["accuracy"]), wilson.lo, wilson.hi, n)
         rows.append(
             Row(
                 label=label,
@@ -165,32 +168,35 @@ def agreement_rows(
                 reference=references.get(vowel),
                 enrich={
                     f"f{i}": Estimate(
-                        num(r.get(f"enrich_f{i}")), num(r.get(f"enrich_f{i}_lo")), num(r.get(f"enrich_f{i}_hi")), n
+                        as_float(r.get(f"enrich_f{i}")),
+                        as_float(r.get(f"enrich_f{i}_lo")),
+                        as_float(r.get(f"enrich_f{i}_hi")),
+                        n,
                     )
                     for i in (1, 2, 3)
                 },
                 enrich_ref={
                     f"f{i}": Estimate(
-                        num(r.get(f"enrich_f{i}_ref")),
-                        num(r.get(f"enrich_f{i}_ref_lo")),
-                        num(r.get(f"enrich_f{i}_ref_hi")),
+                        as_float(r.get(f"enrich_f{i}_ref")),
+                        as_float(r.get(f"enrich_f{i}_ref_lo")),
+                        as_float(r.get(f"enrich_f{i}_ref_hi")),
                         n,
                     )
                     for i in (1, 2, 3)
                 },
-                peak_on_formant=num(r.get("peak_on_formant_share")),
-                hf_above_f3=num(r.get("hf_share_above_f3")),
-                hf_above_4k=num(r.get("hf_share_above_4k")),
+                peak_on_formant=as_float(r.get("peak_on_formant_share")),
+                hf_above_f3=as_float(r.get("hf_share_above_f3")),
+                hf_above_4k=as_float(r.get("hf_share_above_4k")),
                 evidence=_evidence(r, n, unit),
                 unit=unit,
-                n_clusters=int(num(r.get("n_clusters")) or 0),
+                n_clusters=int(as_float(r.get("n_clusters")) or 0),
             )
         )
     return rows
 
 
 def _estimate(r: dict[str, str], key: str, n: int, unit: str) -> Estimate:
-    return Estimate(num(r.get(key)), num(r.get(f"{key}_lo")), num(r.get(f"{key}_hi")), n, unit)
+    return Estimate(as_float(r.get(key)), as_float(r.get(f"{key}_lo")), as_float(r.get(f"{key}_hi")), n, unit)
 
 
 def _evidence(r: dict[str, str], n: int, unit: str) -> dict[str, Evidence]:
@@ -206,10 +212,10 @@ def _evidence(r: dict[str, str], n: int, unit: str) -> dict[str, Evidence]:
             controls={c: _estimate(r, f"{m}_{c}", n, unit) for c in CONTROL_NAMES},
             contrasts={
                 c: Estimate(
-                    num(r.get(f"{m}_minus_{c}")),
-                    num(r.get(f"{m}_minus_{c}_lo")),
-                    num(r.get(f"{m}_minus_{c}_hi")),
-                    int(num(r.get(f"{m}_minus_{c}_n")) or 0),
+                    as_float(r.get(f"{m}_minus_{c}")),
+                    as_float(r.get(f"{m}_minus_{c}_lo")),
+                    as_float(r.get(f"{m}_minus_{c}_hi")),
+                    int(as_float(r.get(f"{m}_minus_{c}_n")) or 0),
                     unit,
                 )
                 for c in CONTROL_NAMES
@@ -249,7 +255,9 @@ def faithfulness(data: ReportData) -> dict[str, Any]:
                 "metric": r["metric"],
                 "n": r["n"],
                 "digits": 0 if r["metric"].endswith("_hz") else 3,
-                "estimate": Estimate(num(r["value"]), num(r["ci_lo"]), num(r["ci_hi"]), int(num(r["n"]) or 0)),
+                "estimate": Estimate(
+                    as_float(r["value"]), as_float(r["ci_lo"]), as_float(r["ci_hi"]), int(as_float(r["n"]) or 0)
+                ),
             }
         )
     return {"groups": groups, "band_deletion": _band_deletion_verdict(rows)}
@@ -270,7 +278,9 @@ def _band_deletion_verdict(rows: Sequence[dict[str, str]]) -> Optional[dict[str,
         )
         if row is None:
             return None
-        return Estimate(num(row["value"]), num(row["ci_lo"]), num(row["ci_hi"]), int(num(row["n"]) or 0))
+        return Estimate(
+            as_float(row["value"]), as_float(row["ci_lo"]), as_float(row["ci_hi"]), int(as_float(row["n"]) or 0)
+        )
 
     top, rand, diff = estimate("top_cam_band"), estimate("random_band"), estimate("top_minus_random")
     if top is None or rand is None:

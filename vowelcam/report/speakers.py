@@ -1,5 +1,7 @@
 """The report's per-speaker view: a table of speakers, per-vowel tables per speaker group and normalised vowel
-spaces per group (Lobanov z-scores, so men, women and children are comparable; raw Hz pools vocal-tract sizes).
+spaces per group, in the normaliser the registry names for the report
+(:data:`vowelcam.measure.formant_normalisers.REPORTED`, Lobanov z-scores: men, women and children become
+comparable, where raw Hz pools vocal-tract sizes).
 
 Accuracy intervals: per speaker, the unit resampled is the **recording** (a cluster bootstrap over the speaker's
 recordings with held-out tokens; a Wilson interval over tokens when they come from one recording, said as such);
@@ -15,23 +17,27 @@ from statistics import median
 from typing import Any, Optional
 
 import numpy as np
+from markupsafe import Markup
 from matplotlib.figure import Figure
 
+from ..corpus.labels import ipa_label
 from ..intervals import cluster_bootstrap_mean, resampling_clusters, wilson_interval
-from ..measure.normalise import add_normalised
+from ..measure.formant_normalisers import REPORTED
+from ..measure.speaker_normalisation import add_normalised
+from ..rundir import as_float
+from ..tokens import normalised_column
 from .data import ReportData
-from .ipa import ipa_label
 from .plots import halo, save, style, vowel_colours
-from .stats import Estimate, evaluation_rows, num
+from .stats import Estimate, evaluation_rows
 
-FIGURE = "vowel_space_lobanov.svg"
+FIGURE = f"vowel_space_{REPORTED.name}.svg"
 UNKNOWN = "unknown"
 
 
 def speaker_section(data: ReportData, report_dir: Path) -> dict[str, Any]:
     """Everything the speakers partial shows: the table, per-group vowel tables and the normalised figure."""
     vowels = [t for t in data.tokens if t.get("kind", "vowel") == "vowel"]
-    if not any(num(t.get("f1_50_lobanov")) == num(t.get("f1_50_lobanov")) for t in vowels):
+    if not any(_has(t, 1) for t in vowels):
         vowels = add_normalised(vowels)  # a run extracted before the columns existed (or without them filled)
     held_out = {r["token_id"]: r for r in evaluation_rows(data.predictions or [])[0]}
     n_boot = data.settings.cam.bootstrap
@@ -40,6 +46,7 @@ def speaker_section(data: ReportData, report_dir: Path) -> dict[str, Any]:
         "speakers": speaker_rows(vowels, held_out, n_boot),
         "groups": group_vowel_tables(vowels, held_out, n_boot),
         "figure": figure.relative_to(report_dir).as_posix() if figure else None,
+        "normaliser": {"title": REPORTED.title, "unit": REPORTED.unit, "description": Markup(REPORTED.description)},
     }
 
 
@@ -49,7 +56,7 @@ def speaker_rows(vowels: list[dict[str, Any]], held_out: dict[str, dict], n_boot
     rows = []
     for speaker, tokens in _by(vowels, "speaker").items():
         evaluated = [t for t in tokens if t["token_id"] in held_out]
-        f0 = [num(t.get("f0")) for t in tokens if num(t.get("f0")) == num(t.get("f0"))]
+        f0 = [as_float(t.get("f0")) for t in tokens if as_float(t.get("f0")) == as_float(t.get("f0"))]
         accuracy, unit = speaker_accuracy(evaluated, held_out, n_boot)
         rows.append(
             {
@@ -82,8 +89,8 @@ def speaker_accuracy(evaluated: list[dict[str, Any]], held_out: dict[str, dict],
 def group_vowel_tables(
     vowels: list[dict[str, Any]], held_out: dict[str, dict], n_boot: int = 1000
 ) -> list[dict[str, Any]]:
-    """Per speaker group, one row per vowel: tokens, speakers, median F1–F3 at 50 % (Hz), mean Lobanov F1/F2,
-    accuracy of its held-out tokens with a speaker-bootstrap interval."""
+    """Per speaker group, one row per vowel: tokens, speakers, median F1–F3 at 50 % (Hz), mean normalised
+    F1/F2 (:data:`REPORTED`), accuracy of its held-out tokens with a speaker-bootstrap interval."""
     tables = []
     for group, tokens in sorted(_by(vowels, "group", UNKNOWN).items()):
         rows = []
@@ -99,7 +106,7 @@ def group_vowel_tables(
                     "n": len(mine),
                     "speakers": len({t["speaker"] for t in mine}),
                     "median": [_median(mine, f"f{k}_50") for k in (1, 2, 3)],
-                    "lobanov": [_mean(mine, f"f{k}_50_lobanov") for k in (1, 2)],
+                    "normalised": [_mean(mine, normalised_column(k, 50, REPORTED.name)) for k in (1, 2)],
                     "accuracy": Estimate(mean, lo, hi, n),
                     "unit": unit if evaluated else "",
                 }
@@ -109,13 +116,9 @@ def group_vowel_tables(
 
 
 def normalised_space_figure(vowels: list[dict[str, Any]], path: Path) -> Optional[Path]:
-    """One F2 × F1 panel per speaker group in Lobanov z-scores (axes reversed, as in the raw chart): token dots
-    and bold class means. None when no token has normalised F1 and F2."""
-    groups = {
-        g: ts
-        for g, ts in sorted(_by(vowels, "group", UNKNOWN).items())
-        if any(num(t.get("f1_50_lobanov")) == num(t.get("f1_50_lobanov")) for t in ts)
-    }
+    """One F2 × F1 panel per speaker group in the reported normaliser's units (axes reversed, as in the raw
+    chart): token dots and bold class means. None when no token has normalised F1 and F2."""
+    groups = {g: ts for g, ts in sorted(_by(vowels, "group", UNKNOWN).items()) if any(_has(t, 1) for t in ts)}
     if not groups:
         return None
     classes = sorted({t["phone"] for ts in groups.values() for t in ts})
@@ -128,16 +131,16 @@ def normalised_space_figure(vowels: list[dict[str, Any]], path: Path) -> Optiona
             ax.set_title(f"{group} ({len({t['speaker'] for t in tokens})} speakers)", loc="left")
         axes[0].invert_xaxis()
         axes[0].invert_yaxis()
-        axes[0].set_ylabel("F1 (Lobanov z)")
+        axes[0].set_ylabel(f"F1 ({REPORTED.title} {REPORTED.unit})")
         for ax in axes:
-            ax.set_xlabel("F2 (Lobanov z)")
+            ax.set_xlabel(f"F2 ({REPORTED.title} {REPORTED.unit})")
         return save(fig, path)
 
 
 def _space_panel(ax, tokens: list[dict[str, Any]], colours: dict[str, Any]) -> None:
     for vowel, mine in sorted(_by(tokens, "phone").items()):
-        f1 = np.array([num(t.get("f1_50_lobanov")) for t in mine])
-        f2 = np.array([num(t.get("f2_50_lobanov")) for t in mine])
+        f1 = np.array([_normalised(t, 1) for t in mine])
+        f2 = np.array([_normalised(t, 2) for t in mine])
         ok = np.isfinite(f1) & np.isfinite(f2)
         if not ok.any():
             continue
@@ -157,6 +160,15 @@ def _space_panel(ax, tokens: list[dict[str, Any]], colours: dict[str, Any]) -> N
     ax.set_axisbelow(True)
 
 
+def _normalised(token: dict[str, Any], formant: int) -> float:
+    return as_float(token.get(normalised_column(formant, 50, REPORTED.name)))
+
+
+def _has(token: dict[str, Any], formant: int) -> bool:
+    value = _normalised(token, formant)
+    return value == value
+
+
 def _by(tokens: list[dict[str, Any]], key: str, empty: str = "") -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for t in tokens:
@@ -169,12 +181,12 @@ def _correct(prediction: dict[str, str]) -> float:
 
 
 def _median(tokens: list[dict[str, Any]], column: str) -> float:
-    values = [num(t.get(column)) for t in tokens]
+    values = [as_float(t.get(column)) for t in tokens]
     values = [v for v in values if v == v]
     return median(values) if values else math.nan
 
 
 def _mean(tokens: list[dict[str, Any]], column: str) -> float:
-    values = [num(t.get(column)) for t in tokens]
+    values = [as_float(t.get(column)) for t in tokens]
     values = [v for v in values if v == v]
     return sum(values) / len(values) if values else math.nan

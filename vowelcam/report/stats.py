@@ -5,16 +5,15 @@ frequency profiles. Tokens of one speaker are not independent, so a token-level 
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
 import numpy as np
-from scipy import stats as sps
 
 from ..intervals import cluster_bootstrap_mean, resampling_clusters, wilson_interval
+from ..rundir import as_float
 from .data import CamData
 
 BOOTSTRAP = 1000
@@ -47,32 +46,10 @@ def cluster_mean(values: Sequence[float], clusters: Sequence[str], unit: str) ->
     return Estimate(mean, lo, hi, n, unit)
 
 
-def num(text: Any) -> float:
-    """A CSV field as float (NaN when empty or not a number)."""
-    if text is None or text == "":
-        return float("nan")
-    try:
-        return float(text)
-    except (TypeError, ValueError):
-        return float("nan")
-
-
 def proportion(k: int, n: int) -> Estimate:
     """k/n with its Wilson 95 % interval."""
     lo, hi = wilson_interval(k, n)
     return Estimate(k / n if n else float("nan"), lo, hi, n)
-
-
-def mean_interval(values: Iterable[float]) -> Estimate:
-    """Mean of the finite values with a Student-t 95 % interval (NaN bounds for fewer than 2 values)."""
-    x = np.asarray([v for v in values if v == v and math.isfinite(v)], dtype=float)
-    if len(x) == 0:
-        return Estimate(float("nan"), float("nan"), float("nan"), 0)
-    mean = float(x.mean())
-    if len(x) < 2:
-        return Estimate(mean, float("nan"), float("nan"), 1)
-    half = float(sps.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
-    return Estimate(mean, mean - half, mean + half, len(x))
 
 
 def evaluation_rows(predictions: Sequence[dict[str, str]]) -> tuple[list[dict[str, str]], str]:
@@ -146,7 +123,7 @@ def formant_means(tokens: Iterable[dict[str, Any]], at: int = 50) -> dict[str, d
     for phone, rows in by_class.items():
         clusters, unit = clusters_of(rows)
         out[phone] = {
-            f"f{k}": cluster_mean([num(t.get(f"f{k}_{at}")) for t in rows], clusters, unit) for k in (1, 2, 3)
+            f"f{k}": cluster_mean([as_float(t.get(f"f{k}_{at}")) for t in rows], clusters, unit) for k in (1, 2, 3)
         }
     return out
 
@@ -253,7 +230,7 @@ def select_gallery(
     """
     if size <= 0 or not errors:
         return []
-    ranked = sorted(errors, key=lambda r: (-num(r.get("prob_predicted")), r["token_id"]))
+    ranked = sorted(errors, key=lambda r: (-as_float(r.get("prob_predicted")), r["token_id"]))
     chosen: list[tuple[dict[str, str], str]] = []
     taken: set[str] = set()
     for rank, row in enumerate(ranked[: (size + 1) // 2], start=1):

@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from ..corpus.published_formants import ReferenceTable, load_reference
 from ..corpus.textgrid_write import grid_from_marks, write_textgrid
 from ..errors import ConfigError
 from ..progress import ProgressCallback, report
-from ..reference import ReferenceTable, load_reference
 from ..rundir import atomic_write_bytes, write_csv
 from .lexicon import CVC_WORDS, HVD_WORDS
 from .plan import UtterancePlan, build_tracks, layout, vowel_truth

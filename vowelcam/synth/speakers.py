@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..reference import GROUPS, HILLENBRAND_VOWELS, ReferenceTable
+from ..corpus.published_formants import HILLENBRAND_VOWELS, ReferenceTable
+from ..tokens import GROUPS
 from .lexicon import OFFGLIDES
 
 # F4-F6 as multiples of the group's mean F3 (over vowels): F4 = 1.41 x mean F3 matches the men's mean F4 of

@@ -1,5 +1,5 @@
 """Reference formant values for the report: the published means and SDs by vowel and speaker group
-(:func:`vowelcam.reference.load_reference`), mixed in the proportions of the run's own speakers."""
+(:func:`vowelcam.corpus.published_formants.load_reference`), mixed in the proportions of the run's own speakers."""
 
 from __future__ import annotations
 
@@ -9,24 +9,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from ..reference import load_reference
+from ..corpus.published_formants import load_reference
+from ..tokens import normalise_group
 
 CITATIONS = {
     "h95": "Hillenbrand, Getty, Clark & Wheeler (1995), J. Acoust. Soc. Am. 97(5), 3099–3111",
     "pb52": "Peterson & Barney (1952), J. Acoust. Soc. Am. 24(2), 175–184",
-}
-GROUP_ALIASES = {
-    "m": "men",
-    "man": "men",
-    "male": "men",
-    "w": "women",
-    "f": "women",
-    "woman": "women",
-    "female": "women",
-    "c": "children",
-    "child": "children",
-    "b": "children",
-    "g": "children",
 }
 
 
@@ -40,27 +28,26 @@ class Reference:
     groups: str  # e.g. "men 45 %, women 55 %"
 
 
-def normalise_group(group: str) -> str:
-    """men / women / children from the spellings corpora use; other text lower-cased."""
-    g = (group or "").strip().lower()
-    return GROUP_ALIASES.get(g, g)
-
-
 def references_for(tokens: Iterable[dict[str, Any]], source: str) -> dict[str, Reference]:
     """Per vowel class in ``tokens``, the reference for the speaker groups of those tokens.
 
     Tokens of unknown group count as half men, half women (stated in :attr:`Reference.groups`).
     """
-    table = {(vowel, normalise_group(group)): values for (vowel, group), values in load_reference(source).items()}
+    table = {(vowel, _group(group)): values for (vowel, group), values in load_reference(source).items()}
     groups_by_vowel: dict[str, Counter] = {}
     for t in tokens:
-        groups_by_vowel.setdefault(t["phone"], Counter())[normalise_group(str(t.get("group", "")))] += 1
+        groups_by_vowel.setdefault(t["phone"], Counter())[_group(str(t.get("group", "")))] += 1
     out = {}
     for vowel, counts in groups_by_vowel.items():
         ref = _mixture(vowel, counts, table)
         if ref is not None:
             out[vowel] = ref
     return out
+
+
+def _group(text: str) -> str:
+    """men / women / children from the spellings corpora use; other text kept, lower-cased."""
+    return normalise_group(text, keep_unknown=True)
 
 
 def _mixture(vowel: str, counts: Counter, table: dict[tuple[str, str], dict[str, float]]) -> Optional[Reference]:

@@ -9,7 +9,8 @@ The tables live in the package ``vowelcam.reference_formants`` (the repository's
 
 Keys are ``(vowel, group)`` with the vowel in ARPAbet without stress (``"IY"``) and the group one of
 ``men``, ``women``, ``children``; values are ``{"n", "f0_mean", "f0_sd", ..., "f3_sd"}`` plus
-``dur_mean``/``dur_sd`` (ms) for h95.
+``dur_mean``/``dur_sd`` (ms) for h95. The report mixes them in the proportions of a run's speaker groups
+(:mod:`vowelcam.report.reference_mixture`).
 """
 
 from __future__ import annotations
@@ -20,10 +21,9 @@ from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 SOURCES = ("h95", "pb52")
-GROUPS = ("men", "women", "children")
 HILLENBRAND_VOWELS = ("IY", "IH", "EY", "EH", "AE", "AA", "AO", "OW", "UH", "UW", "AH", "ER")
 
 ReferenceTable = dict[tuple[str, str], dict[str, float]]

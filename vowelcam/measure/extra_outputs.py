@@ -1,6 +1,6 @@
-"""The extraction stage's hooks into this package: per token (extra columns, track rows), per chunk (its part of
-``tracks.csv``) and at the merge (``tracks.csv``, normalised columns). Kept here so the extraction modules call one
-function at each place."""
+"""The extraction stage's outputs beyond Praat's fixed measurements, one function at each place the stage calls:
+per token (intensity, DCT and extra-point columns, track rows), per chunk (its part of ``tracks.csv``) and at the
+merge (``tracks.csv``, the per-speaker normalised formant columns)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import numpy as np
 
 from ..config import Settings
 from ..rundir import iter_csv, write_csv
-from .normalise import with_normalised
+from .speaker_normalisation import with_normalised
 from .tracks import TRACK_COLUMNS, empty_columns, intensity_db, measure_track, track_columns, track_rows, wants_track
 
 TRACKS = "tracks.csv"
@@ -66,24 +66,3 @@ def merge_outputs(root: Path, chunk_dir: Path, n_chunks: int, settings: Settings
 def normalised_tokens(rows: Callable[[], Iterable[dict[str, Any]]]) -> Iterable[dict[str, Any]]:
     """Token rows with the per-speaker normalised columns (two streamed passes over ``rows()``)."""
     return with_normalised(rows)
-
-
-def output_overrides(track_step: float | None, points: str | None, carry_tiers: list[str] | None) -> dict[str, dict]:
-    """Settings overrides from the ``--track-step``, ``--points 20,35,50`` and ``--carry-tier NAME`` flags
-    (None/empty = not given). Raises ConfigError for a malformed point list."""
-    from ..errors import ConfigError
-
-    parsed = None
-    if points:
-        try:
-            parsed = tuple(sorted({int(p) for p in points.replace(" ", "").split(",") if p}))
-        except ValueError:
-            raise ConfigError(f"--points: expected whole percentages like 20,35,50,65,80, got {points!r}") from None
-        if any(not 0 <= p <= 100 for p in parsed):
-            raise ConfigError(f"--points: percentages must lie in 0..100, got {points!r}")
-    if track_step is not None and not 0 <= track_step <= 0.5:
-        raise ConfigError(f"--track-step: a fraction of the vowel in (0, 0.5], or 0 for no tracks; got {track_step}")
-    return {
-        "measure": {"track_step": track_step, "points": parsed},
-        "corpus": {"carry_tiers": tuple(carry_tiers) if carry_tiers else None},
-    }

@@ -21,16 +21,16 @@ import platformdirs
 import torch
 from torch import nn
 
-from ..acoustics.audio import AudioInfo, Recording, audio_info, level_dbfs
-from ..acoustics.features import geometry, recording_spectrogram
-from ..config import SpectrogramSettings
-from ..corpus.labels import UNVOICED, detect_convention
-from ..corpus.textgrid_write import interval_tier, write_textgrid
-from ..corpus.textgrids import TextGrid, read_textgrid
-from ..corpus.tiers import find_tier_groups
-from ..errors import AudioError, ConfigError, ModelError
-from ..rundir import atomic_write_text
-from .models import ModelInfo, load_model
+from .acoustics.audio import AudioInfo, Recording, audio_info, level_dbfs
+from .acoustics.features import geometry, recording_spectrogram
+from .config import SpectrogramSettings
+from .corpus.labels import UNVOICED, detect_convention
+from .corpus.textgrid_write import interval_tier, point_tier, write_textgrid
+from .corpus.textgrids import TextGrid, read_textgrid
+from .corpus.tiers import find_tier_groups
+from .errors import AudioError, ConfigError, ModelError
+from .learn.models import ModelInfo, load_model
+from .rundir import atomic_write_text
 
 SILENCE_DBFS = -80.0  # a token quieter than this (RMS) is treated as silence
 LAST_MODEL = "last_model.txt"
@@ -140,7 +140,7 @@ def classify(
 
 def _nucleus_spans(audio: AudioInfo) -> tuple[list[tuple], list[float]]:
     """Spans ``(start, end, "", "nuclei", k)`` of the nuclei found in the recording, and their peak times."""
-    from ..acoustics.nuclei import find_nuclei
+    from .acoustics.nuclei import find_nuclei
 
     samples, _ = Recording(audio).segment(0.0, audio.duration)
     if level_dbfs(samples) < SILENCE_DBFS:
@@ -244,7 +244,5 @@ def annotate_textgrid(
     grid.tiers.append(interval_tier(name, grid.start, grid.end, marks))
     peaks = [(p.peak, f"{p.predicted} {p.probability:.2f}") for p in predictions if p.peak == p.peak]
     if peaks:  # nuclei found without a TextGrid: their intensity peaks as a point tier
-        from ..export.textgrids import point_tier
-
         grid.tiers.append(point_tier(name + "-peaks", grid.start, grid.end, peaks))
     return write_textgrid(grid, out)

@@ -13,14 +13,9 @@ from pathlib import Path
 
 from ..corpus.textgrids import TextGrid, Tier
 from ..errors import DataProblem
+from ..tokens import carried_tier_column
 
-PREFIX = "tier_"
 POINT_JOIN = " | "
-
-
-def carry_column(name: str) -> str:
-    """The tokens.csv column of a carried tier."""
-    return f"{PREFIX}{name}"
 
 
 def carried_values(
@@ -34,13 +29,16 @@ def carried_values(
         if tiers[name] is None:
             problems.append(
                 DataProblem(
-                    path, "carry tier missing", f"no tier {name!r}; column {carry_column(name)} left empty", tier=name
+                    path,
+                    "carry tier missing",
+                    f"no tier {name!r}; column {carried_tier_column(name)} left empty",
+                    tier=name,
                 )
             )
     out: dict[tuple[str, int], dict[str, str]] = {}
     for tier, interval, start, end in spans:
         out[(tier, interval)] = {
-            carry_column(n): value_at(t, start, end) if t is not None else "" for n, t in tiers.items()
+            carried_tier_column(n): value_at(t, start, end) if t is not None else "" for n, t in tiers.items()
         }
     return out, problems
 
