@@ -1,6 +1,6 @@
 """``vowelcam analyze`` end to end on Hillenbrand et al. (1995) men + women, with the default settings, timed per stage.
 
-    python bench/bench_analyze_hillenbrand.py [--out /tmp/runs/analyze-h95] [--arch auto] [--precision auto]
+    python -m bench.bench_analyze_hillenbrand [--out /tmp/runs/analyze-h95] [--arch auto] [--precision auto]
 
 The old CPU default (before issue 15) is ``--arch resnet18 --precision fp32``.
 

@@ -19,7 +19,7 @@ Figures per rate, method and formant (F1–F3 at 50 % of the vowel): ``median_re
 full band (an empty value counts as a miss), and ``empty`` (full band measured, this rate empty: a formant the
 band does not hold). The done-criterion of issue 12 is ``within15_pct`` of F1 and F2 at 8 kHz >= 95 %.
 
-    python bench/bench_band.py [--limit N]     (writes bench/results/band.json)
+    python -m bench.bench_band [--limit N]     (writes bench/results/band.json)
 """
 
 from __future__ import annotations

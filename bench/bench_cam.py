@@ -1,6 +1,6 @@
 """Cost of CAMs for a batch versus a plain forward pass, and versus the ``grad-cam`` package used as documented.
 
-    python bench/bench_cam.py [--batch 32] [--repeats 5] [--threads 0] [--device cpu]
+    python -m bench.bench_cam [--batch 32] [--repeats 5] [--threads 0] [--device cpu]
 
 Ratios are medians of per-repeat ratios to a forward pass of the same batch timed right before (robust on a
 shared machine). Model: vowelcam's default network (single-channel resnet18, frequency strides 2,2,1,1,1 = 125 Hz per
@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,51 +22,14 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
+from bench.lib.cams import package_gradcam
+from bench.lib.paths import RESULTS as RESULTS_DIR
+from bench.lib.timing import timed_against
 from vowelcam.explain.maps.cam import compute_cams, layer_grid
 from vowelcam.learn.models import SpectrogramResNet, hz_per_row_by_layer
 
-RESULTS = Path(__file__).resolve().parent / "results" / "cam.json"
+RESULTS = RESULTS_DIR / "cam.json"
 TARGET_RATIO = 3.0
-
-
-def _clock(fn: Callable[[], object], device: torch.device) -> float:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    fn()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return time.perf_counter() - start
-
-
-def timed_against(
-    fn: Callable[[], object], base: Callable[[], object], repeats: int, device: torch.device
-) -> tuple[float, float]:
-    """Median seconds of ``fn`` and the median of its per-repeat ratio to ``base`` run right before it.
-
-    Pairing each run with an adjacent forward pass keeps the ratio honest on a shared, busy machine.
-    """
-    fn()
-    base()
-    times, ratios = [], []
-    for _ in range(repeats):
-        reference = _clock(base, device)
-        elapsed = _clock(fn, device)
-        times.append(elapsed)
-        ratios.append(elapsed / reference)
-    return statistics.median(times), statistics.median(ratios)
-
-
-def package_gradcam(model: torch.nn.Module, x: torch.Tensor, classes: list[int]) -> Callable[[], object]:
-    """The grad-cam package the documented way: GradCAM(model, target_layers) with ClassifierOutputTarget."""
-    from pytorch_grad_cam import GradCAM
-    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
-
-    def run() -> object:
-        with GradCAM(model=model, target_layers=[model.layer4]) as cam:
-            return cam(input_tensor=x, targets=[ClassifierOutputTarget(c) for c in classes])
-
-    return run
 
 
 def main() -> None:

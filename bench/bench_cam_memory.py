@@ -8,7 +8,7 @@ the memory-mapped ``cams/*.npy`` being written; the kernel writes those back and
 Maps are 129 x 96 float32 per class and token (about 99 kB per token for the two classes), so a pass that held
 them all on the heap would grow by about 99 MB per 1000 tokens.
 
-    python bench/bench_cam_memory.py [--sizes 500,2000] [--code PATH]
+    python -m bench.bench_cam_memory [--sizes 500,2000] [--code PATH]
 
 ``--code`` runs the CAM pass with another checkout's ``vowelcam`` (e.g. a worktree of an older commit) on the
 same runs, for a before/after comparison. Writes bench/results/cam_memory.json.
@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO / "bench"), str(REPO / "tests")]
+sys.path.insert(0, str(REPO / "tests"))  # learn_helpers.make_run, the tests' synthetic run builder
 
 RESULTS = REPO / "bench" / "results" / "cam_memory.json"
 CAM = """import sys, time

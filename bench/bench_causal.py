@@ -1,6 +1,6 @@
 """Causal formant test and faithfulness that can fail, on a Hillenbrand run; cost of the cam stage before/after.
 
-    python bench/bench_causal.py --run /work/runs/hill --corpus ../shared/data/hillenbrand1995 \
+    python -m bench.bench_causal --run /work/runs/hill --corpus ../shared/data/hillenbrand1995 \
         --work /work/runs/faith-bench --base-src /tmp/vowelcam-base [--causal-tokens 200]
 
 ``--run`` is a trained run (``vowelcam extract`` + ``train``); it is copied to ``--work`` (twice: one copy per code
@@ -148,7 +148,7 @@ def main() -> None:
     result = {
         "what": "cam stage on the Hillenbrand run's test tokens (gradcam at the model's default layer, CPU); "
         "faithfulness and causal figures with speaker-level 95 % cluster-bootstrap intervals",
-        "command": " ".join(["python", "bench/bench_causal.py", *sys.argv[1:]]),
+        "command": " ".join(["python", "-m", "bench.bench_causal", *sys.argv[1:]]),
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
         "n_test_tokens": sum(1 for r in read_rows(after / "bands.csv")),
         "timings_s": times,

@@ -1,7 +1,7 @@
 """Today's CPU default against the new one, side by side in one run: training and inference tokens/s on real
 Hillenbrand spectrograms, and the speaker-grouped 5-fold accuracy of each (12 vowels, <= 4 kHz).
 
-    python bench/bench_cpu_default.py [--run /tmp/runs/h95] [--accuracy new] [--threads 2] [--epochs 0]
+    python -m bench.bench_cpu_default [--run /tmp/runs/h95] [--accuracy new] [--threads 2] [--epochs 0]
 
 Configurations (all at <= 125 Hz per CAM row, the frequency-preserving strides):
 
@@ -26,7 +26,6 @@ import dataclasses
 import json
 import logging
 import platform
-import sys
 import time
 from pathlib import Path
 
@@ -35,17 +34,16 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_train_hillenbrand import TARGET, ensure_run  # noqa: E402
-
-from vowelcam.acoustics.store import SpectrogramStore  # noqa: E402
-from vowelcam.config import TrainSettings  # noqa: E402
-from vowelcam.learn import dataset as ds  # noqa: E402
-from vowelcam.learn.dataset import scale_input  # noqa: E402
-from vowelcam.learn.device import cpu_has_native_bf16, train_autocast, training_precision  # noqa: E402
-from vowelcam.learn.models import SpectrogramResNet, choose_freq_strides  # noqa: E402
-from vowelcam.learn.train import train  # noqa: E402
-from vowelcam.tokens import read_tokens  # noqa: E402
+from bench.lib.hillenbrand import TARGET, ensure_run
+from bench.lib.paths import RESULTS
+from vowelcam.acoustics.store import SpectrogramStore
+from vowelcam.config import TrainSettings
+from vowelcam.learn import dataset as ds
+from vowelcam.learn.dataset import scale_input
+from vowelcam.learn.device import cpu_has_native_bf16, train_autocast, training_precision
+from vowelcam.learn.models import SpectrogramResNet, choose_freq_strides
+from vowelcam.learn.train import train
+from vowelcam.tokens import read_tokens
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = {
@@ -146,7 +144,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--epochs", type=int, default=0, help="maximum epochs (0 = the library default)")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "cpu_default.json")
+    parser.add_argument("--out", type=Path, default=RESULTS / "cpu_default.json")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     torch.set_num_threads(args.threads)

@@ -1,6 +1,6 @@
 """The CAM readings of a trained run beside their controls, and what the controls cost.
 
-    python bench/bench_evidence.py RUN_DIR [--base-tree /work/wt-evidence-base] [--scratch /work/runs/evidence-bench]
+    python -m bench.bench_evidence RUN_DIR [--base-tree /work/wt-evidence-base] [--scratch /work/runs/evidence-bench]
                                    [--out bench/results/evidence_hillenbrand.json]
 
 RUN_DIR is a trained run (tokens.csv, spectrograms/, model/, predictions.csv); it is never written to: the cam
@@ -149,7 +149,7 @@ def main() -> None:
         "base_commit": base,
         "device": args.device,
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
-        "command": "python bench/bench_evidence.py " + " ".join(sys.argv[1:]),
+        "command": "python -m bench.bench_evidence " + " ".join(sys.argv[1:]),
         "cost": {
             **timings,
             "target_ratio": TARGET_RATIO,

@@ -5,11 +5,11 @@ Measures, in one run:
   (1116 tokens, 16 kHz) and on LJSpeech-32 (1393 tokens, 22.05 kHz), with ``jobs=1``;
 - the split of per-token cost between Praat measurement and the spectrogram (same tokens, in process);
 - ``jobs=2`` against ``jobs=1`` on Hillenbrand (parallel speed-up on this 2-core machine);
-- the LJSpeech scale corpus at 1x, 4x, 16x (``bench/scale_corpus.py``), jobs=2: wall time and peak resident
+- the LJSpeech scale corpus at 1x, 4x, 16x (``bench/lib/scale_corpus.py``), jobs=2: wall time and peak resident
   memory of the whole process tree (sampled every 0.1 s with psutil), to show linear time and flat memory;
 - an extrapolation to the full LJSpeech corpus (343 872 vowel tokens + its unvoiced consonants) on 16 cores.
 
-    python bench/bench_extract.py [--quick]
+    python -m bench.bench_extract [--quick]
 
 Writes bench/results/extract.json and prints a Rich table.
 """
@@ -28,10 +28,12 @@ import psutil
 from rich.console import Console
 from rich.table import Table
 
+from bench.lib.memory import peak_tree_rss
+from bench.lib.paths import RESULTS
+from bench.lib.scale_corpus import make_scale_corpus
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
-sys.path.insert(0, str(REPO / "bench"))
-from scale_corpus import make_scale_corpus  # noqa: E402
 
 RUNNER = """
 import sys, json, time
@@ -50,7 +52,7 @@ def run_extract(corpus: Path, textgrids: Path | None, jobs: int, pattern: str = 
     with tempfile.TemporaryDirectory() as out:
         cmd = [sys.executable, "-c", RUNNER, str(corpus), out, str(textgrids or ""), str(jobs), pattern]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-        peak = _watch_memory(proc)
+        peak = peak_tree_rss(proc)
         stdout, _ = proc.communicate()
     if proc.returncode:
         raise SystemExit(f"extraction failed on {corpus}")
@@ -59,19 +61,6 @@ def run_extract(corpus: Path, textgrids: Path | None, jobs: int, pattern: str = 
         peak_rss_mb=round(peak / 2**20, 1), tokens_per_s=round(result["tokens"] / result["seconds"], 1), jobs=jobs
     )
     return result
-
-
-def _watch_memory(proc: subprocess.Popen) -> int:
-    peak = 0
-    parent = psutil.Process(proc.pid)
-    while proc.poll() is None:
-        try:
-            procs = [parent, *parent.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in procs if p.is_running()))
-        except psutil.Error:
-            pass
-        time.sleep(0.1)
-    return peak
 
 
 def cost_split(limit: int = 300) -> dict:
@@ -134,7 +123,7 @@ def main() -> None:
         f"{full_tokens:.0f} tokens / ({per_core} tokens/s/core x 16 cores x "
         f"{efficiency:.2f} parallel efficiency measured at 2 jobs)"
     )
-    out = REPO / "bench" / "results" / "extract.json"
+    out = RESULTS / "extract.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
     show(results)

@@ -1,6 +1,6 @@
 """GPU throughput of the vowelcam ResNets: training, inference and Grad-CAM tokens/s, and the study-scale time.
 
-    python bench/bench_gpu.py [--dry-run] [--archs resnet18,resnet101] [--out bench/results/gpu.json]
+    python -m bench.bench_gpu [--dry-run] [--archs resnet18,resnet101] [--out bench/results/gpu.json]
 
 Run by ``bench/gpu_check.sh`` on a lent GPU machine (see the README's GPU section). Inputs have the shapes of
 vowelcam's spectrograms (257 rows = 0-8 kHz at 31.25 Hz per row for the full-band vowel task, 129 rows for
@@ -22,13 +22,13 @@ import platform
 from pathlib import Path
 
 import torch
-from bench_throughput import _time  # the same median-of-repeats timer (CUDA-synchronised)
 
+from bench.lib.paths import RESULTS
+from bench.lib.timing import median_seconds  # the median-of-repeats timer (CUDA-synchronised)
 from vowelcam.explain.maps.cam import compute_layer_cams
 from vowelcam.learn.loop import autocast
 from vowelcam.learn.models import SpectrogramResNet, choose_freq_strides
 
-REPO = Path(__file__).resolve().parents[1]
 STUDY_TOKENS = 343_845  # LJSpeech vowels in the full MFA alignment (shared/README.md)
 SHAPES = {"full_band_257x96": 257, "vowels4k_129x96": 129}
 N_CLASSES = 15
@@ -69,10 +69,10 @@ def measure(arch: str, rows: int, device: torch.device, batch: int, repeats: int
         compute_layer_cams(plain, plain.layer4, x, targets, "gradcam")
 
     model.train()
-    train_s = _time(train_step, device, repeats)
+    train_s = median_seconds(train_step, device, repeats)
     model.eval()
-    infer_s = _time(infer_step, device, repeats)
-    cam_s = _time(cam_step, device, repeats)
+    infer_s = median_seconds(infer_step, device, repeats)
+    cam_s = median_seconds(cam_step, device, repeats)
     train_rate = batch / train_s
     return {
         "arch": arch,
@@ -94,7 +94,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--compile", action="store_true", help="also time torch.compile'd training")
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "gpu.json")
+    parser.add_argument("--out", type=Path, default=RESULTS / "gpu.json")
     args = parser.parse_args()
     cuda = torch.cuda.is_available() and not args.dry_run
     if not cuda and not args.dry_run:

@@ -13,7 +13,7 @@ have known formants (the hand-edited values x 1.15), which real children's recor
    gross (> 15 %) share. The price of the estimate's mistakes: the real women measured with their given group
    and with their estimated group (some are called children) against the hand values.
 
-    python bench/bench_groups.py [--limit N]     (writes bench/results/groups.json)
+    python -m bench.bench_groups [--limit N]     (writes bench/results/groups.json)
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Class-discriminativeness of every CAM method and the measured point spread of every layer, on a trained run.
 
-    python bench/bench_methods.py RUN_DIR [--tokens 256] [--scorecam-tokens 8] [--layers layer2,layer3,layer4]
+    python -m bench.bench_methods RUN_DIR [--tokens 256] [--scorecam-tokens 8] [--layers layer2,layer3,layer4]
 
 For the run's test tokens (a random subset of ``--tokens``, seeded), with the run's own model (``model/model.pt``):
 

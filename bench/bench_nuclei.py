@@ -9,7 +9,7 @@ reduced ones included) and ``../shared/data/hillenbrand1995`` (1116 /hVd/ words;
 is the measured vowel nucleus, so an /h/ or /d/ peak outside it counts against precision). Nuclei are detected
 on each whole file with the detector's default parameters (no tuning on these data).
 
-    python bench/bench_nuclei.py [--limit N]    # writes bench/results/nuclei.json
+    python -m bench.bench_nuclei [--limit N]    # writes bench/results/nuclei.json
 """
 
 from __future__ import annotations

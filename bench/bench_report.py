@@ -1,13 +1,14 @@
 """Report rendering benchmark: `vowelcam report` on a synthetic run of 10 000 tokens (gallery bounded).
 
-The run is written by ``tests/report_fake_run.py`` in the shape the pipeline's stages write (tokens.csv, a
-spectrogram store, predictions, model metadata, CAMs for the 20 % test split, agreement, faithfulness, problems).
+The run is written by ``tests/report_fake_run.py`` (through ``bench.lib.report_timing``) in the shape the
+pipeline's stages write (tokens.csv, a spectrogram store, predictions, model metadata, CAMs for the 20 % test
+split, agreement, faithfulness, problems).
 Target: the whole report (figures + HTML + PDF) in under 30 s. Times are wall clock (``time.perf_counter``) around
 ``build_report`` in a fresh process, so imports (torch for the model metadata, WeasyPrint) are included; process
 CPU time is also recorded, the fairer figure on a machine shared with other jobs. Extra run directories (e.g. the
 README's sample-data run or a Hillenbrand run) can be timed too.
 
-    python bench/bench_report.py [--tokens 10000] [--gallery 12] [--repeat 1] [--run RUN_DIR ...]
+    python -m bench.bench_report [--tokens 10000] [--gallery 12] [--repeat 1] [--run RUN_DIR ...]
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,28 +24,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "bench" / "results" / "report.json"
+from bench.lib.paths import RESULTS as RESULTS_DIR
+from bench.lib.report_timing import time_report, write_fake_run
+
+RESULTS = RESULTS_DIR / "report.json"
 TARGET_S = 30.0
-
-# Runs in a child process so that each measurement pays the imports a user's `vowelcam report` pays.
-CHILD = """
-import json, sys, time
-t0, c0 = time.perf_counter(), time.process_time()
-from vowelcam.report.render import build_report
-r = build_report(sys.argv[1], sys.argv[2])
-print(json.dumps({"wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0,
-                  "figures_s": r.seconds_figures, "html_s": r.seconds_html, "pdf_s": r.seconds_pdf,
-                  "pages": r.pages, "pdf_bytes": r.pdf.stat().st_size if r.pdf else 0}))
-"""
-
-
-def time_report(run_dir: Path, out: Path) -> dict:
-    """Render ``run_dir`` into ``out`` in a fresh interpreter and return its timings."""
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(run_dir), str(out)], check=True, capture_output=True, text=True
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -56,9 +38,6 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--run", type=Path, action="append", default=[], help="also time this run directory")
     args = parser.parse_args()
-
-    sys.path.insert(0, str(REPO / "tests"))
-    from report_fake_run import write_fake_run
 
     results = []
     with tempfile.TemporaryDirectory(prefix="vowelcam-bench-report-") as tmp:

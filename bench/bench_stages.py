@@ -1,6 +1,6 @@
 """Every stage of vowelcam in one run, on the same data: throughput (tokens/s), peak memory, and ratios to anchors.
 
-Stages (each runs in its own subprocess, ``stage_children.py``; this script, the parent, samples the resident
+Stages (each runs in its own subprocess, ``bench/lib/stage_children.py``; this script, the parent, samples the resident
 memory of that child's whole process tree every 0.1 s with psutil, so ``peak MB`` includes extraction workers and
 the report's grandchild; the child's own ``ru_maxrss`` from ``resource.getrusage`` is recorded as a cross-check):
 
@@ -10,23 +10,23 @@ the report's grandchild; the child's own ``ru_maxrss`` from ``resource.getrusage
   minutes apart at most: this shared machine's speed drifts by +-20 % within minutes, the ratio far less. The
   per-core figure reported is the median repetition (best and all runs are kept); then ``jobs=2`` once;
 - anchors on a spread-out subset of the same tokens (``--anchor-tokens`` per group): vowelcam's ``measure_token``,
-  a plain one-call-per-token Praat Burg loop (``plain_burg_formants``) and fasttrackpy (``bench_formants``'s
+  a plain one-call-per-token Praat Burg loop (``plain_burg_formants``) and fasttrackpy (``bench.lib.hillenbrand``'s
   methods and scoring against the hand-edited formants of ``vowdata.dat``);
 - spectrograms alone (``token_spectrogram`` at every Hillenbrand vowel's midpoint, audio read beforehand);
 - the machine's float32 matmul peak (best of several ``torch.matmul`` of n x n, 2 n^3 FLOPs, measured before and
   after the networks; the larger counts) and, for resnet18 and
   resnet101 with ``choose_freq_strides(31.25, 125)`` and standard strides (input 129 x 96, batch 16, 2 threads),
-  training-step and inference tokens/s (``bench_throughput.measure``) with FLOPs counted by
+  training-step and inference tokens/s (``bench.lib.throughput.measure``) with FLOPs counted by
   ``torch.utils.flop_counter.FlopCounterMode``, as a fraction of that peak;
 - CAMs (``compute_cams`` cam/gradcam/hirescam at layer4 of resnet18, 125 Hz per row) against a plain forward of
-  the same batch, and the ``grad-cam`` package's GradCAM used the documented way (``bench_cam``'s functions);
-- report rendering of a synthetic 10 000-token run (``bench_report``);
-- the LJSpeech scale corpus (``scale_corpus``) at 1x, 4x, 16x with ``jobs=2`` and 4x with ``jobs=1`` (the same
+  the same batch, and the ``grad-cam`` package's GradCAM used the documented way (``bench.lib.cams``);
+- report rendering of a synthetic 10 000-token run (``bench.lib.report_timing``, as ``bench_report``);
+- the LJSpeech scale corpus (``bench.lib.scale_corpus``) at 1x, 4x, 16x with ``jobs=2`` and 4x with ``jobs=1`` (the same
   extraction runner as above, like ``bench_extract.run_extract`` plus process-tree CPU time from
   ``getrusage(RUSAGE_SELF) + getrusage(RUSAGE_CHILDREN)``): wall and CPU time per token and peak memory, and the
   extrapolation to the full LJSpeech corpus (see ``_scale_ratios``).
 
-    python bench/bench_stages.py [--quick] [--repeats N] [--skip-extract] [--skip-anchors] [--skip-spectrogram]
+    python -m bench.bench_stages [--quick] [--repeats N] [--skip-extract] [--skip-anchors] [--skip-spectrogram]
                                  [--skip-models] [--skip-cams] [--skip-report] [--skip-scale]
                                  [--scale-factors 1,4,16,64] [--out FILE]
 
@@ -52,12 +52,13 @@ from typing import Any
 import psutil
 from rich.console import Console
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stage_children import BATCH, H95, REPO, THREADS  # noqa: E402
-from stage_tables import show  # noqa: E402
+from bench.lib.memory import peak_tree_rss
+from bench.lib.paths import REPO, RESULTS
+from bench.lib.scale_corpus import make_scale_corpus
+from bench.lib.stage_children import BATCH, H95, THREADS
+from bench.lib.stage_tables import show
 
-RESULTS = REPO / "bench" / "results" / "stages.json"
-CHILD = REPO / "bench" / "stage_children.py"
+CHILD = "bench.lib.stage_children"  # run as a module from the repository root
 FULL_LJ_VOWELS = 343_872
 LJ32_TOKENS, LJ32_VOWELS = 1393, 879  # LJ-32: all tokens vs vowel tokens (unvoiced consonants in this ratio)
 
@@ -70,12 +71,10 @@ def run_stage(stage: str, params: dict) -> dict | None:
 
     A failing stage is logged and gives ``None`` (the other stages still run and are reported).
     """
-    from bench_extract import _watch_memory
-
     load_before = os.getloadavg()[0]
-    cmd = [sys.executable, str(CHILD), stage, json.dumps(params)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    peak = _watch_memory(proc)
+    cmd = [sys.executable, "-m", CHILD, stage, json.dumps(params)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=REPO)
+    peak = peak_tree_rss(proc)
     stdout, _ = proc.communicate()
     if proc.returncode:
         Console(stderr=True).print(f"[red]stage {stage} {params} failed (exit {proc.returncode})")
@@ -117,8 +116,6 @@ def run_per_core(corpus: dict, repeats: int) -> dict:
 def run_scale(factors: tuple[int, ...]) -> dict:
     """LJ-32 scale corpus (``scale_corpus``, all tokens incl. unvoiced): each factor with jobs=2, and 4x with jobs=1
     (per core; 4x rather than 1x so that worker start-up does not dominate the 2-job scaling measurement)."""
-    from scale_corpus import make_scale_corpus
-
     out: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="vowelcam-scale-") as tmp:
         for factor, jobs in sorted({(f, 2) for f in factors} | {(4, 1)}):
@@ -221,7 +218,7 @@ def main() -> None:
     parser.add_argument("--scale-factors", default="", help="LJ-32 copies to extract, e.g. 1,4,16,64 (default 1,4,16)")
     for part in ("extract", "anchors", "spectrogram", "models", "cams", "report", "scale"):
         parser.add_argument(f"--skip-{part}", action="store_true")
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--out", type=Path, default=RESULTS / "stages.json")
     args = parser.parse_args()
     console = Console(width=150)
     res: dict[str, Any] = {

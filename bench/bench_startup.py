@@ -4,7 +4,7 @@ Compares two source trees side by side in one run (interleaved, so machine load 
 this checkout and a detached worktree of the base commit::
 
     git worktree add --detach /work/wt-firstcontact-base 7ccc91f
-    python bench/bench_startup.py --base /work/wt-firstcontact-base --repeats 5
+    python -m bench.bench_startup --base /work/wt-firstcontact-base --repeats 5
 
 Each measurement is a fresh ``python`` process (``PYTHONPATH`` = the tree) timed with ``perf_counter`` (wall) and
 its CPU time and peak resident set size read from ``os.wait4`` (CPU time is less sensitive to a loaded machine).

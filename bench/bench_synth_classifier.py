@@ -1,6 +1,6 @@
 """How learnable is the synthetic corpus? A formant-only classifier on ``vowelcam synth`` output.
 
-    python bench/bench_synth_classifier.py [--speakers-per-group 6] [--seed 11] [--corpus DIR]
+    python -m bench.bench_synth_classifier [--speakers-per-group 6] [--seed 11] [--corpus DIR]
 
 Synthesises a corpus (or reads ``--corpus``, e.g. ``sample_data``), measures every vowel token with
 ``vowelcam.acoustics.praat.measure_token`` and reports the speaker-grouped cross-validated accuracy of LDA on
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,15 +25,13 @@ from rich.table import Table
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.model_selection import GroupKFold, cross_val_score
 
+from vowelcam.acoustics.praat import measure_token
+from vowelcam.config import MeasureSettings
+from vowelcam.rundir import read_csv
+from vowelcam.synth.corpus import TRUTH, generate_corpus
+from vowelcam.synth.speakers import SynthSettings
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from vowelcam.acoustics.praat import measure_token  # noqa: E402
-from vowelcam.config import MeasureSettings  # noqa: E402
-from vowelcam.rundir import read_csv  # noqa: E402
-from vowelcam.synth.corpus import TRUTH, generate_corpus  # noqa: E402
-from vowelcam.synth.speakers import SynthSettings  # noqa: E402
-
 RESULTS = REPO / "bench" / "results" / "synth_classifier.json"
 
 

@@ -1,11 +1,12 @@
 """Training and inference throughput (tokens/s) of the vowelcam ResNets on this machine's CPU (and GPU if any).
 
-    python bench/bench_throughput.py [--archs resnet18,resnet101] [--rows 129] [--batches 3] [--threads 0]
+    python -m bench.bench_throughput [--archs resnet18,resnet101] [--rows 129] [--batches 3] [--threads 0]
 
 Inputs are spectrogram-shaped ``[B, 1, rows, 96]`` (129 rows = 0-4 kHz at 31.25 Hz, 257 = full band at 16 kHz),
 with the default vowel-task resolution (<= 125 Hz per row at layer4: time-only strides after the stem) and with
 the standard ResNet strides. Training = forward + backward + fused AdamW step (bf16 autocast and channels-last on
-CUDA, as in vowelcam.learn); inference = eval-mode forward without gradients. Writes bench/results/throughput.json.
+CUDA, as in vowelcam.learn); inference = eval-mode forward without gradients. Writes
+bench/results/throughput_<N>thread(s).json (N = the torch CPU threads).
 """
 
 from __future__ import annotations
@@ -13,72 +14,14 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import time
 from pathlib import Path
 
 import torch
 from rich.console import Console
 from rich.table import Table
 
-from vowelcam.learn.loop import autocast
-from vowelcam.learn.models import SpectrogramResNet, choose_freq_strides
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def measure(arch: str, rows: int, max_hz: float, device: torch.device, batch: int, batches: int) -> dict:
-    """Tokens per second for training steps and for inference, median over ``batches`` timed batches."""
-    torch.manual_seed(0)
-    model = SpectrogramResNet(arch, 12, choose_freq_strides(31.25, max_hz)).to(device)
-    x = torch.randn(batch, 1, rows, 96, device=device)
-    y = torch.randint(0, 12, (batch,), device=device)
-    if device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
-        x = x.contiguous(memory_format=torch.channels_last)
-    opt = torch.optim.AdamW(model.parameters(), fused=True)
-
-    def train_step() -> None:
-        opt.zero_grad(set_to_none=True)
-        with autocast(device):
-            loss = torch.nn.functional.cross_entropy(model(x).float(), y)
-        loss.backward()
-        opt.step()
-
-    def infer_step() -> None:
-        with torch.inference_mode(), autocast(device):
-            model(x)
-
-    model.train()
-    train_s = _time(train_step, device, batches)
-    model.eval()
-    infer_s = _time(infer_step, device, batches)
-    return {
-        "arch": arch,
-        "rows": rows,
-        "frames": 96,
-        "max_hz_per_row": max_hz,
-        "device": device.type,
-        "batch": batch,
-        "train_tokens_per_s": batch / train_s,
-        "infer_tokens_per_s": batch / infer_s,
-    }
-
-
-def _time(step, device: torch.device, batches: int) -> float:
-    step()  # warm-up (allocations, cuDNN autotune)
-    _sync(device)
-    times = []
-    for _ in range(batches):
-        start = time.perf_counter()
-        step()
-        _sync(device)
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
+from bench.lib.paths import RESULTS
+from bench.lib.throughput import measure
 
 
 def main() -> None:
@@ -89,10 +32,12 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--batches", type=int, default=3)
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "throughput.json")
+    parser.add_argument("--out", type=Path, help="default: bench/results/throughput_<N>thread(s).json")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    threads = torch.get_num_threads()
+    args.out = args.out or RESULTS / f"throughput_{threads}thread{'s' if threads > 1 else ''}.json"
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     results = []
     for device in devices:

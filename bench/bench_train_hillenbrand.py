@@ -3,7 +3,7 @@
 Target: >= 95.2 % (the best formant-based classifier on these speakers, LDA on F0 and F1-F3 at 20/80 % plus
 duration, on the 927 tokens with complete hand measurements; listeners ~95 %).
 
-    python bench/bench_train_hillenbrand.py [--run /tmp/runs/h95] [--epochs 15] [--threads 1] ...
+    python -m bench.bench_train_hillenbrand [--run /tmp/runs/h95] [--epochs 15] [--threads 1] ...
 
 Extracts the corpus into ``--run`` first when it holds no tokens.csv. Writes bench/results/train_hillenbrand.json
 and prints a Rich table: accuracy with its 95 % CI, per-fold accuracy, settings and wall time.
@@ -15,7 +15,6 @@ import argparse
 import dataclasses
 import json
 import logging
-import os
 import platform
 import time
 from pathlib import Path
@@ -24,24 +23,10 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from vowelcam.config import Settings, TrainSettings
+from bench.lib.hillenbrand import TARGET, ensure_run
+from bench.lib.paths import RESULTS
+from vowelcam.config import TrainSettings
 from vowelcam.learn.train import train
-
-REPO = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("VOWELCAM_SHARED", REPO.parent / "shared")) / "data" / "hillenbrand1995"
-TARGET = 0.952
-
-
-def ensure_run(run: Path) -> None:
-    """Extract the corpus (speakers from the file names) unless ``run`` already holds tokens."""
-    if (run / "tokens.csv").is_file():
-        return
-    from vowelcam.extract import extract
-
-    settings = Settings().with_overrides(
-        {"corpus": {"speaker_pattern": "hillenbrand"}, "labels": {"include_unvoiced": False}}
-    )
-    extract(DATA, run, DATA / "textgrids", settings)
 
 
 def main() -> None:
@@ -59,7 +44,7 @@ def main() -> None:
     parser.add_argument("--no-augment", action="store_true")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "train_hillenbrand.json")
+    parser.add_argument("--out", type=Path, default=RESULTS / "train_hillenbrand.json")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if args.threads:

@@ -70,7 +70,7 @@ def test_reference_unknown_source_is_a_config_error() -> None:
 
 
 def test_reference_tables_regenerate_from_shared(shared_data: Path, repo_root: Path, tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location("make_ref", repo_root / "bench" / "make_reference_formants.py")
+    spec = importlib.util.spec_from_file_location("make_ref", repo_root / "tools" / "make_reference_formants.py")
     module = importlib.util.module_from_spec(spec)
     assert spec.loader is not None
     spec.loader.exec_module(module)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.table import Table
-from stage_children import BATCH, THREADS
+
+from .stage_children import BATCH, THREADS
 
 TARGETS = {"extract_per_core": 100.0, "vs_fasttrack": 15.0, "cam_vs_forward": 3.0, "full_lj_16_cores_min": 10.0}
 

@@ -1,4 +1,4 @@
-"""The stages of ``bench_stages.py``, each run in its own process: ``python bench/stage_children.py STAGE PARAMS``.
+"""The stages of ``bench_stages.py``, each run in its own process: ``python -m bench.lib.stage_children STAGE PARAMS``.
 
 Each prints one JSON object (its measurements) as the last line of stdout; the parent samples the process tree's
 memory meanwhile. Constants shared with the parent live here.
@@ -15,10 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data"
+from .paths import DATA
+
 H95 = DATA / "hillenbrand1995"
-sys.path.insert(0, str(REPO / "bench"))
 
 THREADS = 2
 BATCH = 16
@@ -62,20 +61,21 @@ def stage_plain_loop(p: dict) -> dict:
     classic ceiling (5000 / 5500 Hz), F1–F3 read at 20/50/80 % (``plain_burg_formants``). No F0, no spectrogram,
     no writing: what a hand-written Praat script would do for formants alone.
     """
-    import bench_formants as bf
     import soundfile as sf
 
     from bench.lib.formants import plain_burg_formants
 
+    from . import hillenbrand as hb
+
     wavs = sorted(H95.glob("*/*.wav"))
-    bounds = [bf.vowel_bounds(H95 / "textgrids" / f"{wav.stem}.TextGrid") for wav in wavs]
+    bounds = [hb.vowel_bounds(H95 / "textgrids" / f"{wav.stem}.TextGrid") for wav in wavs]
     t0, cpu0 = time.perf_counter(), _cpu_seconds()
     for wav, (start, end) in zip(wavs, bounds):
         audio, sr = sf.read(wav, dtype="float64", always_2d=False)
-        first = max(0, int((start - bf.MARGIN_S) * sr))
-        last = min(audio.size, int((end + bf.MARGIN_S) * sr) + 1)
+        first = max(0, int((start - hb.MARGIN_S) * sr))
+        last = min(audio.size, int((end + hb.MARGIN_S) * sr) + 1)
         plain_burg_formants(
-            audio[first:last], sr, start - first / sr, end - first / sr, bf.PLAIN_CEILING[bf.GROUPS[wav.stem[0]]]
+            audio[first:last], sr, start - first / sr, end - first / sr, hb.PLAIN_CEILING[hb.GROUPS[wav.stem[0]]]
         )
     seconds, cpu = time.perf_counter() - t0, _cpu_seconds() - cpu0
     return {"tokens": len(wavs), "seconds": seconds, "cpu_seconds": cpu, "cpu_tokens_per_s": round(len(wavs) / cpu, 2)}
@@ -85,18 +85,18 @@ def stage_anchors(p: dict) -> dict:
     """vowelcam measure_token, plain Burg and fasttrackpy on the same tokens: speed and accuracy."""
     from importlib.metadata import version
 
-    import bench_formants as bf
-
     from vowelcam.config import MeasureSettings
 
-    tokens = bf.load_tokens(p["per_group"])
+    from . import hillenbrand as hb
+
+    tokens = hb.load_tokens(p["per_group"])
     methods = {
-        "vowelcam measure_token": bf.vowelcam_method(MeasureSettings()),
-        "plain Burg (1 Praat call/token)": bf.plain_method,
-        "fasttrackpy": bf.fasttrack_method,
+        "vowelcam measure_token": hb.vowelcam_method(MeasureSettings()),
+        "plain Burg (1 Praat call/token)": hb.plain_method,
+        "fasttrackpy": hb.fasttrack_method,
     }
     t0 = time.perf_counter()
-    entries = bf.evaluate(methods, tokens)
+    entries = hb.evaluate(methods, tokens)
     return {
         "tokens": len(tokens),
         "seconds": time.perf_counter() - t0,
@@ -107,18 +107,19 @@ def stage_anchors(p: dict) -> dict:
 
 def stage_spectrogram(p: dict) -> dict:
     """token_spectrogram at every Hillenbrand vowel midpoint, on the audio the extractor would read."""
-    import bench_formants as bf
     import numpy as np
     import soundfile as sf
 
     from vowelcam.acoustics.features import context_seconds, geometry, token_spectrogram
     from vowelcam.config import SpectrogramSettings
 
+    from . import hillenbrand as hb
+
     settings = SpectrogramSettings()
     geo, ctx = geometry(settings), context_seconds(settings) + 0.01
     items = []
     for wav in sorted(H95.glob("*/*.wav")):
-        start, end = bf.vowel_bounds(H95 / "textgrids" / f"{wav.stem}.TextGrid")
+        start, end = hb.vowel_bounds(H95 / "textgrids" / f"{wav.stem}.TextGrid")
         audio, sr = sf.read(wav, dtype="float64", always_2d=False)
         centre = (start + end) / 2
         first = max(0, int((centre - ctx) * sr))
@@ -139,21 +140,24 @@ def stage_matmul(p: dict) -> dict:
     """float32 matmul peak: best of ``repeats`` n x n products, 2 n^3 FLOPs each."""
     import torch
 
+    from .timing import clock
+
     torch.set_num_threads(THREADS)
     n = p["n"]
     a, b = torch.randn(n, n), torch.randn(n, n)
     torch.matmul(a, b)
-    best = min(_clock(lambda: torch.matmul(a, b)) for _ in range(p["repeats"]))
+    best = min(clock(lambda: torch.matmul(a, b)) for _ in range(p["repeats"]))
     return {"n": n, "seconds": best, "gflops": 2 * n**3 / best / 1e9, "threads": torch.get_num_threads()}
 
 
 def stage_model(p: dict) -> dict:
     """Training-step and inference tokens/s of one network, and its FLOPs per token (FlopCounterMode)."""
-    import bench_throughput
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
     from vowelcam.learn.models import SpectrogramResNet, choose_freq_strides
+
+    from .throughput import measure
 
     torch.set_num_threads(THREADS)
     strides = choose_freq_strides(31.25, p["max_hz"])
@@ -167,7 +171,7 @@ def stage_model(p: dict) -> dict:
         torch.nn.functional.cross_entropy(model(x), y).backward()
     t0 = time.perf_counter()
     if p["train"]:
-        speed = bench_throughput.measure(p["arch"], ROWS, p["max_hz"], torch.device("cpu"), BATCH, p["batches"])
+        speed = measure(p["arch"], ROWS, p["max_hz"], torch.device("cpu"), BATCH, p["batches"])
     else:
         speed = _infer_only(model, x, p["batches"])
     return {
@@ -186,6 +190,8 @@ def stage_model(p: dict) -> dict:
 def _infer_only(model: Any, x: Any, batches: int) -> dict:
     import torch
 
+    from .timing import clock
+
     model.eval()
 
     def step() -> None:
@@ -193,7 +199,7 @@ def _infer_only(model: Any, x: Any, batches: int) -> dict:
             model(x)
 
     step()
-    times = sorted(_clock(step) for _ in range(batches))
+    times = sorted(clock(step) for _ in range(batches))
     return {"infer_tokens_per_s": len(x) / times[len(times) // 2]}
 
 
@@ -201,10 +207,12 @@ def stage_cams(p: dict) -> dict:
     """compute_cams (cam, gradcam, hirescam) and grad-cam's GradCAM against a plain forward of the same batch."""
     import numpy as np
     import torch
-    from bench_cam import package_gradcam, timed_against
 
     from vowelcam.explain.maps.cam import compute_cams, layer_grid
     from vowelcam.learn.models import SpectrogramResNet, choose_freq_strides, hz_per_row_by_layer
+
+    from .cams import package_gradcam
+    from .timing import timed_against
 
     torch.set_num_threads(THREADS)
     torch.manual_seed(0)
@@ -244,23 +252,14 @@ def stage_cams(p: dict) -> dict:
 
 def stage_report(p: dict) -> dict:
     """Write a synthetic run of ``p['tokens']`` tokens and render its report in a fresh process."""
-    import bench_report
-
-    sys.path.insert(0, str(REPO / "tests"))
-    from report_fake_run import write_fake_run
+    from .report_timing import time_report, write_fake_run
 
     with tempfile.TemporaryDirectory(prefix="vowelcam-bench-stages-") as tmp:
         t0 = time.perf_counter()
         run = write_fake_run(Path(tmp) / "run", n_tokens=p["tokens"], gallery_size=12)
         write_s = time.perf_counter() - t0
-        timing = bench_report.time_report(run.root, Path(tmp) / "report")
+        timing = time_report(run.root, Path(tmp) / "report")
     return {"tokens": p["tokens"], "seconds": timing["wall_s"], "write_fake_run_s": write_s, **timing}
-
-
-def _clock(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 STAGES: dict[str, Callable[[dict], dict]] = {

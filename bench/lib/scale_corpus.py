@@ -1,7 +1,7 @@
 """Build a scale corpus for benchmarks: the 32 LJSpeech clips of ../shared/data/ljspeech-32, repeated by
 symbolic links (audio and TextGrids under new names) up to a chosen multiple.
 
-    python bench/scale_corpus.py OUT_DIR --factor 16        # 512 recordings, ~14 000 vowel tokens
+    python -m bench.lib.scale_corpus OUT_DIR --factor 16        # 512 recordings, ~14 000 vowel tokens
 """
 
 from __future__ import annotations
@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "ljspeech-32"
+from .paths import DATA
+
+SHARED = DATA / "ljspeech-32"
 
 
 def make_scale_corpus(out: Path, factor: int, source: Path = SHARED) -> Path:

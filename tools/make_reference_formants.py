@@ -1,6 +1,8 @@
 """Regenerate ``reference_formants/*.csv`` from the published token tables in ``../shared/data/reference_formants``.
 
-    python bench/make_reference_formants.py [--shared ../shared/data/reference_formants]
+    python tools/make_reference_formants.py [--shared ../shared/data/reference_formants] [--out reference_formants]
+
+The tables ship inside the package (``vowelcam.reference_formants``), so this builds a resource, not a benchmark.
 
 Writes ``h95.csv`` (Hillenbrand et al. 1995) and ``pb52.csv`` (Peterson & Barney 1952): one row per vowel
 (ARPAbet) and speaker group (men / women / children) with the token count and the mean and sample SD of F0,
