@@ -143,6 +143,8 @@ def test_bf16_channels_last_keeps_the_float32_decisions(tmp_path):
     x = info.prepare(
         store.get_many([(int(t["spec_shard"]), int(t["spec_row"])) for t in tokens], max_freq=info.max_freq)
     )
+    if accel.bf16_faulty_convolutions(model, [tuple(x.shape)]):  # oneDNN's AMX kernel at layer3/4 (16 frames)
+        pytest.skip("this CPU's bf16 convolution is wrong for these shapes: it cannot stand in for the GPU's")
     with torch.no_grad():
         reference = torch.softmax(model(x), 1)
         model.to(memory_format=torch.channels_last)

@@ -27,6 +27,10 @@ class ModelError(VowelcamError):
     """A model file that is not one, or one made for other settings than the data."""
 
 
+class TrainingError(VowelcamError):
+    """Training that cannot give a model (e.g. a loss that turned NaN): the message says what to change."""
+
+
 @dataclass
 class DataProblem(VowelcamError):
     """One problem with one input: a file, optionally a tier and an interval.

@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.utils.data import DataLoader
 
 from ..errors import ConfigError
 
@@ -60,6 +61,84 @@ def training_precision(setting: str, device: torch.device) -> str:
     if setting != "auto":
         return setting
     return "bf16" if device.type == "cuda" or (device.type == "cpu" and cpu_has_native_bf16()) else "fp32"
+
+
+BF16_TOLERANCE = 0.05  # bf16 keeps 8 significant bits: a right convolution is off by ~0.5 % of its largest output
+
+
+@torch.no_grad()
+def bf16_faulty_convolutions(model: nn.Module, input_shapes: list[tuple[int, ...]]) -> list[str]:
+    """The convolutions of ``model`` (on a CPU) whose result under bf16 autocast is wrong for network inputs of
+    ``input_shapes`` (``[N, C, H, W]``), as ``"name (input shape)"``; empty where bf16 is safe to train in.
+
+    oneDNN 3.x's AMX kernel (torch 2.x on CPUs with AMX) computes a 3x3 convolution of stride 2 whose output is
+    one column wide from memory it never wrote: garbage, often NaN, that changes with what the memory held before
+    (so a run may train or diverge depending on what ran earlier). A ResNet meets that shape when few time frames
+    are left at layer3 or layer4. Each convolution is run once in float32 and once in bf16 on a random input of
+    the shapes training will use; ``model``'s weights, BatchNorm statistics and the global random state are
+    left as they were.
+    """
+    faulty: dict[str, str] = {}  # name: input shape
+
+    def check(module: nn.Conv2d, args: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
+        with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
+            low = module._conv_forward(args[0], module.weight, module.bias).float()  # not module(): no hook
+        scale = float(out.abs().max())
+        if not bool(torch.isfinite(low).all()) or float((low - out).abs().max()) > BF16_TOLERANCE * scale + 1e-6:
+            faulty.setdefault(names[module], "x".join(map(str, args[0].shape)))
+
+    names = {m: name for name, m in model.named_modules() if isinstance(m, nn.Conv2d)}
+    hooks = [m.register_forward_hook(check) for m in names]
+    was_training = model.training
+    model.eval()  # no BatchNorm statistics updated
+    try:
+        gen = torch.Generator().manual_seed(0)
+        for shape in input_shapes:
+            model(torch.randn(shape, generator=gen))
+    finally:
+        for hook in hooks:
+            hook.remove()
+        model.train(was_training)
+    return [f"{name} (input {shape})" for name, shape in faulty.items()]
+
+
+def batch_shapes(loader: DataLoader, *others: DataLoader | None) -> list[tuple[int, ...]]:
+    """The shapes of ``loader``'s batches: full ones and the last, shorter one (items read from the first of
+    ``others``, then ``loader``, with a dataset that is not empty: reading an augmented item is avoided)."""
+    n, size = len(loader.sampler), loader.batch_size or 1  # type: ignore[arg-type]
+    dataset = next(b.dataset for b in (*others, loader) if b is not None and len(b.dataset))  # type: ignore[arg-type]
+    item = tuple(dataset[0][0].shape)
+    return [(b, *item) for b in dict.fromkeys((min(size, n), n % size)) if b > 0]
+
+
+def fold_precision(
+    model: nn.Module, setting: str, device: torch.device, input_shapes: list[tuple[int, ...]], announce: bool
+) -> str:
+    """The precision of a fold's training steps, said in the log when ``announce``: ``setting`` as
+    :func:`training_precision` resolves it, but fp32 where this CPU's bf16 convolutions are wrong for ``model``
+    at ``input_shapes`` (see :func:`bf16_faulty_convolutions`; none given, none probed)."""
+    precision = training_precision(setting, device)
+    faulty = bf16_faulty_convolutions(model, input_shapes) if precision == "bf16" and device.type == "cpu" else []
+    if faulty and announce:
+        log.warning(
+            "this CPU's bf16 convolution (oneDNN) gives wrong results, often NaN, for %s: training in fp32 "
+            "(--precision fp32 skips this check)",
+            ", ".join(faulty),
+        )
+    precision = "fp32" if faulty else precision
+    if announce:
+        log.info(
+            "training steps in %s on %s%s",
+            precision,
+            device.type.upper(),
+            "" if device.type == "cuda" else "; validation and predictions in fp32",
+        )
+        if precision == "bf16" and device.type == "cpu" and not cpu_has_native_bf16():
+            log.warning(
+                "precision bf16 asked for on a CPU without bf16 instructions: training will be slower, "
+                "not faster (use --precision fp32 or auto)"
+            )
+    return precision
 
 
 def train_autocast(device: torch.device, precision: str):

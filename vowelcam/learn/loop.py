@@ -25,9 +25,10 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
 from ..config import TrainSettings
+from ..errors import TrainingError
 from ..progress import ProgressCallback, report
 from ..rundir import atomic_path
-from .device import autocast, cpu_has_native_bf16, maybe_compile, to_device, train_autocast, training_precision
+from .device import autocast, batch_shapes, fold_precision, maybe_compile, to_device, train_autocast, training_precision
 from .distributed import Dist, all_reduce_mean, broadcast_buffers, broadcast_object, gather_arrays
 
 __all__ = [
@@ -227,19 +228,9 @@ def fit_fold(
     stage = f"train fold {fold + 1}" if settings.folds >= 2 else "train"
     n_batches = len(batches.train)
     total = settings.epochs * n_batches
-    precision = training_precision(settings.precision, device)
-    if place.is_main and state.epoch < settings.epochs and not state.done:
-        log.info(
-            "training steps in %s on %s%s",
-            precision,
-            device.type.upper(),
-            "" if device.type == "cuda" else "; validation and predictions in fp32",
-        )
-        if precision == "bf16" and device.type == "cpu" and not cpu_has_native_bf16():
-            log.warning(
-                "precision bf16 asked for on a CPU without bf16 instructions: training will be slower, "
-                "not faster (use --precision fp32 or auto)"
-            )
+    left = not state.done and state.epoch < settings.epochs
+    shapes = batch_shapes(batches.train, batches.calibrate, batches.val) if left else []
+    precision = fold_precision(model, settings.precision, device, shapes, announce=left and place.is_main)
     while not state.done and state.epoch < settings.epochs:
         started = time.perf_counter()
         epoch = state.epoch + 1
@@ -266,6 +257,7 @@ def fit_fold(
             "seconds": time.perf_counter() - started,
         }
         _update_best(state, model, record)
+        diverged = not np.isfinite(val_loss)  # NaN weights or statistics: no later epoch can recover
         if place.is_main:
             log.info(
                 "fold %d epoch %d: train loss %.3f acc %.3f, val loss %.3f acc %.3f (%.0f s)",
@@ -278,9 +270,18 @@ def fit_fold(
                 record["seconds"],
             )
             _warn_if_stuck(state, batches.val_chance, fold)
-        state.done = state.bad_epochs >= settings.patience or epoch >= settings.epochs
+        state.done = diverged or state.bad_epochs >= settings.patience or epoch >= settings.epochs
         if place.is_main:
             save_state(state_path, fingerprint, state, model, optimizer, scheduler)
+        if diverged and state.best_state and place.is_main:
+            log.warning(
+                "fold %d: training diverged at epoch %d (loss NaN); keeping epoch %d", fold + 1, epoch, state.best_epoch
+            )
+    if not state.best_state:
+        raise TrainingError(
+            f"training diverged in fold {fold + 1} (loss NaN from epoch 1, training in {precision} at lr "
+            f"{settings.lr:g}); try --precision fp32 or a lower --lr"
+        )
     model.load_state_dict(state.best_state)
     return state
 
