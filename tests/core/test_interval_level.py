@@ -49,3 +49,21 @@ def test_interval_resamples_clusters_not_tokens():
     values, clusters = _clustered(n_clusters=20, per_cluster=50)
     _, lo, hi, _, _ = cluster_bootstrap_mean(values, clusters, n_boot=2000, seed=0)
     assert hi - lo == pytest.approx(_normal_width(values, clusters, Z95), rel=0.15)
+
+
+def test_replicates_weight_tokens_like_the_point_estimate():
+    """One big cluster of 1s and nine one-token clusters of 0s: the token mean is 0.92. A replicate that holds the
+    big cluster is near 0.92 too (token-weighted); averaging cluster means instead would give about 0.1."""
+    values = [1.0] * 100 + [0.0] * 9
+    clusters = ["big"] * 100 + [f"small{i}" for i in range(9)]
+    mean, lo, hi, _, _ = cluster_bootstrap_mean(values, clusters, n_boot=2000, seed=0)
+    assert mean == pytest.approx(100 / 109)
+    assert lo == 0.0 and hi > 0.9
+
+
+def test_every_cluster_can_be_drawn():
+    """Two clusters, one all 0 and one all 1: replicates are 0, 0.5 or 1, so the 95 % interval is [0, 1]."""
+    values = [0.0] * 10 + [1.0] * 10
+    clusters = ["a"] * 10 + ["b"] * 10
+    mean, lo, hi, _, k = cluster_bootstrap_mean(values, clusters, n_boot=2000, seed=0)
+    assert (mean, lo, hi, k) == (0.5, 0.0, 1.0, 2)
