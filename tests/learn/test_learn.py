@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from learn_helpers import make_run
 from torchvision import models as tvm
 
+from tests.helpers.learn_run import make_run
 from vowelcam import rundir
 from vowelcam.config import TrainSettings
 from vowelcam.errors import ConfigError, ModelError, RunDirError
@@ -289,7 +289,7 @@ def test_bad_run_dirs_fail_with_one_line_and_write_nothing(tmp_path):
 
 @pytest.mark.slow
 def test_weights_from_a_model_with_other_spectrogram_settings_are_refused(tmp_path):
-    from learn_helpers import SMALL
+    from tests.helpers.learn_run import SMALL
 
     source = make_run(tmp_path / "src", speakers=5, per_class=1)
     info = ModelInfo(

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from explain_fixtures import GT_FRAMES, GT_ROWS, band_spectrograms, to_input, train_tiny
 
+from tests.helpers.explain_run import GT_FRAMES, GT_ROWS, band_spectrograms, to_input, train_tiny
 from vowelcam.explain.deletion import band_deletion, deletion_arm, infill_band, matched_random_starts, top_band_starts
 from vowelcam.explain.faithfulness import (
     FaithInputs,

@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from corpus_fixtures import write_pair
-from learn_helpers import make_run
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
+from tests.helpers.corpus import write_pair
+from tests.helpers.learn_run import make_run
 from vowelcam import rundir
 from vowelcam.acoustics.store import SpectrogramStore
 from vowelcam.config import Settings, TrainSettings

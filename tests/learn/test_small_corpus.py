@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from learn_helpers import make_run
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from tests.helpers.learn_run import make_run
 from vowelcam import rundir
 from vowelcam.config import TrainSettings
 from vowelcam.errors import RunDirError

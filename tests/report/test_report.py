@@ -13,6 +13,7 @@ import pytest
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
+from tests.helpers.report_run import ODD, TITLE, write_fake_run
 from vowelcam import rundir
 from vowelcam.cli import app
 from vowelcam.errors import RunDirError
@@ -23,9 +24,6 @@ from vowelcam.report.references import references_for
 from vowelcam.report.stats import select_gallery, token_profile, wilson_interval
 from vowelcam.rundir import RunDir, read_csv, write_csv
 from vowelcam.tokens import TOKEN_COLUMNS
-
-sys.path.insert(0, str(Path(__file__).parent))
-from report_fake_run import ODD, TITLE, write_fake_run  # noqa: E402
 
 GALLERY = 4
 

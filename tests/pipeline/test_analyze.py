@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from corpus_fixtures import write_pair
 from typer.testing import CliRunner
 
+from tests.helpers.corpus import write_pair
 from vowelcam.cli import app
 from vowelcam.rundir import read_csv
 

@@ -10,7 +10,8 @@ import re
 import numpy as np
 import pytest
 import soundfile as sf
-from real_corpus_helpers import (
+
+from tests.helpers.real_corpus import (
     LJ_CLIPS,
     lj_paths,
     resampled_copy,
@@ -19,7 +20,6 @@ from real_corpus_helpers import (
     shifted_grid,
     write_relabelled,
 )
-
 from vowelcam.corpus.textgrid_write import write_textgrid
 from vowelcam.corpus.textgrids import read_textgrid
 from vowelcam.learn.dataset import select_task

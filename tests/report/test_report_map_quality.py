@@ -4,16 +4,12 @@ back from the HTML as numbers (and a collapsed method named as such, with its re
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
+from tests.helpers.report_run import write_fake_run
 from vowelcam.explain.contrastive import CONTRASTIVE_COLUMNS
 from vowelcam.explain.discrimination import DISCRIMINATION_COLUMNS
 from vowelcam.report import render
 from vowelcam.rundir import write_csv
-
-sys.path.insert(0, str(Path(__file__).parent))
-from report_fake_run import write_fake_run  # noqa: E402
 
 INSENSITIVE = "insensitive to the classifier: a re-initialised fc gives nearly the same map (rho 0.95 >= 0.8)"
 REASON = "same map as cam, hirescam (the gradient is constant over the layer feeding global pooling)"

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from learn_helpers import make_run
 from typer.testing import CliRunner
 
+from tests.helpers.learn_run import make_run
 from vowelcam import classify, rundir
 from vowelcam.acoustics.features import geometry, token_spectrogram
 from vowelcam.cli import app

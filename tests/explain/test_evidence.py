@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from evidence_fixtures import CUE_SETTINGS, make_cue_run
 
+from tests.helpers.cue_run import CUE_SETTINGS, make_cue_run
 from vowelcam import rundir
 from vowelcam.config import CamSettings, TrainSettings
 from vowelcam.explain import run as explain_module
@@ -268,9 +268,9 @@ def test_train_command_asks_for_group_by_instead_of_regrouping_and_records_it(tm
     """Two speakers: no silent per-file split; --group-by recording is accepted and kept in the run's records."""
     import json
 
-    from learn_helpers import make_run as make_learn_run
     from typer.testing import CliRunner
 
+    from tests.helpers.learn_run import make_run as make_learn_run
     from vowelcam.cli import app
     from vowelcam.config import tomllib  # tomllib, or tomli on Python 3.10
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile as sf
-from corpus_fixtures import utterance, write_pair
 
+from tests.helpers.corpus import utterance, write_pair
 from vowelcam.acoustics import audio as audio_mod
 from vowelcam.acoustics.audio import AudioInfo, Recording, audio_info, read_segment, resample
 from vowelcam.acoustics.praat import measure_token

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from explain_fixtures import GT_FRAMES, GT_ROWS, TinyCnn, band_spectrograms, to_input, train_tiny
 from torch import nn
 
+from tests.helpers.explain_run import GT_FRAMES, GT_ROWS, TinyCnn, band_spectrograms, to_input, train_tiny
 from vowelcam.explain.bands import BandSpec, profile_peaks, refine_peak, token_band_row
 from vowelcam.explain.cam import (
     compute_cams_with_contrast,
@@ -285,8 +285,7 @@ def test_old_checkpoints_keep_their_normalisation():
 def test_explain_run_writes_resolution_discrimination_and_contrasts(tmp_path):
     """The stage measures the point spread of every layer, floors the bands with it, writes discrimination.csv
     (five methods, speaker intervals, collapse flags) and contrast maps for the misclassified tokens."""
-    from explain_fixtures import make_run
-
+    from tests.helpers.explain_run import make_run
     from vowelcam import rundir
     from vowelcam.config import CamSettings
     from vowelcam.explain.run import explain_run

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from corpus_fixtures import textgrid_text, write_pair
 
+from tests.helpers.corpus import textgrid_text, write_pair
 from vowelcam.corpus.discover import discover
 from vowelcam.corpus.speakers import SpeakerResolver, normalise_group
 from vowelcam.corpus.textgrids import read_textgrid

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile as sf
-from corpus_fixtures import textgrid_text, write_pair
 from typer.testing import CliRunner
 
+from tests.helpers.corpus import textgrid_text, write_pair
 from vowelcam.acoustics.store import SpectrogramStore
 from vowelcam.cli import app
 from vowelcam.config import Settings

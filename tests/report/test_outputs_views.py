@@ -11,9 +11,9 @@ import parselmouth
 import pytest
 import soundfile as sf
 from parselmouth.praat import call
-from report_fake_run import ODD, write_fake_run
 from typer.testing import CliRunner
 
+from tests.helpers.report_run import ODD, write_fake_run
 from vowelcam import rundir
 from vowelcam.acoustics.nuclei import NucleiSettings, find_nuclei, kept_peaks, nucleus_recall_precision
 from vowelcam.cli import app

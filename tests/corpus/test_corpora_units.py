@@ -7,8 +7,8 @@ import os
 
 import numpy as np
 import pytest
-from corpus_fixtures import textgrid_text
 
+from tests.helpers.corpus import textgrid_text
 from vowelcam.acoustics.band import analysis_for, band_edge, band_note, formants_held
 from vowelcam.config import MeasureSettings
 from vowelcam.corpus.discover import discover

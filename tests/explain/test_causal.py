@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from explain_fixtures import TinyCnn
 
+from tests.helpers.explain_run import TinyCnn
 from vowelcam.acoustics.features import geometry, token_spectrogram
 from vowelcam.acoustics.praat import measure_token
 from vowelcam.acoustics.resynthesis import parse_manipulations
@@ -119,9 +119,9 @@ def test_causal_rows_on_hillenbrand_tokens(shared_data):
 
 
 def test_cam_command_refuses_causal_without_a_corpus(tmp_path):
-    from explain_fixtures import make_run
     from typer.testing import CliRunner
 
+    from tests.helpers.explain_run import make_run
     from vowelcam.cli import app
 
     run = make_run(tmp_path / "run")

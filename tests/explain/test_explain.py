@@ -9,7 +9,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-from explain_fixtures import (
+from torch import nn
+from typer.testing import CliRunner
+
+from tests.helpers.explain_run import (
     GT_FRAMES,
     GT_ROWS,
     GT_SHARED_ROWS,
@@ -19,9 +22,6 @@ from explain_fixtures import (
     to_input,
     train_tiny,
 )
-from torch import nn
-from typer.testing import CliRunner
-
 from vowelcam import rundir
 from vowelcam.cli import app
 from vowelcam.config import CamSettings
@@ -418,8 +418,7 @@ def test_k_fold_runs_use_each_folds_own_model(run_dir, tmp_path):
     """With folds, a token's maps come from model/fold-<k>.pt, the model that held it out."""
     import shutil
 
-    from explain_fixtures import RUN_LABELS
-
+    from tests.helpers.explain_run import RUN_LABELS
     from vowelcam.learn.models import ModelInfo, SpectrogramResNet, checkpoint_dict, info_from_checkpoint
 
     copy = tmp_path / "kfold"

@@ -16,8 +16,8 @@ import sys
 import numpy as np
 import pytest
 import torch
-from learn_helpers import make_run
 
+from tests.helpers.learn_run import make_run
 from vowelcam import rundir
 from vowelcam.acoustics.store import SpectrogramStore
 from vowelcam.config import CamSettings, TrainSettings
