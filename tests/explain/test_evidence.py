@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from tests.helpers.cue_run import CUE_SETTINGS, make_cue_run
+from tests.helpers.spectra import formant_peaks
 from vowelcam import rundir
 from vowelcam.config import CamSettings, TrainSettings
 from vowelcam.explain import run as explain_module
@@ -134,7 +135,7 @@ def test_energy_map_is_db_above_the_tokens_floor():
 
 def test_envelope_keeps_formant_peaks_and_removes_harmonics():
     freqs = np.arange(65) * 62.5
-    envelope = 30 * np.exp(-0.5 * ((freqs - 700) / 120) ** 2) + 20 * np.exp(-0.5 * ((freqs - 1800) / 150) ** 2)
+    envelope = formant_peaks(freqs, (700, 1800), (120, 150), (30, 20))
     harmonics = 8 * np.cos(2 * np.pi * freqs / 250.0)  # F0 250 Hz: a 4 ms quefrency, above the 2 ms lifter
     matrix = torch.from_numpy(envelope_matrix(65, 62.5)).float()
 

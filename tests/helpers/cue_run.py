@@ -17,6 +17,8 @@ from vowelcam.acoustics.store import write_axes, write_shard
 from vowelcam.config import SpectrogramSettings
 from vowelcam.tokens import TOKEN_COLUMNS
 
+from .spectra import formant_peaks
+
 CUE_SETTINGS = SpectrogramSettings(n_fft=256, window_ms=12.0, hop_ms=10.0, n_frames=16, max_freq=4000.0)
 CUE_CLASSES = {"UH": 1100.0, "IH": 1650.0, "IY": 2200.0}  # F2 (Hz) of each class; F1 and F3 drawn from the same ranges
 F1_RANGE, F3_RANGE = (250.0, 430.0), (2950.0, 3400.0)
@@ -29,10 +31,7 @@ def cue_spectrogram(formants: tuple[float, float, float], freqs: np.ndarray, rng
     frames, a weaker copy of the tilt outside them."""
     n_frames = CUE_SETTINGS.n_frames
     tilt = -45.0 - 12.0 * np.log2(1 + freqs / 500.0)
-    envelope = sum(
-        level * np.exp(-0.5 * ((freqs - f) / (bw / 1.5)) ** 2)
-        for f, bw, level in zip(formants, BANDWIDTHS, (30.0, 24.0, 18.0))
-    )
+    envelope = formant_peaks(freqs, formants, [bw / 1.5 for bw in BANDWIDTHS], (30.0, 24.0, 18.0))
     spec = tilt[:, None] + rng.normal(0.0, 2.0, (len(freqs), n_frames)) - 20.0
     spec[:, FRAMES[0] : FRAMES[1]] += 20.0 + envelope[:, None]
     return np.maximum(spec, CUE_SETTINGS.db_floor)

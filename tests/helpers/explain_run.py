@@ -18,6 +18,8 @@ from vowelcam.learn.metrics import prediction_columns
 from vowelcam.learn.models import ModelInfo, SpectrogramResNet, checkpoint_dict, hz_per_row_by_layer
 from vowelcam.tokens import TOKEN_COLUMNS
 
+from .spectra import formant_peaks
+
 # Ground-truth data: 48 rows x 8 frames; F1 and F3 bumps shared by all classes, F2 row tells the class.
 GT_ROWS, GT_FRAMES = 48, 8
 GT_F2_ROWS = (14, 24, 34)
@@ -115,8 +117,7 @@ def make_run(root: Path, n: int = 12, seed: int = 0) -> Path:
     vowels = [RUN_LABELS[i % 3] for i in range(n)]
     specs = rng.normal(-70, 3, (n, len(geo.freqs_hz), RUN_SETTINGS.n_frames))
     for i, v in enumerate(vowels):
-        for f in RUN_FORMANTS[v]:
-            specs[i] += 30 * np.exp(-0.5 * ((geo.freqs_hz[:, None] - f) / 100.0) ** 2)
+        specs[i] += formant_peaks(geo.freqs_hz, RUN_FORMANTS[v], 100.0, 30)[:, None]
     write_axes(run.path(rundir.SPECTROGRAMS), RUN_SETTINGS, geo.freqs_hz, geo.times_s)
     write_shard(run.path(rundir.SPECTROGRAMS), 0, specs.astype(np.float16))
     tokens = [_token_row(i, v, None if i == 0 else RUN_FORMANTS[v]) for i, v in enumerate(vowels)]

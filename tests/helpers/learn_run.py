@@ -12,6 +12,8 @@ from vowelcam.acoustics.store import write_axes, write_shard
 from vowelcam.config import SpectrogramSettings
 from vowelcam.tokens import TOKEN_COLUMNS
 
+from .spectra import formant_peaks
+
 # Two "formant" bands (Hz) per class; unvoiced tokens get broadband high-frequency noise.
 BANDS = {"IY": (300, 2300), "AA": (750, 1100), "UW": (320, 900), "AE": (650, 1700)}
 SMALL = SpectrogramSettings(sample_rate=8000, n_fft=128, window_ms=15.0, hop_ms=10.0, n_frames=16)
@@ -26,8 +28,7 @@ def synthetic_spectrogram(
     if phone == "unvoiced":
         spec[freqs > 2500, mid] += 40
         return spec
-    for centre in BANDS[phone]:
-        spec[:, mid] += (45 * np.exp(-0.5 * ((freqs - centre * shift) / 120) ** 2))[:, None]
+    spec[:, mid] += formant_peaks(freqs, [centre * shift for centre in BANDS[phone]], 120, 45)[:, None]
     return spec
 
 

@@ -21,6 +21,8 @@ from vowelcam.config import ReportSettings, Settings, SpectrogramSettings, save_
 from vowelcam.rundir import PROBLEM_COLUMNS, RunDir, write_csv
 from vowelcam.tokens import TOKEN_COLUMNS
 
+from .spectra import formant_peaks
+
 # Hillenbrand-like means (men) F1, F2, F3 in Hz.
 VOWELS = {
     "IY": (342, 2322, 3000),
@@ -117,8 +119,8 @@ def _spectrogram(formants: tuple[int, ...], freqs: np.ndarray, rng: np.random.Ge
     t = np.arange(SPEC.n_frames)
     envelope = np.exp(-0.5 * ((t - SPEC.n_frames / 2) / 18) ** 2)
     spectrum = -30 + 5 * np.cos(freqs / 120 * 2 * np.pi) - freqs / 250  # harmonic ripple (F0 = 120 Hz), tilt
-    for k, f in enumerate(formants):
-        spectrum = spectrum + (30 - 6 * k) * np.exp(-0.5 * ((freqs - f) / (70 + 30 * k)) ** 2)
+    k = np.arange(len(formants))
+    spectrum = spectrum + formant_peaks(freqs, formants, 70 + 30 * k, 30 - 6 * k)
     db = spectrum[:, None] * envelope[None, :] + (-85) * (1 - envelope[None, :])
     return np.clip(db + rng.normal(0, 2.5, db.shape), -100, 0)
 
