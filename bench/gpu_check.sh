@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check, one command, under 8 minutes on one H100-class card:
 #   1. installs what the GPU image lacks (wheels carried in .whl/, made here by bench/gpu_wheels.sh),
-#   2. runs the tests that need CUDA (tests/test_cuda.py: bf16 = fp32 decisions except recorded near-ties,
+#   2. runs the tests that need CUDA (tests/learn/test_cuda.py: bf16 = fp32 decisions except recorded near-ties,
 #      CAMs on CUDA = CAMs on CPU, DDP over NCCL with one process),
 #   3. times training, inference and Grad-CAM for ResNet-18 and ResNet-101 (python -m bench.bench_gpu),
 # and writes bench/results/gpu.json (figures) and gpu_tests.jsonl (the tests' figures), or $OUT/ when set.
@@ -27,10 +27,10 @@ export PYTHONPATH="$PWD:${PYTHONPATH:-}" PYTHONUNBUFFERED=1 MPLBACKEND=Agg
 export VOWELCAM_GPU_REPORT="$RESULTS/gpu_tests.jsonl"
 rm -f "$VOWELCAM_GPU_REPORT"
 if [[ -z "$DRY" ]]; then
-  "$PY" -m pytest -q -p no:cacheprovider tests/test_cuda.py
+  "$PY" -m pytest -q -p no:cacheprovider tests/learn/test_cuda.py
   "$PY" -m bench.bench_gpu --compile --out "$RESULTS/gpu.json"
 else
-  "$PY" -m pytest -q -p no:cacheprovider tests/test_cuda.py  # all skipped without CUDA: proves they import
+  "$PY" -m pytest -q -p no:cacheprovider tests/learn/test_cuda.py  # all skipped without CUDA: proves they import
   "$PY" -m bench.bench_gpu --dry-run --out "$RESULTS/gpu.json"
 fi
 echo "gpu_check: results in $RESULTS"
