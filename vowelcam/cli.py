@@ -76,7 +76,7 @@ app = typer.Typer(
 )
 
 # Each module defines register(app) and imports nothing heavy at module level. Order = order in --help.
-COMMAND_MODULES = ["analyze", "synth", "extract", "train", "classify", "cam", "report", "export", "show"]
+COMMAND_MODULES = ["analyze", "synth", "calibrate", "extract", "train", "classify", "cam", "report", "export", "show"]
 
 
 def _version(value: bool) -> None:

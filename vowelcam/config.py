@@ -165,7 +165,10 @@ class CamSettings:
     bootstrap: int = 1000
     reference: str = "h95"  # h95 | pb52
     batch_size: int = 0  # tokens per CAM batch; 0 = 32 on a CPU, 256 on CUDA
-    # --- faithfulness (vowelcam.explain.faithfulness, deletion, randomisation, warp) ---
+    # --- calibrated verdicts (vowelcam.explain.verdict_stage): every instrument read the same way ---
+    verdicts: bool = True  # readings.csv and verdicts.csv, each verdict gated by the instrument's calibration
+    instruments: str = "auto"  # comma list of METHOD@LAYER | occlusion | integrated-gradients; auto = all calibrated
+    # --- faithfulness (vowelcam.explain.evidence: deletion, randomisation, warp) ---
     faithfulness: bool = True  # run band deletion, randomisation and vocal-tract-length warp tests
     deletion_width_hz: float = 250.0  # band_deletion width (top-CAM, top-energy and energy-matched random bands)
     deletion_widths_hz: str = "125,250,500,1000"  # deletion_curve widths (comma list; "" = the main width only)
@@ -178,7 +181,7 @@ class CamSettings:
     permutation_epochs: int = 6
     noise_percentile: float = 5.0  # the energy control map: dB above this percentile of the token's own dB
     faithfulness_max_tokens: int = 1000  # a random subset above this
-    # --- causal formant test (vowelcam.explain.causal; opt-in: needs the corpus audio) ---
+    # --- causal formant test (vowelcam.explain.evidence.causal; opt-in: needs the corpus audio) ---
     causal: bool = False
     causal_corpus: str = ""  # the corpus folder tokens.csv's file paths are relative to
     causal_manipulations: str = "F1+1,F1-1,F2+1,F2-1,vtl0.9,vtl1.1"  # Fk+-d: formant k moved d Bark; vtlX: all x X

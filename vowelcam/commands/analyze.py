@@ -84,6 +84,12 @@ def analyze_command(
         help="Split groups: auto (speakers; recordings for one speaker; else an error) | speaker | recording.",
     ),
     method: Optional[CamMethod] = setting("cam.method", "--method", help="CAM method."),
+    instruments: Optional[str] = setting(
+        "cam.instruments",
+        "--instruments",
+        shown="auto: every calibrated instrument",
+        help="Comma list: METHOD@LAYER (gradcam@layer3), occlusion, integrated-gradients; verdicts per instrument.",
+    ),
     speaker_pattern: Optional[str] = setting(
         "corpus.speaker_pattern",
         "--speaker-pattern",
@@ -124,6 +130,7 @@ def analyze_command(
             "train.group_by": group_by,
             "train.precision": precision,
             "cam.method": method,
+            "cam.instruments": instruments,
         },
     )
     from ..pipeline import analyze

@@ -85,6 +85,12 @@ def cam_command(
     causal_max_tokens: Optional[int] = setting(
         "cam.causal_max_tokens", "--causal-max-tokens", min=1, help="Tokens for --causal (a random subset above this)."
     ),
+    instruments: Optional[str] = setting(
+        "cam.instruments",
+        "--instruments",
+        shown="auto: every calibrated instrument",
+        help="Comma list: METHOD@LAYER (gradcam@layer3), occlusion, integrated-gradients; verdicts per instrument.",
+    ),
     batch_size: Optional[int] = setting(
         "cam.batch_size", "--batch-size", min=0, shown="32 on a CPU, 256 on CUDA", help="Tokens per batch."
     ),
@@ -104,6 +110,7 @@ def cam_command(
             "cam.reference": reference,
             "cam.faithfulness": faithfulness,
             "cam.batch_size": batch_size,
+            "cam.instruments": instruments,
             "cam.deletion_widths_hz": deletion_widths,
             "cam.randomisation_seeds": randomisation_seeds,
             "cam.label_permutation": label_permutation,

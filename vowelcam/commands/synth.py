@@ -45,6 +45,11 @@ def synth_command(
     reference: str = typer.Option(
         "h95", "--reference", callback=check_reference, help="Formant means/SDs to draw from: h95 | pb52 | PATH.csv."
     ),
+    cue: str = typer.Option(
+        "",
+        "--cue",
+        help="Classes differ in this cue only (f1 | f2 | f3 | duration | f0): ground truth for 'vowelcam calibrate'.",
+    ),
     verbose: bool = verbose_option(),
 ) -> None:
     """Synthesise vowels with Praat's KlattGrid from published formant means and spreads."""
@@ -58,6 +63,7 @@ def synth_command(
         tokens_per_vowel=tokens_per_vowel,
         words_per_utterance=words_per_utterance,
         reference=reference,
+        cue=cue,
         **({"vowels": _split(vowels, upper=True)} if vowels else {}),
         **({"groups": _split(groups, upper=False)} if groups else {}),
     )

@@ -21,6 +21,7 @@ from ..config import CamSettings
 from ..errors import ConfigError
 from ..progress import ProgressCallback
 from .context import ExplainContext, fold_of
+from .errors import CamError
 from .evidence.common import FAITHFULNESS_COLUMNS, FaithInputs, FaithSpec
 from .evidence.faithfulness import run_faithfulness
 from .evidence.randomisation import resnet_cascade
@@ -149,6 +150,13 @@ def check_settings(settings: CamSettings) -> None:
         spec_from_settings(settings)
     if settings.causal:
         check_causal_settings(settings)
+    if settings.verdicts:
+        from .maps.instruments import instrument_list
+
+        try:
+            instrument_list(settings.instruments)
+        except CamError as exc:
+            raise ConfigError(f"cam.instruments: {exc}") from None
 
 
 def check_causal_settings(settings: CamSettings) -> tuple[Path, list[Any]]:

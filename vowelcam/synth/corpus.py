@@ -9,6 +9,7 @@ Layout of ``out_dir``::
 
 Each speaker says every vowel ``tokens_per_vowel`` times: first as an hVd word alone ("heed"), then in CVC words
 with voiceless consonants ("peek", "shop", ...) grouped into short utterances. The same seed gives the same bytes.
+With ``SynthSettings.cue`` the classes differ in that one cue only (:mod:`vowelcam.synth.cues`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ..corpus.textgrid_write import grid_from_marks, write_textgrid
 from ..errors import ConfigError
 from ..progress import ProgressCallback, report
 from ..rundir import atomic_write_bytes, write_csv
+from .cues import check_cue, cue_reference, shared_cvc_frames
 from .lexicon import CVC_WORDS, HVD_WORDS
 from .plan import UtterancePlan, build_tracks, layout, vowel_truth
 from .render import finish, render_klatt
@@ -130,6 +132,8 @@ def _checked_reference(settings: SynthSettings) -> ReferenceTable:
             f"synth: no words or reference values for {', '.join(unknown + missing)} "
             f"(reference {settings.reference!r}; vowels: {', '.join(HVD_WORDS)})"
         )
+    if check_cue(settings.cue):
+        return cue_reference(reference, settings.vowels, settings.groups, settings.cue)
     return reference
 
 
@@ -137,8 +141,9 @@ def _speaker_script(speaker: Speaker, settings: SynthSettings, rng: np.random.Ge
     """The speaker's utterances: one hVd word per vowel, then the CVC tokens shuffled into short utterances."""
     script: list[list[WordSpec]] = [[(HVD_WORDS[v], v, ["HH", v, "D"])] for v in settings.vowels]
     cvc: list[WordSpec] = []
+    frames = shared_cvc_frames(CVC_WORDS, settings.vowels) if settings.cue else []
     for vowel in settings.vowels:
-        choices = CVC_WORDS[vowel]
+        choices = [(f"{o}{vowel}{c}".lower(), o, vowel, c) for o, c in frames] or CVC_WORDS[vowel]
         for _ in range(settings.tokens_per_vowel - 1):
             text, onset, _, coda = choices[int(rng.integers(len(choices)))]
             cvc.append((text, vowel, [onset, vowel, coda]))

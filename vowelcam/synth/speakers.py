@@ -50,6 +50,7 @@ class SynthSettings:
     breathiness_db: tuple[float, float] = (-42.0, -32.0)  # aspiration noise in vowels, re the voicing amplitude
     jitter: float = 0.01  # relative SD of F0 perturbations every JITTER_STEP seconds
     peak_dbfs: tuple[float, float] = (-12.0, -3.0)
+    cue: str = ""  # '' = natural vowels; f1 | f2 | f3 | duration | f0 = classes differ in that cue only (synth.cues)
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def draw_vowel(
         300.0,
         400.0,
     )
-    glide = OFFGLIDES.get(vowel, (0.0, 0.0))
+    glide = (0.0, 0.0) if settings.cue else OFFGLIDES.get(vowel, (0.0, 0.0))
     offglide = (glide[0] + rng.normal(0, 0.015), glide[1] + rng.normal(0, 0.015))
     duration = max(
         0.08, cell.get("dur_mean", 250.0) / 1000.0 * speaker.rate * duration_factor * math.exp(rng.normal(0.0, 0.1))

@@ -1,0 +1,46 @@
+"""The calibration table's logic: what counts as a hit, a miss and a false call, and the gate it sets on verdicts."""
+
+from __future__ import annotations
+
+from vowelcam.explain.readings.calibration import (
+    CALIBRATED,
+    FAILED,
+    FALSE_CALL,
+    HIT,
+    MISS,
+    WITHHELD,
+    default_instrument,
+    gate_verdicts,
+    outcome,
+    summarise,
+)
+
+
+def test_outcome_of_a_run():
+    assert outcome("f2", ["ALL F2", "AH F2"]) == HIT
+    assert outcome("f2", ["AH F2"]) == MISS  # the cue only in one vowel's cell: not found overall
+    assert outcome("f2", []) == MISS
+    assert outcome("f2", ["ALL F2", "ER F3"]) == FALSE_CALL
+    assert outcome("duration", ["ALL F1"]) == FALSE_CALL
+    assert outcome("f0", []) == MISS
+
+
+def _rows(instrument, outcomes):
+    cues = ["f1", "f2", "f3", "duration", "f0"]
+    return [{"instrument": instrument, "cue": cues[i % 5], "outcome": o} for i, o in enumerate(outcomes)]
+
+
+def test_an_instrument_with_one_false_call_is_not_calibrated_and_its_support_is_withheld():
+    records = summarise(_rows("good", [HIT, HIT, MISS, MISS, MISS]) + _rows("bad", [HIT, HIT, HIT, FALSE_CALL, MISS]))
+    assert records["good"].status == CALIBRATED and records["good"].hits == 2
+    assert records["bad"].status == FAILED
+    assert default_instrument(records, "bad") == "good"
+    verdicts = [{"vowel": "ALL", "formant": "F2", "verdict": "support"}]
+    assert gate_verdicts("bad", verdicts, records)[0]["verdict"] == WITHHELD
+    assert gate_verdicts("good", verdicts, records)[0]["verdict"] == "support"
+    assert gate_verdicts("never-calibrated", verdicts, records)[0]["verdict"] == WITHHELD
+
+
+def test_no_calibrated_instrument_falls_back():
+    records = summarise(_rows("bad", [FALSE_CALL]))
+    assert default_instrument(records, "gradcam@layer4") == "gradcam@layer4"

@@ -1,0 +1,143 @@
+"""The calibration table: what each instrument says on corpora whose only cue is known, and the gate it sets.
+
+``vowelcam calibrate`` (:mod:`vowelcam.explain.calibration_run`) trains on single-cue corpora
+(:mod:`vowelcam.synth.cues`: the classes differ in F1, F2 or F3 only, or in duration or F0 only, where no formant can
+carry the decision), reads each with every instrument, and records per instrument x corpus x seed which cells got support. A run is:
+
+- a **hit** when a formant corpus gets support at its cue (the ``ALL`` row of that formant);
+- a **false call** when any cell gets support at a formant that is not the cue (on duration and F0 corpora: any
+  support at all);
+- a **miss** otherwise (no support at the cue, and no false call).
+
+The table ships with the package (``calibration.csv`` beside this module) and the report prints the row of every
+instrument it uses. An instrument with any false call, or with no row, gives no verdicts by default: its verdicts are
+*withheld* (the readings stay in ``readings.csv``). The default instrument is the calibrated one with the most hits.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from .verdicts import SUPPORT
+
+CALIBRATION_COLUMNS = [
+    "instrument",
+    "cue",
+    "corpus_seed",
+    "train_seed",
+    "n_speakers",
+    "accuracy",
+    "supported",
+    "outcome",
+]
+SUMMARY_COLUMNS = ["instrument", "runs", "hits", "misses", "false_calls", "formant_runs", "status"]
+HIT, MISS, FALSE_CALL = "hit", "miss", "false call"
+CALIBRATED, FAILED, UNCALIBRATED = "calibrated", "false cue", "not calibrated"
+WITHHELD = "withheld"
+
+
+def outcome(cue: str, supported_cells: Sequence[str]) -> str:
+    """``hit``, ``miss`` or ``false call`` of one run (see the module docstring); cells are ``"VOWEL Fk"``."""
+    formants = {cell.split()[-1].lower() for cell in supported_cells}
+    if formants - {cue}:
+        return FALSE_CALL
+    return HIT if f"ALL {cue.upper()}" in supported_cells else MISS
+
+
+@dataclass(frozen=True)
+class InstrumentRecord:
+    """One instrument's calibration summary."""
+
+    instrument: str
+    runs: int
+    hits: int
+    misses: int
+    false_calls: int
+    formant_runs: int
+
+    @property
+    def status(self) -> str:
+        """calibrated (no false call) or false cue."""
+        return FAILED if self.false_calls else CALIBRATED
+
+    def describe(self) -> str:
+        """One line for the report, e.g. "calibrated: 8 of 9 single-formant runs found their cue, 0 false calls in
+        15 runs"."""
+        return (
+            f"{self.status}: {self.hits} of {self.formant_runs} single-formant runs found their cue, "
+            f"{self.false_calls} false calls in {self.runs} runs"
+        )
+
+
+def summarise(rows: Sequence[Mapping[str, Any]]) -> dict[str, InstrumentRecord]:
+    """Per-instrument records from ``calibration.csv`` rows."""
+    out: dict[str, InstrumentRecord] = {}
+    for name in sorted({str(r["instrument"]) for r in rows}):
+        mine = [r for r in rows if r["instrument"] == name]
+        counts = {what: sum(r["outcome"] == what for r in mine) for what in (HIT, MISS, FALSE_CALL)}
+        formant_runs = sum(str(r["cue"]).startswith("f") and str(r["cue"]) != "f0" for r in mine)
+        out[name] = InstrumentRecord(name, len(mine), counts[HIT], counts[MISS], counts[FALSE_CALL], formant_runs)
+    return out
+
+
+def summary_rows(records: Mapping[str, InstrumentRecord]) -> list[dict[str, Any]]:
+    """``calibration_summary.csv`` rows."""
+    return [
+        {
+            "instrument": r.instrument,
+            "runs": r.runs,
+            "hits": r.hits,
+            "misses": r.misses,
+            "false_calls": r.false_calls,
+            "formant_runs": r.formant_runs,
+            "status": r.status,
+        }
+        for r in records.values()
+    ]
+
+
+def load_calibration(path: str | Path | None = None) -> dict[str, InstrumentRecord]:
+    """The shipped calibration table (or ``path``), summarised per instrument; empty when there is none."""
+    if path is None:
+        resource = files("vowelcam.explain.readings").joinpath("calibration.csv")
+        if not resource.is_file():
+            return {}
+        text = resource.read_text(encoding="utf-8")
+    else:
+        text = Path(path).read_text(encoding="utf-8")
+    return summarise(list(csv.DictReader(io.StringIO(text))))
+
+
+def default_instrument(records: Mapping[str, InstrumentRecord], fallback: str) -> str:
+    """The calibrated instrument with the most hits (ties: the first by name); ``fallback`` when none is."""
+    good = [r for r in records.values() if r.status == CALIBRATED and r.hits > 0]
+    if not good:
+        return fallback
+    return max(good, key=lambda r: (r.hits, -r.misses, r.instrument == fallback)).instrument
+
+
+def gate_verdicts(
+    instrument: str, verdicts: Sequence[Mapping[str, Any]], records: Mapping[str, InstrumentRecord]
+) -> list[dict[str, Any]]:
+    """``verdicts`` with the instrument's calibration beside each, and every support withheld unless the
+    instrument is calibrated (its row shows no false call)."""
+    record = records.get(instrument)
+    status = record.describe() if record else UNCALIBRATED
+    out = []
+    for row in verdicts:
+        row = {**row, "calibration": status, "note": ""}
+        if (record is None or record.status != CALIBRATED) and row["verdict"] == SUPPORT:
+            row["verdict"] = WITHHELD
+            row["note"] = (
+                "this instrument called a cue that was not there on calibration corpora"
+                if record
+                else "this instrument has not been calibrated"
+            )
+        out.append(row)
+    return out
