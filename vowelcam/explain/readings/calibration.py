@@ -2,7 +2,8 @@
 
 ``vowelcam calibrate`` (:mod:`vowelcam.explain.calibration_run`) trains on single-cue corpora
 (:mod:`vowelcam.synth.cues`: the classes differ in F1, F2 or F3 only, or in duration or F0 only, where no formant can
-carry the decision), reads each with every instrument, and records per instrument x corpus x seed which cells got support. A run is:
+carry the decision), reads each with every instrument, and records per instrument x corpus x seed which cells got
+support. A run is:
 
 - a **hit** when a formant corpus gets support at its cue (the ``ALL`` row of that formant);
 - a **false call** when any cell gets support at a formant that is not the cue (on duration and F0 corpora: any
