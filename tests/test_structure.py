@@ -10,7 +10,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1] / "vowelcam"
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "vowelcam"
 MAX_LINES = 400
 MAX_MODULES = 12
 
@@ -174,3 +175,17 @@ def test_no_package_folder_holds_more_than_12_modules():
             crowded[str(folder.relative_to(PACKAGE.parent))] = len(modules)
     listing = "\n".join(f"{f}/: {n} modules" for f, n in crowded.items())
     assert not crowded, f"package folders with more than {MAX_MODULES} modules (give them floors):\n{listing}"
+
+
+def test_every_package_folder_is_installed():
+    """The installed (non-editable) package lists its subpackages by hand in pyproject.toml: a folder missing there
+    would be missing from every installation although the tests of an editable checkout pass."""
+    from vowelcam.config import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    folders = {
+        ".".join(p.parent.relative_to(ROOT).parts)
+        for p in (ROOT / "vowelcam").rglob("__init__.py")
+        if "__pycache__" not in p.parts
+    }
+    assert folders <= listed, f"not in pyproject.toml's packages: {sorted(folders - listed)}"

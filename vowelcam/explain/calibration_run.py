@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import rundir
-from .explain.maps.instruments import INSTRUMENTS
-from .progress import ProgressCallback, report
-from .synth.cues import CUES
+from .. import rundir
+from ..progress import ProgressCallback, report
+from ..synth.cues import CUES
+from .maps.instruments import INSTRUMENTS
 
 log = logging.getLogger(__name__)
 

@@ -72,6 +72,8 @@ class ReportData:
     bands: Optional[list[dict[str, str]]] = None
     agreement: Optional[list[dict[str, str]]] = None
     faithfulness: Optional[list[dict[str, str]]] = None
+    verdicts: Optional[list[dict[str, str]]] = None  # verdicts.csv (calibrated verdicts per instrument)
+    causal_summary: Optional[list[dict[str, str]]] = None
     store: Optional[SpectrogramStore] = None
     missing: dict[str, str] = field(default_factory=dict)  # part -> why it is absent and what makes it
     by_id: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
@@ -96,6 +98,8 @@ def load_report_data(run_dir: str | Path) -> ReportData:
     data.bands = _optional_csv(data, rundir.BANDS, ["token_id"], "`vowelcam cam`")
     data.agreement = _optional_csv(data, rundir.AGREEMENT, AGREEMENT_REQUIRED, "`vowelcam cam`")
     data.faithfulness = _optional_csv(data, rundir.FAITHFULNESS, FAITHFULNESS_REQUIRED, "`vowelcam cam`")
+    data.verdicts = _optional_csv(data, "verdicts.csv", ["instrument", "vowel", "formant", "verdict"], "`vowelcam cam`")
+    data.causal_summary = _optional_csv(data, "causal_summary.csv", ["test", "condition", "metric"], "`cam --causal`")
     data.model = _read_model_meta(data)
     data.cams = _read_cams(data)
     data.store = _read_store(data)

@@ -23,6 +23,7 @@ from ..progress import ProgressCallback, report
 from ..rundir import atomic_path, atomic_write_text
 from .data import ReportData, load_report_data
 from .figures import make_figures
+from .hears import hears_section
 from .map_quality import map_quality_section
 from .reference_mixture import references_for
 from .sections import (
@@ -112,6 +113,7 @@ def _context(data: ReportData, report_dir: Path, progress: Optional[ProgressCall
         "figures": figures,
         "agreement": agreement,
         "verdicts": verdict_summary(agreement),
+        "hears": hears_section(data),
         "evidence": [r for r in agreement if r.evidence],
         "agreement_ref": [r for r in agreement if _finite(r.enrich_ref["f1"].value)],
         "agreement_split": _interleave(

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 OCCLUSION_WIDTH_HZ = 250.0
-IG_STEPS = 32
+IG_STEPS = 16
 IG_FLOOR_PERCENTILE = 5.0
 MIN_REGION_HALFWIDTH_HZ = 125.0  # a formant band is never read narrower than +-125 Hz (formant bandwidths, errors)
 INPUT_INSTRUMENTS = ("occlusion", "integrated-gradients")

@@ -13,8 +13,9 @@ network may read ER where AH would have its F2 (an absence of energy there), not
 where the contrast lives. Each band is at least as wide as the instrument's measured resolution. When the regions
 of two formants overlap the map cannot tell them apart and neither is read (NaN, ``overlap_fk`` = 1). A formant
 whose class means over the run do not differ (by :data:`MIN_FORMANT_CONTRAST`) carries no contrast between the
-two classes, so evidence in its region cannot be evidence *of that formant's contrast* (in a cascade vocal tract a
-shift of F2 also changes the level around F3): it is not read either (``contrast_fk`` < the threshold). Where
+two classes (and its band does not count as an overlap), so evidence in its region cannot be evidence *of that
+formant's contrast* (in a cascade vocal tract a shift of F2 also changes the level around F1 and F3): it is not
+read either (``contrast_fk`` < the threshold). Where
 formants do differ, a map cannot tell a formant's contrast from another cue read in the same band (a duration cue
 read where the vowel's F3 is): that is the causal test's question (:mod:`vowelcam.explain.evidence.causal`).
 
@@ -116,11 +117,14 @@ def token_reading(
     energy_like = rank_matched(positive, np.asarray(energy, dtype=np.float64))
     regions = {k: _region(freqs, own[k - 1], competitor[k - 1], halfwidth_hz) for k in FORMANT_NUMBERS}
     own_class, comp_class = class_means if class_means is not None else (own, competitor)
+    contrasts = {k: _contrast(float(own_class[k - 1]), float(comp_class[k - 1])) for k in FORMANT_NUMBERS}
+    carries = {k for k, c in contrasts.items() if c >= MIN_FORMANT_CONTRAST}
     for k in FORMANT_NUMBERS:
         own_band, comp_band = regions[k]
-        contrast = _contrast(float(own_class[k - 1]), float(comp_class[k - 1]))
         region = own_band | comp_band
-        overlap = any((region & (regions[j][0] | regions[j][1])).any() for j in FORMANT_NUMBERS if j != k)
+        contrast = contrasts[k]
+        # only formants that carry a contrast compete for the mass of a region
+        overlap = any((region & (regions[j][0] | regions[j][1])).any() for j in carries if j != k)
         row[f"region_f{k}_own_hz"] = own[k - 1]
         row[f"region_f{k}_competitor_hz"] = competitor[k - 1]
         row[f"contrast_f{k}"] = contrast

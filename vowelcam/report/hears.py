@@ -1,0 +1,127 @@
+"""Page 1, "What the network hears": per formant one line with the calibrated verdict, the instrument and its
+calibration row, n speakers and the caveats in plain words; the other instruments side by side; the causal test's
+result where it was run."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Optional
+
+from ..explain.maps.instruments import INSTRUMENTS
+from ..explain.readings.calibration import UNCALIBRATED, default_instrument, load_calibration, summary_rows
+from ..rundir import as_float
+from .data import ReportData
+
+FORMANTS = ("F1", "F2", "F3")
+PLAIN = {
+    "support": "the network's evidence for each vowel against its competitor sits in this formant's contrast region, "
+    "beyond the energy and the run's mean map",
+    "no support": "tested, not found beyond the controls (after correcting for every cell of the table)",
+    "withheld": "the instrument found it, but failed calibration (it called a cue that was not there), so no verdict",
+    "too few speakers": "fewer than 8 held-out speakers: not tested",
+    "no contrast": "this formant does not differ between the vowels and their competitors",
+    "not readable": "at this resolution the formant's band overlaps another's",
+    "no evidence": "the instrument's maps are the same for every class",
+}
+
+
+def hears_section(data: ReportData) -> Optional[dict[str, Any]]:
+    """The page-1 answer, or None when the run has no verdicts.csv."""
+    if not data.verdicts:
+        return None
+    by_instrument: dict[str, list[Mapping[str, str]]] = {}
+    for row in data.verdicts:
+        by_instrument.setdefault(row["instrument"], []).append(row)
+    records = load_calibration()
+    preferred = default_instrument(records, INSTRUMENTS[0])
+    lead = preferred if preferred in by_instrument else next(iter(by_instrument))
+    rows = by_instrument[lead]
+    record = records.get(lead)
+    return {
+        "instrument": lead,
+        "calibration": record.describe() if record else UNCALIBRATED,
+        "lines": [_line(f, rows, by_instrument, lead) for f in FORMANTS],
+        "vowels": _vowel_table(rows),
+        "others": [
+            {"instrument": name, "calibration": records[name].describe() if name in records else UNCALIBRATED}
+            for name in by_instrument
+            if name != lead
+        ],
+        "causal": _causal(data.causal_summary),
+        "calibration_rows": summary_rows(records),
+        "caveats": _caveats(rows, data),
+    }
+
+
+def _line(formant: str, rows: Sequence[Mapping[str, str]], by_instrument: Mapping, lead: str) -> dict[str, Any]:
+    row = _cell(rows, "ALL", formant) or {}
+    verdict = row.get("verdict", "")
+    others = {name: (_cell(r, "ALL", formant) or {}).get("verdict", "") for name, r in by_instrument.items()}
+    agree = [n for n, v in others.items() if n != lead and v == verdict]
+    disagree = {n: v for n, v in others.items() if n != lead and v != verdict}
+    return {
+        "formant": formant,
+        "verdict": verdict or "not computed",
+        "plain": PLAIN.get(verdict, ""),
+        "carrier": row.get("carrier", ""),
+        "n_tokens": row.get("n_tokens", ""),
+        "n_speakers": row.get("n_speakers", ""),
+        "unit": row.get("unit", "speaker") or "speaker",
+        "p_holm": as_float(row.get("p_holm")),
+        "minus_energy": as_float(row.get("minus_energy")),
+        "minus_run_mean": as_float(row.get("minus_run_mean")),
+        "agree": agree,
+        "disagree": disagree,
+    }
+
+
+def _cell(rows: Sequence[Mapping[str, str]], vowel: str, formant: str) -> Optional[Mapping[str, str]]:
+    return next((r for r in rows if r["vowel"] == vowel and r["formant"] == formant), None)
+
+
+def _vowel_table(rows: Sequence[Mapping[str, str]]) -> list[dict[str, Any]]:
+    vowels = sorted({r["vowel"] for r in rows if r["vowel"] != "ALL"})
+    table = []
+    for vowel in vowels:
+        cells = {f: _cell(rows, vowel, f) or {} for f in FORMANTS}
+        table.append(
+            {
+                "vowel": vowel,
+                "cells": {f: c.get("verdict", "") for f, c in cells.items()},
+                "carrier": {f: c.get("carrier", "") for f, c in cells.items()},
+                "n_speakers": max((int(as_float(c.get("n_speakers")) or 0) for c in cells.values() if c), default=0),
+            }
+        )
+    return table
+
+
+def _causal(rows: Optional[Sequence[Mapping[str, str]]]) -> list[dict[str, Any]]:
+    """The causal test's change in p(true) per manipulation (causal_summary.csv), if the run has it."""
+    if not rows:
+        return []
+    keep = [r for r in rows if "p_true" in str(r.get("metric", ""))]
+    return [
+        {
+            "condition": r.get("condition", ""),
+            "metric": r.get("metric", ""),
+            "value": as_float(r.get("value")),
+            "lo": as_float(r.get("ci_lo")),
+            "hi": as_float(r.get("ci_hi")),
+            "n_clusters": r.get("n_clusters", ""),
+            "unit": r.get("unit", ""),
+        }
+        for r in keep
+    ]
+
+
+def _caveats(rows: Sequence[Mapping[str, str]], data: ReportData) -> list[str]:
+    out = [
+        "A map cannot tell a formant's contrast from another cue read in the same band (a duration or F0 cue read "
+        "where the vowel's F3 lies); moving one formant alone by resynthesis (cam --causal) can."
+    ]
+    few = sorted({r["vowel"] for r in rows if r["verdict"] == "too few speakers" and r["vowel"] != "ALL"})
+    if few:
+        out.append(f"Vowels with fewer than 8 held-out speakers are not tested: {', '.join(few)}.")
+    if not data.causal_summary:
+        out.append("The causal formant test was not run (it needs the corpus audio: cam --causal --causal-corpus DIR).")
+    return out
