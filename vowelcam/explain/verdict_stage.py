@@ -20,9 +20,9 @@ import torch
 
 from .. import rundir
 from ..progress import ProgressCallback, report
-from .maps.instruments import instrument_list, parse_instrument
+from .maps.instruments import INSTRUMENTS, instrument_list, parse_instrument
 from .readings import instrument_pass as passes
-from .readings.calibration import gate_verdicts, load_calibration
+from .readings.calibration import CALIBRATED, gate_verdicts, load_calibration
 from .readings.verdicts import VERDICT_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -121,11 +121,27 @@ def _write(run: rundir.RunDir, result: VerdictResult) -> None:
     rundir.write_csv(run.path(VERDICTS_FILE), verdicts, VERDICT_FILE_COLUMNS)
 
 
+def auto_instruments(settings: Any) -> list[str]:
+    """What ``cam.instruments = "auto"`` reads: every instrument the shipped calibration calls calibrated, and the
+    run's own CAM method at its layer beside them (the maps the report draws), so page 1 can say whether they agree."""
+    records = load_calibration()
+    calibrated = [name for name in INSTRUMENTS if name in records and records[name].status == CALIBRATED]
+    own = f"{settings.method}@{settings.layer or 'layer4'}"
+    return list(dict.fromkeys([*calibrated, own]))
+
+
 def write_verdicts(run: rundir.RunDir, settings: Any, device: str, progress: ProgressCallback | None) -> list[Path]:
     """The explain stage's verdict pass (``cam.verdicts``): readings.csv and verdicts.csv of the held-out tokens, or
     nothing (with a log line) when the run has no held-out tokens."""
     if not any(p.get("split") == "test" for p in rundir.iter_csv(run.path(rundir.PREDICTIONS))):
         log.info("verdicts: no held-out tokens in predictions.csv, nothing to read")
         return []
-    run_verdicts(run.root, instrument_list(settings.instruments), device, settings.seed, True, progress)
+    run_verdicts(
+        run.root,
+        instrument_list(settings.instruments, auto_instruments(settings)),
+        device,
+        settings.seed,
+        True,
+        progress,
+    )
     return [run.path(READINGS_FILE), run.path(VERDICTS_FILE)]

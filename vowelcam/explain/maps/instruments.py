@@ -18,7 +18,7 @@ token (positive = for the true class over the competitor), so that one reading a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,9 +42,9 @@ INSTRUMENTS = (
 )
 
 
-def instrument_list(text: str) -> list[str]:
-    """The instruments a ``cam.instruments`` setting names (``auto`` = :data:`INSTRUMENTS`), checked."""
-    names = list(INSTRUMENTS) if text.strip().lower() in ("", "auto") else [t for t in text.split(",") if t.strip()]
+def instrument_list(text: str, auto: Sequence[str] = INSTRUMENTS) -> list[str]:
+    """The instruments a ``cam.instruments`` setting names, checked; ``auto`` (or empty) = ``auto``."""
+    names = list(auto) if text.strip().lower() in ("", "auto") else [t for t in text.split(",") if t.strip()]
     return [parse_instrument(name).name for name in names]
 
 

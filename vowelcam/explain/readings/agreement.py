@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from ...intervals import cluster_bootstrap_mean, cluster_bootstrap_paired_difference, resampling_clusters
+from ...rundir import as_float
 from .controls import CONTROLS
 
 # agreement.csv metric -> bands.csv column
@@ -146,14 +147,7 @@ def bootstrap_mean(
 
 
 def _col(rows: Sequence[Mapping[str, Any]], col: str) -> np.ndarray:
-    return np.array([_float(r.get(col)) for r in rows], dtype=np.float64)
-
-
-def _float(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return float("nan")
+    return np.array([as_float(r.get(col)) for r in rows], dtype=np.float64)
 
 
 def _summary(rows: list[Mapping[str, Any]], n_boot: int, seed: int) -> dict[str, Any]:
@@ -194,7 +188,7 @@ def verdicts(summary: Mapping[str, Any]) -> dict[str, str]:
     """``verdict_f1..f3`` of one agreement row (see the module docstring)."""
     out = {}
     for k in (1, 2, 3):
-        lows = [_float(summary.get(f"enrich_f{k}_minus_{c}_lo")) for c in VERDICT_CONTROLS]
+        lows = [as_float(summary.get(f"enrich_f{k}_minus_{c}_lo")) for c in VERDICT_CONTROLS]
         if not all(np.isfinite(lows)):
             out[f"verdict_f{k}"] = ""
         else:

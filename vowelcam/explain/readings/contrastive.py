@@ -19,7 +19,7 @@ nothing clipped), with columns :data:`CONTRASTIVE_COLUMNS`:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -43,7 +43,6 @@ CONTRASTIVE_COLUMNS = [
     "contrast_peak_nearest",
     "contrast_peak_dist_hz",
 ]
-CONTRAST_FILE = "contrast.npy"
 
 
 def contrast_profile(contrast: np.ndarray, frame_start: int, frame_end: int) -> np.ndarray:
@@ -81,11 +80,3 @@ def contrast_row(contrast: np.ndarray, freqs: np.ndarray, band_row: Mapping[str,
             nearest, dist = name.upper(), peak - centre
     row.update(contrast_peak_nearest=nearest, contrast_peak_dist_hz=dist)
     return row
-
-
-def contrastive_rows(
-    contrasts: np.ndarray, freqs: np.ndarray, band_rows: Sequence[Mapping[str, Any]], step: int = 1
-) -> list[dict[str, Any]]:
-    """Rows of ``contrastive.csv`` for the misclassified tokens among ``band_rows`` (contrasts ``[N, F, T]`` in the
-    same order)."""
-    return [contrast_row(contrasts[i], freqs, r, step) for i, r in enumerate(band_rows) if not int(r["correct"])]

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ...rundir import as_float
 from .bands import FORMANTS, BandSpec, frequency_profile, token_band_row
 
 BASELINES = ("energy", "envelope")
@@ -125,20 +126,13 @@ def null_partners(
 
 
 def _has_formant(token: Mapping[str, Any]) -> bool:
-    return any(np.isfinite(_num(token.get(f"{f}_50"))) and _num(token.get(f"{f}_50")) > 0 for f in FORMANTS)
-
-
-def _num(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return float("nan")
+    return any(np.isfinite(as_float(token.get(f"{f}_50"))) and as_float(token.get(f"{f}_50")) > 0 for f in FORMANTS)
 
 
 def peak_formant_flags(row: Mapping[str, Any]) -> dict[str, float]:
     """``peak1_on_f1..f3`` of a band row: 1 when the top peak lies in that formant's band, else 0 (NaN when the
     row has no top peak on or off a formant to speak of)."""
-    on, nearest = _num(row.get("peak1_on_formant")), str(row.get("peak1_nearest") or "")
+    on, nearest = as_float(row.get("peak1_on_formant")), str(row.get("peak1_nearest") or "")
     if not np.isfinite(on):
         return {c: float("nan") for c in PEAK_FORMANT_COLUMNS}
     return {f"peak1_on_f{k}": float(on == 1.0 and nearest == f"F{k}") for k in (1, 2, 3)}

@@ -1,0 +1,103 @@
+"""Calibrated verdicts on trained runs, tried as a sceptic would: a model trained on an F2-only corpus (every speaker
+held out once: 3 speaker-grouped folds) against the same model untrained and against class-agnostic maps; the
+verdicts file's layout and the calibration gate."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from tests.helpers.cue_run import make_cue_run
+from vowelcam import rundir
+from vowelcam.config import TrainSettings
+from vowelcam.explain.readings import instrument_pass as passes
+from vowelcam.explain.readings.calibration import WITHHELD
+from vowelcam.explain.readings.verdicts import NO_CONTRAST, NO_EVIDENCE, SUPPORT
+from vowelcam.explain.verdict_stage import VERDICTS_FILE, run_verdicts
+from vowelcam.learn.models import build_model, checkpoint_dict, load_model
+from vowelcam.learn.train import train
+
+pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.slow]
+INSTRUMENTS = ("gradcam@layer4", "occlusion")
+
+
+@pytest.fixture(scope="module")
+def f2_runs(tmp_path_factory, one_torch_thread):
+    """The F2-only run (9 speakers, all held out by 3 folds) trained, and a copy with untrained fold models."""
+    root = tmp_path_factory.mktemp("verdicts")
+    trained = make_cue_run(root / "trained", n_speakers=9, per_class=6)
+    settings = TrainSettings(
+        task="vowels4k", arch="resnet18", epochs=4, batch_size=8, augment=False, folds=3, freq_pool=2, seed=0
+    )
+    train(trained, settings, device="cpu")
+    untrained = root / "untrained"
+    shutil.copytree(trained, untrained)
+    torch.manual_seed(1)
+    for path in sorted((untrained / rundir.MODEL_DIR).glob("*.pt")):
+        _, info = load_model(path)
+        torch.save(checkpoint_dict(build_model(info), info), path)
+    return trained, untrained
+
+
+def _verdicts(result, instrument):
+    return {(r["vowel"], r["formant"]): r["verdict"] for r in result.verdicts[instrument]}
+
+
+def test_formants_that_do_not_differ_between_the_classes_are_never_read(f2_runs):
+    trained, _ = f2_runs
+    result = run_verdicts(trained, INSTRUMENTS, device="cpu")
+    for instrument in INSTRUMENTS:
+        verdicts = _verdicts(result, instrument)
+        assert {verdicts[(v, f)] for (v, f) in verdicts if f in ("F1", "F3")} == {NO_CONTRAST}
+    assert (trained / VERDICTS_FILE).exists() and (trained / "readings.csv").exists()
+
+
+def test_an_untrained_model_gets_no_support_anywhere(f2_runs):
+    _, untrained = f2_runs
+    result = run_verdicts(untrained, INSTRUMENTS, device="cpu", write=False)
+    for instrument in INSTRUMENTS:
+        assert SUPPORT not in _verdicts(result, instrument).values()
+        assert WITHHELD not in _verdicts(result, instrument).values()
+
+
+def test_class_agnostic_maps_through_the_same_path_have_no_evidence(f2_runs):
+    """The run's mean map, a fixed exp(-f/700 Hz) map and the energy map are the same for every class: once the
+    competitor's map is subtracted nothing is left, and no cell gets a verdict beyond 'no evidence'."""
+    trained, _ = f2_runs
+    result = run_verdicts(trained, ("gradcam@layer4",), device="cpu", write=False)
+    readings = result.readings["gradcam@layer4"]
+    inst = passes.parse_instrument("gradcam@layer4")
+    n = len(readings)
+    for name in ("run mean map", "exp(-f/700)", "energy"):
+        zero = np.zeros((n, 8))  # true-class map minus the competitor's: the same map for both classes
+        data = _FakeData(readings)
+        rows = passes.read_instrument(inst, data, zero, np.ones(n), 125.0, data.tokens)
+        table = passes.instrument_verdicts(inst, rows)
+        assert {r["verdict"] for r in table if r["formant"] == "F2"} == {NO_EVIDENCE}, name
+
+
+class _FakeData:
+    """Just enough of :class:`HeldOut` for :func:`read_instrument` on readings rows."""
+
+    def __init__(self, readings):
+        labels = sorted({r["vowel"] for r in readings} | {r["competitor"] for r in readings})
+        self.labels = labels
+        self.tokens = [
+            {
+                "token_id": r["token_id"],
+                "speaker": r["speaker"],
+                "file": r["file"],
+                "phone": r["vowel"],
+                "f1_50": 500.0,
+                "f2_50": r["region_f2_own_hz"],
+                "f3_50": 3000.0,
+            }
+            for r in readings
+        ]
+        self.targets = np.array([[labels.index(r["vowel"]), labels.index(r["competitor"])] for r in readings])
+        self.folds = np.zeros(len(readings), dtype=int)
+        self.freqs = np.linspace(0, 4000, 8)
+        self.power = np.ones((len(readings), 8))
