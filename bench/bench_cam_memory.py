@@ -43,8 +43,8 @@ print(time.perf_counter() - t)
 def make_trained_run(root: Path, n_tokens: int) -> Path:
     """A run of about ``n_tokens`` synthetic tokens (10 speakers) with a 1-epoch ResNet-18."""
     import torch
-    from learn_helpers import make_run
 
+    from tests.helpers.runs import extracted_run as make_run
     from vowelcam.config import SpectrogramSettings, TrainSettings
     from vowelcam.learn.train import train
 

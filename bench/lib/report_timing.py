@@ -33,6 +33,6 @@ def time_report(run_dir: Path, out: Path) -> dict:
 def write_fake_run(root: Path, n_tokens: int, gallery_size: int) -> Any:
     """A synthetic run of ``n_tokens`` tokens in the shape the pipeline writes (the tests' ``report_fake_run``)."""
     sys.path.insert(0, str(REPO / "tests"))
-    from report_fake_run import write_fake_run as write
+    from tests.helpers.runs import reported_run as write
 
     return write(root, n_tokens=n_tokens, gallery_size=gallery_size)

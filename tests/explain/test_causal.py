@@ -7,7 +7,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from tests.helpers.explain_run import TinyCnn
+from tests.helpers.tiny_cnn import TinyCnn
 from vowelcam.acoustics.features import geometry, token_spectrogram
 from vowelcam.acoustics.praat import measure_token
 from vowelcam.acoustics.resynthesis import parse_manipulations
@@ -121,10 +121,10 @@ def test_causal_rows_on_hillenbrand_tokens(shared_data):
 def test_cam_command_refuses_causal_without_a_corpus(tmp_path):
     from typer.testing import CliRunner
 
-    from tests.helpers.explain_run import make_run
+    from tests.helpers.runs import predicted_run
     from vowelcam.cli import app
 
-    run = make_run(tmp_path / "run")
+    run = predicted_run(tmp_path / "run")
     result = CliRunner().invoke(
         app, ["cam", str(run), "--causal", "--causal-corpus", str(tmp_path / "nowhere"), "--deletion-widths", "125,500"]
     )

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.helpers.cue_run import CUE_SETTINGS, make_cue_run
+from tests.helpers.runs import CUE_SETTINGS, cue_run
 from tests.helpers.spectra import formant_peaks
 from vowelcam import rundir
 from vowelcam.config import CamSettings, TrainSettings
@@ -47,7 +47,7 @@ def cue_runs(tmp_path_factory, one_torch_thread):
     """The F2-only corpus, a model trained on it (3 held-out speakers) and the same model re-initialised; the cam
     stage run on both with the default method and layer."""
     root = tmp_path_factory.mktemp("cue")
-    trained = make_cue_run(root / "trained", n_speakers=9, per_class=6)
+    trained = cue_run(root / "trained", n_speakers=9, per_class=6)
     result = train(
         trained,
         TrainSettings(
@@ -264,7 +264,7 @@ def test_cue_fixture_has_uninformative_f1_and_f3():
     from vowelcam.tokens import read_tokens
 
     with tempfile.TemporaryDirectory() as tmp:
-        rows = read_tokens(make_cue_run(Path(tmp) / "run", n_speakers=9, per_class=5) / rundir.TOKENS)
+        rows = read_tokens(cue_run(Path(tmp) / "run", n_speakers=9, per_class=5) / rundir.TOKENS)
     by = {v: np.array([[r[f"f{k}_50"] for k in (1, 2, 3)] for r in rows if r["phone"] == v]) for v in ("IH", "IY")}
     gap = np.abs(by["IY"].mean(0) - by["IH"].mean(0)) / np.sqrt((by["IY"].var(0) + by["IH"].var(0)) / 2)
     assert gap[1] > 5 and gap[0] < 0.7 and gap[2] < 0.7
@@ -277,12 +277,12 @@ def test_train_command_asks_for_group_by_instead_of_regrouping_and_records_it(tm
 
     from typer.testing import CliRunner
 
-    from tests.helpers.learn_run import make_run as make_learn_run
+    from tests.helpers.runs import extracted_run
     from vowelcam.cli import app
     from vowelcam.config import tomllib  # tomllib, or tomli on Python 3.10
 
     monkeypatch.setenv("VOWELCAM_CONFIG_DIR", str(tmp_path / "config"))  # the remembered model stays here
-    run = make_learn_run(tmp_path / "run", speakers=2, per_class=4)
+    run = extracted_run(tmp_path / "run", speakers=2, per_class=4)
     refused = CliRunner().invoke(app, ["train", str(run), "--epochs", "1", "--arch", "resnet18", "--device", "cpu"])
     assert refused.exit_code == 2 and "--group-by" in " ".join(refused.output.split())
     done = CliRunner().invoke(

@@ -12,13 +12,13 @@ import torch
 from torch import nn
 from typer.testing import CliRunner
 
-from tests.helpers.explain_run import (
+from tests.helpers.runs import predicted_run
+from tests.helpers.tiny_cnn import (
     GT_FRAMES,
     GT_ROWS,
     GT_SHARED_ROWS,
     TinyCnn,
     band_spectrograms,
-    make_run,
     to_input,
     train_tiny,
 )
@@ -338,7 +338,7 @@ def test_deletion_and_randomisation_helpers():
 # ---------------------------------------------------------------- the run directory and the command
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    return make_run(tmp_path_factory.mktemp("camrun"))
+    return predicted_run(tmp_path_factory.mktemp("camrun"))
 
 
 @pytest.mark.slow
@@ -418,7 +418,7 @@ def test_k_fold_runs_use_each_folds_own_model(run_dir, tmp_path):
     """With folds, a token's maps come from model/fold-<k>.pt, the model that held it out."""
     import shutil
 
-    from tests.helpers.explain_run import RUN_LABELS
+    from tests.helpers.runs import RUN_LABELS
     from vowelcam.learn.models import ModelInfo, SpectrogramResNet, checkpoint_dict, info_from_checkpoint
 
     copy = tmp_path / "kfold"

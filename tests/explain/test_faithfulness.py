@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.helpers.explain_run import GT_FRAMES, GT_ROWS, band_spectrograms, to_input, train_tiny
+from tests.helpers.tiny_cnn import GT_FRAMES, GT_ROWS, band_spectrograms, to_input, train_tiny
 from vowelcam.explain.evidence.common import (
     FaithInputs,
     FaithSpec,

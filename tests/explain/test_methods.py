@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from tests.helpers.explain_run import GT_FRAMES, GT_ROWS, TinyCnn, band_spectrograms, to_input, train_tiny
+from tests.helpers.tiny_cnn import GT_FRAMES, GT_ROWS, TinyCnn, band_spectrograms, to_input, train_tiny
 from vowelcam.explain.maps.cam import compute_cams_with_contrast, compute_layer_cams, layer_grid
 from vowelcam.explain.maps.grid import make_grid
 from vowelcam.explain.maps.methods.scorecam import mask_toward_floor, scorecam_weights, token_floor
@@ -272,13 +272,13 @@ def test_old_checkpoints_keep_their_normalisation():
 def test_explain_run_writes_resolution_discrimination_and_contrasts(tmp_path):
     """The stage measures the point spread of every layer, floors the bands with it, writes discrimination.csv
     (five methods, speaker intervals, collapse flags) and contrast maps for the misclassified tokens."""
-    from tests.helpers.explain_run import make_run
+    from tests.helpers.runs import predicted_run
     from vowelcam import rundir
     from vowelcam.config import CamSettings
     from vowelcam.explain.maps.store import read_cams
     from vowelcam.explain.stage import explain_run
 
-    run_dir = make_run(tmp_path / "run")
+    run_dir = predicted_run(tmp_path / "run")
     explain_run(run_dir, CamSettings(bootstrap=50, method="gradcam", faithfulness=False))
     cams = read_cams(run_dir)
     meta = cams.meta

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.helpers.cue_run import make_cue_run
+from tests.helpers.runs import cue_run
 from vowelcam import rundir
 from vowelcam.config import TrainSettings
 from vowelcam.explain.readings import instrument_pass as passes
@@ -28,7 +28,7 @@ INSTRUMENTS = ("gradcam@layer4", "occlusion")
 def f2_runs(tmp_path_factory, one_torch_thread):
     """The F2-only run (9 speakers, all held out by 3 folds) trained, and a copy with untrained fold models."""
     root = tmp_path_factory.mktemp("verdicts")
-    trained = make_cue_run(root / "trained", n_speakers=9, per_class=6)
+    trained = cue_run(root / "trained", n_speakers=9, per_class=6)
     settings = TrainSettings(
         task="vowels4k", arch="resnet18", epochs=4, batch_size=8, augment=False, folds=3, freq_pool=2, seed=0
     )

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.helpers.learn_run import make_run
+from tests.helpers.runs import extracted_run
 from vowelcam import rundir
 from vowelcam.acoustics.store import SpectrogramStore
 from vowelcam.config import CamSettings, TrainSettings
@@ -39,7 +39,7 @@ def _report(name: str, record: dict) -> None:
 
 
 def test_bf16_predictions_keep_the_float32_decisions_except_near_ties(tmp_path):
-    run = make_run(tmp_path / "run", speakers=6, per_class=6)
+    run = extracted_run(tmp_path / "run", speakers=6, per_class=6)
     train(run, TrainSettings(arch="resnet18", epochs=3, batch_size=16, seed=0), device="cuda")
     model, info = load_model(run / rundir.MODEL, "cuda")
     tokens = rundir.read_csv(run / rundir.TOKENS)
@@ -71,7 +71,7 @@ def test_bf16_predictions_keep_the_float32_decisions_except_near_ties(tmp_path):
 def test_cams_on_cuda_equal_cams_on_the_cpu(tmp_path):
     from vowelcam.explain.stage import explain_run
 
-    cpu_run = make_run(tmp_path / "cpu", speakers=6, per_class=4)
+    cpu_run = extracted_run(tmp_path / "cpu", speakers=6, per_class=4)
     train(cpu_run, TrainSettings(arch="resnet18", epochs=1, batch_size=8, seed=1), device="cpu")
     gpu_run = tmp_path / "gpu"
     shutil.copytree(cpu_run, gpu_run)
@@ -88,7 +88,7 @@ def test_cams_on_cuda_equal_cams_on_the_cpu(tmp_path):
 
 
 def test_ddp_over_nccl_with_one_process_trains(tmp_path):
-    run = make_run(tmp_path / "run", speakers=6, per_class=2)
+    run = extracted_run(tmp_path / "run", speakers=6, per_class=2)
     cmd = [
         sys.executable,
         "-m",

@@ -21,7 +21,7 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 from tests.helpers.corpus import write_pair
-from tests.helpers.learn_run import make_run
+from tests.helpers.runs import extracted_run
 from vowelcam import rundir
 from vowelcam.acoustics.store import SpectrogramStore
 from vowelcam.config import Settings, TrainSettings
@@ -134,7 +134,7 @@ def test_gpu_options_leave_the_cpu_path_alone():
 def test_bf16_channels_last_keeps_the_float32_decisions(tmp_path):
     """The GPU path's numerics (bf16 autocast, channels-last), run with the CPU's bf16 kernels as a stand-in:
     a trained model takes the same decisions as in float32, with probabilities within a few hundredths."""
-    run = make_run(tmp_path / "run", speakers=6, per_class=4)
+    run = extracted_run(tmp_path / "run", speakers=6, per_class=4)
     torch.manual_seed(0)
     train(run, TrainSettings(arch="resnet18", epochs=2, batch_size=8, seed=0, max_hz_per_row=0.0))
     model, info = load_model(run / rundir.MODEL)
@@ -177,8 +177,8 @@ def test_compile_failure_falls_back_to_eager_with_a_warning(monkeypatch, caplog)
 
 @pytest.mark.slow
 def test_ddp_train_writes_one_set_of_outputs_in_single_process_order(tmp_path):
-    single = make_run(tmp_path / "single", speakers=6, per_class=2)
-    two = make_run(tmp_path / "two", speakers=6, per_class=2)
+    single = extracted_run(tmp_path / "single", speakers=6, per_class=2)
+    two = extracted_run(tmp_path / "two", speakers=6, per_class=2)
     train(single, TrainSettings(arch="resnet18", epochs=1, batch_size=8, seed=3))  # order and splits only
     done = torchrun(["-m", "vowelcam", "train", str(two), *TRAIN_ARGS], tmp_path, tmp_path / "config")
     log_text = done.stdout + done.stderr
@@ -205,7 +205,7 @@ def test_ddp_train_writes_one_set_of_outputs_in_single_process_order(tmp_path):
 
 @pytest.mark.slow
 def test_sharded_predict_run_writes_the_same_bytes(tmp_path):
-    single = make_run(tmp_path / "single", speakers=6, per_class=2)
+    single = extracted_run(tmp_path / "single", speakers=6, per_class=2)
     two = tmp_path / "two"
     shutil.copytree(single, two)
     torch.manual_seed(1)  # a quick model: one epoch is enough to give varied probabilities
@@ -228,7 +228,7 @@ def test_sharded_predict_run_writes_the_same_bytes(tmp_path):
 @pytest.mark.slow
 def test_sharded_cam_writes_the_same_maps_and_tables(tmp_path):
     """``vowelcam cam`` under torchrun: ranks compute whole batches, rank 0 gathers them in token order and writes."""
-    single = make_run(tmp_path / "single", speakers=6, per_class=2)
+    single = extracted_run(tmp_path / "single", speakers=6, per_class=2)
     train(single, TrainSettings(arch="resnet18", epochs=1, batch_size=8, seed=1))
     two = tmp_path / "two"
     shutil.copytree(single, two)

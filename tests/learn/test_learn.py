@@ -7,7 +7,7 @@ import pytest
 import torch
 from torchvision import models as tvm
 
-from tests.helpers.learn_run import make_run
+from tests.helpers.runs import extracted_run
 from vowelcam import rundir
 from vowelcam.config import TrainSettings
 from vowelcam.errors import ConfigError, ModelError, RunDirError
@@ -137,7 +137,7 @@ def _rows(run):
 
 
 def test_select_task_labels_and_grouping(tmp_path):
-    run = make_run(tmp_path / "run", phones=("IY", "AA", "UW"), speakers=5, per_class=2, unvoiced=2)
+    run = extracted_run(tmp_path / "run", phones=("IY", "AA", "UW"), speakers=5, per_class=2, unvoiced=2)
     rows = _rows(run)
     vowels = select_task(rows, "vowels4k", "IY,UW")
     assert vowels.labels == ["IY", "UW"] and vowels.max_freq == 4000.0 and len(vowels.rows) == 20
@@ -160,7 +160,7 @@ def test_select_task_labels_and_grouping(tmp_path):
 
 
 def test_a_token_without_speaker_stops_the_split_instead_of_regrouping(tmp_path):
-    rows = _rows(make_run(tmp_path / "run", speakers=5, per_class=2))
+    rows = _rows(extracted_run(tmp_path / "run", speakers=5, per_class=2))
     rows[3] = {**rows[3], "speaker": ""}
     with pytest.raises(ConfigError, match=rf"1 of {len(rows)} tokens have no speaker.*{rows[3]['token_id']}"):
         select_task(rows, "vowels")
@@ -172,7 +172,7 @@ def test_a_token_without_speaker_stops_the_split_instead_of_regrouping(tmp_path)
 
 
 def test_grouped_kfold_tests_every_token_once_and_keeps_speakers_apart(tmp_path):
-    data = select_task(_rows(make_run(tmp_path / "run", speakers=8, per_class=2)), "vowels")
+    data = select_task(_rows(extracted_run(tmp_path / "run", speakers=8, per_class=2)), "vowels")
     splits = make_splits(data, folds=4, val_fraction=0.15, test_fraction=0.2, seed=0)
     assert len(splits) == 4
     tested = np.stack([s == "test" for s in splits]).sum(0)
@@ -222,7 +222,7 @@ def test_wilson_interval_and_confusion():
 @pytest.mark.slow
 def test_train_writes_scored_outputs_and_resumes_identically(tmp_path):
     settings = TrainSettings(**FAST)
-    run_a = make_run(tmp_path / "a", speakers=6, per_class=2)
+    run_a = extracted_run(tmp_path / "a", speakers=6, per_class=2)
     result = train(run_a, settings)
     preds = rundir.read_csv(run_a / rundir.PREDICTIONS)
     assert len(preds) == 36 and {p["split"] for p in preds} == {"train", "val", "test"}
@@ -242,7 +242,7 @@ def test_train_writes_scored_outputs_and_resumes_identically(tmp_path):
     assert not list((run_a / "model").glob("state-fold*.pt"))  # resumable state is removed once finished
 
     # the same seed on a second run dir, interrupted during epoch 2 and started again: the same numbers
-    run_b = make_run(tmp_path / "b", speakers=6, per_class=2)
+    run_b = extracted_run(tmp_path / "b", speakers=6, per_class=2)
 
     def interrupt(stage, done, total, message):
         if message.startswith("epoch 2"):
@@ -258,7 +258,7 @@ def test_train_writes_scored_outputs_and_resumes_identically(tmp_path):
 
 @pytest.mark.slow
 def test_kfold_predicts_every_token_from_its_held_out_fold(tmp_path):
-    run = make_run(tmp_path / "run", speakers=6, per_class=2)
+    run = extracted_run(tmp_path / "run", speakers=6, per_class=2)
     result = train(run, TrainSettings(**{**FAST, "epochs": 1, "folds": 3, "max_hz_per_row": 0.0}))
     preds = rundir.read_csv(run / rundir.PREDICTIONS)
     assert sorted(p["token_id"] for p in preds) == sorted(r["token_id"] for r in _rows(run))
@@ -274,10 +274,10 @@ def test_kfold_predicts_every_token_from_its_held_out_fold(tmp_path):
 def test_bad_run_dirs_fail_with_one_line_and_write_nothing(tmp_path):
     with pytest.raises(RunDirError, match="no tokens.csv; run `vowelcam extract` first"):
         train(tmp_path, TrainSettings(**FAST))
-    run = make_run(tmp_path / "one", phones=("IY",), speakers=5, per_class=2)
+    run = extracted_run(tmp_path / "one", phones=("IY",), speakers=5, per_class=2)
     with pytest.raises(RunDirError, match="at least two classes"):
         train(run, TrainSettings(**FAST))
-    empty = make_run(tmp_path / "empty", speakers=5, per_class=1)
+    empty = extracted_run(tmp_path / "empty", speakers=5, per_class=1)
     rundir.write_csv(empty / rundir.TOKENS, [], ["token_id"])
     with pytest.raises(RunDirError, match="no tokens"):
         train(empty, TrainSettings(**FAST))
@@ -289,9 +289,9 @@ def test_bad_run_dirs_fail_with_one_line_and_write_nothing(tmp_path):
 
 @pytest.mark.slow
 def test_weights_from_a_model_with_other_spectrogram_settings_are_refused(tmp_path):
-    from tests.helpers.learn_run import SMALL
+    from tests.helpers.runs import SMALL
 
-    source = make_run(tmp_path / "src", speakers=5, per_class=1)
+    source = extracted_run(tmp_path / "src", speakers=5, per_class=1)
     info = ModelInfo(
         "resnet18", ["AA", "IY", "UW"], "vowels", 0.0, {**vars(SMALL), "n_fft": 256}, {"mean": 0.0, "std": 1.0}, [2] * 5
     )

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from tests.helpers.learn_run import make_run
+from tests.helpers.runs import extracted_run
 from vowelcam import rundir
 from vowelcam.config import TrainSettings
 from vowelcam.errors import RunDirError
@@ -34,7 +34,7 @@ def _keep_only(run, phone: str, n: int) -> None:
 
 
 def test_drop_rare_classes_counts_and_problems(tmp_path):
-    run = make_run(tmp_path / "run", phones=("IY", "AA", "UW", "AE"), speakers=6, per_class=2)
+    run = extracted_run(tmp_path / "run", phones=("IY", "AA", "UW", "AE"), speakers=6, per_class=2)
     _keep_only(run, "AE", 3)
     data = select_task(read_tokens(run / rundir.TOKENS), "vowels")
     kept, left_out, problems = drop_rare_classes(data, 5, "tokens.csv")
@@ -83,7 +83,7 @@ def test_recalibration_gives_the_calibration_set_statistics():
 def test_training_leaves_rare_classes_out_and_says_when_validation_is_at_chance(tmp_path, one_torch_thread):
     from vowelcam.learn.train import train
 
-    run = make_run(tmp_path / "run", phones=("IY", "AA", "UW", "AE"), speakers=6, per_class=2)
+    run = extracted_run(tmp_path / "run", phones=("IY", "AA", "UW", "AE"), speakers=6, per_class=2)
     _keep_only(run, "AE", 2)
     # the sceptic's control: labels shuffled across tokens, so nothing can be learnt
     rows = rundir.read_csv(run / rundir.TOKENS)
@@ -114,7 +114,7 @@ def test_learnable_data_gives_no_chance_warning(tmp_path, one_torch_thread):
     neither leaves a class out nor warns about chance."""
     from vowelcam.learn.train import train
 
-    run = make_run(tmp_path / "run", speakers=6, per_class=4)
+    run = extracted_run(tmp_path / "run", speakers=6, per_class=4)
     result = train(run, TrainSettings(**{**FAST, "epochs": 3}))
     val = [float(m["val_acc"]) for m in rundir.read_csv(run / rundir.METRICS)]
     assert max(val) == 1.0 and result.accuracy == 1.0 and result.chance == pytest.approx(1 / 3)

@@ -11,7 +11,7 @@ import soundfile as sf
 import torch
 from typer.testing import CliRunner
 
-from tests.helpers.learn_run import make_run
+from tests.helpers.runs import extracted_run
 from vowelcam import classify, rundir
 from vowelcam.acoustics.features import geometry, token_spectrogram
 from vowelcam.classify_recording import annotate_textgrid, last_model, remember_model
@@ -197,7 +197,7 @@ def test_classify_cli_json_csv_and_textgrid(model_file, recording, tmp_path):
 
 @pytest.mark.slow
 def test_train_cli_reports_accuracy_and_remembers_the_model(tmp_path):
-    run = make_run(tmp_path / "run", speakers=6, per_class=2)
+    run = extracted_run(tmp_path / "run", speakers=6, per_class=2)
     res = CliRunner().invoke(
         app,
         [

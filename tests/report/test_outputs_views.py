@@ -15,7 +15,7 @@ import soundfile as sf
 from parselmouth.praat import call
 from typer.testing import CliRunner
 
-from tests.helpers.report_run import ODD, write_fake_run
+from tests.helpers.runs import ODD, reported_run
 from vowelcam import rundir
 from vowelcam.acoustics.nuclei import NucleiSettings, find_nuclei, kept_peaks
 from vowelcam.cli import app
@@ -195,7 +195,7 @@ def test_classify_without_textgrid_finds_and_writes_nuclei(tmp_path, monkeypatch
 
 
 def test_report_speaker_table_numbers_and_escaping(tmp_path):
-    run = write_fake_run(tmp_path / "run", n_tokens=120)
+    run = reported_run(tmp_path / "run", n_tokens=120)
     tokens = read_tokens(run.path(rundir.TOKENS))
     preds = {p["token_id"]: p for p in rundir.read_csv(run.path(rundir.PREDICTIONS)) if p["split"] == "test"}
     rows = {r["speaker"]: r for r in speaker_rows(tokens, preds, n_boot=200)}

@@ -13,7 +13,7 @@ import pytest
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
-from tests.helpers.report_run import ODD, TITLE, write_fake_run
+from tests.helpers.runs import ODD, TITLE, reported_run
 from vowelcam import rundir
 from vowelcam.cli import app
 from vowelcam.errors import RunDirError
@@ -31,7 +31,7 @@ GALLERY = 4
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory):
     """A fake run with 120 tokens, rendered once for the tests that read its report."""
-    run = write_fake_run(tmp_path_factory.mktemp("run") / "run", n_tokens=120, gallery_size=GALLERY)
+    run = reported_run(tmp_path_factory.mktemp("run") / "run", n_tokens=120, gallery_size=GALLERY)
     return run, render.build_report(run.root)
 
 
@@ -181,7 +181,7 @@ def test_gallery_is_bounded_and_cards_name_file_and_time(rendered):
 @pytest.mark.slow
 def test_cli_renders_a_run_with_only_tokens_and_says_what_was_not_computed(tmp_path: Path):
     run = RunDir(tmp_path / "run").create()
-    full = write_fake_run(tmp_path / "full", n_tokens=24)
+    full = reported_run(tmp_path / "full", n_tokens=24)
     write_csv(run.path(rundir.TOKENS), read_csv(full.path(rundir.TOKENS)), TOKEN_COLUMNS)
     outcome = CliRunner().invoke(app, ["report", str(run.root)])
     assert outcome.exit_code == 0, outcome.output
@@ -207,7 +207,7 @@ def test_refuses_a_run_directory_of_another_format_version(tmp_path: Path):
 
 
 def test_names_the_file_when_a_present_part_is_malformed(tmp_path: Path):
-    run = write_fake_run(tmp_path / "run", n_tokens=12)
+    run = reported_run(tmp_path / "run", n_tokens=12)
     run.path(rundir.AGREEMENT).write_text("vowel,n\nIY,3\n")
     with pytest.raises(RunDirError, match=r"agreement\.csv: missing column\(s\) n_correct, accuracy"):
         load_report_data(run.root)
@@ -264,7 +264,7 @@ def test_references_follow_the_speakers_groups():
 
 
 def test_a_config_with_settings_this_version_does_not_know_still_reports(tmp_path: Path):
-    run = write_fake_run(tmp_path / "run", n_tokens=12)
+    run = reported_run(tmp_path / "run", n_tokens=12)
     with open(run.path(rundir.CONFIG), "a", encoding="utf-8") as fh:
         fh.write('\n[future]\nknob = "x<y>"\n')
     data = load_report_data(run.root)

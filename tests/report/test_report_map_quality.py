@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from tests.helpers.report_run import write_fake_run
+from tests.helpers.runs import reported_run
 from vowelcam.explain.readings.contrastive import CONTRASTIVE_COLUMNS
 from vowelcam.explain.readings.discrimination import DISCRIMINATION_COLUMNS
 from vowelcam.report import render
@@ -21,7 +21,7 @@ def _html(run) -> str:
 
 def test_discrimination_resolution_and_contrasts_are_reported_with_their_numbers(tmp_path, monkeypatch):
     monkeypatch.setattr(render, "write_pdf", lambda html: (None, "skipped in this test", 0))
-    run = write_fake_run(tmp_path / "run", n_tokens=48)
+    run = reported_run(tmp_path / "run", n_tokens=48)
     meta_path = run.path("cams") / "meta.json"
     meta = json.loads(meta_path.read_text())
     meta.update(
@@ -105,7 +105,7 @@ def test_discrimination_resolution_and_contrasts_are_reported_with_their_numbers
 
 def test_runs_without_the_new_files_still_render(tmp_path, monkeypatch):
     monkeypatch.setattr(render, "write_pdf", lambda html: (None, "skipped in this test", 0))
-    html = _html(write_fake_run(tmp_path / "run", n_tokens=24))
+    html = _html(reported_run(tmp_path / "run", n_tokens=24))
     assert "What the maps can say" in html and "Do the methods tell classes apart?" not in html
 
 
@@ -114,7 +114,7 @@ def test_formant_readings_left_empty_by_overlapping_bands_are_counted_in_the_rep
     from vowelcam.rundir import read_csv
 
     monkeypatch.setattr(render, "write_pdf", lambda html: (None, "skipped in this test", 0))
-    run = write_fake_run(tmp_path / "run", n_tokens=48)
+    run = reported_run(tmp_path / "run", n_tokens=48)
     assert "neither is read for that token" not in _html(run)  # no overlap column, no sentence
     rows = read_csv(run.path(rundir.BANDS))
     assert len(rows) == 10
