@@ -118,13 +118,12 @@ def test_causal_rows_on_hillenbrand_tokens(shared_data):
     assert rows_by[("F2-1bark", "d_prob_true")]["n"] == 4 and rows_by[("none", "round_trip_error_bark")]["n"] == 4
 
 
-def test_cam_command_refuses_causal_without_a_corpus(tmp_path):
+def test_cam_command_refuses_causal_without_a_corpus(tmp_path, predicted_run_dir, run_copy):
     from typer.testing import CliRunner
 
-    from tests.helpers.runs import predicted_run
     from vowelcam.cli import app
 
-    run = predicted_run(tmp_path / "run")
+    run = run_copy(predicted_run_dir)
     result = CliRunner().invoke(
         app, ["cam", str(run), "--causal", "--causal-corpus", str(tmp_path / "nowhere"), "--deletion-widths", "125,500"]
     )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +14,6 @@ import torch
 from torch import nn
 from typer.testing import CliRunner
 
-from tests.helpers.runs import predicted_run
 from tests.helpers.tiny_cnn import (
     GT_FRAMES,
     GT_ROWS,
@@ -337,8 +338,9 @@ def test_deletion_and_randomisation_helpers():
 
 # ---------------------------------------------------------------- the run directory and the command
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    return predicted_run(tmp_path_factory.mktemp("camrun"))
+def run_dir(predicted_run_dir, tmp_path_factory):
+    """This module's copy of the predicted run: its tests explain it in turn."""
+    return Path(shutil.copytree(predicted_run_dir, tmp_path_factory.mktemp("camrun") / "run"))
 
 
 @pytest.mark.slow

@@ -269,16 +269,15 @@ def test_old_checkpoints_keep_their_normalisation():
 
 # ---------------------------------------------------------------- the cam stage's outputs
 @pytest.mark.slow
-def test_explain_run_writes_resolution_discrimination_and_contrasts(tmp_path):
+def test_explain_run_writes_resolution_discrimination_and_contrasts(predicted_run_dir, run_copy):
     """The stage measures the point spread of every layer, floors the bands with it, writes discrimination.csv
     (five methods, speaker intervals, collapse flags) and contrast maps for the misclassified tokens."""
-    from tests.helpers.runs import predicted_run
     from vowelcam import rundir
     from vowelcam.config import CamSettings
     from vowelcam.explain.maps.store import read_cams
     from vowelcam.explain.stage import explain_run
 
-    run_dir = predicted_run(tmp_path / "run")
+    run_dir = run_copy(predicted_run_dir)
     explain_run(run_dir, CamSettings(bootstrap=50, method="gradcam", faithfulness=False))
     cams = read_cams(run_dir)
     meta = cams.meta

@@ -176,9 +176,9 @@ def test_compile_failure_falls_back_to_eager_with_a_warning(monkeypatch, caplog)
 
 
 @pytest.mark.slow
-def test_ddp_train_writes_one_set_of_outputs_in_single_process_order(tmp_path):
-    single = extracted_run(tmp_path / "single", speakers=6, per_class=2)
-    two = extracted_run(tmp_path / "two", speakers=6, per_class=2)
+def test_ddp_train_writes_one_set_of_outputs_in_single_process_order(tmp_path, extracted_run_dir, run_copy):
+    single, two = run_copy(extracted_run_dir, "single"), run_copy(extracted_run_dir, "two")
+    # not the trained run: seed 3, as TRAIN_ARGS, gives the splits compared here
     train(single, TrainSettings(arch="resnet18", epochs=1, batch_size=8, seed=3))  # order and splits only
     done = torchrun(["-m", "vowelcam", "train", str(two), *TRAIN_ARGS], tmp_path, tmp_path / "config")
     log_text = done.stdout + done.stderr
@@ -204,12 +204,9 @@ def test_ddp_train_writes_one_set_of_outputs_in_single_process_order(tmp_path):
 
 
 @pytest.mark.slow
-def test_sharded_predict_run_writes_the_same_bytes(tmp_path):
-    single = extracted_run(tmp_path / "single", speakers=6, per_class=2)
-    two = tmp_path / "two"
-    shutil.copytree(single, two)
-    torch.manual_seed(1)  # a quick model: one epoch is enough to give varied probabilities
-    train(single, TrainSettings(arch="resnet18", epochs=1, batch_size=8, seed=1))
+def test_sharded_predict_run_writes_the_same_bytes(tmp_path, extracted_run_dir, trained_run_dir, run_copy):
+    # a quick model: one epoch is enough to give varied probabilities
+    single, two = run_copy(trained_run_dir, "single"), run_copy(extracted_run_dir, "two")
     model = tmp_path / "model.pt"
     shutil.copyfile(single / rundir.MODEL, model)
     result = predict_run(single, model, device="cpu", batch_size=5)  # 36 tokens: 8 batches, 4 per rank
@@ -226,17 +223,10 @@ def test_sharded_predict_run_writes_the_same_bytes(tmp_path):
 
 
 @pytest.mark.slow
-def test_sharded_cam_writes_the_same_maps_and_tables(tmp_path):
+def test_sharded_cam_writes_the_same_maps_and_tables(tmp_path, trained_run_dir, explained_run_dir, run_copy):
     """``vowelcam cam`` under torchrun: ranks compute whole batches, rank 0 gathers them in token order and writes."""
-    single = extracted_run(tmp_path / "single", speakers=6, per_class=2)
-    train(single, TrainSettings(arch="resnet18", epochs=1, batch_size=8, seed=1))
-    two = tmp_path / "two"
-    shutil.copytree(single, two)
-    from vowelcam.config import CamSettings
-    from vowelcam.explain.stage import explain_run
-
+    single, two = explained_run_dir, run_copy(trained_run_dir, "two")  # the explained run: the same cam settings
     cam_args = ["--tokens", "all", "--no-faithfulness"]
-    explain_run(single, CamSettings(tokens="all", faithfulness=False, batch_size=5))
     done = torchrun(["-m", "vowelcam", "cam", str(two), *cam_args, "--batch-size", "5"], tmp_path, tmp_path / "config")
     assert "Traceback" not in done.stderr
     for name in ("true.npy", "pred.npy"):

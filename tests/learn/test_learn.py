@@ -220,9 +220,9 @@ def test_wilson_interval_and_confusion():
 
 
 @pytest.mark.slow
-def test_train_writes_scored_outputs_and_resumes_identically(tmp_path):
-    settings = TrainSettings(**FAST)
-    run_a = extracted_run(tmp_path / "a", speakers=6, per_class=2)
+def test_train_writes_scored_outputs_and_resumes_identically(extracted_run_dir, run_copy):
+    settings = TrainSettings(**FAST)  # not the trained run: two epochs are needed to interrupt the second
+    run_a = run_copy(extracted_run_dir, "a")
     result = train(run_a, settings)
     preds = rundir.read_csv(run_a / rundir.PREDICTIONS)
     assert len(preds) == 36 and {p["split"] for p in preds} == {"train", "val", "test"}
@@ -242,7 +242,7 @@ def test_train_writes_scored_outputs_and_resumes_identically(tmp_path):
     assert not list((run_a / "model").glob("state-fold*.pt"))  # resumable state is removed once finished
 
     # the same seed on a second run dir, interrupted during epoch 2 and started again: the same numbers
-    run_b = extracted_run(tmp_path / "b", speakers=6, per_class=2)
+    run_b = run_copy(extracted_run_dir, "b")
 
     def interrupt(stage, done, total, message):
         if message.startswith("epoch 2"):
@@ -257,8 +257,8 @@ def test_train_writes_scored_outputs_and_resumes_identically(tmp_path):
 
 
 @pytest.mark.slow
-def test_kfold_predicts_every_token_from_its_held_out_fold(tmp_path):
-    run = extracted_run(tmp_path / "run", speakers=6, per_class=2)
+def test_kfold_predicts_every_token_from_its_held_out_fold(extracted_run_dir, run_copy):
+    run = run_copy(extracted_run_dir)  # trained here: three folds, not the trained run's single split
     result = train(run, TrainSettings(**{**FAST, "epochs": 1, "folds": 3, "max_hz_per_row": 0.0}))
     preds = rundir.read_csv(run / rundir.PREDICTIONS)
     assert sorted(p["token_id"] for p in preds) == sorted(r["token_id"] for r in _rows(run))

@@ -7,26 +7,12 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from tests.helpers.corpus import write_pair
 from vowelcam.cli import app
 from vowelcam.rundir import read_csv
 
-VOWELS = ["IY1", "AE1", "AA1", "UW1"]
-
-
-@pytest.fixture(scope="module")
-def small_corpus(tmp_path_factory):
-    """Six speakers, each saying the four test vowels three times in one utterance."""
-    root = tmp_path_factory.mktemp("corpus")
-    for s in range(6):
-        for rep in range(2):
-            labels = VOWELS[rep:] + VOWELS[:rep] + ["S"] + VOWELS[::-1]
-            write_pair(root / f"spk{s}", f"utt{rep}", labels, seed=100 * s + rep)
-    return root
-
 
 @pytest.mark.slow
-def test_analyze_end_to_end_then_skip(small_corpus, tmp_path):
+def test_analyze_end_to_end_then_skip(corpus, tmp_path):
     out = tmp_path / "run"
     config = tmp_path / "fast.toml"
     # plumbing, not science: standard strides and pooled input keep the CPU cost of this test small
@@ -36,7 +22,7 @@ def test_analyze_end_to_end_then_skip(small_corpus, tmp_path):
     )
     args = [
         "analyze",
-        str(small_corpus),
+        str(corpus),
         "--out",
         str(out),
         "--epochs",

@@ -11,7 +11,6 @@ import soundfile as sf
 import torch
 from typer.testing import CliRunner
 
-from tests.helpers.runs import extracted_run
 from vowelcam import classify, rundir
 from vowelcam.acoustics.features import geometry, token_spectrogram
 from vowelcam.classify_recording import annotate_textgrid, last_model, remember_model
@@ -196,8 +195,8 @@ def test_classify_cli_json_csv_and_textgrid(model_file, recording, tmp_path):
 
 
 @pytest.mark.slow
-def test_train_cli_reports_accuracy_and_remembers_the_model(tmp_path):
-    run = extracted_run(tmp_path / "run", speakers=6, per_class=2)
+def test_train_cli_reports_accuracy_and_remembers_the_model(tmp_path, extracted_run_dir, run_copy):
+    run = run_copy(extracted_run_dir)  # trained here: through the command, batch 16, as a user does
     res = CliRunner().invoke(
         app,
         [
