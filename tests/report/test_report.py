@@ -99,13 +99,14 @@ def test_agreement_table_numbers_match_agreement_csv(rendered):
 
 
 @pytest.mark.slow
-def test_verdicts_come_with_their_controls_and_speaker_intervals(rendered):
-    """The evidence table states each reading beside energy, envelope and null, the contrasts with intervals and
-    the verdict; the fake run's F2 readings are the only support, and the summary line says so."""
+def test_readings_beside_their_controls_carry_no_verdict(rendered):
+    """The CAM-against-controls table states each reading beside energy, envelope and null with the contrasts and
+    their intervals, but no verdict: those come only from the calibrated path on page 1."""
     run, result = rendered
     flat = " ".join("\n".join(pdf_text(result.pdf)[0]).split()).replace("\u2010 ", "")  # undo hyphenation
     section = flat[flat.index("The CAM against its controls") : flat.index("All readings per vowel")]
-    assert "resampling speakers" in section
+    assert "resampling speakers" in section and "no verdict" in section
+    assert "Support (CAM above both controls)" not in flat
     rows = [r for r in read_csv(run.path(rundir.AGREEMENT)) if r["subset"] == "all"]
     for r in rows:
         anchor = "all vowels" if r["vowel"] == "ALL" else f"({r['vowel']})"
@@ -123,11 +124,20 @@ def test_verdicts_come_with_their_controls_and_speaker_intervals(rendered):
                     f"{float(r[m + '_minus_energy']):+.2f}",
                     f"[{float(r[m + '_minus_energy_lo']):+.2f}, {float(r[m + '_minus_energy_hi']):+.2f}]",
                     f"{float(r[m + '_minus_null']):+.2f}",
-                    r[f"verdict_f{k}"],
                 ],
             )
-    summary = flat[flat.index("Support (CAM above both controls)") :]
-    assert "ɪ (IH) F2" in summary[:400] and "F1" not in summary[: summary.index(".")]
+
+
+@pytest.mark.slow
+def test_page_one_answers_with_the_calibrated_verdicts(rendered):
+    """Page 1 says, per formant, the verdict of verdicts.csv with n tokens and speakers, what it means, and where
+    the other instrument agrees or differs."""
+    run, result = rendered
+    flat = " ".join("\n".join(pdf_text(result.pdf)[0]).split()).replace("\u2010 ", "")
+    page = flat[flat.index("What the network hears") : flat.index("1 Summary")]
+    _assert_in_order(page, "F1", ["no support", "120 / 10"])
+    _assert_in_order(page, "F2", ["support", "where the competitor has its formant", "120 / 10", "0.004"])
+    assert "Per vowel" in page and "Calibration" in page
 
 
 def _assert_in_order(text: str, anchor: str, values: list[str]) -> None:

@@ -32,6 +32,7 @@ from .reported_tables import (
     bands_table,
     faithfulness_table,
     problems_table,
+    verdicts_table,
 )
 
 TITLE = "Fake run <b>&amp; 'quotes' \"double\""
@@ -61,6 +62,8 @@ def reported_run(root: str | Path, n_tokens: int = 240, seed: int = 0, gallery_s
     write_csv(run.path(rundir.AGREEMENT), agreement_table(test, rng), AGREEMENT_COLUMNS)
     write_csv(run.path(rundir.FAITHFULNESS), faithfulness_table(len(test)), FAITHFULNESS_COLUMNS)
     write_csv(run.path(rundir.PROBLEMS), problems_table(), PROBLEM_COLUMNS)
+    verdicts = verdicts_table()
+    write_csv(run.path("verdicts.csv"), verdicts, list(verdicts[0]))
     return run
 
 

@@ -184,3 +184,32 @@ def _controls(n: int, rng: np.random.Generator) -> dict[str, Any]:
             )
         row[f"verdict_f{k}"] = "support" if k == 2 else "no support"
     return row
+
+
+def verdicts_table() -> list[dict[str, Any]]:
+    """verdicts.csv of two instruments, in the columns the verdict pass writes: F2 is the one supported formant
+    (over all vowels and for IH), F1 has no contrast for UW, the rest is tested and not supported."""
+    from vowelcam.explain.verdict_stage import VERDICT_FILE_COLUMNS
+
+    rows = []
+    for instrument in ("gradcam@layer4", "integrated-gradients"):
+        for vowel in [*VOWELS, "ALL"]:
+            for k in (1, 2, 3):
+                support = k == 2 and vowel in ("IH", "ALL")
+                verdict = "support" if support else "no contrast" if (k == 1 and vowel == "UW") else "no support"
+                row = {c: "" for c in VERDICT_FILE_COLUMNS}
+                row.update(
+                    instrument=instrument,
+                    vowel=vowel,
+                    formant=f"F{k}",
+                    n_tokens=120 if vowel == "ALL" else 20,
+                    n_speakers=10,
+                    unit="speaker",
+                    enrich=1.9 if support else 1.0,
+                    p_holm=0.004 if support else 0.8,
+                    verdict=verdict,
+                    carrier="competitor" if support else "",
+                    calibration="not calibrated",
+                )
+                rows.append(row)
+    return rows
