@@ -125,7 +125,7 @@ def test_the_energy_map_fed_through_the_whole_pipeline_is_never_called_support(c
     assert float(_all_row(run)["enrich_f2_minus_null_lo"]) > 0
     monkeypatch.setattr(render, "write_pdf", lambda html: (None, "skipped in this test", 0))
     html = " ".join(render.build_report(run).html.read_text(encoding="utf-8").split())
-    assert "No vowel and formant where the CAM beats both the energy baseline and the null" in html
+    assert "they carry <b>no verdict</b>" in html  # the uncalibrated calls above are described, never printed
     assert "Support (CAM above both controls)" not in html and "<td>support</td>" not in html
     assert "the maps point at bands the model uses" not in html
 
