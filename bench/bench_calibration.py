@@ -22,7 +22,8 @@ from pathlib import Path
 
 from bench.lib.paths import REPO, RESULTS
 from vowelcam.explain.calibration_run import CalibrationSettings, calibrate, parse_list
-from vowelcam.explain.readings.calibration import summarise, summary_rows
+from vowelcam.explain.readings.calibration import CALIBRATION_COLUMNS, summarise, summary_rows
+from vowelcam.rundir import read_csv, write_csv
 
 PACKAGE_TABLE = REPO / "vowelcam" / "explain" / "readings" / "calibration.csv"
 
@@ -34,10 +35,24 @@ def main() -> None:
     parser.add_argument("--seeds", default="101,202,303")
     parser.add_argument("--out", type=Path, default=RESULTS / "calibration.json")
     parser.add_argument("--ship", action="store_true", help="Also write the package's calibration.csv.")
+    parser.add_argument(
+        "--tables",
+        nargs="*",
+        type=Path,
+        help="Assemble the result from these calibration.csv files of earlier runs (one per seed) instead of running.",
+    )
     args = parser.parse_args()
     settings = CalibrationSettings(cues=parse_list(args.cues), seeds=tuple(int(s) for s in parse_list(args.seeds)))
     began = time.perf_counter()
-    rows = calibrate(args.work, settings, device="cpu")
+    if args.tables:
+        rows = [row for table in args.tables for row in read_csv(table)]
+        write_csv(args.work / "calibration.csv", rows, CALIBRATION_COLUMNS)
+        settings = CalibrationSettings(
+            cues=tuple(dict.fromkeys(r["cue"] for r in rows)),
+            seeds=tuple(dict.fromkeys(int(r["corpus_seed"]) for r in rows)),
+        )
+    else:
+        rows = calibrate(args.work, settings, device="cpu")
     records = summarise(rows)
     result = {
         "what": "instrument x single-cue corpus x seed: cells with support and the outcome (hit / miss / false call)",

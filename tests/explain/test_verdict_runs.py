@@ -13,6 +13,7 @@ import torch
 from tests.helpers.runs import cue_run
 from vowelcam import rundir
 from vowelcam.config import TrainSettings
+from vowelcam.explain.maps.instruments import parse_instrument
 from vowelcam.explain.readings import instrument_pass as passes
 from vowelcam.explain.readings.calibration import WITHHELD
 from vowelcam.explain.readings.verdicts import NO_CONTRAST, NO_EVIDENCE, SUPPORT
@@ -30,7 +31,7 @@ def f2_runs(tmp_path_factory, one_torch_thread):
     root = tmp_path_factory.mktemp("verdicts")
     trained = cue_run(root / "trained", n_speakers=9, per_class=6)
     settings = TrainSettings(
-        task="vowels4k", arch="resnet18", epochs=4, batch_size=8, augment=False, folds=3, freq_pool=2, seed=0
+        task="vowels4k", arch="resnet18-w16", epochs=6, batch_size=8, augment=False, folds=3, freq_pool=2, seed=0
     )
     train(trained, settings, device="cpu")
     untrained = root / "untrained"
@@ -69,7 +70,7 @@ def test_class_agnostic_maps_through_the_same_path_have_no_evidence(f2_runs):
     trained, _ = f2_runs
     result = run_verdicts(trained, ("gradcam@layer4",), device="cpu", write=False)
     readings = result.readings["gradcam@layer4"]
-    inst = passes.parse_instrument("gradcam@layer4")
+    inst = parse_instrument("gradcam@layer4")
     n = len(readings)
     for name in ("run mean map", "exp(-f/700)", "energy"):
         zero = np.zeros((n, 8))  # true-class map minus the competitor's: the same map for both classes
