@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from vowelcam.explain.readings.calibration import (
+    BLIND,
     CALIBRATED,
     FAILED,
     FALSE_CALL,
@@ -39,6 +40,13 @@ def test_an_instrument_with_one_false_call_is_not_calibrated_and_its_support_is_
     assert gate_verdicts("bad", verdicts, records)[0]["verdict"] == WITHHELD
     assert gate_verdicts("good", verdicts, records)[0]["verdict"] == "support"
     assert gate_verdicts("never-calibrated", verdicts, records)[0]["verdict"] == WITHHELD
+
+
+def test_an_instrument_that_never_found_its_cue_has_its_support_withheld():
+    records = summarise(_rows("blind", [MISS, MISS, MISS, MISS, MISS]))
+    assert records["blind"].status == BLIND
+    verdicts = [{"vowel": "ALL", "formant": "F2", "verdict": "support"}]
+    assert gate_verdicts("blind", verdicts, records)[0]["verdict"] == WITHHELD
 
 
 def test_no_calibrated_instrument_falls_back():

@@ -122,10 +122,13 @@ def _write(run: rundir.RunDir, result: VerdictResult) -> None:
 
 
 def auto_instruments(settings: Any) -> list[str]:
-    """What ``cam.instruments = "auto"`` reads: every instrument the shipped calibration calls calibrated, and the
-    run's own CAM method at its layer beside them (the maps the report draws), so page 1 can say whether they agree."""
+    """What ``cam.instruments = "auto"`` reads: every instrument the shipped calibration calls calibrated and that
+    found at least one cue there, and the run's own CAM method at its layer beside them (the maps the report draws),
+    so page 1 can say whether they agree."""
     records = load_calibration()
-    calibrated = [name for name in INSTRUMENTS if name in records and records[name].status == CALIBRATED]
+    calibrated = [
+        name for name in INSTRUMENTS if name in records and records[name].status == CALIBRATED and records[name].hits
+    ]
     own = f"{settings.method}@{settings.layer or 'layer4'}"
     return list(dict.fromkeys([*calibrated, own]))
 

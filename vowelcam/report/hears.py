@@ -17,7 +17,7 @@ PLAIN = {
     "support": "the network's evidence for each vowel against its competitor sits in this formant's contrast region, "
     "beyond the energy and the run's mean map",
     "no support": "tested, not found beyond the controls (after correcting for every cell of the table)",
-    "withheld": "the instrument found it, but failed calibration (it called a cue that was not there), so no verdict",
+    "withheld": "the instrument found it, but its calibration does not back it (a false cue, or no cue ever found)",
     "too few speakers": "fewer than 8 held-out speakers: not tested",
     "no contrast": "this formant does not differ between the vowels and their competitors",
     "not readable": "at this resolution the formant's band overlaps another's",

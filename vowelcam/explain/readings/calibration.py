@@ -11,8 +11,9 @@ support. A run is:
 - a **miss** otherwise (no support at the cue, and no false call).
 
 The table ships with the package (``calibration.csv`` beside this module) and the report prints the row of every
-instrument it uses. An instrument with any false call, or with no row, gives no verdicts by default: its verdicts are
-*withheld* (the readings stay in ``readings.csv``). The default instrument is the calibrated one with the most hits.
+instrument it uses. A support is printed only by an instrument shown right on ground truth: one with a false call,
+one that found no cue in any run, or one without a row has its supports *withheld* (the readings stay in
+``readings.csv``). The default instrument is the calibrated one with the most hits.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ CALIBRATION_COLUMNS = [
 ]
 SUMMARY_COLUMNS = ["instrument", "runs", "hits", "misses", "false_calls", "formant_runs", "status"]
 HIT, MISS, FALSE_CALL = "hit", "miss", "false call"
-CALIBRATED, FAILED, UNCALIBRATED = "calibrated", "false cue", "not calibrated"
+CALIBRATED, FAILED, BLIND, UNCALIBRATED = "calibrated", "false cue", "found no cue", "not calibrated"
 WITHHELD = "withheld"
 
 
@@ -64,8 +65,10 @@ class InstrumentRecord:
 
     @property
     def status(self) -> str:
-        """calibrated (no false call) or false cue."""
-        return FAILED if self.false_calls else CALIBRATED
+        """false cue (any false call), found no cue (no hit in any single-formant run) or calibrated."""
+        if self.false_calls:
+            return FAILED
+        return CALIBRATED if self.hits else BLIND
 
     def describe(self) -> str:
         """One line for the report, e.g. "calibrated: 8 of 9 single-formant runs found their cue, 0 false calls in
@@ -135,10 +138,9 @@ def gate_verdicts(
         row = {**row, "calibration": status, "note": ""}
         if (record is None or record.status != CALIBRATED) and row["verdict"] == SUPPORT:
             row["verdict"] = WITHHELD
-            row["note"] = (
-                "this instrument called a cue that was not there on calibration corpora"
-                if record
-                else "this instrument has not been calibrated"
-            )
+            row["note"] = {
+                FAILED: "this instrument called a cue that was not there on calibration corpora",
+                BLIND: "this instrument found no cue on calibration corpora, so its support is not shown right",
+            }.get(record.status if record else "", "this instrument has not been calibrated")
         out.append(row)
     return out
