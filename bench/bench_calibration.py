@@ -9,7 +9,7 @@ per-instrument summary, the seeds, timings) and, with ``--ship``, the package's
 The reading rules were designed on corpora of seed 11 (an AH/ER F2-only and an AH/ER duration-only corpus); the
 shipped table uses seeds 101, 202, 303, which were not looked at while tuning.
 
-    python -m bench.bench_calibration --work /tmp/calibration --ship
+    python -m bench.bench_calibration --work runs/calibration --ship
 """
 
 from __future__ import annotations

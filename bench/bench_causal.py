@@ -1,7 +1,7 @@
 """Causal formant test and faithfulness that can fail, on a Hillenbrand run; cost of the cam stage before/after.
 
-    python -m bench.bench_causal --run /work/runs/hill --corpus ../shared/data/hillenbrand1995 \
-        --work /work/runs/faith-bench --base-src /tmp/vowelcam-base [--causal-tokens 200]
+    python -m bench.bench_causal --run runs/hill --corpus ../shared/data/hillenbrand1995 \
+        --work runs/faith-bench --base-src ../vowelcam-base [--causal-tokens 200]
 
 ``--run`` is a trained run (``vowelcam extract`` + ``train``); it is copied to ``--work`` (twice: one copy per code
 version) and never written. ``--base-src`` is a checkout of the code before this change (``git archive <commit>``)

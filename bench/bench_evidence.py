@@ -1,6 +1,6 @@
 """The CAM readings of a trained run beside their controls, and what the controls cost.
 
-    python -m bench.bench_evidence RUN_DIR [--base-tree /work/wt-evidence-base] [--scratch /work/runs/evidence-bench]
+    python -m bench.bench_evidence RUN_DIR [--base-tree ../vowelcam-evidence-base] [--scratch runs/evidence-bench]
                                    [--out bench/results/evidence_hillenbrand.json]
 
 RUN_DIR is a trained run (tokens.csv, spectrograms/, model/, predictions.csv); it is never written to: the cam
@@ -116,8 +116,8 @@ def agreement_with_controls(run: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("run", type=Path)
-    parser.add_argument("--base-tree", type=Path, default=Path("/work/wt-evidence-base"))
-    parser.add_argument("--scratch", type=Path, default=Path("/work/runs/evidence-bench"))
+    parser.add_argument("--base-tree", type=Path, default=Path("../vowelcam-evidence-base"))
+    parser.add_argument("--scratch", type=Path, default=Path("runs/evidence-bench"))
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeats", type=int, default=3, help="alternating runs of the cam stage without faithfulness")
     parser.add_argument("--out", type=Path, default=RESULTS)

@@ -3,8 +3,8 @@
 Compares two source trees side by side in one run (interleaved, so machine load hits both alike): by default
 this checkout and a detached worktree of the base commit::
 
-    git worktree add --detach /work/wt-firstcontact-base 7ccc91f
-    python -m bench.bench_startup --base /work/wt-firstcontact-base --repeats 5
+    git worktree add --detach ../vowelcam-firstcontact-base 7ccc91f
+    python -m bench.bench_startup --base ../vowelcam-firstcontact-base --repeats 5
 
 Each measurement is a fresh ``python`` process (``PYTHONPATH`` = the tree) timed with ``perf_counter`` (wall) and
 its CPU time and peak resident set size read from ``os.wait4`` (CPU time is less sensitive to a loaded machine).
@@ -52,7 +52,7 @@ def measure(tree: Path, args: list[str]) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base", type=Path, default=Path("/work/wt-firstcontact-base"), help="base source tree")
+    parser.add_argument("--base", type=Path, default=Path("../vowelcam-firstcontact-base"), help="base source tree")
     parser.add_argument("--after", type=Path, default=HERE, help="changed source tree")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", type=Path, default=HERE / "bench" / "results" / "startup.json")
