@@ -20,6 +20,7 @@ import torch
 
 from .. import rundir
 from ..progress import ProgressCallback, report
+from .context import fold_of
 from .maps.instruments import INSTRUMENTS, instrument_list, parse_instrument
 from .readings import instrument_pass as passes
 from .readings.calibration import CALIBRATED, gate_verdicts, load_calibration
@@ -64,7 +65,8 @@ def run_verdicts(
     specs = store.get_many([(t["spec_shard"], t["spec_row"]) for t in rows], max_freq=info.max_freq)
     x = info.prepare(specs)
     hz = float(freqs[1] - freqs[0])
-    data = passes.held_out_inputs(preds, tokens, info.labels, specs, x, freqs, hz)
+    folds = [fold_of(p) for p in preds]
+    data = passes.held_out_inputs(preds, tokens, info.labels, specs, x, freqs, hz, folds)
     spread = measure_layers(
         model, feature_layers(model), x[:24].to(device), hz, float(store.settings.get("hop_ms", 10.0))
     )
@@ -91,7 +93,7 @@ def _fold_models(
 ) -> dict[int, torch.nn.Module]:
     from ..learn.models import load_model
 
-    folds = sorted({int(float(p.get("fold") or 0)) for p in preds})
+    folds = sorted({fold_of(p) for p in preds})
     if len(folds) <= 1:
         return {f: model for f in folds}
     return {f: load_model(run.path(rundir.MODEL_DIR) / f"fold-{f}.pt", device)[0] for f in folds}

@@ -3,7 +3,6 @@ readings -> verdicts (``readings.csv``, ``verdicts.csv``). Plain inputs in, rows
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,8 +31,6 @@ from .contrast_region import (
 )
 from .verdicts import verdict_table
 
-log = logging.getLogger(__name__)
-
 READING_ID_COLUMNS = ["instrument", "token_id", "speaker", "file", "vowel", "fold"]
 
 
@@ -60,17 +57,18 @@ def held_out_inputs(
     x: torch.Tensor,
     freqs: np.ndarray,
     hz_per_row: float,
+    folds: Sequence[int],
 ) -> HeldOut:
     """:class:`HeldOut` from predictions rows (with ``p_<label>`` columns), their tokens, dB spectrograms
-    ``[N, F, T]`` and the model inputs made from them."""
+    ``[N, F, T]``, the model inputs made from them and the fold that held each token out."""
     rows = [tokens[p["token_id"]] for p in preds]
     index = {label: i for i, label in enumerate(labels)}
     targets = np.array([[index[p["true"]], runner_up(p, labels)] for p in preds], dtype=np.int64)
     frames = np.array([[int(t["frame_start"]), int(t["frame_end"])] for t in rows], dtype=np.int64)
     mask = frame_mask(frames, specs_db.shape[-1]).numpy()
     power = (np.power(10.0, specs_db.astype(np.float64) / 10.0) * mask[:, None, :]).sum(-1)
-    folds = np.array([int(float(p.get("fold") or 0)) for p in preds], dtype=np.int64)
-    return HeldOut(rows, targets, x, power, frames, folds, list(labels), freqs, hz_per_row)
+    fold_index = np.asarray(folds, dtype=np.int64)
+    return HeldOut(rows, targets, x, power, frames, fold_index, list(labels), freqs, hz_per_row)
 
 
 def runner_up(pred: Mapping[str, Any], labels: Sequence[str]) -> int:
