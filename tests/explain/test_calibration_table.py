@@ -52,3 +52,14 @@ def test_an_instrument_that_never_found_its_cue_has_its_support_withheld():
 def test_no_calibrated_instrument_falls_back():
     records = summarise(_rows("bad", [FALSE_CALL]))
     assert default_instrument(records, "gradcam@layer4") == "gradcam@layer4"
+
+
+def test_an_instrument_names_a_registered_method():
+    import pytest
+
+    from vowelcam.explain.errors import CamError
+    from vowelcam.explain.maps.instruments import instrument_list
+
+    assert instrument_list("GradCAM@layer3, occlusion") == ["gradcam@layer3", "occlusion"]
+    with pytest.raises(CamError, match="unknown CAM method 'foo'"):
+        instrument_list("foo@layer3")

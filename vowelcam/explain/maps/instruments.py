@@ -60,6 +60,7 @@ class Instrument:
 
 def parse_instrument(text: str) -> Instrument:
     """``gradcam@layer3``, ``hirescam@layer2``, ``occlusion`` or ``integrated-gradients`` as an :class:`Instrument`."""
+    from ...errors import VowelcamError
     from ..errors import CamError
 
     name = text.strip().lower()
@@ -70,7 +71,13 @@ def parse_instrument(text: str) -> Instrument:
         raise CamError(
             f"unknown instrument {text!r}: use METHOD@LAYER (e.g. gradcam@layer3), occlusion or integrated-gradients"
         )
-    return Instrument(name, "cam", method, layer)
+    from .methods import check_method
+
+    try:
+        method = check_method(method)
+    except VowelcamError as exc:
+        raise CamError(f"instrument {text!r}: {exc}") from None
+    return Instrument(f"{method}@{layer}", "cam", method, layer)
 
 
 def frame_mask(frames: np.ndarray, n_frames: int) -> torch.Tensor:
