@@ -10,10 +10,17 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+# The tests import the installed vowelcam, as a user's code does: the source folder lacks templates/ and
+# reference_formants/, which the install maps into the package, and pytest puts the repository first on sys.path
+# (tests/ is a package). Leaving it there made every resource lookup fail on a non-editable install (CI).
+_REPOSITORY = Path(__file__).resolve().parents[1]
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _REPOSITORY]
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("VOWELCAM_SHARED", REPO.parent / "shared")).resolve()

@@ -16,7 +16,7 @@ from vowelcam.acoustics.praat import candidate_ceilings, measure_token, median_f
 from vowelcam.config import MeasureSettings
 from vowelcam.tokens import MEASURE_COLUMNS
 
-sys.path.append(str(Path(__file__).resolve().parents[1]))  # the repository, for the benchmarks' helpers (bench/lib)
+sys.path.append(str(Path(__file__).resolve().parents[2]))  # the repository, for the benchmarks' helpers (bench/lib)
 from bench.lib.formants import plain_burg_formants  # noqa: E402
 
 SR = 16000

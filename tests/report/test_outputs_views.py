@@ -25,7 +25,7 @@ from vowelcam.report.render import build_report
 from vowelcam.report.speakers import speaker_rows
 from vowelcam.report.token_view import show_token, token_title
 
-sys.path.append(str(Path(__file__).resolve().parents[1]))  # the repository, for the benchmarks' helpers (bench/lib)
+sys.path.append(str(Path(__file__).resolve().parents[2]))  # the repository, for the benchmarks' helpers (bench/lib)
 from bench.lib.nuclei import nucleus_recall_precision  # noqa: E402
 from vowelcam.tokens import read_tokens
 
