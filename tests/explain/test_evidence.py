@@ -75,28 +75,27 @@ def cue_runs(tmp_path_factory, one_torch_thread):
 
 
 @pytest.mark.slow
-def test_f2_only_cue_shows_as_the_largest_contrast_at_f2_with_a_speaker_interval(cue_runs):
+def test_f2_only_cue_claims_no_support_at_f1_or_f3_with_a_speaker_interval(cue_runs):
+    """The layer-4 Grad-CAM agreement reading on a model that hears F2 alone: read at the speaker level, it sits
+    at F1 and F3 less than energy does and claims no support there. Whether it *finds* F2 is not asserted here:
+    with a ~0.6 kHz point spread it did on some platforms and not on others (F2 minus energy from -0.47 to +0.49),
+    and the calibration table shows layer-4 Grad-CAM finding its cue in 1 of 9 single-formant runs. That the cue
+    is found is tested with the calibrated instrument (integrated gradients) in ``test_verdict_runs``."""
     trained, _, result = cue_runs
     assert result.accuracy >= 0.9 and result.group_by == "speaker"  # the model did learn the cue
     row = _all_row(trained)
     assert row["ci_unit"] == "speaker" and int(row["n_clusters"]) == 3
     energy = _contrasts(row)
-    # CAM minus energy is largest at F2: its estimate lies above the other formants' whole speaker-level intervals
-    assert energy[2][0] > max(energy[1][2], energy[3][2])
     assert energy[1][2] < 0 and energy[3][2] < 0  # F1, F3: the CAM sits there less than energy does
-    # No support is claimed where the model does not listen. Whether the layer4 Grad-CAM also clears both controls
-    # at F2 is not asserted: with a ~0.6 kHz point spread and 4 epochs on 108 tokens it did on some platforms and
-    # not on others (estimates from -0.09 to +0.49 above energy), which is what the verdict's intervals are for.
     assert [row[f"verdict_f{k}"] for k in (1, 3)] == ["no support", "no support"]
 
 
 @pytest.mark.slow
 def test_an_untrained_model_shows_no_such_contrast(cue_runs):
-    trained, untrained, _ = cue_runs
+    _, untrained, _ = cue_runs
     row = _all_row(untrained)
     energy = _contrasts(row)
     assert energy[1][2] < 0 and energy[2][2] < 0  # below the energy baseline at F1 and at F2, the cue
-    assert energy[2][0] < _contrasts(_all_row(trained))[2][0] - 0.3  # training moved the map towards F2
     assert "support" not in {row[f"verdict_f{k}"] for k in (1, 2, 3)}
 
 

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from vowelcam.explain.readings.contrast_region import rank_matched, token_reading
+from vowelcam.explain.readings.learned import speaker_informedness
 from vowelcam.explain.readings.speaker_tests import MIN_SPEAKERS, holm, sign_flip_pvalue, speaker_means
-from vowelcam.explain.readings.verdicts import NO_EVIDENCE, SUPPORT, TOO_FEW, verdict_table
+from vowelcam.explain.readings.verdicts import NO_EVIDENCE, NOT_LEARNED, SUPPORT, TOO_FEW, verdict_table
 
 FREQS = np.arange(0, 4000, 31.25)
 
@@ -63,9 +64,10 @@ def _formant_profile(centres, widths=(80, 100, 120), levels=(1.0, 0.5, 0.25)):
     return sum(level * np.exp(-0.5 * ((FREQS - c) / w) ** 2) for c, w, level in zip(centres, widths, levels))
 
 
-def _readings(profile_of, n_speakers=12, per_speaker=4, seed=0):
+def _readings(profile_of, n_speakers=12, per_speaker=4, seed=0, decide=lambda vowel, other, rng: vowel):
     """Held-out readings of tokens whose class differs in F2 (1100 vs 1700 Hz); ``profile_of(token formants,
-    competitor formants, rng)`` gives each token's evidence profile."""
+    competitor formants, rng)`` gives each token's evidence profile, ``decide(vowel, other, rng)`` the model's
+    prediction (by default always right)."""
     rng = np.random.default_rng(seed)
     rows = []
     for s in range(n_speakers):
@@ -79,7 +81,9 @@ def _readings(profile_of, n_speakers=12, per_speaker=4, seed=0):
             row = token_reading(
                 evidence, float(np.abs(evidence).sum()) + 1.0, energy, run_mean, FREQS, own, comp, 150.0
             )
-            rows.append({"vowel": vowel, "speaker": f"s{s}", "file": f"s{s}_{i}.wav", **row})
+            predicted = decide(vowel, other, rng)
+            token = {"token_id": f"s{s}:{i}", "vowel": vowel, "predicted": predicted, "speaker": f"s{s}"}
+            rows.append({**token, "file": f"s{s}_{i}.wav", **row})
     return rows
 
 
@@ -91,6 +95,33 @@ def test_evidence_at_the_cue_gets_support_there_and_nowhere_else():
     support = {(r["vowel"], r["formant"]) for r in table if r["verdict"] == SUPPORT}
     assert ("ALL", "F2") in support
     assert not any(f in ("F1", "F3") for _, f in support)
+
+
+@pytest.mark.parametrize(
+    "decide",
+    [
+        pytest.param(lambda vowel, other, rng: "AH", id="every token called AH"),
+        pytest.param(lambda vowel, other, rng: ("AH", "ER")[rng.integers(2)], id="at chance"),
+    ],
+)
+def test_evidence_at_the_cue_of_a_model_that_has_not_learned_the_vowels_is_not_read(decide):
+    """The same evidence at the F2 cue, but from a model that does not tell the vowels apart: there is no decision
+    to explain, so no cell is tested (and none is in the correction family)."""
+
+    def at_f2(own, comp, rng):
+        return _formant_profile((own[1], comp[1], 3000), levels=(1.0, 0.6, 0.0)) + rng.uniform(0, 0.02, len(FREQS))
+
+    table = verdict_table(_readings(at_f2, decide=decide))
+    f2 = [r for r in table if r["formant"] == "F2"]
+    assert {r["verdict"] for r in f2} == {NOT_LEARNED}
+    assert all(np.isnan(r["p_holm"]) and r["p_learned"] >= 0.05 for r in f2)
+
+
+def test_informedness_is_zero_for_a_constant_model_and_one_for_a_perfect_one():
+    truth, speakers = ["AH", "ER", "AH", "ER"], ["s0"] * 4
+    assert speaker_informedness(truth, ["AH"] * 4, speakers, "AH") == {"s0": 0.0}
+    assert speaker_informedness(truth, truth, speakers, "ER") == {"s0": 1.0}
+    assert speaker_informedness(["AH"] * 2, ["AH"] * 2, ["s0"] * 2, "AH") == {}  # no other tokens: no J
 
 
 def test_energy_shaped_evidence_gets_no_support():

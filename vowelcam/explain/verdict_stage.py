@@ -67,6 +67,7 @@ def run_verdicts(
     hz = float(freqs[1] - freqs[0])
     folds = [fold_of(p) for p in preds]
     data = passes.held_out_inputs(preds, tokens, info.labels, specs, x, freqs, hz, folds)
+    data = passes.model_decisions(data, lambda f: models[f])
     spread = measure_layers(
         model, feature_layers(model), x[:24].to(device), hz, float(store.settings.get("hop_ms", 10.0))
     )

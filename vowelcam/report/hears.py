@@ -22,6 +22,7 @@ PLAIN = {
     "no contrast": "this formant does not differ between the vowels and their competitors",
     "not readable": "at this resolution the formant's band overlaps another's",
     "no evidence": "the instrument's maps are the same for every class",
+    "not learned": "the model does not tell this vowel from the others above chance: no decision to explain",
 }
 
 
@@ -122,6 +123,12 @@ def _caveats(rows: Sequence[Mapping[str, str]], data: ReportData) -> list[str]:
     few = sorted({r["vowel"] for r in rows if r["verdict"] == "too few speakers" and r["vowel"] != "ALL"})
     if few:
         out.append(f"Vowels with fewer than 8 held-out speakers are not tested: {', '.join(few)}.")
+    unlearned = sorted({r["vowel"] for r in rows if r["verdict"] == "not learned" and r["vowel"] != "ALL"})
+    if unlearned:
+        out.append(
+            "Vowels the model does not tell apart above chance (speaker-level informedness) are not read: "
+            f"{', '.join(unlearned)}."
+        )
     if not data.causal_summary:
         out.append("The causal formant test was not run (it needs the corpus audio: cam --causal --causal-corpus DIR).")
     return out

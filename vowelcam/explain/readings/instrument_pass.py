@@ -4,7 +4,7 @@ readings -> verdicts (``readings.csv``, ``verdicts.csv``). Plain inputs in, rows
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -31,7 +31,7 @@ from .contrast_region import (
 )
 from .verdicts import verdict_table
 
-READING_ID_COLUMNS = ["instrument", "token_id", "speaker", "file", "vowel", "fold"]
+READING_ID_COLUMNS = ["instrument", "token_id", "speaker", "file", "vowel", "fold", "predicted"]
 
 
 @dataclass
@@ -47,6 +47,7 @@ class HeldOut:
     labels: list[str]
     freqs: np.ndarray
     hz_per_row: float
+    predicted: np.ndarray | None = None  # [N] the class the read model gives each token (see model_decisions)
 
 
 def held_out_inputs(
@@ -69,6 +70,27 @@ def held_out_inputs(
     power = (np.power(10.0, specs_db.astype(np.float64) / 10.0) * mask[:, None, :]).sum(-1)
     fold_index = np.asarray(folds, dtype=np.int64)
     return HeldOut(rows, targets, x, power, frames, fold_index, list(labels), freqs, hz_per_row)
+
+
+def model_decisions(data: HeldOut, model_for: Callable[[int], nn.Module], batch_size: int = 64) -> HeldOut:
+    """``data`` with the competitor (runner-up) and the predicted class of every token taken from the logits of
+    the model that is read (each token's own fold's), not from ``predictions.csv``: the evidence must be of this
+    model's decision, and a model file newer than the predictions would otherwise be explained against stale ones."""
+    from ..maps.capture import eval_mode
+
+    logits = np.zeros((len(data.tokens), len(data.labels)))
+    for fold in np.unique(data.folds):
+        model = model_for(int(fold))
+        device = next(model.parameters()).device
+        idx = np.flatnonzero(data.folds == fold)
+        with eval_mode(model), torch.no_grad():
+            for start in range(0, len(idx), batch_size):
+                part = idx[start : start + batch_size]
+                logits[part] = model(data.x[part].to(device)).float().cpu().numpy()
+    others = logits.copy()
+    others[np.arange(len(logits)), data.targets[:, 0]] = -np.inf
+    targets = np.stack([data.targets[:, 0], others.argmax(1)], axis=1)
+    return replace(data, targets=targets, predicted=logits.argmax(1))
 
 
 def runner_up(pred: Mapping[str, Any], labels: Sequence[str]) -> int:
@@ -158,6 +180,7 @@ def read_instrument(
             "vowel": vowel,
             "fold": int(data.folds[i]),
             "competitor": competitor,
+            "predicted": data.labels[data.predicted[i]] if data.predicted is not None else "",
         }
         row.update(
             token_reading(

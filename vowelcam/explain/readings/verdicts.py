@@ -13,6 +13,9 @@ table, is below :data:`~vowelcam.explain.readings.speaker_tests.ALPHA`. Otherwis
 - ``no contrast``: the formant does not differ between the tokens' classes and their competitors (by
   :data:`~vowelcam.explain.readings.contrast_region.MIN_FORMANT_CONTRAST`), so no evidence can be of its contrast;
 - ``not readable``: no token's region could be read (bands overlapping another formant's at this resolution);
+- ``not learned``: the model being read does not tell the vowel from the others above chance on these held-out
+  tokens (speaker-level informedness, :mod:`vowelcam.explain.readings.learned`): there is no decision to explain;
+  not tested;
 - ``no evidence``: the instrument's class-discriminative evidence is zero for every token (a class-agnostic map).
 
 ``carrier`` says where the region's evidence sits: ``own`` (the token's own formant band holds >= 60 %),
@@ -30,11 +33,13 @@ import numpy as np
 from ...intervals import resampling_clusters
 from ...rundir import as_float
 from .contrast_region import FORMANT_NUMBERS, MIN_FORMANT_CONTRAST
+from .learned import is_learned, learned_table
 from .speaker_tests import ALPHA, MIN_SPEAKERS, holm, sign_flip_pvalue, speaker_means
 
 SUPPORT, NO_SUPPORT = "support", "no support"
 TOO_FEW, NOT_READABLE, NO_EVIDENCE = "too few speakers", "not readable", "no evidence"
 NO_CONTRAST = "no contrast"
+NOT_LEARNED = "not learned"
 CONTROLS = ("energy", "run_mean")
 VERDICT_COLUMNS = [
     "vowel",
@@ -42,6 +47,8 @@ VERDICT_COLUMNS = [
     "n_tokens",
     "n_speakers",
     "unit",
+    "informedness",
+    "p_learned",
     "enrich",
     "enrich_energy",
     "enrich_run_mean",
@@ -63,8 +70,9 @@ def verdict_table(readings: Sequence[Mapping[str, Any]], seed: int = 0) -> list[
     """``verdicts.csv`` rows from ``readings.csv`` rows of held-out tokens (needing ``vowel``, ``speaker``,
     ``file`` and the reading columns), Holm-corrected over the whole table."""
     vowels = sorted({str(r["vowel"]) for r in readings})
+    learned = learned_table(readings, seed) if readings else {}
     rows = [
-        _cell(vowel, k, [r for r in readings if vowel == "ALL" or str(r["vowel"]) == vowel], seed)
+        _cell(vowel, k, [r for r in readings if vowel == "ALL" or str(r["vowel"]) == vowel], seed, learned.get(vowel))
         for vowel in [*vowels, "ALL"]
         for k in FORMANT_NUMBERS
     ]
@@ -76,7 +84,9 @@ def verdict_table(readings: Sequence[Mapping[str, Any]], seed: int = 0) -> list[
     return rows
 
 
-def _cell(vowel: str, k: int, members: Sequence[Mapping[str, Any]], seed: int) -> dict[str, Any]:
+def _cell(
+    vowel: str, k: int, members: Sequence[Mapping[str, Any]], seed: int, learned: tuple[float, float] | None
+) -> dict[str, Any]:
     enrich = _col(members, f"enrich_f{k}")
     readable = np.isfinite(enrich)
     chosen = [r for r, ok in zip(members, readable) if ok]
@@ -89,6 +99,8 @@ def _cell(vowel: str, k: int, members: Sequence[Mapping[str, Any]], seed: int) -
         "n_tokens": len(chosen),
         "n_speakers": len(set(clusters)),
         "unit": unit,
+        "informedness": learned[0] if learned else float("nan"),
+        "p_learned": learned[1] if learned else float("nan"),
         "n_overlap": int(np.nansum(_col(members, f"overlap_f{k}"))),
         "n_no_evidence": sum(
             as_float(r.get("evidence_mass")) <= 0 or not np.isfinite(as_float(r.get("evidence_mass"))) for r in members
@@ -126,6 +138,8 @@ def _cell(vowel: str, k: int, members: Sequence[Mapping[str, Any]], seed: int) -
             row["verdict"] = NOT_READABLE
     elif row["n_speakers"] < MIN_SPEAKERS:
         row["verdict"] = TOO_FEW
+    elif not is_learned(learned):
+        row["verdict"] = NOT_LEARNED
     return row
 
 
