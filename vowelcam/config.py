@@ -184,7 +184,9 @@ class CamSettings:
     # --- causal formant test (vowelcam.explain.evidence.causal; opt-in: needs the corpus audio) ---
     causal: bool = False
     causal_corpus: str = ""  # the corpus folder tokens.csv's file paths are relative to
-    causal_manipulations: str = "F1+1,F1-1,F2+1,F2-1,vtl0.9,vtl1.1"  # Fk+-d: formant k moved d Bark; vtlX: all x X
+    # Fk+-d: formant k moved d Bark; vtlX: all x X; notchKL: a 1-Bark notch between Fk and Fl (F4 and the notches
+    # are the shams the causal verdicts compare the moves with)
+    causal_manipulations: str = "F1+1,F1-1,F2+1,F2-1,F3+1,F3-1,F4+1,F4-1,notch12,notch23,vtl0.9,vtl1.1"
     causal_max_tokens: int = 200  # a random subset of the explained tokens above this
     seed: int = 0
 

@@ -13,8 +13,8 @@ from vowelcam.acoustics.praat import measure_token
 from vowelcam.acoustics.resynthesis import parse_manipulations
 from vowelcam.config import CamSettings, MeasureSettings, SpectrogramSettings
 from vowelcam.errors import ConfigError
-from vowelcam.explain.evidence.causal import CausalTokens, band_share, run_causal, window_centroid_shift
-from vowelcam.explain.evidence.common import FaithInputs, FaithSpec
+from vowelcam.explain.evidence.causal import CausalTokens, run_causal
+from vowelcam.explain.evidence.common import FaithInputs, FaithSpec, band_share, window_centroid_shift
 from vowelcam.explain.evidence_stage import check_settings
 from vowelcam.explain.maps.grid import make_grid
 
@@ -97,9 +97,9 @@ def test_causal_rows_on_hillenbrand_tokens(shared_data):
         recordings=[r["file"] for r in rows],
     )
     tokens = CausalTokens(rows, specs, true_idx, shared_data / "hillenbrand1995", SPECTROGRAM, MeasureSettings())
-    manipulations = parse_manipulations("F1+1,F2-1,vtl1.1")
+    manipulations = parse_manipulations("F1+1,F2-1,vtl1.1,F4+1,notch12")
     out, summary = run_causal(inp, tokens, manipulations, FaithSpec(n_boot=200, batch_size=8))
-    assert len(out) == 5 * 4
+    assert len(out) == 5 * 6
     by = {(r["token_id"], r["manipulation"]): r for r in out}
     assert "none.wav" in by[("missing", "F2-1bark")]["problem"] and np.isnan(by[("missing", "F2-1bark")]["d_prob_true"])
     good = [r for r in out if not r["problem"]]
@@ -111,6 +111,12 @@ def test_causal_rows_on_hillenbrand_tokens(shared_data):
         assert np.median([abs(r["placement_error_bark"]) for r in moved]) < 0.3  # measured where it was put
         assert np.median([r["energy_follow"] for r in moved]) > 0.3  # the spectrum's own mass moves with it
         assert all(np.isfinite(r["d_prob_true"]) and np.isfinite(r["new_band_gain"]) for r in moved)
+    assert all(r["distortion_db"] == 0 for r in none)
+    assert all(r["distortion_db"] > 0.3 for r in good if r["manipulation"] != "none")  # every sham changes the input
+    notched = [r for r in good if r["manipulation"] == "notch12"]
+    assert np.median([r["placement_error_bark"] for r in notched]) < 0.3  # a notch between formants keeps them
+    true_of = {row["token_id"]: int(t) for row, t in zip(rows, true_idx)}
+    assert all(r["runner_up"] in (0, 1, 2) and r["runner_up"] != true_of[r["token_id"]] for r in good)
     warp = [r for r in good if r["manipulation"] == "vtl*1.1"]
     assert np.median([r["energy_follow"] for r in warp]) > 0.5
     rows_by = {(r["condition"], r["metric"]): r for r in summary}

@@ -62,17 +62,20 @@ def bark_to_hz(bark: np.ndarray | float) -> np.ndarray | float:
 @dataclass(frozen=True)
 class Manipulation:
     """One change of the filter: formant ``formant`` (1-based) moved by ``bark`` Bark, or, with ``formant`` 0,
-    every formant multiplied by ``scale`` (a vocal-tract-length warp). ``none`` changes nothing."""
+    every formant multiplied by ``scale`` (a vocal-tract-length warp), or, with ``notch`` k, the formants kept
+    and a 1-Bark notch cut midway (in Bark) between Fk and Fk+1: a sham of the moves, a spectral change of like
+    size where no formant is. ``none`` changes nothing."""
 
     name: str
     formant: int = 0
     bark: float = 0.0
     scale: float = 1.0
+    notch: int = 0
 
     @property
     def is_none(self) -> bool:
         """Whether the filter is left as measured."""
-        return self.formant == 0 and self.scale == 1.0
+        return self.formant == 0 and self.scale == 1.0 and self.notch == 0
 
     def praat_formula(self) -> str:
         """The ``FormantGrid: Formula (frequencies)`` expression of this change ('' for none)."""
@@ -95,13 +98,15 @@ class Manipulation:
 NONE = Manipulation("none")
 _MOVE = re.compile(r"^f([1-5])\s*([+-]\s*\d*\.?\d+)\s*(bark)?$")
 _VTL = re.compile(r"^vtl\s*[x*]?\s*(\d*\.?\d+)$")
+_NOTCH = re.compile(r"^notch\s*([1-4])([2-5])$")
+NOTCH_WIDTH_BARK = 1.0
 
 
 def parse_manipulations(text: str | Sequence[str]) -> list[Manipulation]:
-    """Manipulations from a comma list such as ``"F1+1,F1-1,F2+1,F2-1,vtl0.9,vtl1.1"``.
+    """Manipulations from a comma list such as ``"F1+1,F1-1,F2+1,F2-1,vtl0.9,vtl1.1,notch12"``.
 
-    ``Fk±d`` moves formant k by d Bark; ``vtlX`` scales every formant by X. Raises ``ValueError`` naming the item
-    it cannot read.
+    ``Fk±d`` moves formant k by d Bark; ``vtlX`` scales every formant by X; ``notchKL`` (L = K + 1) cuts a 1-Bark
+    notch midway between Fk and Fl. Raises ``ValueError`` naming the item it cannot read.
     """
     items = [t for t in (text.split(",") if isinstance(text, str) else text) if t.strip()]
     out = []
@@ -112,8 +117,12 @@ def parse_manipulations(text: str | Sequence[str]) -> list[Manipulation]:
             out.append(Manipulation(f"F{m.group(1)}{d:+g}bark", formant=int(m.group(1)), bark=d))
         elif (m := _VTL.match(key)) is not None and float(m.group(1)) > 0:
             out.append(Manipulation(f"vtl*{float(m.group(1)):g}", scale=float(m.group(1))))
+        elif (m := _NOTCH.match(key)) is not None and int(m.group(2)) == int(m.group(1)) + 1:
+            out.append(Manipulation(f"notch{m.group(1)}{m.group(2)}", notch=int(m.group(1))))
         else:
-            raise ValueError(f"cannot read manipulation {item!r}; use e.g. F1+1, F2-1 (Bark) or vtl0.9 (scale)")
+            raise ValueError(
+                f"cannot read manipulation {item!r}; use e.g. F1+1, F2-1 (Bark), vtl0.9 (scale) or notch12"
+            )
     return out
 
 
@@ -158,7 +167,32 @@ class SourceFilter:
                 f"{self.where}: Praat could not re-filter ({manipulation.name}): {_first_line(exc)}"
             ) from None
         out = np.resize(np.asarray(out, dtype=np.float64), self.samples.size)
+        if manipulation.notch:
+            out = self._notched(out, manipulation.notch, level_span)
         return match_level(out, self.samples, level_span)
+
+    def _notched(self, signal: np.ndarray, k: int, span: tuple[int, int] | None) -> np.ndarray:
+        """``signal`` with a zero-phase notch :data:`NOTCH_WIDTH_BARK` wide midway (Bark) between the excerpt's
+        mean Fk and Fk+1 over ``span``; unchanged (with no notch to cut) when either formant is undefined."""
+        from scipy.signal import filtfilt, iirnotch
+
+        lo, hi = span if span is not None else (0, self.samples.size)
+        t0, t1 = lo / self.sr, max(hi, lo + 1) / self.sr
+        try:
+            fk, fl = (float(call(self._formant, "Get mean", j, t0, t1, "hertz")) for j in (k, k + 1))
+        except parselmouth.PraatError as exc:
+            raise ResynthesisError(
+                f"{self.where}: Praat could not measure F{k}, F{k + 1}: {_first_line(exc)}"
+            ) from None
+        if not (math.isfinite(fk) and math.isfinite(fl)) or fl <= fk:
+            raise ResynthesisError(f"{self.where}: F{k} or F{k + 1} undefined, no notch between them")
+        mid = (float(hz_to_bark(fk)) + float(hz_to_bark(fl))) / 2
+        centre = float(bark_to_hz(mid))
+        width = float(bark_to_hz(mid + NOTCH_WIDTH_BARK / 2) - bark_to_hz(mid - NOTCH_WIDTH_BARK / 2))
+        if centre >= self.sr / 2 * 0.98:
+            raise ResynthesisError(f"{self.where}: a notch at {centre:.0f} Hz is above the Nyquist frequency")
+        b, a = iirnotch(centre, centre / width, fs=self.sr)
+        return filtfilt(b, a, signal)
 
 
 def match_level(signal: np.ndarray, reference: np.ndarray, span: tuple[int, int] | None = None) -> np.ndarray:

@@ -80,7 +80,10 @@ def cam_command(
     causal_manipulations: Optional[str] = setting(
         "cam.causal_manipulations",
         "--causal-manipulations",
-        help="Fk+-d moves formant k by d Bark; vtlX scales every formant by X.",
+        help=(
+            "Fk+-d moves formant k by d Bark; vtlX scales every formant by X; notchKL cuts a 1-Bark notch between "
+            "Fk and Fl (F4 moves and notches are the shams of the causal verdicts)."
+        ),
     ),
     causal_max_tokens: Optional[int] = setting(
         "cam.causal_max_tokens", "--causal-max-tokens", min=1, help="Tokens for --causal (a random subset above this)."

@@ -216,10 +216,12 @@ def write_causal(
     settings: CamSettings,
     progress: ProgressCallback | None = None,
 ) -> list[Path]:
-    """The causal formant test on a subset of the explained vowels (:func:`causal_subset`); writes ``causal.csv``
-    and ``causal_summary.csv`` and returns their paths (none when no vowel qualifies)."""
+    """The causal formant test on a subset of the explained vowels (:func:`causal_subset`); writes ``causal.csv``,
+    ``causal_summary.csv`` and ``causal_verdicts.csv`` and returns their paths (none when no vowel qualifies)."""
     from ..config import SpectrogramSettings
     from .evidence.causal import CAUSAL, CAUSAL_COLUMNS, CAUSAL_SUMMARY, SUMMARY_COLUMNS, CausalTokens, run_causal
+    from .evidence.causal_verdicts import CAUSAL_VERDICTS, causal_verdicts
+    from .evidence.causal_verdicts import COLUMNS as VERDICT_COLUMNS
 
     idx = causal_subset(chosen, tokens, settings)
     if not len(idx):
@@ -238,11 +240,15 @@ def write_causal(
     rows, summary = run_causal(inp, tokens_in, manipulations, spec, progress)
     labels = list(ctx.info.labels)
     for r in rows:
-        r["predicted"] = labels[r["predicted"]] if isinstance(r["predicted"], (int, np.integer)) else ""
+        for key in ("predicted", "runner_up"):
+            r[key] = labels[r[key]] if isinstance(r[key], (int, np.integer)) else ""
     rundir.write_csv(run.path(CAUSAL), rows, CAUSAL_COLUMNS)
+    truth = {str(chosen[i]["token_id"]): str(chosen[i]["true"]) for i in idx}
+    verdicts = causal_verdicts(rows, truth, list(tokens.values()), labels, settings.seed)
+    rundir.write_csv(run.path(CAUSAL_VERDICTS), verdicts, VERDICT_COLUMNS)
     rundir.write_csv(
         run.path(CAUSAL_SUMMARY),
         [{**r, "hz_per_row": ctx.grid.hz_per_row} for r in summary],
         SUMMARY_COLUMNS + ["hz_per_row"],
     )
-    return [run.path(CAUSAL), run.path(CAUSAL_SUMMARY)]
+    return [run.path(CAUSAL), run.path(CAUSAL_SUMMARY), run.path(CAUSAL_VERDICTS)]

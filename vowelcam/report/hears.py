@@ -41,7 +41,8 @@ def hears_section(data: ReportData) -> Optional[dict[str, Any]]:
     return {
         "instrument": lead,
         "calibration": record.describe() if record else UNCALIBRATED,
-        "lines": [_line(f, rows, by_instrument, lead) for f in FORMANTS],
+        "lines": [_line(f, rows, by_instrument, lead) | _causal_line(f, data.causal_verdicts) for f in FORMANTS],
+        "has_causal_verdicts": bool(data.causal_verdicts),
         "vowels": _vowel_table(rows),
         "others": [
             {"instrument": name, "calibration": records[name].describe() if name in records else UNCALIBRATED}
@@ -73,6 +74,31 @@ def _line(formant: str, rows: Sequence[Mapping[str, str]], by_instrument: Mappin
         "minus_run_mean": as_float(row.get("minus_run_mean")),
         "agree": agree,
         "disagree": disagree,
+    }
+
+
+CAUSAL_PLAIN = {
+    "causal": "moving it toward the competitor's lowers the decision, away raises it, beyond F4 moved alike",
+    "no effect beyond sham": "moving it changes the decision no more than moving F4 the same way",
+    "no contrast": "it does not differ between the vowels and their competitors",
+    "too few speakers": "fewer than 8 speakers' tokens resynthesised: not tested",
+    "not learned": "the model does not tell the vowels apart above chance",
+    "no sham": "F4 was not moved (the sham): not tested",
+    "not moved": "this formant was not moved",
+}
+
+
+def _causal_line(formant: str, rows: Optional[Sequence[Mapping[str, str]]]) -> dict[str, Any]:
+    """The causal verdict of one formant over all vowels (causal_verdicts.csv), empty when the test was not run."""
+    row = _cell(rows or [], "ALL", formant) or {}
+    verdict = row.get("verdict", "")
+    return {
+        "causal": verdict,
+        "causal_plain": CAUSAL_PLAIN.get(verdict, ""),
+        "causal_slope": as_float(row.get("slope")),
+        "causal_sham": as_float(row.get("sham_f4")),
+        "causal_p": as_float(row.get("p_holm")),
+        "causal_speakers": row.get("n_speakers", ""),
     }
 
 

@@ -30,6 +30,7 @@ from .reported_tables import (
     VOWELS,
     agreement_table,
     bands_table,
+    causal_verdicts_table,
     faithfulness_table,
     problems_table,
     verdicts_table,
@@ -64,6 +65,8 @@ def reported_run(root: str | Path, n_tokens: int = 240, seed: int = 0, gallery_s
     write_csv(run.path(rundir.PROBLEMS), problems_table(), PROBLEM_COLUMNS)
     verdicts = verdicts_table()
     write_csv(run.path("verdicts.csv"), verdicts, list(verdicts[0]))
+    causal = causal_verdicts_table()
+    write_csv(run.path("causal_verdicts.csv"), causal, list(causal[0]))
     return run
 
 

@@ -213,3 +213,19 @@ def verdicts_table() -> list[dict[str, Any]]:
                 )
                 rows.append(row)
     return rows
+
+
+def causal_verdicts_table() -> list[dict[str, Any]]:
+    """causal_verdicts.csv in the columns the causal test writes: F2 causal over all vowels, F1 no effect beyond
+    the sham, F3 no contrast."""
+    from vowelcam.explain.evidence.causal_verdicts import COLUMNS
+
+    rows = []
+    for vowel in [*VOWELS, "ALL"]:
+        for k, verdict in ((1, "no effect beyond sham"), (2, "causal"), (3, "no contrast")):
+            row = {c: "" for c in COLUMNS}
+            row.update(vowel=vowel, formant=f"F{k}", n_speakers=9, unit="speaker", verdict=verdict)
+            if k < 3:
+                row.update(slope=0.31 if k == 2 else 0.02, sham_f4=-0.05, p_holm=0.002 if k == 2 else 0.7)
+            rows.append(row)
+    return rows

@@ -2,22 +2,27 @@
 
 For each token (a seeded subset of the explained tokens, at most ``causal_max_tokens``): the audio around it is
 split into source and filter with Praat (:mod:`vowelcam.acoustics.resynthesis`) and re-rendered unchanged
-("none") and with each manipulation (default F1 ±1 Bark, F2 ±1 Bark, vocal-tract length ×0.9 / ×1.1, F0 kept).
-Each rendering goes through the *same* spectrogram code and settings as the run's tokens
+("none") and with each manipulation (defaults in ``cam.causal_manipulations``: F1-F3 ±1 Bark, the shams F4 ±1
+Bark and 1-Bark notches between F1/F2 and F2/F3, vocal-tract length x0.9 / x1.1; F0 kept). Each rendering goes
+through the *same* spectrogram code and settings as the run's tokens
 (:func:`vowelcam.acoustics.features.token_spectrogram` with the store's settings), then through the model.
 Every effect is "manipulated minus none", so the resynthesis' own artefacts cancel; "none minus original"
 (the stored spectrogram) measures those artefacts. The renderings are also measured with the run's own Praat
-formant measurement, so each row says where the moved formant really went.
+formant measurement, so each row says where the moved formant really went. The verdicts read from these rows,
+moves against shams per unit of distortion, are :mod:`.causal_verdicts`'.
 
 ``causal.csv`` (one row per token and manipulation, ``none`` included): token_id, speaker, group, file, vowel,
-manipulation, formant (1-5; 0 = all), shift_bark, scale, f_before_hz (the moved formant measured on "none"; F2
-for a length warp), f_target_hz, f_after_hz, placement_error_bark (after minus target, F1–F3 mean of absolute
-errors for a warp), f1_hz..f3_hz (measured on this rendering), prob_true_orig, prob_true, d_prob_true (minus
-none), logit_true, d_logit_true, predicted, changed (prediction differs from none's), map_shift_hz and
-energy_shift_hz (the CAM / energy profile's centroid shift in a window around the old and new formant), map_follow
-and energy_follow (shift / formant shift; for a warp log(profile scale) / log(factor), see
-:mod:`.warp`), follows (map_follow >= 0.5), new_band_gain (the CAM profile's mass share in the new
-formant's band, ±half the move, minus the same band's share in "none"), problem (why a token has no values).
+manipulation, formant (1-5; 0 = all or none), shift_bark, scale, f_before_hz (the moved formant measured on "none";
+F2 for a length warp or a notch), f_target_hz, f_after_hz, placement_error_bark (after minus target; for a warp or a
+notch the F1-F3 mean of absolute errors), f1_hz..f3_hz (measured on this rendering), prob_true_orig, prob_true,
+d_prob_true (minus none), logit_true, d_logit_true, logodds_true and d_logodds_true (log(p / (1 - p)) of the true
+class, which does not saturate), distortion_db (RMS dB change of the model's input over the token's frames against
+none), predicted, runner_up (the most probable other class of the unmoved rendering: the competitor the verdicts
+orient the moves by), changed (prediction differs from none's), map_shift_hz and energy_shift_hz (the CAM / energy
+profile's centroid shift in a window around the old and new formant), map_follow and energy_follow (shift / formant
+shift; for a warp log(profile scale) / log(factor), see :mod:`.warp`), follows (map_follow >= 0.5), new_band_gain
+(the CAM profile's mass share in the new formant's band, ±half the move, minus the same band's share in "none"),
+problem (why a token has no values).
 
 ``causal_summary.csv``: test (causal), condition (manipulation), metric, value, ci_lo, ci_hi, n, n_clusters, unit:
 means over tokens with 95 % cluster-bootstrap intervals over speakers (:mod:`vowelcam.intervals`).
@@ -42,45 +47,29 @@ from ...acoustics.resynthesis import NONE, Manipulation, ResynthesisError, Sourc
 from ...config import MeasureSettings, SpectrogramSettings
 from ...errors import DataProblem
 from ...progress import ProgressCallback, report
-from .common import FaithInputs, FaithSpec, energy_profiles, interval_profiles, layer_maps, predict_logits, stat_row
+from .common import (
+    FaithInputs,
+    FaithSpec,
+    band_share,
+    energy_profiles,
+    interval_profiles,
+    layer_maps,
+    predict_logits,
+    stat_row,
+    window_centroid_shift,
+)
 from .warp import profile_scale
 
 log = logging.getLogger(__name__)
 
 CAUSAL = "causal.csv"
 CAUSAL_SUMMARY = "causal_summary.csv"
-CAUSAL_COLUMNS = [
-    "token_id",
-    "speaker",
-    "group",
-    "file",
-    "vowel",
-    "manipulation",
-    "formant",
-    "shift_bark",
-    "scale",
-    "f_before_hz",
-    "f_target_hz",
-    "f_after_hz",
-    "placement_error_bark",
-    "f1_hz",
-    "f2_hz",
-    "f3_hz",
-    "prob_true_orig",
-    "prob_true",
-    "d_prob_true",
-    "logit_true",
-    "d_logit_true",
-    "predicted",
-    "changed",
-    "map_shift_hz",
-    "energy_shift_hz",
-    "map_follow",
-    "energy_follow",
-    "follows",
-    "new_band_gain",
-    "problem",
-]
+CAUSAL_COLUMNS = (
+    "token_id speaker group file vowel manipulation formant shift_bark scale f_before_hz f_target_hz "
+    "f_after_hz placement_error_bark f1_hz f2_hz f3_hz prob_true_orig prob_true d_prob_true logit_true "
+    "d_logit_true logodds_true d_logodds_true distortion_db predicted runner_up changed map_shift_hz "
+    "energy_shift_hz map_follow energy_follow follows new_band_gain problem"
+).split()
 SUMMARY_COLUMNS = ["test", "condition", "metric", "value", "ci_lo", "ci_hi", "n", "n_clusters", "unit"]
 MARGIN_S = 0.05  # audio beyond the spectrogram's context given to the LPC analysis (filter edges)
 FOLLOW_THRESHOLD = 0.5
@@ -125,32 +114,6 @@ def render_token(
     return np.stack(specs), measured
 
 
-def window_centroid_shift(
-    base: np.ndarray, moved: np.ndarray, freqs: np.ndarray, before: np.ndarray, after: np.ndarray, pad_hz: float
-) -> np.ndarray:
-    """Per token, the shift (Hz) of the profiles' centroid inside ``[min(before, after) - w, max + w]`` with
-    ``w = max(|after - before|, pad_hz)``, each profile taken above its own minimum in the window (so a broad base
-    does not hide where the peak went); NaN when the window holds no such mass."""
-    out = np.full(len(base), np.nan)
-    for i, (b, a) in enumerate(zip(before, after)):
-        if not (np.isfinite(b) and np.isfinite(a)):
-            continue
-        w = max(abs(a - b), pad_hz)
-        inside = (freqs >= min(a, b) - w) & (freqs <= max(a, b) + w)
-        mb, mm = base[i, inside] - base[i, inside].min(), moved[i, inside] - moved[i, inside].min()
-        if mb.sum() > 0 and mm.sum() > 0:
-            out[i] = (freqs[inside] * mm).sum() / mm.sum() - (freqs[inside] * mb).sum() / mb.sum()
-    return out
-
-
-def band_share(profiles: np.ndarray, freqs: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Share of each profile's mass within ``[lo, hi]`` Hz (NaN for empty profiles or bands)."""
-    inside = (freqs[None, :] >= lo[:, None]) & (freqs[None, :] <= hi[:, None])
-    total = profiles.sum(axis=1)
-    share = (profiles * inside).sum(axis=1) / np.where(total > 0, total, np.nan)
-    return np.where(np.isfinite(lo) & np.isfinite(hi), share, np.nan)
-
-
 def run_causal(
     inp: FaithInputs,
     tokens: CausalTokens,
@@ -173,6 +136,7 @@ def run_causal(
     report(progress, "causal", n, n, "model")
     flat = rendered.reshape(-1, *rendered.shape[2:])
     repeated = inp.subset(np.repeat(np.arange(n), 1 + len(manipulations)))
+    distortion = distortion_db(rendered, inp.frames)
     logits = predict_logits(repeated, flat, spec)
     probs = torch.softmax(torch.from_numpy(logits), 1).numpy()
     cam = interval_profiles(layer_maps(repeated, flat, spec), repeated)
@@ -185,6 +149,7 @@ def run_causal(
         energy.reshape(*shape, -1),
         measured,
         problems,
+        distortion,
     )
     stored_probs = torch.softmax(torch.from_numpy(predict_logits(inp, tokens.stored, spec)), 1).numpy()
     rows = _token_rows(inp, tokens, manipulations, results, stored_probs)
@@ -199,6 +164,33 @@ class _Results:
     energy: np.ndarray
     measured: list[list[dict[str, float]]]
     problems: list[str]
+    distortion: np.ndarray  # [N, 1 + M] dB RMS change of the model's input against "none"
+
+
+def distortion_db(rendered: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """``[N, R]`` root-mean-square dB difference of each rendering ``[N, R, F, T]`` from rendering 0 ("none")
+    over the token's own frames: how much of the model's input a manipulation changed (0 for "none")."""
+    out = np.zeros(rendered.shape[:2])
+    for i, (start, end) in enumerate(frames):
+        lo, hi = int(start), max(int(end), int(start) + 1)
+        diff = rendered[i, :, :, lo:hi].astype(np.float64) - rendered[i, :1, :, lo:hi]
+        out[i] = np.sqrt(np.mean(np.square(diff), axis=(1, 2)))
+    return out
+
+
+def log_odds(logits: np.ndarray, k: int) -> float:
+    """log(p_k / (1 - p_k)) from logits, exactly (logit k minus the log-sum-exp of the others): unlike p it does
+    not saturate for a confident model."""
+    others = np.delete(np.asarray(logits, dtype=np.float64), k)
+    top = others.max()
+    return float(logits[k] - (top + np.log(np.exp(others - top).sum())))
+
+
+def runner_up(logits: np.ndarray, k: int) -> int:
+    """The most probable class other than ``k``."""
+    others = np.asarray(logits, dtype=np.float64).copy()
+    others[k] = -np.inf
+    return int(others.argmax())
 
 
 def _formant(measured: dict[str, Any], k: int) -> float:
@@ -317,7 +309,11 @@ def _row(
             "d_prob_true": res.probs[i, j, true] - res.probs[i, 0, true],
             "logit_true": res.logits[i, j, true],
             "d_logit_true": res.logits[i, j, true] - res.logits[i, 0, true],
+            "logodds_true": log_odds(res.logits[i, j], true),
+            "d_logodds_true": log_odds(res.logits[i, j], true) - log_odds(res.logits[i, 0], true),
+            "distortion_db": res.distortion[i, j],
             "predicted": int(res.probs[i, j].argmax()),
+            "runner_up": runner_up(res.logits[i, 0], true),
             "changed": int(res.probs[i, j].argmax() != res.probs[i, 0].argmax()),
             "follows": float(follow >= FOLLOW_THRESHOLD) if np.isfinite(follow) else nan,
         }
@@ -342,6 +338,8 @@ def _row(
 SUMMARY_METRICS = (
     "d_prob_true",
     "d_logit_true",
+    "d_logodds_true",
+    "distortion_db",
     "changed",
     "placement_error_bark",
     "map_follow",

@@ -185,3 +185,29 @@ def stat_row(
         "unit": unit,
         "width_hz": width_hz,
     }
+
+
+def window_centroid_shift(
+    base: np.ndarray, moved: np.ndarray, freqs: np.ndarray, before: np.ndarray, after: np.ndarray, pad_hz: float
+) -> np.ndarray:
+    """Per token, the shift (Hz) of the profiles' centroid inside ``[min(before, after) - w, max + w]`` with
+    ``w = max(|after - before|, pad_hz)``, each profile taken above its own minimum in the window (so a broad base
+    does not hide where the peak went); NaN when the window holds no such mass."""
+    out = np.full(len(base), np.nan)
+    for i, (b, a) in enumerate(zip(before, after)):
+        if not (np.isfinite(b) and np.isfinite(a)):
+            continue
+        w = max(abs(a - b), pad_hz)
+        inside = (freqs >= min(a, b) - w) & (freqs <= max(a, b) + w)
+        mb, mm = base[i, inside] - base[i, inside].min(), moved[i, inside] - moved[i, inside].min()
+        if mb.sum() > 0 and mm.sum() > 0:
+            out[i] = (freqs[inside] * mm).sum() / mm.sum() - (freqs[inside] * mb).sum() / mb.sum()
+    return out
+
+
+def band_share(profiles: np.ndarray, freqs: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Share of each profile's mass within ``[lo, hi]`` Hz (NaN for empty profiles or bands)."""
+    inside = (freqs[None, :] >= lo[:, None]) & (freqs[None, :] <= hi[:, None])
+    total = profiles.sum(axis=1)
+    share = (profiles * inside).sum(axis=1) / np.where(total > 0, total, np.nan)
+    return np.where(np.isfinite(lo) & np.isfinite(hi), share, np.nan)
