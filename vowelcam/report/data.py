@@ -21,6 +21,7 @@ from .. import rundir
 from ..acoustics.store import SpectrogramStore
 from ..config import Settings, load_settings, tomllib
 from ..errors import ConfigError, RunDirError
+from ..explain.maps.store import check_map_array
 from ..rundir import RunDir, read_csv
 from ..tokens import read_tokens
 
@@ -197,6 +198,9 @@ def _read_cams(data: ReportData) -> Optional[CamData]:
         pred_maps = np.load(pred_path, mmap_mode="r") if pred_path.exists() else None
     except (OSError, ValueError) as exc:
         raise RunDirError(f"{folder}: cannot read the CAMs ({exc})") from None
+    check_map_array(true_path, true_maps)
+    if pred_maps is not None:
+        check_map_array(pred_path, pred_maps)
     index = read_csv(index_path)
     freqs = np.asarray(meta.get("freqs", []), dtype=float)
     if true_maps.ndim != 3 or len(freqs) != true_maps.shape[1]:
