@@ -5,7 +5,7 @@ The checksum of ``shard-00000.npy`` is ``shard-00000.npy.sha256`` in the same fo
 place, so an array never sits in its folder without its checksum. :func:`verify` reads a file once per process
 (the result is remembered by path, size and modification time): a damaged file (random bytes in the middle, the
 size unchanged) is an error that names the file and what to do. A store written before checksums existed has no
-``.sha256`` files: it loads unverified, with one note in the log.
+``.sha256`` files: it loads unverified (one debug note per folder in the log, shown with ``-v``).
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def verify(path: str | Path, remedy: str, also: Callable[[], None] | None = None
         return expected is not None
     if expected is None and str(path.parent) not in _unverified_noted:
         _unverified_noted.add(str(path.parent))
-        log.info("%s: arrays without checksums (written by an older vowelcam): loaded unverified", path.parent)
+        log.debug("%s: arrays without checksums (written by an older vowelcam): loaded unverified", path.parent)
     if expected is not None and digest_file(path) != expected:
         raise RunDirError(
             f"{path}: damaged (its SHA-256 is not the one written with it in {sidecar(path).name}); {remedy}"
