@@ -169,3 +169,8 @@ def _setting_key(param) -> str | None:
     if param.name == "batch_size" and "Tokens per batch" in (param.help or ""):
         return "cam.batch_size"
     return FLAG_KEYS.get(param.name)
+
+
+def test_every_rule_names_a_setting():
+    known = {f"{section}.{key}" for section, values in Settings().to_dict().items() for key in values}
+    assert set(RULES) <= known, sorted(set(RULES) - known)

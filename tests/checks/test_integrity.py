@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -133,8 +132,3 @@ def test_nan_model_outputs_are_an_error_naming_the_tokens():
     probs = np.array([[0.5, 0.5], [np.nan, np.nan], [1.0, 0.0]])
     with pytest.raises(ModelError, match=r"NaN or infinite for tokens b \(fold 0\)"):
         prediction_rows(["a", "b", "c"], np.array([0, 1, 0]), probs, ["AA", "IY"], ["test"] * 3, 0)
-
-
-def test_meta_json_is_not_an_array_and_needs_no_checksum(extracted):
-    meta = json.loads((extracted / rundir.SPECTROGRAMS / "meta.json").read_text())
-    assert meta["version"] == 1

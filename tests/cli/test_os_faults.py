@@ -6,6 +6,7 @@ read-only file system (EROFS) or a full disk (ENOSPC) would."""
 from __future__ import annotations
 
 import errno
+import os
 from pathlib import Path
 
 import numpy as np
@@ -78,3 +79,19 @@ def test_report_onto_a_full_disk_is_one_line(reported, monkeypatch):
     result = CliRunner().invoke(app, ["report", str(reported)])
     assert result.exit_code == 2
     assert "disk full" in one_error_line(result)
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        (errno.EROFS, "/r/x.npy: cannot write (read-only file system); give another run directory (--out/-o DIR"),
+        (errno.EACCES, "/r/x.npy: permission denied; fix its permissions or give another run directory"),
+        (errno.ENOSPC, "/r/x.npy: disk full (2.5 MB needed, "),
+        (errno.EIO, "/r/x.npy: Input/output error"),
+    ],
+)
+def test_os_fault_messages_say_what_to_do(code, expected):
+    from vowelcam.checks.faults import os_fault_message
+
+    message = os_fault_message(OSError(code, os.strerror(code), "/r/x.npy"), needed=2_500_000)
+    assert message.startswith(expected) and "\n" not in message

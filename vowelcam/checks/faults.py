@@ -43,9 +43,10 @@ def free_space(path: str | Path) -> int | None:
 def os_fault_message(exc: OSError, path: str | Path | None = None, needed: int | None = None) -> str:
     """One line for an OS error while writing ``path`` (default: the error's own file name)."""
     where = path or exc.filename or "a file"
+    if exc.errno == errno.EROFS:
+        return f"{where}: cannot write (read-only file system); {ELSEWHERE}"
     if exc.errno in READ_ONLY:
-        why = "read-only file system" if exc.errno == errno.EROFS else "permission denied"
-        return f"{where}: cannot write ({why}); {ELSEWHERE}"
+        return f"{where}: permission denied; fix its permissions or {ELSEWHERE}"
     if exc.errno in DISK_FULL:
         free = free_space(where) if where != "a file" else None
         need = f"{size_text(needed)} needed, " if needed else ""

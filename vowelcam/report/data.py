@@ -19,9 +19,10 @@ import numpy as np
 
 from .. import rundir
 from ..acoustics.store import SpectrogramStore
+from ..checks.checksums import verify
 from ..config import Settings, load_settings, tomllib
 from ..errors import ConfigError, RunDirError
-from ..explain.maps.store import check_map_array
+from ..explain.maps.store import REMEDY, check_map_array
 from ..rundir import RunDir, read_csv
 from ..tokens import read_tokens
 
@@ -225,6 +226,7 @@ def _read_controls(path: Path, n: int, n_freqs: int) -> dict[str, np.ndarray]:
     """The baseline profiles the cam stage wrote (empty when absent; an error when they do not fit the maps)."""
     if not path.exists():
         return {}
+    verify(path, REMEDY)
     try:
         with np.load(path) as npz:
             arrays = {name: np.asarray(npz[name], dtype=np.float64) for name in npz.files}
