@@ -132,3 +132,36 @@ def test_nan_model_outputs_are_an_error_naming_the_tokens():
     probs = np.array([[0.5, 0.5], [np.nan, np.nan], [1.0, 0.0]])
     with pytest.raises(ModelError, match=r"NaN or infinite for tokens b \(fold 0\)"):
         prediction_rows(["a", "b", "c"], np.array([0, 1, 0]), probs, ["AA", "IY"], ["test"] * 3, 0)
+
+
+def test_a_model_written_onto_a_full_disk_is_an_os_error_and_its_bytes_do_not_depend_on_the_temp_name(
+    tmp_path, monkeypatch
+):
+    """torch.save to a path raises a C++ RuntimeError on a full disk and names its archive after the (random)
+    temporary file; written through a file object it raises OSError(ENOSPC) and equal weights give equal bytes."""
+    import builtins
+    import errno
+
+    import torch
+
+    from vowelcam.learn.models import load_model
+    from vowelcam.learn.train import _save_model
+
+    run = predicted_run(tmp_path / "run")
+    checkpoint = torch.load(run / rundir.MODEL, weights_only=True)
+    model, info = load_model(run / rundir.MODEL, torch.device("cpu"))
+    _save_model(tmp_path / "a.pt", model, info)
+    _save_model(tmp_path / "b.pt", model, info)
+    assert (tmp_path / "a.pt").read_bytes() == (tmp_path / "b.pt").read_bytes()
+    assert set(checkpoint) <= set(torch.load(tmp_path / "a.pt", weights_only=True))
+
+    real_open = builtins.open
+    monkeypatch.setattr(
+        builtins,
+        "open",
+        lambda f, mode="r", *a, **k: real_open("/dev/full", "wb") if "w" in mode else real_open(f, mode, *a, **k),
+    )
+    with pytest.raises(OSError) as caught:
+        _save_model(tmp_path / "c.pt", model, info)
+    assert caught.value.errno == errno.ENOSPC
+    assert not (tmp_path / "c.pt").exists()
