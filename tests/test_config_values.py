@@ -105,6 +105,12 @@ def test_a_config_file_that_is_not_utf8_toml_is_one_line(tmp_path, content, mess
     assert "Traceback" not in result.output
 
 
+def test_a_utf8_config_with_a_byte_order_mark_is_read(tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_bytes("\ufeff[report]\ntitle = \"Café\"\n".encode())
+    assert load_settings(path).report.title == "Café"
+
+
 ENUM_SETTINGS = {
     "train.task": choices.Task,
     "train.arch": choices.Arch,

@@ -277,7 +277,7 @@ def load_settings(path: str | Path | None = None, base: Settings | None = None) 
 def _read_toml(path: Path) -> dict[str, Any]:
     """A config file's tables; ConfigError (one line, what to do) when it is not a readable UTF-8 TOML file."""
     try:
-        return tomllib.loads(path.read_bytes().decode("utf-8"))
+        return tomllib.loads(path.read_bytes().decode("utf-8-sig"))  # a BOM (Windows editors) is fine
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from None
     except UnicodeDecodeError as exc:

@@ -165,3 +165,15 @@ def test_a_model_written_onto_a_full_disk_is_an_os_error_and_its_bytes_do_not_de
         _save_model(tmp_path / "c.pt", model, info)
     assert caught.value.errno == errno.ENOSPC
     assert not (tmp_path / "c.pt").exists()
+
+
+def test_nan_maps_from_the_model_are_an_error_naming_token_shard_and_row():
+    from vowelcam.explain.errors import CamError
+    from vowelcam.explain.map_pass import _check_finite_maps
+
+    maps, contrast = np.zeros((3, 2, 4, 5), np.float32), np.zeros((3, 4, 5), np.float32)
+    toks = [{"token_id": f"t{i}", "spec_shard": 1, "spec_row": 7 + i} for i in range(3)]
+    _check_finite_maps(maps, contrast, toks, "gradcam")  # finite: nothing to say
+    maps[2, 1, 0, 0] = np.inf
+    with pytest.raises(CamError, match=r"gradcam maps are NaN or infinite for tokens t2 \(shard 1, row 9\)"):
+        _check_finite_maps(maps, contrast, toks, "gradcam")
