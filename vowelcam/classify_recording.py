@@ -23,6 +23,7 @@ from torch import nn
 
 from .acoustics.audio import AudioInfo, Recording, audio_info, level_dbfs
 from .acoustics.features import geometry, recording_spectrogram
+from .checks.finite import listed, nonfinite_rows
 from .config import SpectrogramSettings
 from .corpus.labels import UNVOICED, detect_convention
 from .corpus.textgrid_write import interval_tier, point_tier, write_textgrid
@@ -132,6 +133,10 @@ def classify(
     )
     with torch.no_grad():
         probs = torch.softmax(net(info.prepare(specs).to(device)).float(), 1).cpu().numpy()
+    bad = nonfinite_rows(np.concatenate([specs.reshape(len(specs), -1), probs], axis=1))
+    if len(bad):
+        where = listed([f"{spans[i][0]:.3f}-{spans[i][1]:.3f} s" for i in bad])
+        raise ModelError(f"{audio_path}: NaN or infinite spectrogram or model output for the tokens at {where}")
     results = [_prediction(span, p, info.labels, top) for span, p in zip(spans, probs)]
     for result, peak in zip(results, peaks):
         result.peak = peak

@@ -21,6 +21,7 @@ else:  # Python 3.10: the same parser, as the tomli package (a dependency there 
     import tomli as tomllib
 
 from ._version import __version__
+from .checks.settings_rules import check_value
 from .errors import ConfigError
 from .rundir import atomic_write_text
 
@@ -221,45 +222,41 @@ class Settings:
         return out
 
     def with_overrides(self, overrides: Mapping[str, Mapping[str, Any]]) -> Settings:
-        """A copy with ``{section: {key: value}}`` applied; ``None`` values are ignored (unset flags)."""
-        updated = {}
+        """A copy with ``{section: {key: value}}`` applied; ``None`` values are ignored (unset flags).
+
+        Every value is checked by :mod:`vowelcam.checks.settings_rules` (type, range, choices, lists): a
+        :class:`ConfigError` with one line per bad key, all of them at once."""
+        updated, problems = {}, []
         for section_name, values in overrides.items():
-            section = _section(self, section_name)
-            clean = {k: v for k, v in values.items() if v is not None}
-            updated[section_name] = _replace_checked(section, section_name, clean)
+            section, section_problems = _section(self, section_name)
+            if section is not None:
+                clean = {k: v for k, v in values.items() if v is not None}
+                updated[section_name], more = _replace_checked(section, section_name, clean)
+                section_problems += more
+            problems += section_problems
+        if problems:
+            raise ConfigError("\n".join(problems))
         return replace(self, **updated)
 
 
-def _section(settings: Settings, name: str) -> Any:
-    if name not in {f.name for f in fields(settings)}:
-        raise ConfigError(f"unknown config section [{name}]; known: {', '.join(f.name for f in fields(settings))}")
-    return getattr(settings, name)
+def _section(settings: Settings, name: str) -> tuple[Any, list[str]]:
+    known = [f.name for f in fields(settings)]
+    if name not in known:
+        return None, [f"unknown config section [{name}]; known: {', '.join(known)}"]
+    return getattr(settings, name), []
 
 
-def _replace_checked(section: Any, section_name: str, values: Mapping[str, Any]) -> Any:
-    known = {f.name: f for f in fields(section)}
-    coerced = {}
+def _replace_checked(section: Any, section_name: str, values: Mapping[str, Any]) -> tuple[Any, list[str]]:
+    known = {f.name for f in fields(section)}
+    checked, problems = {}, []
     for key, value in values.items():
         if key not in known:
-            raise ConfigError(f"unknown setting {section_name}.{key}; known: {', '.join(known)}")
-        default = getattr(section, key)
-        coerced[key] = _coerce(value, default, f"{section_name}.{key}")
-    return replace(section, **coerced)
-
-
-def _coerce(value: Any, default: Any, name: str) -> Any:
-    try:
-        if isinstance(default, bool):
-            if isinstance(value, str):
-                return value.strip().lower() in {"1", "true", "yes", "on"}
-            return bool(value)
-        if isinstance(default, tuple):
-            return tuple(value)
-        if isinstance(default, (int, float, str)):
-            return type(default)(value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"setting {name}: cannot use {value!r} ({exc})") from None
-    return value
+            problems.append(f"unknown setting {section_name}.{key}; known: {', '.join(sorted(known))}")
+            continue
+        checked[key], problem = check_value(f"{section_name}.{key}", value, getattr(section, key))
+        if problem:
+            problems.append(problem)
+    return (section if problems else replace(section, **checked)), problems
 
 
 def load_settings(path: str | Path | None = None, base: Settings | None = None) -> Settings:
@@ -268,17 +265,30 @@ def load_settings(path: str | Path | None = None, base: Settings | None = None) 
     if path is None:
         return settings
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    data = _read_toml(path)
     data.pop("vowelcam", None)  # provenance block written by save_settings
     for name, section in data.items():
         if not isinstance(section, dict):
             raise ConfigError(f"{path}: top-level key {name!r} must be a [section]")
-    return settings.with_overrides(data)
+    try:
+        return settings.with_overrides(data)
+    except ConfigError as exc:  # one line per bad key, each naming the file
+        raise ConfigError("\n".join(f"{path}: {line}" for line in str(exc).splitlines())) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """A config file's tables; ConfigError (one line, what to do) when it is not a readable UTF-8 TOML file."""
+    try:
+        return tomllib.loads(path.read_bytes().decode("utf-8-sig"))  # a BOM (Windows editors) is fine
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not a UTF-8 text file (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+            "a config file is TOML saved as UTF-8, like a run's config.toml"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({' '.join(str(exc).split())}); see a run's config.toml") from None
 
 
 def save_settings(settings: Settings, path: str | Path) -> None:

@@ -101,11 +101,33 @@ def test_truncated_textgrid_is_a_parse_error(tmp_path):
         read_textgrid(path)
 
 
-def test_reversed_interval_names_tier_and_interval(tmp_path):
+def test_a_reversed_interval_is_kept_for_the_caller_to_report(tmp_path):
     path = write(tmp_path, "rev.TextGrid", SHORT.replace('0.3\n0.3\n""', '0.3\n0.2\n""'))
-    with pytest.raises(TextGridParseError) as err:
-        read_textgrid(path)
-    assert err.value.tier == "phones" and err.value.interval == "2"
+    intervals = read_textgrid(path).tier("phones").intervals
+    assert [(iv.index, iv.duration < 0) for iv in intervals] == [(1, False), (2, True), (3, False)]
+
+
+THREE_VOWELS = SHORT.replace('0.3\n0.3\n""', '0.3\n0.6\n"AA1"').replace('"iː"', '"IY1"').replace('"ə"', '"UW1"')
+
+
+@pytest.mark.parametrize(
+    ("second", "reason", "detail"),
+    [
+        ('0.6\n0.3\n"AA1"', "interval ends before it starts", "0.6..0.3 s, label 'AA1'"),
+        ('0.3\n0.3\n"AA1"', "zero-length interval", "at 0.3 s, label 'AA1'"),
+    ],
+)
+def test_a_reversed_or_zero_length_interval_is_a_problem_of_that_interval_alone(tmp_path, second, reason, detail):
+    from vowelcam.config import LabelSettings
+    from vowelcam.corpus.select import select_tokens
+    from vowelcam.corpus.tiers import find_tier_groups
+
+    path = write(tmp_path, "bad.TextGrid", THREE_VOWELS.replace('0.3\n0.6\n"AA1"', second))
+    grid = read_textgrid(path)
+    specs, problems = select_tokens(grid, find_tier_groups(grid), LabelSettings())
+    assert [s.phone for s in specs] == ["IY", "UW"]  # the file's other tokens stay
+    assert [(p.reason, p.tier, p.interval) for p in problems] == [(reason, "phones", "2")]
+    assert detail in problems[0].detail
 
 
 def test_timit_phn_and_wrd(tmp_path):

@@ -6,9 +6,12 @@ Layout of ``run/spectrograms/``::
     freqs.npy          float64 [F]  centre frequency of each row in Hz (row 0 = 0 Hz, ascending)
     times.npy          float64 [T]  time of each frame centre in s, relative to the token's centre
     shard-00000.npy    float16 [N_i, F, T]  dB re full scale, one token per row; no per-token normalisation
+    *.npy.sha256       the SHA-256 of each array, written with it (see :mod:`vowelcam.checks.checksums`)
 
 A token's place is ``(spec_shard, spec_row)`` in ``tokens.csv``. Shards are written whole and atomically, one per
-extraction chunk, so an interrupted extraction resumes at the first missing chunk.
+extraction chunk, so an interrupted extraction resumes at the first missing chunk. The first time a process reads
+a shard it checks the shard's checksum and that it holds no NaN or infinity: a damaged shard is an error naming
+it (and the tokens, for NaN), never NaN maps downstream. Stores written before checksums load unverified.
 """
 
 from __future__ import annotations
@@ -22,10 +25,13 @@ from typing import Any
 
 import numpy as np
 
+from ..checks.checksums import save_npy, verify
+from ..checks.finite import check_finite
 from ..errors import RunDirError
-from ..rundir import atomic_path, atomic_write_text
+from ..rundir import atomic_write_text
 
 STORE_VERSION = 1
+REMEDY = "re-extract with `vowelcam extract --force` (or `vowelcam analyze --force`)"
 
 
 def shard_name(index: int) -> str:
@@ -38,18 +44,14 @@ def write_axes(store_dir: str | Path, settings: Any, freqs: np.ndarray, times: n
     store_dir = Path(store_dir)
     store_dir.mkdir(parents=True, exist_ok=True)
     for name, arr in (("freqs.npy", freqs), ("times.npy", times)):
-        with atomic_path(store_dir / name, suffix=".npy") as tmp:
-            np.save(tmp, np.asarray(arr, dtype=np.float64))
+        save_npy(store_dir / name, np.asarray(arr, dtype=np.float64))
     meta = {"version": STORE_VERSION, "settings": asdict(settings), "n_freqs": len(freqs), "n_frames": len(times)}
     atomic_write_text(store_dir / "meta.json", json.dumps(meta, indent=2))
 
 
 def write_shard(store_dir: str | Path, index: int, specs: np.ndarray) -> Path:
-    """Write one shard ``[N, F, T]`` atomically and return its path."""
-    target = Path(store_dir) / shard_name(index)
-    with atomic_path(target, suffix=".npy") as tmp:
-        np.save(tmp, specs)
-    return target
+    """Write one shard ``[N, F, T]`` atomically, with its checksum, and return its path."""
+    return save_npy(Path(store_dir) / shard_name(index), specs)
 
 
 class SpectrogramStore:
@@ -69,6 +71,8 @@ class SpectrogramStore:
             raise RunDirError(
                 f"{self.dir}: no readable spectrogram store ({exc}); run `vowelcam extract` first"
             ) from None
+        for name in ("freqs.npy", "times.npy"):
+            verify(self.dir / name, REMEDY)
         if self.meta.get("version") != STORE_VERSION:
             raise RunDirError(
                 f"{self.dir}: spectrogram store version {self.meta.get('version')} is not {STORE_VERSION}"
@@ -92,11 +96,15 @@ class SpectrogramStore:
 
     @lru_cache(maxsize=64)  # noqa: B019 - a store lives as long as its run; the cache holds 64 memory maps
     def _shard(self, index: int) -> np.ndarray:
+        """Shard ``index`` memory-mapped; checked (checksum, NaN) the first time this process reads it."""
         path = self.dir / shard_name(index)
         try:
-            return np.load(path, mmap_mode="r")
+            shard = np.load(path, mmap_mode="r")
         except (OSError, ValueError) as exc:
-            raise RunDirError(f"{path}: cannot read spectrogram shard ({exc})") from None
+            raise RunDirError(f"{path}: cannot read spectrogram shard ({exc}); {REMEDY}") from None
+        names = f"the tokens with spec_shard {index} and spec_row"
+        verify(path, REMEDY, also=lambda: check_finite(shard, str(path), names, REMEDY))
+        return shard
 
     def get(self, shard: int, row: int, max_freq: float = 0.0) -> np.ndarray:
         """One spectrogram ``[F, T]`` as float32, rows above ``max_freq`` dropped."""

@@ -28,6 +28,7 @@ from rich.logging import RichHandler
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from ..checks.faults import os_fault_message
 from ..config import Settings, load_settings
 from ..errors import ConfigError, VowelcamError
 from ..progress import ProgressCallback
@@ -50,17 +51,28 @@ def setup_logging(verbose: bool = False) -> None:
 
 
 def handle_errors(func: F) -> F:
-    """Turn a VowelcamError into one red line and exit status 2 (no traceback)."""
+    """Turn a VowelcamError into red lines (one per problem) and an OS fault (a read-only run directory, a full
+    disk) into one line with what to do; exit status 2, no traceback (``-v`` logs it)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except VowelcamError as exc:
-            console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            print_error(str(exc))
+            raise typer.Exit(code=2) from None
+        except OSError as exc:
+            logging.getLogger("vowelcam").debug("operating-system error", exc_info=True)
+            print_error(os_fault_message(exc))
             raise typer.Exit(code=2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def print_error(message: str) -> None:
+    """Each line of ``message`` as one red ``error:`` line on stderr."""
+    for line in message.splitlines() or [""]:
+        console.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
 
 
 def resolve_settings(config: Path | None, overrides: Mapping[str, Any], base: Settings | None = None) -> Settings:

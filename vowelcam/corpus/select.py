@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..config import LabelSettings
 from ..errors import DataProblem
@@ -57,8 +58,9 @@ def select_tokens(
     specs: list[TokenSpec] = []
     problems: list[DataProblem] = []
     for group in groups:
-        tier_specs, unknown = _tier_tokens(group, labels, vowels, settings)
+        tier_specs, unknown, zero_length = _tier_tokens(group, labels, vowels, settings)
         specs.extend(tier_specs)
+        problems.extend(_interval_problems(grid.path, group, zero_length))
         for label, (count, first) in unknown.items():
             problems.append(
                 DataProblem(
@@ -72,13 +74,29 @@ def select_tokens(
     return specs, problems
 
 
+def _interval_problems(path: Path, group: TierGroup, zero_length: list[Interval]) -> list[DataProblem]:
+    """A problem row for each reversed interval of the group's tiers and each zero-length token interval: that
+    interval is skipped, the rest of the file is not."""
+    problems = []
+    for tier in (group.words, group.phones):
+        for iv in tier.intervals if tier is not None and not tier.is_point else ():
+            if iv.end < iv.start:
+                where = f"{iv.start:g}..{iv.end:g} s, label {iv.text!r}; fix it in Praat"
+                problems.append(DataProblem(path, "interval ends before it starts", where, tier.name, str(iv.index)))
+    for iv in zero_length:
+        where = f"at {iv.start:g} s, label {iv.text!r}"
+        problems.append(DataProblem(path, "zero-length interval", where, group.phones.name, str(iv.index)))
+    return problems
+
+
 def _tier_tokens(group: TierGroup, labels: LabelMap, vowels: set[str] | None, settings: LabelSettings):
-    """Token specs of one tier group; ``vowels`` None = every vowel class the label map knows."""
+    """Token specs of one tier group, unknown labels and the zero-length intervals that would have been tokens;
+    ``vowels`` None = every vowel class the label map knows."""
     phones = group.phones.intervals
     infos = [labels.lookup(iv.text) for iv in phones]
     unknown: dict[str, list[int]] = {}
     counts: Counter[str] = Counter()
-    specs = []
+    specs, zero_length = [], []
     stress_ok = STRESS_FILTERS[settings.stress]
     for i, (iv, info) in enumerate(zip(phones, infos)):
         if not info.known:
@@ -91,7 +109,10 @@ def _tier_tokens(group: TierGroup, labels: LabelMap, vowels: set[str] | None, se
             phone.phone in UNVOICED
             or (phone.phone in labels.classes and phone.kind == "consonant" and phone.voicing == "unvoiced")
         )
-        if not (is_vowel or is_unvoiced) or iv.duration <= 0:
+        if not (is_vowel or is_unvoiced) or iv.duration < 0:  # reversed: reported by _interval_problems
+            continue
+        if iv.duration == 0:
+            zero_length.append(iv)
             continue
         if is_vowel and stress_ok is not None and info.stress not in stress_ok:
             continue
@@ -115,7 +136,7 @@ def _tier_tokens(group: TierGroup, labels: LabelMap, vowels: set[str] | None, se
                 tier_speaker=group.speaker,
             )
         )
-    return specs, {label: (counts[label], first[0]) for label, first in unknown.items()}
+    return specs, {label: (counts[label], first[0]) for label, first in unknown.items()}, zero_length
 
 
 def _neighbour(infos, i: int) -> str:

@@ -90,8 +90,9 @@ def decode_text(raw: bytes) -> str:
 def read_textgrid(path: str | Path) -> TextGrid:
     """Read a TextGrid in long or short text format.
 
-    Intervals that end past the tier's end are clipped to it; reversed intervals are an error naming the tier
-    and interval; empty and zero-length intervals are kept (callers decide what to skip).
+    Intervals that end past the tier's end are clipped to it; reversed, empty and zero-length intervals are kept
+    (callers decide what to skip: :func:`vowelcam.corpus.select.select_tokens` reports a reversed or zero-length
+    token interval as a problem of that interval alone, and keeps the rest of the file).
     """
     path = Path(path)
     try:
@@ -177,8 +178,7 @@ def _parse_tier(path: Path, cur: _Cursor) -> Tier:
             start, end, label = _item(cur, tier.is_point)
         except (IndexError, ValueError):
             raise TextGridParseError(path, SIZE_MISMATCH, f"declares {n} {what}, {i - 1} found", name) from None
-        if end < start:
-            raise TextGridParseError(path, "interval ends before it starts", f"{start}..{end}", name, str(i))
+        # a reversed interval (end < start) is kept: select_tokens reports it as a problem of that interval alone
         # clip to the tier (an interval a hair past the tier's end is common in MFA output)
         if not tier.is_point:
             start, end = min(max(start, tmin), tmax), min(end, tmax)

@@ -15,12 +15,14 @@ import numpy as np
 import torch
 
 from .. import rundir
+from ..checks.finite import listed, nonfinite_rows
 from ..config import CamSettings
 from ..corpus.published_formants import ReferenceTable
 from ..learn.dataset import describe_input_scaling as describe_norm
 from ..learn.distributed import Dist, gather_to_main, shard_bounds
 from ..progress import ProgressCallback, report
 from .context import ExplainContext, fold_of
+from .errors import CamError
 from .maps.cam import compute_cams_with_contrast
 from .maps.grid import CamGrid
 from .maps.methods import RELU_METHODS
@@ -95,6 +97,18 @@ def map_pass(
     return collected.result(scale)
 
 
+def _check_finite_maps(maps: np.ndarray, contrast: np.ndarray, toks: list[dict[str, Any]], method: str) -> None:
+    """A map with NaN or infinity is an error naming its tokens and their shard rows, never a NaN in cams/."""
+    bad = sorted(set(nonfinite_rows(maps).tolist()) | set(nonfinite_rows(contrast).tolist()))
+    if bad:
+        where = [toks[i] for i in bad]
+        names = [f"{t['token_id']} (shard {t.get('spec_shard')}, row {t.get('spec_row')})" for t in where]
+        raise CamError(
+            f"{method} maps are NaN or infinite for tokens {listed(names)}: the model's gradients or activations "
+            "are not finite for them; check model/model.pt (retrain) and the spectrograms (re-extract)"
+        )
+
+
 class _Collected:
     """Rank 0's per-token results, put back in token order whatever order the batches arrive in."""
 
@@ -136,6 +150,7 @@ def _batch_maps(
     x = ctx.info.prepare(specs).to(ctx.device)
     maps, _, contrast = compute_cams_with_contrast(model, layer, x, targets, ctx.method, ctx.grid)
     maps, contrast = maps.detach().cpu().numpy(), contrast.detach().cpu().numpy()
+    _check_finite_maps(maps, contrast, toks, ctx.method)
     baselines = baseline_maps(x, ctx.controls.envelope) if ctx.controls is not None else {}
     rows: dict[str, list[dict[str, Any]]] = {"true": [], "pred": [], "contrast": []}
     profiles: dict[str, list[np.ndarray]] = {"true": [], "pred": [], **{name: [] for name in baselines}}

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from .. import rundir
+from ..checks.checksums import write_checksum
 from ..config import CamSettings
 from ..corpus.published_formants import load_reference
 from ..learn.device import eval_batch_size, resolve_device
@@ -176,6 +177,8 @@ def _write_control_profiles(run: rundir.RunDir, result: CamPass) -> None:
         name: result.profiles[name].astype(np.float32) for name in ("energy", "envelope") if name in result.profiles
     }
     if arrays:
-        with rundir.atomic_path(run.path(rundir.CAMS) / CONTROL_PROFILES, suffix=".npz") as tmp:
+        target = run.path(rundir.CAMS) / CONTROL_PROFILES
+        with rundir.atomic_path(target, suffix=".npz") as tmp:
             with open(tmp, "wb") as fh:
                 np.savez(fh, **arrays)
+            write_checksum(tmp, target)

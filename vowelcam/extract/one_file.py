@@ -159,6 +159,10 @@ def _token(
     inner = samples[
         int((spec.start - seg_start) * info.sample_rate) : int((spec.end - seg_start) * info.sample_rate) + 1
     ]
+    invalid = int(np.count_nonzero(~np.isfinite(samples)))
+    if invalid:  # before the level: NaN audio is not silence
+        detail = f"{spec.label!r}: {invalid} of {len(samples)} samples around it are NaN or infinite (damaged audio)"
+        raise DataProblem(pair.audio, "NaN audio", detail, **where)
     if level_dbfs(inner) < SILENCE_DBFS:
         raise DataProblem(pair.audio, "silent token", f"{spec.label!r} RMS {level_dbfs(inner):.0f} dBFS", **where)
     if clipped_fraction(inner) > CLIP_SHARE:

@@ -244,8 +244,8 @@ def _do_chunk(
 
 def _remove_stale(run: RunDir, n_chunks: int) -> None:
     """Delete shards and chunk files beyond the current chunk count (the corpus shrank)."""
-    for path in run.path(rundir.SPECTROGRAMS).glob("shard-*.npy"):
-        if int(path.stem.split("-")[1]) >= n_chunks:
+    for path in run.path(rundir.SPECTROGRAMS).glob("shard-*.npy*"):  # shards and their .sha256 checksums
+        if int(path.name.split("-")[1].split(".")[0]) >= n_chunks:
             path.unlink()
     for path in run.path(CHUNK_DIR).glob("*-*.*"):
         if int(path.stem.split("-")[1]) >= n_chunks:

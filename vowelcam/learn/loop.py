@@ -348,8 +348,8 @@ def save_state(
         "scheduler": scheduler.state_dict(),
         "torch_rng": torch.get_rng_state(),
     }
-    with atomic_path(path, suffix=".pt") as tmp:
-        torch.save(data, tmp)
+    with atomic_path(path, suffix=".pt") as tmp, open(tmp, "wb") as fh:
+        torch.save(data, fh)  # a file object: a full disk is an OSError (a path gives a C++ RuntimeError)
 
 
 def load_state(

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from ..checks.finite import listed, nonfinite_rows
+from ..errors import ModelError
 from ..intervals import cluster_bootstrap_mean, resampling_clusters, wilson_interval
 
 __all__ = [
@@ -78,7 +80,14 @@ def prediction_rows(
     splits: Sequence[str],
     fold: int,
 ) -> list[dict[str, Any]]:
-    """One ``predictions.csv`` row per token from class probabilities ``[N, C]``."""
+    """One ``predictions.csv`` row per token from class probabilities ``[N, C]``; :class:`ModelError` naming the
+    tokens when the model gave NaN or infinite values for any (never a silent NaN in predictions.csv)."""
+    bad = nonfinite_rows(probs)
+    if len(bad):
+        raise ModelError(
+            f"the model's outputs are NaN or infinite for tokens {listed([token_ids[i] for i in bad])} "
+            f"(fold {fold}); its weights or those tokens' spectrograms are not finite: retrain, or re-extract"
+        )
     predicted = probs.argmax(axis=1)
     rows = []
     for i, tid in enumerate(token_ids):

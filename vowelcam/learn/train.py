@@ -382,5 +382,7 @@ def _write_outputs(
 
 
 def _save_model(path: Path, model: nn.Module, info: ModelInfo) -> None:
-    with rundir.atomic_path(path, suffix=".pt") as tmp:
-        torch.save(checkpoint_dict(model, info), tmp)
+    # Through a file object: a full disk is an OSError (one line), not torch's C++ RuntimeError, and the archive's
+    # inner folder is "archive", not the random temporary name, so equal weights give equal bytes.
+    with rundir.atomic_path(path, suffix=".pt") as tmp, open(tmp, "wb") as fh:
+        torch.save(checkpoint_dict(model, info), fh)

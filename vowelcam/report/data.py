@@ -19,8 +19,10 @@ import numpy as np
 
 from .. import rundir
 from ..acoustics.store import SpectrogramStore
+from ..checks.checksums import verify
 from ..config import Settings, load_settings, tomllib
 from ..errors import ConfigError, RunDirError
+from ..explain.maps.store import REMEDY, check_map_array
 from ..rundir import RunDir, read_csv
 from ..tokens import read_tokens
 
@@ -199,6 +201,9 @@ def _read_cams(data: ReportData) -> Optional[CamData]:
         pred_maps = np.load(pred_path, mmap_mode="r") if pred_path.exists() else None
     except (OSError, ValueError) as exc:
         raise RunDirError(f"{folder}: cannot read the CAMs ({exc})") from None
+    check_map_array(true_path, true_maps)
+    if pred_maps is not None:
+        check_map_array(pred_path, pred_maps)
     index = read_csv(index_path)
     freqs = np.asarray(meta.get("freqs", []), dtype=float)
     if true_maps.ndim != 3 or len(freqs) != true_maps.shape[1]:
@@ -223,6 +228,7 @@ def _read_controls(path: Path, n: int, n_freqs: int) -> dict[str, np.ndarray]:
     """The baseline profiles the cam stage wrote (empty when absent; an error when they do not fit the maps)."""
     if not path.exists():
         return {}
+    verify(path, REMEDY)
     try:
         with np.load(path) as npz:
             arrays = {name: np.asarray(npz[name], dtype=np.float64) for name in npz.files}

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ...checks.finite import mean_of_finite, sd_of_finite
 from ..maps.capture import eval_mode
 from .common import FaithInputs, FaithSpec, layer_maps, stat_row
 
@@ -107,7 +108,7 @@ def _cascade_rows(inp: FaithInputs, base_maps: np.ndarray, spec: FaithSpec) -> l
     for depth, (name, _) in enumerate(steps):
         label = f"{label}+{name}" if label else name
         rows.append(
-            stat_row("randomisation", label, "spearman", np.nanmean(rho[depth], axis=0), inp.clusters, inp.unit, spec)
+            stat_row("randomisation", label, "spearman", mean_of_finite(rho[depth]), inp.clusters, inp.unit, spec)
         )
         if rho.shape[1] > 1:
             rows.append(
@@ -115,7 +116,7 @@ def _cascade_rows(inp: FaithInputs, base_maps: np.ndarray, spec: FaithSpec) -> l
                     "randomisation",
                     label,
                     "spearman_seed_sd",
-                    np.nanstd(rho[depth], axis=0),
+                    sd_of_finite(rho[depth]),
                     inp.clusters,
                     inp.unit,
                     spec,

@@ -13,12 +13,16 @@ Layout::
     cams/contrast.npy float32 [N, F, T] contrastive maps: predicted-class minus true-class map before the method's
                       ReLU (zero for correct tokens; see :mod:`vowelcam.explain.readings.contrastive`); not normalised
 
-Arrays are written through temporary files and renamed when complete, so a crash never leaves half a file.
+Arrays are written through temporary files and renamed when complete, so a crash never leaves half a file; each
+``.npy`` has its SHA-256 beside it (``true.npy.sha256``, ...; see :mod:`vowelcam.checks.checksums`), written before
+the rename and checked, with a NaN/inf check, the first time a process reads the folder. The temporary files are
+given their full size on disk when opened, so a full disk is a one-line error at the start, not a crash mid-way.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -29,11 +33,15 @@ import numpy as np
 from numpy.lib.format import open_memmap
 
 from ... import rundir
+from ...checks.checksums import verify, write_checksum
+from ...checks.faults import writing
+from ...checks.finite import check_finite
 from ...errors import RunDirError
 
 INDEX_COLUMNS = ["token_id", "row", "true", "predicted", "correct", "split", "frame_start", "frame_end", "hz_per_row"]
 MAP_NAMES = ("true", "pred")
 CONTRAST = "contrast"
+REMEDY = "re-run `vowelcam cam` on the run (or `vowelcam analyze --force`)"
 NORMALISATION = (
     "raw maps divided by norm_scale, the 99th percentile of the positive values of all raw maps "
     "(true and pred) of this run; one scale for every token, no per-token rescaling"
@@ -48,11 +56,18 @@ class CamWriter:
         self.shape = (n_tokens, n_rows, n_frames)
         self._stack = ExitStack()
         self.arrays: dict[str, np.memmap] = {}
+        self._tmp: dict[str, Path] = {}
 
     def __enter__(self) -> CamWriter:
-        for name in (*MAP_NAMES, CONTRAST):
-            tmp = self._stack.enter_context(rundir.atomic_path(self.dir / f"{name}.npy", suffix=".npy"))
-            self.arrays[name] = open_memmap(tmp, mode="w+", dtype=np.float32, shape=self.shape)
+        try:
+            for name in (*MAP_NAMES, CONTRAST):
+                tmp = self._stack.enter_context(rundir.atomic_path(self.dir / f"{name}.npy", suffix=".npy"))
+                self.arrays[name] = _open_full(tmp, self.shape)
+                self._tmp[name] = tmp
+        except BaseException as exc:  # e.g. a full disk: remove the temporary files already made, rename none
+            self.arrays.clear()
+            self._stack.__exit__(type(exc), exc, exc.__traceback__)
+            raise
         return self
 
     def write(
@@ -73,14 +88,17 @@ class CamWriter:
         """Write the normalised arrays and ``meta.json``; return the scale. Call inside the ``with`` block."""
         scale = self.norm_scale() or 1.0
         for name in MAP_NAMES:
-            with rundir.atomic_path(self.dir / f"{name}_norm.npy", suffix=".npy") as tmp:
-                out = open_memmap(tmp, mode="w+", dtype=np.float32, shape=self.shape)
+            target = self.dir / f"{name}_norm.npy"
+            with rundir.atomic_path(target, suffix=".npy") as tmp:
+                out = _open_full(tmp, self.shape)
                 for block in _blocks(self.shape[0]):
                     out[block] = self.arrays[name][block] / scale
                 out.flush()
                 del out
-        for arr in self.arrays.values():
+                write_checksum(tmp, target)
+        for name, arr in self.arrays.items():
             arr.flush()
+            write_checksum(self._tmp[name], self.dir / f"{name}.npy")
         full = {
             **meta,
             "normalisation": {
@@ -96,6 +114,17 @@ class CamWriter:
     def __exit__(self, *exc: object) -> None:
         self.arrays.clear()
         self._stack.__exit__(*exc)
+
+
+def _open_full(tmp: Path, shape: tuple[int, int, int]) -> np.memmap:
+    """A float32 ``.npy`` memory map at ``tmp`` with its whole size allocated on disk now: a full disk is an
+    OSError here (a one-line error with the size needed), never a bus error when a page is written later."""
+    with writing(tmp.parent, needed=4 * int(np.prod(shape))):
+        arr = open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
+        if hasattr(os, "posix_fallocate"):
+            with open(tmp, "r+b") as fh:
+                os.posix_fallocate(fh.fileno(), 0, os.path.getsize(tmp))
+    return arr
 
 
 def _blocks(n: int, size: int = 256) -> Iterator[slice]:
@@ -137,4 +166,12 @@ def read_cams(run_dir: str | Path) -> CamSet:
     except (OSError, ValueError) as exc:
         raise RunDirError(f"{cams}: no complete CAM store ({exc}); run `vowelcam cam` first") from None
     contrast = np.load(cams / f"{CONTRAST}.npy", mmap_mode="r") if (cams / f"{CONTRAST}.npy").exists() else None
+    for name, arr in [*arrays.items(), (CONTRAST, contrast)]:
+        if arr is not None:
+            check_map_array(cams / f"{name}.npy", arr)
     return CamSet(meta, index, **arrays, contrast=contrast)
+
+
+def check_map_array(path: Path, arr: np.ndarray) -> None:
+    """Once per process: ``path`` matches its checksum and holds no NaN/inf (rows = ``index.csv``'s ``row``)."""
+    verify(path, REMEDY, also=lambda: check_finite(arr, str(path), "the maps of index.csv rows", REMEDY))
