@@ -169,6 +169,9 @@ class CamSettings:
     # --- calibrated verdicts (vowelcam.explain.verdict_stage): every instrument read the same way ---
     verdicts: bool = True  # readings.csv and verdicts.csv, each verdict gated by the instrument's calibration
     instruments: str = "auto"  # comma list of METHOD@LAYER | occlusion | integrated-gradients; auto = all calibrated
+    # training seeds of the replicates (vowelcam.explain.replication): the network trained again with each, read the
+    # same way, recurrence.csv says which verdicts recur in most runs; "" = no replicates
+    replicate_seeds: str = ""
     # --- faithfulness (vowelcam.explain.evidence: deletion, randomisation, warp) ---
     faithfulness: bool = True  # run band deletion, randomisation and vocal-tract-length warp tests
     deletion_width_hz: float = 250.0  # band_deletion width (top-CAM, top-energy and energy-matched random bands)

@@ -17,6 +17,7 @@ from vowelcam.explain.maps.instruments import parse_instrument
 from vowelcam.explain.readings import instrument_pass as passes
 from vowelcam.explain.readings.calibration import WITHHELD
 from vowelcam.explain.readings.verdicts import NO_CONTRAST, NO_EVIDENCE, NOT_LEARNED, SUPPORT, TOO_FEW
+from vowelcam.explain.replication import RECURRENCE_FILE, recurrence, replicate, replicate_dir
 from vowelcam.explain.verdict_stage import VERDICTS_FILE, run_verdicts
 from vowelcam.learn.models import build_model, checkpoint_dict, load_model
 from vowelcam.learn.train import train
@@ -123,3 +124,35 @@ class _FakeData:
         self.predicted = self.targets[:, 0]
         self.freqs = np.linspace(0, 4000, 8)
         self.power = np.ones((len(readings), 8))
+
+
+def test_replicates_train_again_and_count_where_the_verdicts_recur(f2_runs, tmp_path):
+    """One replicate (seed 7) of the trained run: its own folder with the run's inputs linked, its own model and
+    verdicts, and recurrence.csv counting both runs per cell, consistent with their verdicts.csv."""
+    trained, _ = f2_runs
+    run = tmp_path / "run"
+    shutil.copytree(trained, run, symlinks=True)
+    rows = replicate(run, [7], ["integrated-gradients"], device="cpu")
+    copy = replicate_dir(run, 7)
+    assert (copy / "tokens.csv").is_symlink() and (copy / rundir.MODEL).is_file()
+    assert not (copy / rundir.MODEL).samefile(run / rundir.MODEL)
+    mine = {(r["vowel"], r["formant"]): r["verdict"] for r in rundir.read_csv(run / VERDICTS_FILE)}
+    theirs = {(r["vowel"], r["formant"]): r["verdict"] for r in rundir.read_csv(copy / VERDICTS_FILE)}
+    assert {r["n_runs"] for r in rows} == {2}
+    for r in rows:
+        key = (r["vowel"], r["formant"])
+        assert r["n_support"] == (mine[key] == SUPPORT) + (theirs[key] == SUPPORT)
+        assert r["recurs"] == int(r["n_support"] == 2)
+    assert {r["recurs"] for r in rows if r["formant"] != "F2"} == {0}  # F1 and F3: no contrast, in every run
+    assert (run / RECURRENCE_FILE).exists()
+
+
+def test_recurrence_counts_support_over_runs():
+    def table(*verdicts):
+        cells = zip(("F1", "F2"), verdicts)
+        return [{"instrument": "ig", "vowel": "ALL", "formant": f, "verdict": v} for f, v in cells]
+
+    rows = recurrence([table("support", "support"), table("no support", "support"), table("support", "no support")])
+    assert [(r["n_support"], r["recurs"]) for r in rows] == [(2, 1), (2, 1)]
+    rows = recurrence([table("support", "support"), table("no support", "no support")])
+    assert [r["recurs"] for r in rows] == [0, 0]  # 1 of 2 is not most

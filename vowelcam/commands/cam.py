@@ -94,6 +94,13 @@ def cam_command(
         shown="auto: every calibrated instrument",
         help="Comma list: METHOD@LAYER (gradcam@layer3), occlusion, integrated-gradients; verdicts per instrument.",
     ),
+    replicate_seeds: Optional[str] = setting(
+        "cam.replicate_seeds",
+        "--replicate-seeds",
+        shown="none",
+        help="Comma list of training seeds: train the network again with each (RUN/replicates/seed-N) and count "
+        "in recurrence.csv which verdicts recur in most runs.",
+    ),
     batch_size: Optional[int] = setting(
         "cam.batch_size", "--batch-size", min=0, shown="32 on a CPU, 256 on CUDA", help="Tokens per batch."
     ),
@@ -114,6 +121,7 @@ def cam_command(
             "cam.faithfulness": faithfulness,
             "cam.batch_size": batch_size,
             "cam.instruments": instruments,
+            "cam.replicate_seeds": replicate_seeds,
             "cam.deletion_widths_hz": deletion_widths,
             "cam.randomisation_seeds": randomisation_seeds,
             "cam.label_permutation": label_permutation,

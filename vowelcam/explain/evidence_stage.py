@@ -150,6 +150,10 @@ def check_settings(settings: CamSettings) -> None:
         spec_from_settings(settings)
     if settings.causal:
         check_causal_settings(settings)
+    if settings.replicate_seeds.strip():
+        from .replication import replicate_seed_list
+
+        replicate_seed_list(settings.replicate_seeds)
     if settings.verdicts:
         from .maps.instruments import instrument_list
 

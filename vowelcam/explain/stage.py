@@ -32,6 +32,7 @@ from .method_tables import measure_resolution, write_method_tables
 from .readings.agreement import AGREEMENT_COLUMNS, CONFUSION_COLUMNS, agreement_table, confusion_table
 from .readings.bands import BAND_METRIC_COLUMNS
 from .readings.controls import CONTROL_COLUMNS, PEAK_FORMANT_COLUMNS, Controls, envelope_matrix, null_partners
+from .replication import write_recurrence
 from .verdict_stage import write_verdicts
 
 __all__ = ["CamSummary", "ExplainContext", "explain_run", "select_tokens"]
@@ -134,6 +135,8 @@ def _finish(
         outputs += write_causal(run, ctx, chosen, tokens, settings, progress)
     if settings.verdicts:
         outputs += write_verdicts(run, settings, ctx.device, progress)
+    if settings.verdicts and settings.replicate_seeds.strip():
+        outputs += write_recurrence(run.root, settings, ctx.device, progress)
     true_rows = result.band_rows["true"]
     return CamSummary(
         method,

@@ -8,7 +8,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
 from ..explain.maps.instruments import INSTRUMENTS
-from ..explain.readings.calibration import UNCALIBRATED, default_instrument, load_calibration, summary_rows
+from ..explain.readings.calibration import (
+    UNCALIBRATED,
+    calibration_rows,
+    default_instrument,
+    formant_cues_never_found,
+    load_calibration,
+    summary_rows,
+)
 from ..rundir import as_float
 from .data import ReportData
 
@@ -116,7 +123,7 @@ def _vowel_table(rows: Sequence[Mapping[str, str]]) -> list[dict[str, Any]]:
                 "vowel": vowel,
                 "cells": {f: c.get("verdict", "") for f, c in cells.items()},
                 "carrier": {f: c.get("carrier", "") for f, c in cells.items()},
-                "n_speakers": max((int(as_float(c.get("n_speakers")) or 0) for c in cells.values() if c), default=0),
+                "speakers": {f: c.get("n_speakers", "") for f, c in cells.items()},
             }
         )
     return table
@@ -149,6 +156,14 @@ def _caveats(rows: Sequence[Mapping[str, str]], data: ReportData) -> list[str]:
     few = sorted({r["vowel"] for r in rows if r["verdict"] == "too few speakers" and r["vowel"] != "ALL"})
     if few:
         out.append(f"Vowels with fewer than 8 held-out speakers are not tested: {', '.join(few)}.")
+    blind = [c.upper() for c in formant_cues_never_found(calibration_rows())]
+    if blind:
+        out.append(
+            f"No map instrument found an {'/'.join(blind)}-only cue in calibration: F1 holds most of a vowel's "
+            "energy, so evidence there cannot be told from the energy control; the causal test reads it."
+            if blind == ["F1"]
+            else f"No map instrument found an {'/'.join(blind)}-only cue in calibration; the causal test reads them."
+        )
     unlearned = sorted({r["vowel"] for r in rows if r["verdict"] == "not learned" and r["vowel"] != "ALL"})
     if unlearned:
         out.append(

@@ -108,14 +108,25 @@ def summary_rows(records: Mapping[str, InstrumentRecord]) -> list[dict[str, Any]
 
 def load_calibration(path: str | Path | None = None) -> dict[str, InstrumentRecord]:
     """The shipped calibration table (or ``path``), summarised per instrument; empty when there is none."""
+    return summarise(calibration_rows(path))
+
+
+def calibration_rows(path: str | Path | None = None) -> list[dict[str, str]]:
+    """The rows of the shipped calibration table (or ``path``); empty when there is none."""
     if path is None:
         resource = files("vowelcam.explain.readings").joinpath("calibration.csv")
         if not resource.is_file():
-            return {}
+            return []
         text = resource.read_text(encoding="utf-8")
     else:
         text = Path(path).read_text(encoding="utf-8")
-    return summarise(list(csv.DictReader(io.StringIO(text))))
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def formant_cues_never_found(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The formant cues (``f1``..``f3``) of the table that no instrument found in any run."""
+    cues = sorted({str(r["cue"]) for r in rows if str(r["cue"]) in ("f1", "f2", "f3")})
+    return [c for c in cues if not any(r["cue"] == c and r["outcome"] == HIT for r in rows)]
 
 
 def default_instrument(records: Mapping[str, InstrumentRecord], fallback: str) -> str:
