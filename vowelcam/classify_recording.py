@@ -5,19 +5,17 @@
 >>> for token in classify("heed.wav", model="run/model/model.pt"):  # doctest: +SKIP
 ...     print(token.start, token.end, token.top)                    # [("IY", 0.97), ("IH", 0.02), ...]
 
-The model of the last ``vowelcam train`` is remembered in the user's config directory
-(``platformdirs.user_config_dir("vowelcam")/last_model.txt``, or ``$VOWELCAM_CONFIG_DIR``).
+The model of the last ``vowelcam train`` or ``vowelcam analyze`` is remembered in the user's config directory
+(:mod:`vowelcam.learn.model_file`); ``model`` may be a run directory, its ``model/`` folder or a ``model.pt``.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import platformdirs
 import torch
 from torch import nn
 
@@ -28,12 +26,12 @@ from .corpus.labels import UNVOICED, detect_convention
 from .corpus.textgrid_write import interval_tier, point_tier, write_textgrid
 from .corpus.textgrids import TextGrid, read_textgrid
 from .corpus.tiers import find_tier_groups
-from .errors import AudioError, ConfigError, ModelError
+from .errors import AudioError, ConfigError
+from .learn.model_file import LAST_MODEL, config_dir, last_model, remember_model, resolve_model_path
 from .learn.models import ModelInfo, load_model
-from .rundir import atomic_write_text
 
 SILENCE_DBFS = -80.0  # a token quieter than this (RMS) is treated as silence
-LAST_MODEL = "last_model.txt"
+__all__ = ["LAST_MODEL", "config_dir", "last_model", "remember_model", "classify", "annotate_textgrid"]
 
 
 @dataclass
@@ -60,38 +58,13 @@ class TokenPrediction:
         return self.top[0][1]
 
 
-def config_dir() -> Path:
-    """Where vowelcam remembers things for the user (``$VOWELCAM_CONFIG_DIR`` overrides)."""
-    return Path(os.environ.get("VOWELCAM_CONFIG_DIR") or platformdirs.user_config_dir("vowelcam"))
-
-
-def remember_model(path: str | Path) -> None:
-    """Remember ``path`` as the model of the last training run."""
-    atomic_write_text(config_dir() / LAST_MODEL, str(Path(path).resolve()) + "\n")
-
-
-def last_model() -> Path | None:
-    """The remembered model, or None when there is none (or it has gone)."""
-    try:
-        path = Path((config_dir() / LAST_MODEL).read_text(encoding="utf-8").strip())
-    except OSError:
-        return None
-    return path if path.is_file() else None
-
-
 def resolve_model(
     model: str | Path | tuple[nn.Module, ModelInfo] | None, device: str = "cpu"
 ) -> tuple[nn.Module, ModelInfo]:
     """A loaded model from a path, an already loaded ``(model, info)`` pair, or the remembered last model."""
     if isinstance(model, tuple):
         return model
-    if model is None:
-        model = last_model()
-        if model is None:
-            raise ModelError(
-                "no model given and none remembered: train one with `vowelcam train RUN` or pass --model PATH"
-            )
-    return load_model(model, device)
+    return load_model(resolve_model_path(model), device)
 
 
 def classify(

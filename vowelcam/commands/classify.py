@@ -30,7 +30,12 @@ def classify_command(
         None, "--textgrid", "-t", exists=True, dir_okay=False, help="Classify every vowel of this TextGrid."
     ),
     model: Optional[Path] = typer.Option(
-        None, "--model", "-m", show_default="the model of the last `train`", help="model.pt to use."
+        None,
+        "--model",
+        "-m",
+        metavar="RUN_DIR|MODEL.pt",
+        show_default="the model of the last `train` or `analyze`",
+        help="A run directory or its model/model.pt.",
     ),
     start: Optional[float] = typer.Option(
         None, "--start", min=0, show_default="start of the file", help="Start of the stretch in s."
@@ -51,7 +56,9 @@ def classify_command(
     of --textgrid."""
     setup_logging(verbose)
     from ..errors import ConfigError
+    from ..learn.model_file import resolve_model_path
 
+    model = resolve_model_path(model)  # a missing or foreign model fails here, before torch loads
     if as_json and as_csv:
         raise ConfigError("choose --json or --csv, not both")
     if write_textgrid is not None and textgrid is not None and write_textgrid.resolve() == textgrid.resolve():

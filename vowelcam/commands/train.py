@@ -162,9 +162,9 @@ def train_command(
             "train.precision": precision,
         },
     )
-    from ..classify_recording import remember_model
     from ..config import save_settings
     from ..learn.distributed import from_env
+    from ..learn.model_file import remember_model
     from ..learn.train import train
 
     if not from_env().is_main:  # under torchrun: rank 0 shows progress, writes and reports
