@@ -102,6 +102,21 @@ def test_export_textgrids_read_back_by_praat(small_run, tmp_path):
     assert call(grid, "Get label of point", 6, 1) == "true AE 969-1031 Hz | pred IY 1469-1531 Hz"
 
 
+def test_export_without_predictions_says_so(small_run, tmp_path):
+    run, _, _ = small_run
+    bare = tmp_path / "extracted"
+    bare.mkdir()
+    for name in (rundir.TOKENS, rundir.SOURCES, rundir.CONFIG):
+        (bare / name).write_bytes((run / name).read_bytes())
+    result = CliRunner().invoke(app, ["export-textgrids", str(bare), "--out", str(tmp_path / "tg")])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "no predictions.csv: tier vowelcam-class is empty (run `vowelcam train`" in text
+    assert "no bands.csv: tier vowelcam-cam is empty" in text
+    full = CliRunner().invoke(app, ["export-textgrids", str(run), "--out", str(tmp_path / "tg2")])
+    assert "note:" not in full.output
+
+
 def test_export_without_sources_names_the_fix(small_run, tmp_path):
     run, _, _ = small_run
     bare = tmp_path / "bare"
