@@ -11,6 +11,7 @@ The model of the last ``vowelcam train`` or ``vowelcam analyze`` is remembered i
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,9 +28,11 @@ from .corpus.textgrid_write import interval_tier, point_tier, write_textgrid
 from .corpus.textgrids import TextGrid, read_textgrid
 from .corpus.tiers import find_tier_groups
 from .errors import AudioError, ConfigError
+from .learn.familiarity import unfamiliar_input
 from .learn.model_file import LAST_MODEL, config_dir, last_model, remember_model, resolve_model_path
 from .learn.models import ModelInfo, load_model
 
+log = logging.getLogger(__name__)
 SILENCE_DBFS = -80.0  # a token quieter than this (RMS) is treated as silence
 __all__ = ["LAST_MODEL", "config_dir", "last_model", "remember_model", "classify", "annotate_textgrid"]
 
@@ -89,13 +92,14 @@ def classify(
     settings = _spectrogram_settings(info)
     _check_length(audio, settings)
     peaks: list[float] = []
+    unknown: set[str] = set()
     if textgrid is None and start is None and end is None:
         spans, peaks = _nucleus_spans(audio)
     elif textgrid is None:
         lo, hi = _window(audio, start, end)
         spans = [(lo, hi, "", "", 0)]
     else:
-        spans = _textgrid_spans(read_textgrid(textgrid), info, tier, start, end)
+        spans = _textgrid_spans(read_textgrid(textgrid), info, tier, start, end, unknown)
     recording = Recording(audio)
     specs = np.stack(
         [
@@ -108,6 +112,9 @@ def classify(
     results = [_prediction(span, p, info.labels, top) for span, p in zip(spans, probs)]
     for result, peak in zip(results, peaks):
         result.peak = peak
+    rate = float(info.spectrogram.get("sample_rate", 0))
+    for warning in unfamiliar_input(info.extra, rate, audio.sample_rate, [r.probability for r in results], unknown):
+        log.warning("%s: %s", audio.path.name, warning)
     return results
 
 
@@ -149,7 +156,11 @@ def _window(audio: AudioInfo, start: float | None, end: float | None) -> tuple[f
     return lo, hi
 
 
-def _textgrid_spans(grid: TextGrid, info: ModelInfo, tier: str, start: float | None, end: float | None):
+def _textgrid_spans(
+    grid: TextGrid, info: ModelInfo, tier: str, start: float | None, end: float | None, unknown: set[str]
+) -> list[tuple]:
+    """The spans of the intervals whose class the model knows; vowels it has no class for are added to
+    ``unknown``."""
     groups = find_tier_groups(grid, phones_tier=tier)
     labels = detect_convention(iv.text for g in groups for iv in g.phones.intervals)
     wanted = set(info.labels)
@@ -163,6 +174,8 @@ def _textgrid_spans(grid: TextGrid, info: ModelInfo, tier: str, start: float | N
             cls = ("unvoiced" if phone.phone in UNVOICED else phone.kind) if info.task == "voicing" else phone.phone
             if cls in wanted:
                 spans.append((iv.start, iv.end, iv.text, group.phones.name, iv.index))
+            elif phone.kind == "vowel" and info.task != "voicing":
+                unknown.add(phone.phone)
     if not spans:
         raise AudioError(
             grid.path, "no tokens", f"no interval labelled with a class the model knows ({', '.join(info.labels)})"
