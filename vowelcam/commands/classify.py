@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
 
 @handle_errors
 def classify_command(
-    audio: Path = typer.Argument(..., exists=True, dir_okay=False, help="A WAV/FLAC recording."),
+    audio: Path = typer.Argument(..., exists=True, dir_okay=False, metavar="RECORDING", help="A WAV/FLAC recording."),
     textgrid: Optional[Path] = typer.Option(
         None, "--textgrid", "-t", exists=True, dir_okay=False, help="Classify every vowel of this TextGrid."
     ),
@@ -75,7 +75,8 @@ def classify_command(
     elif as_csv:
         typer.echo(_as_csv(results, top), nl=False)
     else:
-        out.print(_table(results, audio))
+        out.print(f"[bold]{escape(str(audio))}", soft_wrap=True, highlight=False)  # whole, never broken mid-name
+        out.print(_table(results))
 
 
 def _as_dict(r: TokenPrediction) -> dict:
@@ -105,8 +106,8 @@ def _as_csv(results: list[TokenPrediction], top: int) -> str:
     return buf.getvalue()
 
 
-def _table(results: list[TokenPrediction], audio: Path) -> Table:
-    table = Table(title=escape(str(audio)))
+def _table(results: list[TokenPrediction]) -> Table:
+    table = Table()
     for col in ("start", "end", "label", "1st", "2nd", "3rd"):
         table.add_column(col, justify="right" if col in ("start", "end") else "left")
     for r in results:
