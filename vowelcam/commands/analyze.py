@@ -162,7 +162,7 @@ def analyze_command(
 def print_analyze_summary(summary: AnalyzeSummary, remembered: Path | None = None) -> None:
     """Stages run or skipped, the accuracy and where the report is (stdout); training warnings and the model
     remembered for ``classify`` (stderr)."""
-    from .train import print_warnings
+    from .train import held_out_row, print_warnings
 
     table = Table(title="vowelcam analyze", show_header=True)
     table.add_column("stage")
@@ -178,6 +178,9 @@ def print_analyze_summary(summary: AnalyzeSummary, remembered: Path | None = Non
             f"{100 * result.ci_high:.1f}, resampling {getattr(result, 'ci_unit', 'speaker')}s), "
             f"n = {result.n_test}{chance}",
         )
+        tested = held_out_row(result)
+        if tested is not None:
+            table.add_row(*tested)
     cam = summary.cam
     if cam is not None and hasattr(cam, "hz_per_row"):
         table.add_row("CAM resolution", f"{cam.method} at {cam.layer}: {cam.hz_per_row:.1f} Hz per row")

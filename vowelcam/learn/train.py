@@ -84,6 +84,7 @@ class TrainResult:
     chance: float = float("nan")  # accuracy of always answering the most frequent test class
     left_out: dict[str, int] = field(default_factory=dict)  # classes below min_class_tokens: their token counts
     warnings: list[str] = field(default_factory=list)  # what the run could not support (also in the log)
+    test_groups: list[str] = field(default_factory=list)  # the held-out speakers (recordings for one speaker)
 
 
 CPU_DEFAULT_ARCH = "resnet18-w16"  # see bench/bench_cpu_default.py and bench/results/cpu_default.json
