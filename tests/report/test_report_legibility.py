@@ -75,3 +75,11 @@ def test_a_long_show_title_breaks_between_parts():
     lines = wrap_title(" · ".join(parts)).split("\n")
     assert len(lines) == 2 and all(len(line) <= TITLE_CHARS for line in lines)
     assert " · ".join(lines) == " · ".join(parts) and wrap_title("") == ""
+
+
+def test_settings_read_as_words_with_units():
+    from vowelcam.report.render import setting_label
+
+    assert setting_label("ceiling_men") == "ceiling men (Hz)"
+    assert setting_label("window_ms") == "window (ms)" and setting_label("db_floor") == "floor (dB)"
+    assert setting_label("time_step") == "time step (s)" and setting_label("epochs") == "epochs"

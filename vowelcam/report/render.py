@@ -154,7 +154,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(num=fmt_num, ci=fmt_ci, pct=fmt_pct, pct_ci=fmt_pct_ci, hz=fmt_hz, signed_ci=fmt_signed_ci)
-    env.filters.update(label=label, readable=readable, subtable=subtable)
+    env.filters.update(label=label, readable=readable, subtable=subtable, setting_label=setting_label)
     return env
 
 
@@ -248,6 +248,12 @@ def fmt_signed_ci(est: Optional[Estimate], digits: int = 2) -> str:
 UNITS = {"hz": "Hz", "ms": "ms", "db": "dB"}
 WORDS = {"rho": "ρ", "prob": "p", "cam": "CAM", "sd": "SD", "lo": "low", "hi": "high", "n": "n"}
 LIST_SHOWN = 8
+SETTING_UNITS = {  # settings whose name carries no unit
+    **dict.fromkeys(["ceiling_men", "ceiling_women", "ceiling_children", "ceiling_unknown"], "Hz"),
+    **dict.fromkeys(["pitch_floor", "pitch_ceiling", "f1_max", "b2_max", "b3_max", "sample_rate"], "Hz"),
+    **dict.fromkeys(["max_freq", "max_hz_per_row", "pre_emphasis_from"], "Hz"),
+    **dict.fromkeys(["time_step", "window_length"], "s"),
+}
 PHRASES = {"prob_drop": "drop in p(true class)", "prob_true": "p(true class)", "accuracy_drop": "drop in accuracy"}
 
 
@@ -262,6 +268,12 @@ def label(key: Any) -> str:
     text = " ".join(WORDS.get(w, w) for w in words if w not in UNITS)
     text += f" ({unit})" if unit else ""
     return text + (", " + at.replace("Hz", " Hz") if at else "")
+
+
+def setting_label(key: str) -> str:
+    """A config.toml key as words with its unit: ``ceiling_men`` -> "ceiling men (Hz)"."""
+    unit = SETTING_UNITS.get(key)
+    return f"{label(key)} ({unit})" if unit else label(key)
 
 
 def readable(value: Any, key: Any = "") -> str:
