@@ -34,7 +34,16 @@ from .learn.models import ModelInfo, load_model
 
 log = logging.getLogger(__name__)
 SILENCE_DBFS = -80.0  # a token quieter than this (RMS) is treated as silence
-__all__ = ["LAST_MODEL", "config_dir", "last_model", "remember_model", "classify", "annotate_textgrid"]
+__all__ = [  # the model memory lives in learn.model_file; its names stay importable from here
+    "LAST_MODEL",
+    "config_dir",
+    "last_model",
+    "remember_model",
+    "TokenPrediction",
+    "resolve_model",
+    "classify",
+    "annotate_textgrid",
+]
 
 
 @dataclass
