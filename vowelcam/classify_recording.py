@@ -5,19 +5,18 @@
 >>> for token in classify("heed.wav", model="run/model/model.pt"):  # doctest: +SKIP
 ...     print(token.start, token.end, token.top)                    # [("IY", 0.97), ("IH", 0.02), ...]
 
-The model of the last ``vowelcam train`` is remembered in the user's config directory
-(``platformdirs.user_config_dir("vowelcam")/last_model.txt``, or ``$VOWELCAM_CONFIG_DIR``).
+The model of the last ``vowelcam train`` or ``vowelcam analyze`` is remembered in the user's config directory
+(:mod:`vowelcam.learn.model_file`); ``model`` may be a run directory, its ``model/`` folder or a ``model.pt``.
 """
 
 from __future__ import annotations
 
-import os
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import platformdirs
 import torch
 from torch import nn
 
@@ -29,12 +28,23 @@ from .corpus.labels import UNVOICED, detect_convention
 from .corpus.textgrid_write import interval_tier, point_tier, write_textgrid
 from .corpus.textgrids import TextGrid, read_textgrid
 from .corpus.tiers import find_tier_groups
-from .errors import AudioError, ConfigError, ModelError
+from .errors import AudioError, ConfigError
+from .learn.familiarity import unfamiliar_input
+from .learn.model_file import LAST_MODEL, config_dir, last_model, remember_model, resolve_model_path
 from .learn.models import ModelInfo, load_model
-from .rundir import atomic_write_text
 
+log = logging.getLogger(__name__)
 SILENCE_DBFS = -80.0  # a token quieter than this (RMS) is treated as silence
-LAST_MODEL = "last_model.txt"
+__all__ = [  # the model memory lives in learn.model_file; its names stay importable from here
+    "LAST_MODEL",
+    "config_dir",
+    "last_model",
+    "remember_model",
+    "TokenPrediction",
+    "resolve_model",
+    "classify",
+    "annotate_textgrid",
+]
 
 
 @dataclass
@@ -61,38 +71,13 @@ class TokenPrediction:
         return self.top[0][1]
 
 
-def config_dir() -> Path:
-    """Where vowelcam remembers things for the user (``$VOWELCAM_CONFIG_DIR`` overrides)."""
-    return Path(os.environ.get("VOWELCAM_CONFIG_DIR") or platformdirs.user_config_dir("vowelcam"))
-
-
-def remember_model(path: str | Path) -> None:
-    """Remember ``path`` as the model of the last training run."""
-    atomic_write_text(config_dir() / LAST_MODEL, str(Path(path).resolve()) + "\n")
-
-
-def last_model() -> Path | None:
-    """The remembered model, or None when there is none (or it has gone)."""
-    try:
-        path = Path((config_dir() / LAST_MODEL).read_text(encoding="utf-8").strip())
-    except OSError:
-        return None
-    return path if path.is_file() else None
-
-
 def resolve_model(
     model: str | Path | tuple[nn.Module, ModelInfo] | None, device: str = "cpu"
 ) -> tuple[nn.Module, ModelInfo]:
     """A loaded model from a path, an already loaded ``(model, info)`` pair, or the remembered last model."""
     if isinstance(model, tuple):
         return model
-    if model is None:
-        model = last_model()
-        if model is None:
-            raise ModelError(
-                "no model given and none remembered: train one with `vowelcam train RUN` or pass --model PATH"
-            )
-    return load_model(model, device)
+    return load_model(resolve_model_path(model), device)
 
 
 def classify(
@@ -117,13 +102,14 @@ def classify(
     settings = _spectrogram_settings(info)
     _check_length(audio, settings)
     peaks: list[float] = []
+    unknown: set[str] = set()
     if textgrid is None and start is None and end is None:
         spans, peaks = _nucleus_spans(audio)
     elif textgrid is None:
         lo, hi = _window(audio, start, end)
         spans = [(lo, hi, "", "", 0)]
     else:
-        spans = _textgrid_spans(read_textgrid(textgrid), info, tier, start, end)
+        spans = _textgrid_spans(read_textgrid(textgrid), info, tier, start, end, unknown)
     recording = Recording(audio)
     specs = np.stack(
         [
@@ -140,6 +126,9 @@ def classify(
     results = [_prediction(span, p, info.labels, top) for span, p in zip(spans, probs)]
     for result, peak in zip(results, peaks):
         result.peak = peak
+    rate = float(info.spectrogram.get("sample_rate", 0))
+    for warning in unfamiliar_input(info.extra, rate, audio.sample_rate, [r.probability for r in results], unknown):
+        log.warning("%s: %s", audio.path.name, warning)
     return results
 
 
@@ -181,7 +170,11 @@ def _window(audio: AudioInfo, start: float | None, end: float | None) -> tuple[f
     return lo, hi
 
 
-def _textgrid_spans(grid: TextGrid, info: ModelInfo, tier: str, start: float | None, end: float | None):
+def _textgrid_spans(
+    grid: TextGrid, info: ModelInfo, tier: str, start: float | None, end: float | None, unknown: set[str]
+) -> list[tuple]:
+    """The spans of the intervals whose class the model knows; vowels it has no class for are added to
+    ``unknown``."""
     groups = find_tier_groups(grid, phones_tier=tier)
     labels = detect_convention(iv.text for g in groups for iv in g.phones.intervals)
     wanted = set(info.labels)
@@ -195,6 +188,8 @@ def _textgrid_spans(grid: TextGrid, info: ModelInfo, tier: str, start: float | N
             cls = ("unvoiced" if phone.phone in UNVOICED else phone.kind) if info.task == "voicing" else phone.phone
             if cls in wanted:
                 spans.append((iv.start, iv.end, iv.text, group.phones.name, iv.index))
+            elif phone.kind == "vowel" and info.task != "voicing":
+                unknown.add(phone.phone)
     if not spans:
         raise AudioError(
             grid.path, "no tokens", f"no interval labelled with a class the model knows ({', '.join(info.labels)})"

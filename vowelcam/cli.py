@@ -15,7 +15,7 @@ import sys
 from typing import Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 from ._version import __version__
 
@@ -64,6 +64,28 @@ class OneLineErrors(TyperGroup):
         sys.exit(code if isinstance(code, int) else 0)
 
 
+class NamedArguments(TyperCommand):
+    """A command whose arguments read as what they are (``RUN_DIR``, ``CORPUS``, ``RECORDING``) in the usage line
+    and the help, not as Typer's ``{run_dir}``: an argument without a metavar gets its name in capitals."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if isinstance(param, TyperArgument) and param.metavar is None and param.name:
+                param.metavar = param.name.upper()
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        """``[OPTIONS] RUN_DIR`` (optional arguments in brackets)."""
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if isinstance(param, TyperArgument):
+                name = str(param.metavar) + ("..." if param.nargs != 1 else "")
+                pieces.append(name if param.required else f"[{name}]")
+            else:
+                pieces.extend(param.get_usage_pieces(ctx))
+        return pieces
+
+
 app = typer.Typer(
     name="vowelcam",
     cls=OneLineErrors,
@@ -96,3 +118,6 @@ def main(
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"{__package__}.commands.{_name}").register(app)
+for _info in app.registered_commands:
+    if _info.cls in (None, TyperCommand):
+        _info.cls = NamedArguments

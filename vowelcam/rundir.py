@@ -7,13 +7,13 @@ Every stage reads and writes a run directory so that any stage can be re-run, re
       tokens.csv             one row per token (see vowelcam.tokens.TOKEN_COLUMNS)
       problems.csv           one row per skipped file/token: path, tier, interval, reason, detail
       speakers.csv           one row per speaker: group and its source (given, or estimated from F0)
-      tracks.csv             F1-F3 every 5 % of each vowel, long format (see vowelcam.measure.tracks)
+      tracks.csv             F1-F3, B1-B3 every 5 % of each vowel, a row per token x time (vowelcam.measure.tracks)
       sources.json           corpus and TextGrid folders of the extraction (for export-textgrids)
       spectrograms/          memory-mappable store (see vowelcam.acoustics.store)
       model/model.pt         checkpoint; model/metrics.csv per-epoch metrics
       predictions.csv        token id, true, predicted, probabilities, split
       cams/                  per-token CAMs on the token's Hz x time grid
-      bands.csv, agreement.csv, faithfulness.csv
+      bands.csv, agreement.csv (+ agreement_tidy.csv, long), faithfulness.csv
       report/report.html, report/report.pdf, report/figures/
       textgrids/             input TextGrids with vowelcam's tiers (vowelcam export-textgrids)
       show/                  one PNG per token asked for (vowelcam show)

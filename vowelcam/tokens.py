@@ -70,7 +70,7 @@ NUMERIC_COLUMNS = {
     *INTENSITY_COLUMNS,
     *NORMALISED_COLUMNS,
 }
-_NUMERIC_EXTRA = re.compile(r"f\d_(dct\d+|\d+)$")  # settings-dependent: DCT coefficients, extra points
+_NUMERIC_EXTRA = re.compile(r"f\d_(dct\d+|logdct\d+|\d+)$")  # settings-dependent: DCT coefficients, extra points
 CARRIED_TIER_PREFIX = "tier_"
 
 # --------------------------------------------------------------------------- settings-dependent columns
@@ -87,8 +87,8 @@ def extra_points(settings: Any) -> list[int]:
 
 
 def dct_columns(order: int) -> list[str]:
-    """``f1_dct0 .. f3_dct<order-1>``."""
-    return [f"f{k}_dct{i}" for k in FORMANTS for i in range(order)]
+    """``f1_dct0 .. f3_dct<order-1>`` (of Hz), then ``f1_logdct0 .. f3_logdct<order-1>`` (of log Hz)."""
+    return [f"f{k}_{kind}{i}" for kind in ("dct", "logdct") for k in FORMANTS for i in range(order)]
 
 
 def point_columns(points: Iterable[int]) -> list[str]:

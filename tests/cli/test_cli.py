@@ -37,6 +37,16 @@ def test_short_help_shows_choices_and_defaults(command):
         assert "--install-completion" in text  # shell completion is on
 
 
+def test_arguments_are_named_as_the_things_they_are():
+    usages = {c: CliRunner().invoke(app, [c, "-h"]).stdout.splitlines()[0] for c in ("classify", "show", "analyze")}
+    assert usages["classify"] == "Usage: vowelcam classify [OPTIONS] RECORDING"
+    assert usages["show"] == "Usage: vowelcam show [OPTIONS] RUN_DIR TOKEN_ID"
+    assert usages["analyze"] == "Usage: vowelcam analyze [OPTIONS] CORPUS"
+    assert "{" not in " ".join(usages.values())
+    missing = CliRunner().invoke(app, ["train"])
+    assert missing.exit_code == 2 and "Missing argument 'RUN_DIR'" in missing.output
+
+
 @pytest.mark.parametrize(
     "args, flag",
     [

@@ -34,6 +34,7 @@ from vowelcam.explain.maps.cam import compute_cams, compute_layer_cams, layer_gr
 from vowelcam.explain.maps.grid import interpolation_matrix, make_grid
 from vowelcam.explain.maps.store import read_cams
 from vowelcam.explain.readings.agreement import agreement_table, bootstrap_mean
+from vowelcam.explain.readings.agreement_tidy import TIDY_COLUMNS, tidy_rows
 from vowelcam.explain.readings.bands import BandSpec, frequency_profile, reference_for, token_band_row
 from vowelcam.explain.stage import explain_run
 from vowelcam.learn.models import SpectrogramResNet
@@ -330,6 +331,21 @@ def test_agreement_table_subsets():
     assert table[("IY", "all")]["hf_share_above_4k_n"] == 0
 
 
+def test_tidy_agreement_has_one_row_per_key_with_the_documented_columns():
+    wide = [
+        {"vowel": v, "subset": s, "n": 4, "verdict_f2": "support", "enrich_f2_minus_null_lo": lo}
+        for v in ("IY", "ALL")
+        for s, lo in (("all", 0.5), ("correct", -0.1))
+    ]
+    tidy = tidy_rows(wide, "gradcam@layer3")
+    keys = [(r["vowel"], r["subset"], r["formant"], r["instrument"], r["control"]) for r in tidy]
+    assert len(keys) == len(set(keys)) == 2 * 2 * 3 * 3 and all(list(r) == TIDY_COLUMNS for r in tidy)
+    row = {k[:2] + (k[2], k[4]): r for k, r in zip(keys, tidy)}
+    assert row[("IY", "all", 2, "null")]["beats_control"] == "yes" and row[("IY", "all", 2, "null")]["n"] == 4
+    assert row[("IY", "correct", 2, "null")]["beats_control"] == "no"
+    assert row[("IY", "all", 2, "energy")]["beats_control"] == "" and row[("IY", "all", 2, "energy")]["verdict"]
+
+
 def test_deletion_and_randomisation_helpers():
     assert list(top_band_starts(np.array([[0, 5, 5, 0, 1, 0.0], [0, 0, 0, 1, 9, 9.0]]), 2)) == [1, 4]
     a = np.random.default_rng(0).normal(size=(3, 20))
@@ -359,6 +375,12 @@ def test_explain_run_writes_documented_outputs(run_dir):
     assert all(b["hz_per_row"] == "500" for b in bands)
     agreement = {(r["vowel"], r["subset"]): r for r in rundir.read_csv(run_dir / "agreement.csv")}
     assert agreement[("AA", "all")]["n_no_formants"] == "1" and agreement[("ALL", "all")]["n"] == "10"
+    tidy = rundir.read_csv(run_dir / "agreement_tidy.csv")
+    assert list(tidy[0]) == [*TIDY_COLUMNS, "hz_per_row"] and len(tidy) == len(agreement) * 3 * 3
+    assert {r["instrument"] for r in tidy} == {"hirescam@layer4"}
+    assert {(r["vowel"], r["subset"], r["formant"], r["control"]) for r in tidy} == {
+        (v, s, str(k), c) for v, s in agreement for k in (1, 2, 3) for c in ("energy", "envelope", "null")
+    }
     faith = {(r["test"], r["condition"], r["metric"]) for r in rundir.read_csv(run_dir / "faithfulness.csv")}
     assert {
         ("band_deletion", "top_cam_band", "prob_drop"),

@@ -47,17 +47,29 @@ def test_tracks_csv_every_5_percent_at_the_chosen_ceiling(hill_run):
     run, _ = hill_run
     tokens = {t["token_id"]: t for t in read_tokens(run / rundir.TOKENS)}
     tracks = rundir.read_csv(run / "tracks.csv")
-    assert list(tracks[0]) == ["token_id", "time", "prop_time", "formant", "hz", "bandwidth"]
-    assert len(tracks) == 21 * 3 * len(tokens) == 21 * 3 * 24
+    assert list(tracks[0]) == [
+        *["token_id", "file", "speaker", "group", "vowel", "word", "time", "prop_time"],
+        *["f1", "f2", "f3", "b1", "b2", "b3"],
+    ]
+    assert len(tracks) == 21 * len(tokens) == 21 * 24  # one row per token and time, formants as columns
     for tid, tok in tokens.items():
         mine = [r for r in tracks if r["token_id"] == tid]
+        first = mine[0]
+        assert (first["speaker"], first["group"], first["vowel"], first["word"], first["file"]) == (
+            tok["speaker"],
+            tok["group"],
+            tok["phone"],
+            tok["word"],
+            tok["file"],
+        )
+        assert all(float(r["b2"]) > 0 for r in mine if r["b2"])
         props = sorted({float(r["prop_time"]) for r in mine})
         assert props == pytest.approx(np.linspace(0, 1, 21), abs=1e-6)
         for r in mine[::7]:
             assert float(r["time"]) == pytest.approx(
                 tok["start"] + float(r["prop_time"]) * (tok["end"] - tok["start"]), abs=2e-6
             )
-        mid = {int(r["formant"]): float(r["hz"]) for r in mine if float(r["prop_time"]) == 0.5}
+        mid = {k: float(r[f"f{k}"]) for r in mine if float(r["prop_time"]) == 0.5 for k in (1, 2, 3)}
         # the chosen ceiling, analysed on the track's own 5 % frames: F2/F3 within 3 % of the reported values
         # (Burg frames placed differently), F1 further because the reported F1 is pooled over ceilings
         assert mid[2] == pytest.approx(tok["f2_50"], rel=0.03) and mid[3] == pytest.approx(tok["f3_50"], rel=0.03)
@@ -70,15 +82,14 @@ def test_dct_and_extra_points_are_read_from_the_track(hill_run):
     tracks = rundir.read_csv(run / "tracks.csv")
     for tok in tokens[:6]:
         for k in (1, 2, 3):
-            hz = np.array(
-                [float(r["hz"]) for r in tracks if r["token_id"] == tok["token_id"] and r["formant"] == str(k)]
-            )
+            hz = np.array([float(r[f"f{k}"]) for r in tracks if r["token_id"] == tok["token_id"]])
             coefs = [tok[f"f{k}_dct{i}"] for i in range(5)]
             assert coefs[0] == pytest.approx(hz.mean(), rel=1e-5)  # coefficient 0 = the mean in Hz
+            log_coefs = [tok[f"f{k}_logdct{i}"] for i in range(5)]
+            assert log_coefs[0] == pytest.approx(np.log(hz).mean(), rel=1e-6)  # ... of log Hz: the mean log Hz
+            assert log_coefs[1:] == pytest.approx(list(track_dct(np.log(hz), 5)[1:]), rel=1e-6)
             at = {
-                round(float(r["prop_time"]), 2): float(r["hz"])
-                for r in tracks
-                if r["token_id"] == tok["token_id"] and r["formant"] == str(k)
+                round(float(r["prop_time"]), 2): float(r[f"f{k}"]) for r in tracks if r["token_id"] == tok["token_id"]
             }
             assert tok[f"f{k}_35"] == pytest.approx(at[0.35], rel=1e-5)
             assert tok[f"f{k}_65"] == pytest.approx(at[0.65], rel=1e-5)

@@ -239,6 +239,10 @@ def test_train_writes_scored_outputs_and_resumes_identically(extracted_run_dir, 
     model, info = load_model(run_a / rundir.MODEL)
     assert info.labels == ["AA", "IY", "UW"] and info.hz_per_row["layer4"] == 125.0 and info.spectrogram["n_fft"] == 128
     assert not model.training and result.class_weights == {"AA": 1.0, "IY": 1.0, "UW": 1.0}
+    assert info.extra["n_train"] == sum(p["split"] == "train" for p in preds)  # what classify compares with
+    val_tops = sorted(float(p["prob_predicted"]) for p in preds if p["split"] == "val")
+    assert info.extra["val_confidence"] == pytest.approx(val_tops[len(val_tops) // 2], abs=1e-6)
+    assert isinstance(info.extra["train_sample_rates"], list) and isinstance(info.extra["train_groups"], list)
     assert not list((run_a / "model").glob("state-fold*.pt"))  # resumable state is removed once finished
 
     # the same seed on a second run dir, interrupted during epoch 2 and started again: the same numbers

@@ -12,7 +12,8 @@ from vowelcam.rundir import read_csv
 
 
 @pytest.mark.slow
-def test_analyze_end_to_end_then_skip(corpus, tmp_path):
+def test_analyze_end_to_end_then_skip(corpus, tmp_path, monkeypatch):
+    monkeypatch.setenv("VOWELCAM_CONFIG_DIR", str(tmp_path / "config"))
     out = tmp_path / "run"
     config = tmp_path / "fast.toml"
     # plumbing, not science: standard strides and pooled input keep the CPU cost of this test small
@@ -43,6 +44,12 @@ def test_analyze_end_to_end_then_skip(corpus, tmp_path):
     assert read_csv(out / "agreement.csv")[0]["hz_per_row"]
     assert (out / "report" / "report.html").read_text(encoding="utf-8").count("<table") >= 2
     assert "report" in first.output
+    wav = next(corpus.rglob("*.wav"))
+    grid = wav.with_suffix(".TextGrid")
+    for model in ([], ["--model", str(out)]):  # the model analyze remembered, or its run directory
+        classified = CliRunner().invoke(app, ["classify", str(wav), "-t", str(grid), "--csv", *model])
+        assert classified.exit_code == 0, classified.output
+        assert classified.stdout.startswith("start,end,label")
     second = CliRunner().invoke(app, args)
     assert second.exit_code == 0, second.output
     assert second.output.count("up to date (skipped)") == 3

@@ -21,6 +21,7 @@ from vowelcam.acoustics.nuclei import NucleiSettings, find_nuclei, kept_peaks
 from vowelcam.cli import app
 from vowelcam.config import Settings
 from vowelcam.extract import extract
+from vowelcam.report.cards import wrap_title
 from vowelcam.report.render import build_report
 from vowelcam.report.speakers import speaker_rows
 from vowelcam.report.token_view import show_token, token_title
@@ -102,6 +103,21 @@ def test_export_textgrids_read_back_by_praat(small_run, tmp_path):
     assert call(grid, "Get label of point", 6, 1) == "true AE 969-1031 Hz | pred IY 1469-1531 Hz"
 
 
+def test_export_without_predictions_says_so(small_run, tmp_path):
+    run, _, _ = small_run
+    bare = tmp_path / "extracted"
+    bare.mkdir()
+    for name in (rundir.TOKENS, rundir.SOURCES, rundir.CONFIG):
+        (bare / name).write_bytes((run / name).read_bytes())
+    result = CliRunner().invoke(app, ["export-textgrids", str(bare), "--out", str(tmp_path / "tg")])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "no predictions.csv: tier vowelcam-class is empty (run `vowelcam train`" in text
+    assert "no bands.csv: tier vowelcam-cam is empty" in text
+    full = CliRunner().invoke(app, ["export-textgrids", str(run), "--out", str(tmp_path / "tg2")])
+    assert "note:" not in full.output
+
+
 def test_export_without_sources_names_the_fix(small_run, tmp_path):
     run, _, _ = small_run
     bare = tmp_path / "bare"
@@ -116,9 +132,10 @@ def test_show_draws_the_token_with_its_track_and_numbers(small_run, tmp_path):
     tok = tokens[1]
     path = show_token(run, tok["token_id"], tmp_path / "one.png")
     image = mpimg.imread(path)
-    height, width = image.shape[:2]  # 6.6 x 2.35 in at 200 dpi: the card with a title line (matplotlib
-    assert abs(height - 470) <= 2 and width == 1320  # versions round the height differently by a pixel)
     title = token_title(tok, preds[1])
+    lines = wrap_title(title).count("\n") + 1  # a long title breaks between its parts instead of being cut
+    height, width = image.shape[:2]  # 6.6 x (2.35 + 0.13 per extra title line) in at 200 dpi (matplotlib
+    assert abs(height - round(200 * (2.35 + 0.13 * (lines - 1)))) <= 2 and width == 1320  # rounds by a pixel)
     assert f"F1/F2/F3 at 50 % {tok['f1_50']:.0f}/{tok['f2_50']:.0f}/{tok['f3_50']:.0f} Hz" in title
     assert "predicted i (IY) p=0.71" in title and f"F0 {tok['f0']:.0f} Hz" in title
     (run / "tracks.csv").rename(run / "tracks.off")

@@ -13,6 +13,7 @@ from rich.table import Table
 from .choices import Arch, CamMethod, GroupBy, Precision, Task, check_vowels
 from .common import (
     config_option,
+    console,
     device_option,
     handle_errors,
     out,
@@ -49,7 +50,10 @@ def analyze_command(
     textgrids: Optional[Path] = textgrids_option(),
     out_dir: Path = typer.Option(Path("vowelcam-run"), "--out", "-o", help="Run directory."),
     model: Optional[Path] = typer.Option(
-        None, "--model", exists=True, dir_okay=False, help="Use this trained model (model.pt) instead of training one."
+        None,
+        "--model",
+        metavar="RUN_DIR|MODEL.pt",
+        help="Use this trained model (a run directory or its model/model.pt) instead of training one.",
     ),
     task: Optional[Task] = setting("train.task", "--task", help="vowels (full band), vowels4k (<= 4 kHz), voicing."),
     vowels: Optional[str] = setting(
@@ -133,6 +137,10 @@ def analyze_command(
             "cam.instruments": instruments,
         },
     )
+    from ..learn.model_file import model_file, remember_model
+
+    if model is not None:
+        model = model_file(model)  # a missing or foreign model fails here, before torch loads
     from ..pipeline import analyze
 
     settings = settings.with_overrides(output_overrides(track_step, points, carry_tier))
@@ -144,12 +152,17 @@ def analyze_command(
             corpus, out_dir, textgrids, settings, model=model, device=device, force=force, progress=progress
         )
     print_extract_summary(summary.extract)
-    print_analyze_summary(summary)
+    used = model if model is not None else summary.run_dir / "model" / "model.pt"
+    remembered = used if used.is_file() else None
+    if remembered is not None:
+        remember_model(remembered)
+    print_analyze_summary(summary, remembered)
 
 
-def print_analyze_summary(summary: AnalyzeSummary) -> None:
-    """Stages run or skipped, the accuracy and where the report is (stdout); training warnings (stderr)."""
-    from .train import print_warnings
+def print_analyze_summary(summary: AnalyzeSummary, remembered: Path | None = None) -> None:
+    """Stages run or skipped, the accuracy and where the report is (stdout); training warnings and the model
+    remembered for ``classify`` (stderr)."""
+    from .train import held_out_row, print_warnings
 
     table = Table(title="vowelcam analyze", show_header=True)
     table.add_column("stage")
@@ -165,6 +178,9 @@ def print_analyze_summary(summary: AnalyzeSummary) -> None:
             f"{100 * result.ci_high:.1f}, resampling {getattr(result, 'ci_unit', 'speaker')}s), "
             f"n = {result.n_test}{chance}",
         )
+        tested = held_out_row(result)
+        if tested is not None:
+            table.add_row(*tested)
     cam = summary.cam
     if cam is not None and hasattr(cam, "hz_per_row"):
         table.add_row("CAM resolution", f"{cam.method} at {cam.layer}: {cam.hz_per_row:.1f} Hz per row")
@@ -178,3 +194,5 @@ def print_analyze_summary(summary: AnalyzeSummary) -> None:
     out.print(table)
     if result is not None:
         print_warnings(result)
+    if remembered is not None:
+        console.print(f"model {escape(str(remembered))} remembered as the default for `vowelcam classify`")

@@ -25,12 +25,17 @@ def register(app: typer.Typer) -> None:
 
 @handle_errors
 def classify_command(
-    audio: Path = typer.Argument(..., exists=True, dir_okay=False, help="A WAV/FLAC recording."),
+    audio: Path = typer.Argument(..., exists=True, dir_okay=False, metavar="RECORDING", help="A WAV/FLAC recording."),
     textgrid: Optional[Path] = typer.Option(
         None, "--textgrid", "-t", exists=True, dir_okay=False, help="Classify every vowel of this TextGrid."
     ),
     model: Optional[Path] = typer.Option(
-        None, "--model", "-m", show_default="the model of the last `train`", help="model.pt to use."
+        None,
+        "--model",
+        "-m",
+        metavar="RUN_DIR|MODEL.pt",
+        show_default="the model of the last `train` or `analyze`",
+        help="A run directory or its model/model.pt.",
     ),
     start: Optional[float] = typer.Option(
         None, "--start", min=0, show_default="start of the file", help="Start of the stretch in s."
@@ -51,7 +56,9 @@ def classify_command(
     of --textgrid."""
     setup_logging(verbose)
     from ..errors import ConfigError
+    from ..learn.model_file import resolve_model_path
 
+    model = resolve_model_path(model)  # a missing or foreign model fails here, before torch loads
     if as_json and as_csv:
         raise ConfigError("choose --json or --csv, not both")
     if write_textgrid is not None and textgrid is not None and write_textgrid.resolve() == textgrid.resolve():
@@ -68,7 +75,8 @@ def classify_command(
     elif as_csv:
         typer.echo(_as_csv(results, top), nl=False)
     else:
-        out.print(_table(results, audio))
+        out.print(f"[bold]{escape(str(audio))}", soft_wrap=True, highlight=False)  # whole, never broken mid-name
+        out.print(_table(results))
 
 
 def _as_dict(r: TokenPrediction) -> dict:
@@ -98,8 +106,8 @@ def _as_csv(results: list[TokenPrediction], top: int) -> str:
     return buf.getvalue()
 
 
-def _table(results: list[TokenPrediction], audio: Path) -> Table:
-    table = Table(title=escape(str(audio)))
+def _table(results: list[TokenPrediction]) -> Table:
+    table = Table()
     for col in ("start", "end", "label", "1st", "2nd", "3rd"):
         table.add_column(col, justify="right" if col in ("start", "end") else "left")
     for r in results:

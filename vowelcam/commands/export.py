@@ -34,5 +34,7 @@ def export_command(
     for problem in summary.problems:
         console.print(f"[yellow]skipped:[/] {escape(str(problem))}", soft_wrap=True)
     console.print(f"wrote {len(summary.written)} TextGrids into {escape(str(out or run_dir / 'textgrids'))}")
+    for note in summary.notes:
+        console.print(f"[bold yellow]note:[/] {escape(note)}", soft_wrap=True, highlight=False)
     if not summary.written:
         raise typer.Exit(code=1)

@@ -12,6 +12,7 @@ from rich.table import Table
 from .choices import SpeakerFrom, Stress, check_convention, check_vowels
 from .common import (
     config_option,
+    console,
     handle_errors,
     out,
     output_overrides,
@@ -173,3 +174,17 @@ def print_summary(summary: ExtractSummary) -> None:
         for reason, n in summary.problems_by_reason.most_common():
             table.add_row(f"  [yellow]{escape(reason)}", str(n))
     out.print(table)
+    print_notes(summary)
+
+
+def print_notes(summary: ExtractSummary) -> None:
+    """On stderr: one example of each problem (a wrong tier names the real ones), then the run's assumptions."""
+    examples = getattr(summary, "problem_examples", {})
+    for reason, _ in summary.problems_by_reason.most_common(5):
+        if reason in examples:
+            line = f"[yellow]{escape(reason)}:[/] e.g. {escape(examples[reason])}"
+            console.print(line, soft_wrap=True, highlight=False)
+    if summary.problems_by_reason:
+        console.print(f"every problem: {escape(str(summary.run_dir / 'problems.csv'))}", highlight=False)
+    for note in getattr(summary, "notes", []):
+        console.print(f"[bold yellow]note:[/] {escape(note)}", soft_wrap=True, highlight=False)

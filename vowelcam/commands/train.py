@@ -162,9 +162,9 @@ def train_command(
             "train.precision": precision,
         },
     )
-    from ..classify_recording import remember_model
     from ..config import save_settings
     from ..learn.distributed import from_env
+    from ..learn.model_file import remember_model
     from ..learn.train import train
 
     if not from_env().is_main:  # under torchrun: rank 0 shows progress, writes and reports
@@ -192,6 +192,9 @@ def print_result(result: TrainResult) -> None:
         f"[bold]{result.accuracy:.1%}[/] (95 % CI {result.ci_low:.1%}-{result.ci_high:.1%} "
         f"resampling {result.ci_unit}s, n={result.n_test}; chance {result.chance:.1%})",
     )
+    tested = held_out_row(result)
+    if tested is not None:
+        table.add_row(*tested)
     if len(result.fold_accuracies) > 1:
         table.add_row("per fold", " ".join(f"{a:.1%}" for a in result.fold_accuracies))
     table.add_row("best epoch(s)", " ".join(str(e) for e in result.best_epochs))
@@ -203,6 +206,26 @@ def print_result(result: TrainResult) -> None:
     out.print(table)
     print_warnings(result)
     console.print("remembered as the default model for `vowelcam classify`")
+
+
+FEW_TEST_GROUPS = 5  # an interval over fewer held-out speakers is marked as such
+NAMES_SHOWN = 12
+
+
+def held_out_row(result: object) -> tuple[str, str] | None:
+    """The summary row naming the held-out speakers (or recordings), marked when they are fewer than 5."""
+    names = list(getattr(result, "test_groups", []) or [])
+    if not names:
+        return None
+    unit = getattr(result, "ci_unit", "speaker") or "speaker"
+    shown = ", ".join(names[:NAMES_SHOWN]) + (f", ... ({len(names)} in all)" if len(names) > NAMES_SHOWN else "")
+    head = f"held-out {unit}s"
+    if len(names) < FEW_TEST_GROUPS:
+        return f"[yellow]{head}", (
+            f"[yellow]only {len(names)}[/] ({escape(shown)}): an interval over fewer than {FEW_TEST_GROUPS} "
+            f"{unit}s is a sanity check, not a result"
+        )
+    return head, escape(shown)
 
 
 def print_warnings(result: object) -> None:

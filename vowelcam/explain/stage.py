@@ -30,6 +30,7 @@ from .maps.methods import get_method
 from .maps.store import INDEX_COLUMNS
 from .method_tables import measure_resolution, write_method_tables
 from .readings.agreement import AGREEMENT_COLUMNS, CONFUSION_COLUMNS, agreement_table, confusion_table
+from .readings.agreement_tidy import TIDY_COLUMNS, TIDY_FILE, tidy_rows
 from .readings.bands import BAND_METRIC_COLUMNS
 from .readings.controls import CONTROL_COLUMNS, PEAK_FORMANT_COLUMNS, Controls, envelope_matrix, null_partners
 from .replication import write_recurrence
@@ -156,7 +157,7 @@ def _finish(
 def _write_tables(
     run: rundir.RunDir, result: CamPass, ctx: ExplainContext, settings: CamSettings
 ) -> tuple[list[Path], list[dict[str, Any]]]:
-    """cams/index.csv, bands.csv, bands_pred.csv, agreement.csv, confusions.csv."""
+    """cams/index.csv, bands.csv, bands_pred.csv, agreement.csv (and its tidy form), confusions.csv."""
     true_rows = result.band_rows["true"]
     index = [{**r, "row": i, "true": r["vowel"]} for i, r in enumerate(true_rows)]
     rundir.write_csv(run.path(rundir.CAMS) / "index.csv", index, INDEX_COLUMNS)
@@ -166,11 +167,13 @@ def _write_tables(
     hz = {"hz_per_row": ctx.grid.hz_per_row}
     agreement = agreement_table(true_rows, settings.bootstrap, settings.seed)
     rundir.write_csv(run.path(rundir.AGREEMENT), [{**r, **hz} for r in agreement], AGREEMENT_COLUMNS + ["hz_per_row"])
+    tidy = tidy_rows(agreement, f"{ctx.method}@{ctx.grid.layer}")
+    rundir.write_csv(run.path(TIDY_FILE), [{**r, **hz} for r in tidy], TIDY_COLUMNS + ["hz_per_row"])
     confusions = confusion_table(
         true_rows, result.band_rows["pred"], result.profiles["true"], result.profiles["pred"], ctx.freqs
     )
     rundir.write_csv(run.path(CONFUSIONS), [{**r, **hz} for r in confusions], CONFUSION_COLUMNS + ["hz_per_row"])
-    return [run.path(n) for n in (rundir.BANDS, BANDS_PRED, rundir.AGREEMENT, CONFUSIONS)], agreement
+    return [run.path(n) for n in (rundir.BANDS, BANDS_PRED, rundir.AGREEMENT, TIDY_FILE, CONFUSIONS)], agreement
 
 
 def _write_control_profiles(run: rundir.RunDir, result: CamPass) -> None:

@@ -45,6 +45,7 @@ class ExportSummary:
 
     written: list[Path] = field(default_factory=list)
     problems: list[DataProblem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # tiers left empty, and why
 
 
 def export_textgrids(
@@ -69,7 +70,7 @@ def export_textgrids(
     predictions = _by_id(run.path(rundir.PREDICTIONS))
     cams = {"true": _by_id(run.path(rundir.BANDS)), "pred": _by_id(run.path("bands_pred.csv"))}
     target = Path(out) if out is not None else run.path(OUT_DIR)
-    summary = ExportSummary()
+    summary = ExportSummary(notes=_empty_tier_notes(run, predictions, cams["true"]))
     for file, rows in _by_file(tokens).items():
         pair = pairs.get(file)
         if pair is None:
@@ -168,6 +169,19 @@ def _read(pair) -> TextGrid:
 
 def _points(settings) -> list[int]:
     return settings_points(settings.measure) if settings is not None else []
+
+
+def _empty_tier_notes(run: rundir.RunDir, predictions: dict, bands: dict) -> list[str]:
+    """Why a tier will be empty: the run has no predictions (not trained) or no CAM bands (no cam stage)."""
+    notes = []
+    if not predictions:
+        notes.append(
+            f"{run.root} has no {rundir.PREDICTIONS}: tier {CLASS_TIER} is empty "
+            "(run `vowelcam train` or `vowelcam analyze` first)"
+        )
+    if not bands:
+        notes.append(f"{run.root} has no {rundir.BANDS}: tier {CAM_TIER} is empty (run `vowelcam cam` first)")
+    return notes
 
 
 def _by_id(path: Path) -> dict[str, dict[str, str]]:

@@ -33,6 +33,7 @@ from ..errors import ConfigError, VowelcamError
 from ..measure.extra_outputs import merge_outputs, normalised_tokens, write_chunk_tracks
 from ..progress import ProgressCallback, report
 from ..rundir import PROBLEM_COLUMNS, RunDir, iter_csv, read_csv, write_csv
+from . import notes
 from .groups import estimate_groups
 from .one_file import ChunkContext, FilePlan, FileResult, measure_file, plan_file
 
@@ -72,6 +73,8 @@ class ExtractSummary:
     speakers: int = 0
     tokens_by_class: Counter = field(default_factory=Counter)
     problems_by_reason: Counter = field(default_factory=Counter)
+    problem_examples: dict[str, str] = field(default_factory=dict)  # reason -> its first problem, as a line
+    notes: list[str] = field(default_factory=list)  # assumptions the user should hear about (notes.py)
 
 
 def _no_wait() -> None:
@@ -149,9 +152,13 @@ def extract(
         _merge(run, len(chunks), [p.as_row() for p in found.problems], settings, columns)
         save_settings(settings, run.path(rundir.CONFIG))
     share.wait()  # the merged tables are written
-    _summarise(iter_csv(run.path(rundir.TOKENS)), iter_csv(run.path(rundir.PROBLEMS)), summary)
+    _summarise(iter_csv(run.path(rundir.TOKENS)), iter_csv(run.path(rundir.PROBLEMS)), summary, settings)
     if summary.n_tokens == 0:
-        raise NoTokensError(f"no token could be extracted from {corpus} (see {run.path(rundir.PROBLEMS)})")
+        raise NoTokensError(
+            notes.no_tokens_message(
+                str(corpus), str(run.path(rundir.PROBLEMS)), summary.problems_by_reason, summary.problem_examples
+            )
+        )
     return summary
 
 
@@ -285,12 +292,17 @@ def _merge(run: RunDir, n_chunks: int, discovery_problems: list[dict], settings:
     write_csv(run.path(SPEAKERS), speakers, SPEAKER_COLUMNS)
 
 
-def _summarise(rows: Iterable[dict], problems: Iterable[dict], summary: ExtractSummary) -> None:
-    """Fill the summary's counts from the merged token and problem rows (streamed)."""
+def _summarise(rows: Iterable[dict], problems: Iterable[dict], summary: ExtractSummary, settings: Settings) -> None:
+    """Fill the summary's counts, problem examples and notes from the merged token and problem rows (streamed)."""
     speakers: set[str] = set()
+    speaker_of_file: dict[str, str] = {}
     for row in rows:
         summary.n_tokens += 1
         speakers.add(row["speaker"])
+        speaker_of_file.setdefault(row["file"], row["speaker"])
         summary.tokens_by_class[row["phone"] if row["kind"] == "vowel" else f"{row['phone']} (unvoiced)"] += 1
     summary.speakers = len(speakers)
-    summary.problems_by_reason.update(p["reason"] for p in problems)
+    reasons, summary.problem_examples = notes.first_examples(problems)
+    summary.problems_by_reason.update(reasons)
+    note = notes.speaker_per_file_note(speaker_of_file, settings.corpus)
+    summary.notes = [note] if note else []

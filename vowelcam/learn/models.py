@@ -33,10 +33,10 @@ from torchvision import models as tvm
 
 from ..errors import ModelError
 from .dataset import scale_input
+from .model_file import CHECKPOINT_FORMAT, model_file
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_FORMAT = "vowelcam-model"
 CHECKPOINT_VERSION = 1
 ARCHS: dict[str, tuple[Any, Any]] = {
     "resnet18": (tvm.resnet18, tvm.ResNet18_Weights.IMAGENET1K_V1),
@@ -340,8 +340,9 @@ def info_from_checkpoint(data: Any, source: str) -> ModelInfo:
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, ModelInfo]:
-    """Load ``model.pt``: the network in eval mode on ``device`` and its :class:`ModelInfo`."""
-    path = Path(path)
+    """Load ``model.pt`` (or the one of a run directory): the network in eval mode on ``device`` and its
+    :class:`ModelInfo`."""
+    path = model_file(path)
     data = _load_file(path, "model file", "a vowelcam model")
     info = info_from_checkpoint(data, str(path))
     model = build_model(info)

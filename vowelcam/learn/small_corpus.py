@@ -102,6 +102,7 @@ def add_honesty(result: Any, data: TaskData, splits: list[np.ndarray], states: l
     n = len(data.labels)
     tested = np.concatenate([data.targets[split == "test"] for split in splits])
     result.chance, result.left_out = chance_accuracy(tested, n), dict(left_out)
+    result.test_groups = sorted({str(g) for split in splits for g, s in zip(data.groups, split) if s == "test"})
     if left_out:
         result.warnings.append(
             f"left out {len(left_out)} class(es) with too few tokens: "

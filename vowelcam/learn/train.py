@@ -34,6 +34,7 @@ from . import dataset as ds
 from . import loaders
 from .device import PRECISIONS, prepare_model, resolve_device
 from .distributed import Dist, check_same_on_all_ranks, from_env, gather_arrays, process_group
+from .familiarity import training_profile
 from .loop import Batches, fit_fold, predict
 from .metrics import accuracy_interval, confusion_matrix, confusion_rows, prediction_columns, prediction_rows
 from .models import (
@@ -83,6 +84,7 @@ class TrainResult:
     chance: float = float("nan")  # accuracy of always answering the most frequent test class
     left_out: dict[str, int] = field(default_factory=dict)  # classes below min_class_tokens: their token counts
     warnings: list[str] = field(default_factory=list)  # what the run could not support (also in the log)
+    test_groups: list[str] = field(default_factory=list)  # the held-out speakers (recordings for one speaker)
 
 
 CPU_DEFAULT_ARCH = "resnet18-w16"  # see bench/bench_cpu_default.py and bench/results/cpu_default.json
@@ -278,6 +280,8 @@ def _train_fold(
     probs, targets, idx = predict(model, loaders.eval_loader(store, data, scored, norm, settings, dev, place), dev)
     probs, targets, idx = (gather_arrays(a, place) for a in (probs, targets, idx))
     rows = prediction_rows([data.rows[i]["token_id"] for i in idx], targets, probs, data.labels, split[idx], fold)
+    train_rows = (data.rows[i] for i in train_idx)
+    info.extra.update(training_profile(train_rows, [r for r in rows if r["split"] == "val"]))  # for classify
     tested = [r["correct"] for r in rows if r["split"] == "test"]
     if place.is_main:
         log.info(

@@ -39,7 +39,7 @@ def token_extras(
         samples, sr, row["start"] - seg_start, row["end"] - seg_start, ceiling, measure, offset=seg_start
     )
     extras.update(track_columns(track, measure))
-    return extras, track_rows(row["token_id"], track) if measure.track_step > 0 else []
+    return extras, track_rows(row, track) if measure.track_step > 0 else []
 
 
 def chunk_tracks_path(chunk_dir: Path, index: int) -> Path:

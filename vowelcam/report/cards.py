@@ -47,26 +47,44 @@ class CardInputs:
 def card_figure(inputs: CardInputs, path: Path) -> Path:
     """Two panels (true-class and predicted-class CAM over the spectrogram), written as a 200-dpi PNG."""
     scale = _shared_scale(inputs.cam_true, inputs.cam_pred)
+    title = wrap_title(inputs.title)
+    extra = 0.3 + TITLE_LINE_IN * (title.count("\n")) if title else 0.0
     with style():
-        fig = Figure(figsize=(6.6, 2.05 + (0.3 if inputs.title else 0.0)))
+        fig = Figure(figsize=(6.6, 2.05 + extra))
         axes = fig.subplots(1, 2, sharey=True)
         panels = (
             (inputs.cam_true, f"CAM of the true class {ipa_label(inputs.true)}"),
             (inputs.cam_pred, f"CAM of the predicted class {ipa_label(inputs.predicted)}"),
         )
-        for ax, (cam, title) in zip(axes, panels):
+        for ax, (cam, panel_title) in zip(axes, panels):
             _panel(ax, inputs, cam, scale)
-            ax.set_title(title, loc="left")
+            ax.set_title(panel_title, loc="left")
             ax.set_xlabel("time re token centre (ms)")
         axes[0].set_ylabel("frequency (Hz)")
+        height = 2.05 + extra
         top = 0.885
-        if inputs.title:
-            fig.suptitle(inputs.title, x=0.085, ha="left", fontsize=7)
-            top = 0.8
+        if title:
+            fig.suptitle(title, x=0.085, ha="left", fontsize=7, linespacing=1.3)
+            top = 1 - (0.47 + TITLE_LINE_IN * title.count("\n")) / height
         fig.subplots_adjust(
-            left=0.085, right=0.985, bottom=0.19 if inputs.title else 0.215, top=top, wspace=0.06
+            left=0.085, right=0.985, bottom=0.447 / height if title else 0.215, top=top, wspace=0.06
         )  # fixed: no layout passes
         return save(fig, path, tight=False)
+
+
+TITLE_CHARS = 100  # of 7-pt DejaVu Sans across the card's 6.6 in, with margin
+TITLE_LINE_IN = 0.13
+
+
+def wrap_title(title: str, width: int = TITLE_CHARS) -> str:
+    """The title broken between its " · " parts into lines of at most ``width`` characters (a part is never cut)."""
+    lines: list[str] = []
+    for part in title.split(" · ") if title else []:
+        if lines and len(lines[-1]) + 3 + len(part) <= width:
+            lines[-1] += " · " + part
+        else:
+            lines.append(part)
+    return "\n".join(lines)
 
 
 def _shared_scale(*maps: Optional[np.ndarray]) -> float:

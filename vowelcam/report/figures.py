@@ -16,7 +16,7 @@ from ..progress import ProgressCallback, report
 from ..rundir import as_float
 from .cards import card_figure
 from .data import ReportData
-from .plots import confusion_figure, profile_figure, vowel_space_figure
+from .plots import NUMBERS_UP_TO, TWO_LINES_UP_TO, confusion_figure, profile_figure, vowel_space_figure
 from .reference_mixture import Reference
 from .stats import (
     Estimate,
@@ -42,11 +42,26 @@ class Figures:
 
     confusion: Optional[str] = None
     confusion_pairs: list[dict[str, Any]] = field(default_factory=list)
+    confusion_cells: str = "share_count"  # what the matrix's cells print: share_count | share | none (the table)
+    confusion_table: list[dict[str, Any]] = field(default_factory=list)  # the matrix as rows, when cells are bare
     profiles: Optional[str] = None
     profiles_baseline: bool = False  # the energy baseline is drawn under each CAM profile
     vowel_space: Optional[str] = None
     cards: list[dict[str, Any]] = field(default_factory=list)
     n_errors: int = 0
+
+
+def _confusion_cells(cm: np.ndarray, labels: list[str]) -> tuple[str, list[dict[str, Any]]]:
+    """What the matrix figure prints in its cells, and the matrix as table rows when it prints nothing."""
+    if len(labels) <= TWO_LINES_UP_TO:
+        return "share_count", []
+    if len(labels) <= NUMBERS_UP_TO:
+        return "share", []
+    rows = [
+        {"label": ipa_label(lab), "counts": [int(c) for c in cm[i]], "n": int(cm[i].sum())}
+        for i, lab in enumerate(labels)
+    ]
+    return "none", rows
 
 
 def make_figures(
@@ -70,6 +85,7 @@ def make_figures(
         cm = confusion_matrix(rows, labels)
         figs.confusion = _rel(confusion_figure(cm, labels, out / "confusion.svg"), report_dir)
         figs.confusion_pairs = top_confusions(cm, labels, TOP_PAIRS, rows, data.by_id)
+        figs.confusion_cells, figs.confusion_table = _confusion_cells(cm, labels)
         for pair in figs.confusion_pairs:
             pair["true_label"], pair["predicted_label"] = ipa_label(pair["true"]), ipa_label(pair["predicted"])
     report(progress, "figures", 1, steps, "CAM profiles")

@@ -18,6 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Ellipse
+from matplotlib.text import Text
 
 from ..corpus.labels import ipa_label, to_ipa
 from ..rundir import atomic_path
@@ -76,40 +77,37 @@ def save(fig: Figure, path: Path, tight: bool = True) -> Path:
     return path
 
 
+CELL_PT = 8.0  # confusion numbers and ticks: the figure is shown at its own size, so this is the printed size
+TWO_LINES_UP_TO, NUMBERS_UP_TO = 12, 18  # classes: "% (count)" in each cell; % only; beyond: the table
+
+
 def confusion_figure(cm: np.ndarray, labels: Sequence[str], path: Path) -> Path:
-    """Row-normalised confusion matrix (% of the true class) with counts in each cell."""
+    """Row-normalised confusion matrix (% of the true class), drawn at the size the report prints it (so the
+    numbers are 8 pt on paper): the count under the share up to 12 classes, the share alone up to 18, no numbers
+    beyond (the report then prints the matrix as a table)."""
     n = len(labels)
     with style():
-        side = min(6.3, 1.2 + 0.42 * n)
-        fig = Figure(figsize=(side + 0.9, side))
+        side = min(5.4, 1.3 + 0.36 * n)
+        fig = Figure(figsize=(side + 0.7, side))
         ax = fig.add_subplot()
         totals = cm.sum(axis=1, keepdims=True)
         share = np.divide(cm, totals, out=np.zeros(cm.shape, dtype=float), where=totals > 0)
         image = ax.imshow(share * 100, cmap="Blues", vmin=0, vmax=100, aspect="equal")
-        for i in range(n):
-            for j in range(n):
-                if cm[i, j]:
-                    colour = "white" if share[i, j] > 0.55 else INK
-                    ax.text(
-                        j,
-                        i,
-                        f"{share[i, j] * 100:.0f}\n({cm[i, j]})",
-                        ha="center",
-                        va="center",
-                        fontsize=max(4.0, 7.5 - 0.18 * n),
-                        color=colour,
-                        linespacing=0.9,
-                    )
+        for i, j in zip(*np.nonzero(cm)) if n <= NUMBERS_UP_TO else ():
+            text = f"{share[i, j] * 100:.0f}" + (f"\n({cm[i, j]})" if n <= TWO_LINES_UP_TO else "")
+            colour = "white" if share[i, j] > 0.55 else INK
+            ax.text(j, i, text, ha="center", va="center", fontsize=CELL_PT, color=colour, linespacing=0.95)
         ticks = [ipa_label(label) for label in labels]
-        ax.set_xticks(range(n), ticks, rotation=60, ha="right", rotation_mode="anchor")
-        ax.set_yticks(range(n), ticks)
-        ax.set_xlabel("predicted class")
-        ax.set_ylabel("true class")
+        ax.set_xticks(range(n), ticks, rotation=60, ha="right", rotation_mode="anchor", fontsize=CELL_PT)
+        ax.set_yticks(range(n), ticks, fontsize=CELL_PT)
+        ax.set_xlabel("predicted class", fontsize=CELL_PT)
+        ax.set_ylabel("true class", fontsize=CELL_PT)
         ax.tick_params(length=0)
         for spine in ax.spines.values():
             spine.set_visible(False)
         bar = fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02)
-        bar.set_label("% of the true class", fontsize=7)
+        bar.set_label("% of the true class", fontsize=CELL_PT)
+        bar.ax.tick_params(labelsize=CELL_PT)
         bar.outline.set_visible(False)
         return save(fig, path)
 
@@ -204,6 +202,7 @@ def vowel_space_figure(
     with style():
         fig = Figure(figsize=(6.3, 4.6))
         ax = fig.add_subplot()
+        texts: list = []
         for i, (label, (f1, f2)) in enumerate(points.items()):
             colour = colours[i]
             ax.scatter(f2, f1, s=6, color=colour, alpha=_dot_alpha(len(f1)), lw=0, rasterized=True)
@@ -220,22 +219,11 @@ def vowel_space_figure(
                         ls=(0, (4, 2)),
                     )
                 )
-                ax.text(
-                    ref.means[1], ref.means[0], to_ipa(label), color=REFERENCE, fontsize=8, ha="center", va="center"
-                )
+                texts.append(_label(ax, (ref.means[1], ref.means[0]), to_ipa(label), REFERENCE, 8))
             m = measured.get(label, {})
             if "f1" in m and m["f1"].value == m["f1"].value and m["f2"].value == m["f2"].value:
-                ax.text(
-                    m["f2"].value,
-                    m["f1"].value,
-                    to_ipa(label),
-                    color=_darker(colour),
-                    fontsize=11,
-                    fontweight="bold",
-                    ha="center",
-                    va="center",
-                    path_effects=[halo()],
-                )
+                at = (m["f2"].value, m["f1"].value)
+                texts.append(_label(ax, at, to_ipa(label), _darker(colour), 11, fontweight="bold"))
         ax.invert_xaxis()
         ax.invert_yaxis()
         ax.xaxis.tick_top()
@@ -246,7 +234,68 @@ def vowel_space_figure(
         ax.set_ylabel("F1 (Hz)")
         ax.grid(color="#e4e7eb", lw=0.5)
         ax.set_axisbelow(True)
+        spread_labels(fig, texts)
         return save(fig, path)
+
+
+def _label(ax, at: tuple[float, float], text: str, colour, size: float, **kwargs):
+    """A label centred on ``at`` that :func:`spread_labels` may move off it (a thin leader line then shows where
+    it belongs)."""
+    return ax.annotate(
+        text,
+        at,
+        xytext=(0, 0),
+        textcoords="offset points",
+        color=colour,
+        fontsize=size,
+        ha="center",
+        va="center",
+        path_effects=[halo()],
+        arrowprops={"arrowstyle": "-", "color": colour, "lw": 0.5, "shrinkA": 1, "shrinkB": 0},
+        **kwargs,
+    )
+
+
+def spread_labels(fig: Figure, texts: Sequence, rounds: int = 200, pad_px: float = 2.0) -> int:
+    """Move overlapping labels (annotations in offset points) apart until none overlap; returns how many moved.
+
+    Each round pushes every overlapping pair apart along the axis where they overlap less, half each, so labels
+    that sit alone stay on their point."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    to_points = 72.0 / fig.dpi
+    for _ in range(rounds):
+        boxes = [_text_box(t, renderer).padded(pad_px) for t in texts]
+        pushes = np.zeros((len(texts), 2))
+        for i in range(len(texts)):
+            for j in range(i + 1, len(texts)):
+                push = _overlap_push(boxes[i], boxes[j])
+                pushes[i] -= push
+                pushes[j] += push
+        if not pushes.any():
+            break
+        for text, (dx, dy) in zip(texts, pushes):
+            x, y = text.xyann
+            text.xyann = (x + dx * to_points, y + dy * to_points)
+    return sum(bool(np.hypot(*t.xyann) > 0.5) for t in texts)
+
+
+def _text_box(annotation, renderer):
+    """The window box of an annotation's text alone (not its leader line), at its current offset."""
+    annotation.update_positions(renderer)
+    return Text.get_window_extent(annotation, renderer)
+
+
+def _overlap_push(a, b) -> np.ndarray:
+    """How far (px) ``b`` must move from ``a`` (and ``a`` the opposite way) to end their overlap, half each."""
+    ox = min(a.x1, b.x1) - max(a.x0, b.x0)
+    oy = min(a.y1, b.y1) - max(a.y0, b.y0)
+    if ox <= 0 or oy <= 0:
+        return np.zeros(2)
+    sx = 1.0 if (b.x0 + b.x1) >= (a.x0 + a.x1) else -1.0
+    sy = 1.0 if (b.y0 + b.y1) >= (a.y0 + a.y1) else -1.0
+    return np.array([sx * (ox / 2 + 0.5), 0.0]) if ox < oy else np.array([0.0, sy * (oy / 2 + 0.5)])
 
 
 def vowel_colours(n: int) -> list[tuple[float, ...]]:

@@ -154,6 +154,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(num=fmt_num, ci=fmt_ci, pct=fmt_pct, pct_ci=fmt_pct_ci, hz=fmt_hz, signed_ci=fmt_signed_ci)
+    env.filters.update(label=label, readable=readable, subtable=subtable, setting_label=setting_label)
     return env
 
 
@@ -242,3 +243,81 @@ def fmt_pct_ci(est: Optional[Estimate], digits: int = 1) -> str:
 def fmt_signed_ci(est: Optional[Estimate], digits: int = 2) -> str:
     """A contrast with its sign: ``"+0.70 [+0.64, +0.74]"``."""
     return _estimate_text(est, lambda v: f"{v:+.{digits}f}")
+
+
+UNITS = {"hz": "Hz", "ms": "ms", "db": "dB"}
+WORDS = {"rho": "ρ", "prob": "p", "cam": "CAM", "sd": "SD", "lo": "low", "hi": "high", "n": "n"}
+LIST_SHOWN = 8
+SETTING_UNITS = {  # settings whose name carries no unit
+    **dict.fromkeys(["ceiling_men", "ceiling_women", "ceiling_children", "ceiling_unknown"], "Hz"),
+    **dict.fromkeys(["pitch_floor", "pitch_ceiling", "f1_max", "b2_max", "b3_max", "sample_rate"], "Hz"),
+    **dict.fromkeys(["max_freq", "max_hz_per_row", "pre_emphasis_from"], "Hz"),
+    **dict.fromkeys(["time_step", "window_length"], "s"),
+}
+PHRASES = {"prob_drop": "drop in p(true class)", "prob_true": "p(true class)", "accuracy_drop": "drop in accuracy"}
+
+
+def label(key: Any) -> str:
+    """A snake_case key as words with its unit last: ``point_spread_hz_sd`` -> "point spread SD (Hz)",
+    ``top_cam_band@125Hz`` -> "top CAM band, 125 Hz"."""
+    if str(key) in PHRASES:
+        return PHRASES[str(key)]
+    base, _, at = str(key).partition("@")
+    words = [w for w in base.split("_") if w]
+    unit = next((UNITS[w] for w in reversed(words) if w in UNITS), "")
+    text = " ".join(WORDS.get(w, w) for w in words if w not in UNITS)
+    text += f" ({unit})" if unit else ""
+    return text + (", " + at.replace("Hz", " Hz") if at else "")
+
+
+def setting_label(key: str) -> str:
+    """A config.toml key as words with its unit: ``ceiling_men`` -> "ceiling men (Hz)"."""
+    unit = SETTING_UNITS.get(key)
+    return f"{label(key)} ({unit})" if unit else label(key)
+
+
+def readable(value: Any, key: Any = "") -> str:
+    """A value for a reader: Hz, ms and dB to whole units (one decimal below 100), other numbers to 3 significant
+    digits, booleans as yes/no, dicts as "label: value" pairs, long lists shortened."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return "–"
+        if any(w in UNITS for w in str(key).split("@")[0].split("_")):
+            return f"{value:.0f}" if abs(value) >= 100 else f"{value:.1f}"
+        return f"{value:.3g}"
+    if isinstance(value, dict):
+        return "; ".join(f"{label(k)}: {readable(v, k)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        shown = [readable(v, key) for v in value[:LIST_SHOWN]]
+        return ", ".join(shown) + (f", … ({len(value)} values)" if len(value) > LIST_SHOWN else "")
+    return str(value)
+
+
+def subtable(value: Any) -> Optional[dict[str, Any]]:
+    """A dict of dicts (one entry per layer or per method) as a table: ``columns``, ``rows`` (the entry's name
+    first), short fields as columns (``x`` with ``x_lo``/``x_hi`` as one "x [lo, hi]" column), long texts as
+    ``notes`` under the table; None for any other value."""
+    if not isinstance(value, dict) or not value or not all(isinstance(v, dict) for v in value.values()):
+        return None
+    columns: list[str] = []
+    notes: dict[str, list[str]] = {}
+    for name, inner in value.items():
+        for k, v in inner.items():
+            if isinstance(v, str) and len(v) > 40:
+                notes.setdefault(v, []).append(str(name))
+            elif v != name and not k.endswith(("_lo", "_hi")) and k not in columns:
+                columns.append(k)
+    rows = [[str(name), *(_cell(inner, c) for c in columns)] for name, inner in value.items()]
+    heads = [label(c) + (" [95 % CI]" if f"{c}_lo" in value[next(iter(value))] else "") for c in columns]
+    return {"columns": heads, "rows": rows, "notes": [f"{', '.join(n)}: {text}" for text, n in notes.items()]}
+
+
+def _cell(inner: dict[str, Any], key: str) -> str:
+    if key not in inner:
+        return ""
+    text = readable(inner[key], key)
+    if f"{key}_lo" in inner and f"{key}_hi" in inner:
+        text += f" [{readable(inner[f'{key}_lo'], key)}, {readable(inner[f'{key}_hi'], key)}]"
+    return text

@@ -15,7 +15,7 @@ from ..corpus.labels import ipa_label
 from ..rundir import as_float
 from .data import ReportData
 from .reference_mixture import CITATIONS, Reference
-from .stats import Estimate, accuracy, evaluation_rows, problem_counts, proportion
+from .stats import FEW_CLUSTERS, Estimate, accuracy, clusters_of, evaluation_rows, problem_counts, proportion
 
 PROBLEM_ROWS_SHOWN = 25
 ALL_VOWELS = "ALL"  # agreement.csv's row over every vowel
@@ -105,7 +105,10 @@ def evaluation(data: ReportData) -> dict[str, Any]:
             speakers.setdefault(p.get("split", ""), set()).add(token["speaker"])
     classes = Counter(r["true"] for r in rows)
     recalls = [accuracy([r for r in rows if r["true"] == c]).value for c in classes]
+    tested = sorted(set(clusters_of(rows, data.by_id)[0]))  # the held-out speakers (recordings), named on page 1
     return {
+        "tested": tested,
+        "few_tested": 0 < len(tested) < FEW_CLUSTERS,
         "which": which,
         "accuracy": accuracy(rows, data.by_id),
         "balanced_accuracy": sum(recalls) / len(recalls) if recalls else float("nan"),
@@ -305,12 +308,12 @@ def methods(data: ReportData) -> dict[str, Any]:
             "method": meta.get("method", "?"),
             "layer": meta.get("layer", "?"),
             "hz_per_row": data.cams.hz_per_row,
-            "normalisation": _describe(meta.get("normalisation", "?")),
+            "normalisation": meta.get("normalisation", "?"),
             "n_maps": len(data.cams.index),
             "rows": len(freqs),
             "grid_step": float(freqs[1] - freqs[0]) if len(freqs) > 1 else float("nan"),
             "band": (float(freqs[0]), float(freqs[-1])) if len(freqs) else None,
-            "details": [(k, _describe(v)) for k, v in sorted(meta.items()) if k not in CAM_META_SHOWN],
+            "details": [(k, v) for k, v in sorted(meta.items()) if k not in CAM_META_SHOWN],  # template formats
         }
     return {
         "sections": sections,
@@ -323,22 +326,7 @@ def methods(data: ReportData) -> dict[str, Any]:
     }
 
 
-LIST_SHOWN = 8
 CAM_META_SHOWN = {"method", "layer", "hz_per_row", "normalisation", "freqs", "times"}
-
-
-def _describe(value: Any) -> str:
-    """A meta.json value in one line (dicts as key = value pairs)."""
-    if isinstance(value, dict):
-        return "; ".join(f"{k} = {_describe(v)}" for k, v in value.items())
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    if isinstance(value, (list, tuple)) and len(value) > LIST_SHOWN:
-        head = ", ".join(_describe(v) for v in value[:3])
-        return f"[{head}, …, {_describe(value[-1])}] ({len(value)} values)"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_describe(v) for v in value) + "]"
-    return value if isinstance(value, str) else toml_value(value)
 
 
 def toml_value(value: Any) -> str:

@@ -18,6 +18,7 @@ from .data import CamData
 
 BOOTSTRAP = 1000
 SEED = 0
+FEW_CLUSTERS = 5  # an interval over fewer held-out speakers is marked as a sanity check on page 1
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ formant track, with the numbers (probabilities, F0, F1–F3 at 50 %, duration, c
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -21,6 +20,7 @@ import numpy as np
 
 from ..corpus.labels import ipa_label
 from ..errors import RunDirError
+from ..measure.tracks import read_track_points
 from ..rundir import as_float, iter_csv
 from .cards import CardInputs, card_figure
 from .data import ReportData, load_report_data
@@ -31,7 +31,7 @@ Track = dict[int, tuple[np.ndarray, np.ndarray]]  # formant -> (time s in the re
 
 
 def read_tracks(path: str | Path, token_ids: Iterable[str]) -> dict[str, Track]:
-    """The tracks of ``token_ids`` from ``tracks.csv`` (one streamed pass; {} when the file is absent)."""
+    """The tracks of ``token_ids`` from ``tracks.csv``, wide or long (one streamed pass; {} when absent)."""
     wanted = set(token_ids)
     path = Path(path)
     if not wanted or not path.is_file():
@@ -39,8 +39,8 @@ def read_tracks(path: str | Path, token_ids: Iterable[str]) -> dict[str, Track]:
     points: dict[str, dict[int, list[tuple[float, float]]]] = {}
     for row in iter_csv(path):
         if row["token_id"] in wanted:
-            hz = float(row["hz"]) if row["hz"] else math.nan
-            points.setdefault(row["token_id"], {}).setdefault(int(row["formant"]), []).append((float(row["time"]), hz))
+            for k, t, hz, _ in read_track_points(row):
+                points.setdefault(row["token_id"], {}).setdefault(k, []).append((t, hz))
     return {
         tid: {k: (np.array([t for t, _ in v]), np.array([h for _, h in v])) for k, v in by_k.items()}
         for tid, by_k in points.items()
