@@ -13,8 +13,10 @@ from rich.table import Table
 from .choices import Arch, CamMethod, GroupBy, Precision, Task, check_vowels
 from .common import (
     config_option,
+    dask_option,
     device_option,
     handle_errors,
+    maybe_cluster,
     out,
     output_overrides,
     resolve_settings,
@@ -105,6 +107,7 @@ def analyze_command(
         help="CSV speaker,group[,ceiling]; other columns go to tokens.csv.",
     ),
     jobs: Optional[int] = setting("extract.jobs", "--jobs", "-j", min=1, help="Extraction processes."),
+    dask: Optional[str] = dask_option(),
     device: str = device_option(),
     track_step: Optional[float] = track_step_option(),
     points: Optional[str] = points_option(),
@@ -136,13 +139,22 @@ def analyze_command(
     from ..pipeline import analyze
 
     settings = settings.with_overrides(output_overrides(track_step, points, carry_tier))
-    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun: rank 0 shows progress and the summary
-        analyze(corpus, out_dir, textgrids, settings, model=model, device=device, force=force)
-        return
-    with rich_progress() as progress:
-        summary = analyze(
-            corpus, out_dir, textgrids, settings, model=model, device=device, force=force, progress=progress
-        )
+    with maybe_cluster(dask) as runner:
+        if int(os.environ.get("RANK", "0")) != 0:  # under torchrun: rank 0 shows progress and the summary
+            analyze(corpus, out_dir, textgrids, settings, model=model, device=device, force=force, runner=runner)
+            return
+        with rich_progress() as progress:
+            summary = analyze(
+                corpus,
+                out_dir,
+                textgrids,
+                settings,
+                model=model,
+                device=device,
+                force=force,
+                progress=progress,
+                runner=runner,
+            )
     print_extract_summary(summary.extract)
     print_analyze_summary(summary)
 
