@@ -126,13 +126,11 @@ def dask_option() -> Any:
 def maybe_cluster(address: str | None) -> Iterator[Any]:
     """The Dask runner for ``--dask`` (its client closed on leaving), or None without it: the library then uses
     its local processes. Nothing Dask is imported without an address."""
-    if not address:
-        yield None
-        return
-    from ..parallel import open_runner
+    from ..parallel import dask_or_local
 
-    with open_runner(dask=address) as runner:
-        console.print(f"extracting on {escape(runner.name)}", highlight=False)
+    with dask_or_local(address) as runner:
+        if runner is not None:
+            console.print(f"extracting on {escape(runner.name)}", highlight=False)
         yield runner
 
 

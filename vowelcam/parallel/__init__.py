@@ -15,7 +15,16 @@ from contextlib import contextmanager
 from .runners import InProcess, ProcessPool, Runner, local_runner
 from .tasks import TaskLost, run_tasks
 
-__all__ = ["InProcess", "ProcessPool", "Runner", "TaskLost", "local_runner", "open_runner", "run_tasks"]
+__all__ = [
+    "InProcess",
+    "ProcessPool",
+    "Runner",
+    "TaskLost",
+    "dask_or_local",
+    "local_runner",
+    "open_runner",
+    "run_tasks",
+]
 
 
 @contextmanager
@@ -30,4 +39,15 @@ def open_runner(jobs: int = 1, dask: str | None = None) -> Iterator[Runner]:
     else:
         runner = local_runner(jobs)
     with runner:
+        yield runner
+
+
+@contextmanager
+def dask_or_local(dask: str | None) -> Iterator[Runner | None]:
+    """A Dask runner for ``dask`` (closed on leaving), or None without an address: extraction then uses its
+    default, ``settings.extract.jobs`` local processes."""
+    if not dask:
+        yield None
+        return
+    with open_runner(dask=dask) as runner:
         yield runner
