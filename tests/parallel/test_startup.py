@@ -30,3 +30,19 @@ def test_no_dask_import_without_the_flag(tmp_path):
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "run" / "tokens.csv").exists()  # the extraction really ran
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
+def test_dask_flag_without_the_extra_is_one_line(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from vowelcam.cli import app
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # an import of it fails, as without the extra
+    write_pair(tmp_path / "corpus", "utt", ["IY1"])
+    args = ["extract", str(tmp_path / "corpus"), "--out", str(tmp_path / "run"), "--dask", "tcp://127.0.0.1:8786"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "error: --dask needs Dask's distributed scheduler: pip install 'vowelcam[cluster]'"
+    ]
+    assert not (tmp_path / "run").exists()

@@ -9,6 +9,7 @@ runner then submits it ``retries`` more times before the caller records it as lo
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Callable
@@ -37,7 +38,7 @@ def _client(address: str) -> Any:
     where = {"address": address} if is_url else {"scheduler_file": address}
     try:
         return Client(**where, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as exc:
+    except (OSError, TimeoutError, asyncio.TimeoutError, ValueError) as exc:  # asyncio's is its own on 3.10
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise ConfigError(f"cannot reach the Dask scheduler at {address}: {reason}") from None
 
