@@ -131,7 +131,9 @@ def extract(
     mine = [c for c in todo if c.index % share.world == share.rank]
     if share.world > 1:
         log.info("rank %d of %d extracts %d of the %d chunks to do", share.rank, share.world, len(mine), len(todo))
-    runner_context = nullcontext(runner) if runner else local_runner(settings.extract.jobs if len(mine) > 1 else 1)
+    runner_context = (
+        nullcontext(runner) if runner is not None else local_runner(settings.extract.jobs if len(mine) > 1 else 1)
+    )
     with runner_context as chosen:
         for chunk in _run_chunks(mine, settings, resolver, run, chosen, columns):
             done = min(done + len(chunk.pairs) * share.world, len(found.pairs))
