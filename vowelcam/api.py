@@ -75,16 +75,20 @@ def extract(
     settings: Settings | None = None,
     force: bool = False,
     progress: ProgressCallback | None = None,
+    dask: str | None = None,
     **options: Any,
 ) -> ExtractSummary:
     """``vowelcam extract``: measure every vowel of ``corpus`` and store its spectrogram in the run directory
     ``out`` (tokens.csv, problems.csv, spectrograms/, config.toml). Options: fields of the corpus, labels,
     measure, spectrogram and extract sections, e.g. ``stress="primary"``, ``include_unvoiced=False``, ``jobs=2``.
+    ``dask``: a Dask scheduler (``tcp://host:port`` or a scheduler file) to measure on, as ``--dask``.
     """
     from .extract import extract as run_extract
+    from .parallel import dask_or_local
 
     resolved = settings_for(EXTRACT_SECTIONS, config, settings, **options)
-    return run_extract(corpus, out, textgrids, resolved, progress=progress, force=force)
+    with dask_or_local(dask) as runner:
+        return run_extract(corpus, out, textgrids, resolved, progress=progress, force=force, runner=runner)
 
 
 def train(
@@ -145,15 +149,21 @@ def analyze(
     device: str = "auto",
     force: bool = False,
     progress: ProgressCallback | None = None,
+    dask: str | None = None,
     **options: Any,
 ) -> AnalyzeSummary:
     """``vowelcam analyze``: extract -> train (or ``model``) -> CAMs -> report in the run directory ``out``,
     skipping stages that are up to date. Options: a field of any section (``epochs=5``) or a section as a dict
-    (``cam={"method": "hirescam"}``); names shared by sections (``seed``, ``batch_size``) need the dict."""
+    (``cam={"method": "hirescam"}``); names shared by sections (``seed``, ``batch_size``) need the dict.
+    ``dask``: a Dask scheduler to extract on, as ``--dask``."""
+    from .parallel import dask_or_local
     from .pipeline import analyze as run_analyze
 
     resolved = settings_for(ALL_SECTIONS, config, settings, **options)
-    return run_analyze(corpus, out, textgrids, resolved, model=model, device=device, force=force, progress=progress)
+    with dask_or_local(dask) as runner:
+        return run_analyze(
+            corpus, out, textgrids, resolved, model=model, device=device, force=force, progress=progress, runner=runner
+        )
 
 
 def classify(

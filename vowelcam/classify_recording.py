@@ -28,7 +28,7 @@ from .corpus.labels import UNVOICED, detect_convention
 from .corpus.textgrid_write import interval_tier, point_tier, write_textgrid
 from .corpus.textgrids import TextGrid, read_textgrid
 from .corpus.tiers import find_tier_groups
-from .errors import AudioError, ConfigError
+from .errors import AudioError, ConfigError, ModelError
 from .learn.familiarity import unfamiliar_input
 from .learn.model_file import LAST_MODEL, config_dir, last_model, remember_model, resolve_model_path
 from .learn.models import ModelInfo, load_model

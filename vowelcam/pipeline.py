@@ -25,6 +25,7 @@ from . import rundir
 from .config import Settings, save_settings
 from .errors import RunDirError
 from .extract import ChunkShare, ExtractSummary, extract
+from .parallel import Runner
 from .progress import ProgressCallback, report
 from .rundir import RunDir
 
@@ -59,15 +60,19 @@ def analyze(
     device: str = "auto",
     force: bool = False,
     progress: ProgressCallback | None = None,
+    runner: Runner | None = None,
 ) -> AnalyzeSummary:
-    """Run every stage from a corpus to the PDF report in the run directory ``out``."""
+    """Run every stage from a corpus to the PDF report in the run directory ``out``; extraction's chunks are
+    measured on ``runner`` (default: ``settings.extract.jobs`` local processes; see :mod:`vowelcam.parallel`)."""
     settings = settings or Settings()
     run = RunDir(out)  # created by extract once the corpus is known to hold pairs
     summary = AnalyzeSummary(run.root)
     with _ranks(device) as share:
         progress = progress if share.is_main else None
         stamps = _read_stamps(run)
-        summary.extract = extract(corpus, out, textgrids, settings, progress=progress, force=force, share=share)
+        summary.extract = extract(
+            corpus, out, textgrids, settings, progress=progress, force=force, share=share, runner=runner
+        )
         upstream = _file_digest(run.path(rundir.TOKENS))
         for name, config, outputs, action, every_rank in _steps(run, settings, model, device, progress):
             key = _fingerprint(config, upstream)

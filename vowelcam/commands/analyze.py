@@ -14,8 +14,10 @@ from .choices import Arch, CamMethod, GroupBy, Precision, Task, check_vowels
 from .common import (
     config_option,
     console,
+    dask_option,
     device_option,
     handle_errors,
+    maybe_cluster,
     out,
     output_overrides,
     resolve_settings,
@@ -109,6 +111,7 @@ def analyze_command(
         help="CSV speaker,group[,ceiling]; other columns go to tokens.csv.",
     ),
     jobs: Optional[int] = setting("extract.jobs", "--jobs", "-j", min=1, help="Extraction processes."),
+    dask: Optional[str] = dask_option(),
     device: str = device_option(),
     track_step: Optional[float] = track_step_option(),
     points: Optional[str] = points_option(),
@@ -144,13 +147,22 @@ def analyze_command(
     from ..pipeline import analyze
 
     settings = settings.with_overrides(output_overrides(track_step, points, carry_tier))
-    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun: rank 0 shows progress and the summary
-        analyze(corpus, out_dir, textgrids, settings, model=model, device=device, force=force)
-        return
-    with rich_progress() as progress:
-        summary = analyze(
-            corpus, out_dir, textgrids, settings, model=model, device=device, force=force, progress=progress
-        )
+    with maybe_cluster(dask) as runner:
+        if int(os.environ.get("RANK", "0")) != 0:  # under torchrun: rank 0 shows progress and the summary
+            analyze(corpus, out_dir, textgrids, settings, model=model, device=device, force=force, runner=runner)
+            return
+        with rich_progress() as progress:
+            summary = analyze(
+                corpus,
+                out_dir,
+                textgrids,
+                settings,
+                model=model,
+                device=device,
+                force=force,
+                progress=progress,
+                runner=runner,
+            )
     print_extract_summary(summary.extract)
     used = model if model is not None else summary.run_dir / "model" / "model.pt"
     remembered = used if used.is_file() else None

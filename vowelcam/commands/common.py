@@ -121,6 +121,31 @@ def config_option() -> Any:
     )
 
 
+def dask_option() -> Any:
+    """``--dask ADDRESS``: extract on a Dask cluster (``$VOWELCAM_DASK`` when the flag is absent)."""
+    return typer.Option(
+        None,
+        "--dask",
+        envvar="VOWELCAM_DASK",
+        show_envvar=True,
+        metavar="ADDRESS",
+        help="Extract on a Dask cluster: its scheduler (tcp://host:port) or scheduler file; the workers must see"
+        " the corpus at the same path. Needs pip install 'vowelcam[cluster]'.",
+    )
+
+
+@contextmanager
+def maybe_cluster(address: str | None) -> Iterator[Any]:
+    """The Dask runner for ``--dask`` (its client closed on leaving), or None without it: the library then uses
+    its local processes. Nothing Dask is imported without an address."""
+    from ..parallel import dask_or_local
+
+    with dask_or_local(address) as runner:
+        if runner is not None:
+            console.print(f"extracting on {escape(runner.name)}", highlight=False)
+        yield runner
+
+
 def device_option() -> Any:
     """``--device``: where torch runs."""
     return typer.Option(

@@ -13,7 +13,9 @@ from .choices import SpeakerFrom, Stress, check_convention, check_vowels
 from .common import (
     config_option,
     console,
+    dask_option,
     handle_errors,
+    maybe_cluster,
     out,
     output_overrides,
     resolve_settings,
@@ -122,6 +124,7 @@ def extract_command(
         "spectrogram.max_freq", "--max-freq", min=0, help="Store spectrograms up to this Hz (0 = full band)."
     ),
     jobs: Optional[int] = setting("extract.jobs", "--jobs", "-j", min=1, help="Worker processes."),
+    dask: Optional[str] = dask_option(),
     track_step: Optional[float] = track_step_option(),
     points: Optional[str] = points_option(),
     carry_tier: Optional[list[str]] = carry_tier_option(),
@@ -151,8 +154,8 @@ def extract_command(
     from ..extract import extract
 
     settings = settings.with_overrides(output_overrides(track_step, points, carry_tier))
-    with rich_progress() as progress:
-        summary = extract(corpus, out_dir, textgrids, settings, progress=progress, force=force)
+    with maybe_cluster(dask) as runner, rich_progress() as progress:
+        summary = extract(corpus, out_dir, textgrids, settings, progress=progress, force=force, runner=runner)
     print_summary(summary)
 
 

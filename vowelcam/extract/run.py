@@ -1,11 +1,12 @@
 """``vowelcam extract``: corpus -> run directory (tokens.csv, problems.csv, spectrograms/, config.toml).
 
-Files are processed in chunks; each chunk writes its spectrogram shard, token rows and problems atomically and
-then a marker holding a signature of its inputs and settings. A re-run skips chunks whose marker matches, so an
-interrupted extraction resumes and an unchanged corpus costs only the discovery. ``jobs`` processes work on
-chunks in parallel; memory per process is one chunk, whatever the corpus size. Under ``torchrun`` (see
-:class:`ChunkShare`) each rank, on any machine sharing the run directory, takes every ``world``-th chunk and rank 0
-merges once all are done.
+Files are processed in chunks (:mod:`.chunk`); each chunk's spectrogram shard, token rows and problems are
+written atomically, then a marker holding a signature of its inputs and settings. A re-run skips chunks whose
+marker matches, so an interrupted extraction resumes and an unchanged corpus costs only the discovery. Chunks are
+measured on a :class:`~vowelcam.parallel.Runner` (``jobs`` local processes, or a Dask cluster) and written by this
+process as they arrive, a bounded number in flight: memory per process is a few chunks, whatever the corpus size.
+Under ``torchrun`` (see :class:`ChunkShare`) each rank, on any machine sharing the run directory, takes every
+``world``-th chunk and rank 0 merges once all are done.
 """
 
 from __future__ import annotations
@@ -15,44 +16,36 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
 
-import numpy as np
-
 from .. import rundir
-from .. import tokens as token_table
 from ..acoustics.features import geometry
-from ..acoustics.store import write_axes, write_shard
+from ..acoustics.store import write_axes
 from ..config import Settings, save_settings
 from ..corpus.discover import Pair, discover
 from ..corpus.speakers import SpeakerResolver
-from ..errors import ConfigError, VowelcamError
-from ..measure.extra_outputs import merge_outputs, normalised_tokens, write_chunk_tracks
+from ..errors import VowelcamError
+from ..measure.extra_outputs import merge_outputs, normalised_tokens
+from ..parallel import Runner, TaskLost, local_runner, run_tasks
 from ..progress import ProgressCallback, report
 from ..rundir import PROBLEM_COLUMNS, RunDir, iter_csv, read_csv, write_csv
 from . import notes
-from .groups import estimate_groups
-from .one_file import ChunkContext, FilePlan, FileResult, measure_file, plan_file
+from .chunk import (
+    CHUNK_DIR,
+    SPEAKER_COLUMNS,
+    Chunk,
+    lost_chunk,
+    measure_chunk,
+    read_marker,
+    token_columns,
+    write_chunk,
+)
 
 log = logging.getLogger(__name__)
-CHUNK_DIR = "spectrograms/chunks"
 SPEAKERS = "speakers.csv"
-SPEAKER_COLUMNS = [
-    "speaker",
-    "group",
-    "source",
-    "median_f0",
-    "n_tokens",
-    "median_f1",
-    "median_f2",
-    "median_f3",
-    "formant_spacing_hz",
-    "vtl_cm",
-    "posterior",
-]
 
 
 class NoTokensError(VowelcamError):
@@ -107,8 +100,12 @@ def extract(
     progress: ProgressCallback | None = None,
     force: bool = False,
     share: ChunkShare | None = None,
+    runner: Runner | None = None,
 ) -> ExtractSummary:
-    """Extract every token of ``corpus`` into the run directory ``out`` and return a summary."""
+    """Extract every token of ``corpus`` into the run directory ``out`` and return a summary.
+
+    Chunks are measured on ``runner`` (see :mod:`vowelcam.parallel`; default: ``settings.extract.jobs`` local
+    processes) and written here, so every runner leaves the same bytes. Progress counts recordings."""
     settings = settings or Settings()
     share = share or ChunkShare()
     progress = progress if share.is_main else None
@@ -126,25 +123,24 @@ def extract(
         )
     run = RunDir(out).create()  # only once the corpus is known to hold pairs: a typo leaves no empty run dir
     rundir.record_sources(run.root, corpus, textgrids)  # for export-textgrids
-    chunks = _chunks(found.pairs, settings.extract.chunk_files)
-    signatures = [_signature(chunk, settings) for chunk in chunks]
-    todo = [i for i, sig in enumerate(signatures) if force or _marker(run, i) != sig]
+    chunks = [Chunk(i, pairs, _signature(pairs, settings)) for i, pairs in enumerate(_chunks(found.pairs, settings))]
+    todo = [c for c in chunks if force or read_marker(run, c.index) != c.signature]
     summary = ExtractSummary(run.root, found.n_audio, found.n_labels, len(found.pairs))
     summary.n_chunks_skipped = len(chunks) - len(todo)
     geo = geometry(settings.spectrogram)
     write_axes(run.path(rundir.SPECTROGRAMS), settings.spectrogram, geo.freqs_hz, geo.times_s)
-    report(progress, "extract", summary.n_chunks_skipped, len(chunks), "chunks")
-    mine = [i for i in todo if i % share.world == share.rank]
+    done = len(found.pairs) - sum(len(c.pairs) for c in todo)
+    report(progress, "extract", done, len(found.pairs), "recordings")
+    mine = [c for c in todo if c.index % share.world == share.rank]
     if share.world > 1:
         log.info("rank %d of %d extracts %d of the %d chunks to do", share.rank, share.world, len(mine), len(todo))
-    for done, index in enumerate(_run_chunks(chunks, mine, signatures, settings, resolver, run), start=1):
-        report(
-            progress,
-            "extract",
-            min(summary.n_chunks_skipped + done * share.world, len(chunks)),
-            len(chunks),
-            f"chunk {index}",
-        )
+    runner_context = (
+        nullcontext(runner) if runner is not None else local_runner(settings.extract.jobs if len(mine) > 1 else 1)
+    )
+    with runner_context as chosen:
+        for chunk in _run_chunks(mine, settings, resolver, run, chosen, columns):
+            done = min(done + len(chunk.pairs) * share.world, len(found.pairs))
+            report(progress, "extract", done, len(found.pairs), f"chunk {chunk.index}")
     summary.n_chunks_done = len(todo)
     share.wait()  # every rank's chunks are written
     if share.is_main:
@@ -162,20 +158,8 @@ def extract(
     return summary
 
 
-def token_columns(settings: Settings, resolver: SpeakerResolver) -> list[str]:
-    """tokens.csv's columns: the documented ones, the settings' extra ones (DCT, points, carried tiers), then the
-    speaker map's pass-through columns."""
-    base = token_table.token_columns(settings)
-    clash = [c for c in resolver.extra_columns if c in base]
-    if clash:
-        raise ConfigError(
-            f"speaker group map: column(s) {', '.join(clash)} would overwrite tokens.csv columns; rename them"
-        )
-    return base + list(resolver.extra_columns)
-
-
-def _chunks(pairs: list[Pair], size: int) -> list[list[Pair]]:
-    size = max(1, size)
+def _chunks(pairs: list[Pair], settings: Settings) -> list[list[Pair]]:
+    size = max(1, settings.extract.chunk_files)
     return [pairs[i : i + size] for i in range(0, len(pairs), size)]
 
 
@@ -193,60 +177,18 @@ def _signature(chunk: list[Pair], settings: Settings) -> str:
     return h.hexdigest()
 
 
-def _marker_path(run: RunDir, index: int) -> Path:
-    return run.path(CHUNK_DIR) / f"chunk-{index:05d}.json"
-
-
-def _marker(run: RunDir, index: int) -> str | None:
-    try:
-        return json.loads(_marker_path(run, index).read_text())["signature"]
-    except (OSError, ValueError, KeyError):
-        return None
-
-
-def _run_chunks(chunks, todo, signatures, settings, resolver, run) -> Iterator[int]:
-    jobs = [(i, chunks[i], signatures[i], settings, resolver, str(run.root)) for i in todo]
-    if settings.extract.jobs <= 1 or len(jobs) <= 1:
-        for job in jobs:
-            yield _do_chunk(*job)
-        return
-    with ProcessPoolExecutor(max_workers=settings.extract.jobs) as pool:
-        futures = [pool.submit(_do_chunk, *job) for job in jobs]
-        for future in futures:
-            yield future.result()
-
-
-def _do_chunk(
-    index: int, chunk: list[Pair], signature: str, settings: Settings, resolver: SpeakerResolver, root: str
-) -> int:
-    """Extract one chunk and write its shard, rows, problems and marker (marker last)."""
-    run = RunDir(root)
-    geo = geometry(settings.spectrogram)
-    rows, specs, problems, tracks = [], [], [], []
-    plans = [plan_file(pair, settings) for pair in chunk]
-    known_f0: dict = {}
-    estimates = estimate_groups([p for p in plans if isinstance(p, FilePlan)], settings, resolver, known_f0)
-    groups = {speaker: e.group for speaker, e in estimates.items() if e.group}
-    context = ChunkContext(settings, resolver, geo, groups, known_f0)
-    for plan in plans:
-        result = plan if isinstance(plan, FileResult) else measure_file(plan, context)
-        for offset, row in enumerate(result.rows):
-            row.update(spec_shard=index, spec_row=len(specs) + offset)
-        rows.extend(result.rows)
-        specs.extend(result.specs)
-        tracks.extend(result.tracks)
-        problems.extend(p.as_row() for p in result.problems)
-    stack = np.stack(specs) if specs else np.zeros((0, len(geo.freqs_hz), len(geo.times_s)), settings.spectrogram.dtype)
-    write_shard(run.path(rundir.SPECTROGRAMS), index, stack)
-    chunk_dir = run.path(CHUNK_DIR)
-    write_csv(chunk_dir / f"tokens-{index:05d}.csv", rows, token_columns(settings, resolver))
-    write_chunk_tracks(chunk_dir, index, tracks, settings)
-    write_csv(chunk_dir / f"problems-{index:05d}.csv", problems, PROBLEM_COLUMNS)
-    write_csv(chunk_dir / f"speakers-{index:05d}.csv", [vars(e) for e in estimates.values()], SPEAKER_COLUMNS)
-    rundir.atomic_write_text(
-        _marker_path(run, index), json.dumps({"signature": signature, "files": len(chunk), "tokens": len(rows)})
-    )
-    return index
+def _run_chunks(
+    chunks: list[Chunk], settings: Settings, resolver: SpeakerResolver, run: RunDir, runner: Runner, columns: list[str]
+) -> Iterator[Chunk]:
+    """Measure the chunks on ``runner`` and write each one here as it arrives (in the order they finish); a chunk
+    whose worker died on every try is written as one problem per recording. Yields each chunk once written."""
+    tasks = [(chunk, settings, resolver) for chunk in chunks]
+    for i, output in run_tasks(runner, measure_chunk, tasks):
+        if isinstance(output, TaskLost):
+            log.warning("chunk %d given up after %d tries (%s)", chunks[i].index, output.tries, output.error)
+            output = lost_chunk(chunks[i], settings, output.tries, output.error)
+        write_chunk(run, chunks[i], output, settings, columns)
+        yield chunks[i]
 
 
 def _remove_stale(run: RunDir, n_chunks: int) -> None:
