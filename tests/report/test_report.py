@@ -141,6 +141,7 @@ def test_page_one_answers_with_the_calibrated_verdicts(rendered):
     # the causal test beside each map verdict: F2 causal (slope against the F4 sham), F1 no more than the sham
     _assert_in_order(page, "F1", ["no effect beyond sham", "slope +0.020 vs F4 -0.050"])
     _assert_in_order(page, "F2", ["causal", "slope +0.310 vs F4 -0.050", "9 speakers", "p 0.002"])
+    _assert_in_order(page, "F2", ["support", "support in 2 of 3 training seeds"])  # replication over seeds
 
 
 def _assert_in_order(text: str, anchor: str, values: list[str]) -> None:

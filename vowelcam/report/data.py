@@ -77,6 +77,7 @@ class ReportData:
     verdicts: Optional[list[dict[str, str]]] = None  # verdicts.csv (calibrated verdicts per instrument)
     causal_summary: Optional[list[dict[str, str]]] = None
     causal_verdicts: Optional[list[dict[str, str]]] = None  # causal_verdicts.csv (moves against the F4 sham)
+    recurrence: Optional[list[dict[str, str]]] = None  # recurrence.csv (verdicts over training seeds)
     store: Optional[SpectrogramStore] = None
     missing: dict[str, str] = field(default_factory=dict)  # part -> why it is absent and what makes it
     by_id: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
@@ -104,6 +105,9 @@ def load_report_data(run_dir: str | Path) -> ReportData:
     data.verdicts = _optional_csv(data, "verdicts.csv", ["instrument", "vowel", "formant", "verdict"], "`vowelcam cam`")
     data.causal_summary = _optional_csv(data, "causal_summary.csv", ["test", "condition", "metric"], "`cam --causal`")
     data.causal_verdicts = _optional_csv(data, "causal_verdicts.csv", ["vowel", "formant", "verdict"], "`cam --causal`")
+    data.recurrence = _optional_csv(
+        data, "recurrence.csv", ["instrument", "vowel", "formant", "n_runs", "n_support"], "`cam --replicate-seeds`"
+    )
     data.model = _read_model_meta(data)
     data.cams = _read_cams(data)
     data.store = _read_store(data)

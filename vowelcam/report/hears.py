@@ -48,7 +48,12 @@ def hears_section(data: ReportData) -> Optional[dict[str, Any]]:
     return {
         "instrument": lead,
         "calibration": record.describe() if record else UNCALIBRATED,
-        "lines": [_line(f, rows, by_instrument, lead) | _causal_line(f, data.causal_verdicts) for f in FORMANTS],
+        "lines": [
+            _line(f, rows, by_instrument, lead)
+            | _causal_line(f, data.causal_verdicts)
+            | _recurs(lead, f, data.recurrence)
+            for f in FORMANTS
+        ],
         "has_causal_verdicts": bool(data.causal_verdicts),
         "vowels": _vowel_table(rows),
         "others": [
@@ -93,6 +98,16 @@ CAUSAL_PLAIN = {
     "no sham": "F4 was not moved (the sham): not tested",
     "not moved": "this formant was not moved",
 }
+
+
+def _recurs(instrument: str, formant: str, rows: Optional[Sequence[Mapping[str, str]]]) -> dict[str, Any]:
+    """How many runs (the run and its replicates over training seeds) support the formant over all vowels."""
+    row = next(
+        (r for r in rows or [] if (r["instrument"], r["vowel"], r["formant"]) == (instrument, "ALL", formant)), None
+    )
+    if row is None:
+        return {"recurs": ""}
+    return {"recurs": f"support in {row['n_support']} of {row['n_runs']} training seeds"}
 
 
 def _causal_line(formant: str, rows: Optional[Sequence[Mapping[str, str]]]) -> dict[str, Any]:
@@ -164,6 +179,18 @@ def _caveats(rows: Sequence[Mapping[str, str]], data: ReportData) -> list[str]:
             if blind == ["F1"]
             else f"No map instrument found an {'/'.join(blind)}-only cue in calibration; the causal test reads them."
         )
+    if data.recurrence is None:
+        out.append(
+            "Trained once: whether the verdicts recur over training seeds was not tested (cam --replicate-seeds)."
+        )
+    else:
+        lone = sorted(
+            f"{r['vowel']} {r['formant']}"
+            for r in data.recurrence
+            if r.get("verdict") == "support" and str(r.get("recurs")) != "1"
+        )
+        if lone:
+            out.append(f"Supported in this run but not in most training seeds: {', '.join(lone)}.")
     unlearned = sorted({r["vowel"] for r in rows if r["verdict"] == "not learned" and r["vowel"] != "ALL"})
     if unlearned:
         out.append(

