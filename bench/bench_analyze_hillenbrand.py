@@ -1,6 +1,11 @@
 """``vowelcam analyze`` end to end on Hillenbrand et al. (1995) men + women, with the default settings, timed per stage.
 
     python -m bench.bench_analyze_hillenbrand [--out /tmp/runs/analyze-h95] [--arch auto] [--precision auto]
+        [--causal] [--replicate-seeds 1,2]
+
+``--causal`` adds the causal formant test (resynthesis of up to 200 held-out vowels, with the F4 and notch shams)
+and ``--replicate-seeds`` trains the network again per seed; the result then also holds page 1's verdicts, the
+causal verdicts and the recurrence over seeds.
 
 The old CPU default (before issue 15) is ``--arch resnet18 --precision fp32``.
 
@@ -55,12 +60,19 @@ def main() -> None:
     parser.add_argument("--precision", default="auto", help="training precision (fp32 = the old default's)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--result", type=Path, default=None)
+    parser.add_argument("--causal", action="store_true", help="also run the causal formant test")
+    parser.add_argument("--replicate-seeds", default="", help="training seeds of the replicates, e.g. 1,2")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     torch.set_num_threads(args.threads)
     shutil.rmtree(args.out, ignore_errors=True)
+    cam = {"causal": args.causal, "causal_corpus": str(DATA), "replicate_seeds": args.replicate_seeds}
     settings = Settings().with_overrides(
-        {"corpus": {"speaker_pattern": "hillenbrand"}, "train": {"arch": args.arch, "precision": args.precision}}
+        {
+            "corpus": {"speaker_pattern": "hillenbrand"},
+            "train": {"arch": args.arch, "precision": args.precision},
+            "cam": cam if args.causal or args.replicate_seeds else {},
+        }
     )
     clock = StageClock()
     started = time.perf_counter()
@@ -87,14 +99,29 @@ def main() -> None:
             "hz_per_row": getattr(train, "hz_per_row", None),
         },
         "pdf": str(summary.pdf) if summary.pdf else None,
+        "verdicts": _table(args.out / "verdicts.csv", ("instrument", "vowel", "formant", "verdict", "n_speakers")),
+        "causal_verdicts": _table(
+            args.out / "causal_verdicts.csv",
+            ("vowel", "formant", "verdict", "slope", "sham_f4", "p_holm", "n_speakers"),
+        ),
+        "recurrence": _table(args.out / "recurrence.csv", ("instrument", "vowel", "formant", "n_support", "n_runs")),
         "threads": torch.get_num_threads(),
         "cpu": platform.processor() or platform.machine(),
         "device": "cpu",
     }
-    suffix = "" if args.arch == "auto" else f"_{args.arch}"
+    suffix = ("" if args.arch == "auto" else f"_{args.arch}") + ("_causal" if args.causal else "")
     out = args.result or REPO / "bench" / "results" / f"analyze_hillenbrand{suffix}.json"
     out.write_text(json.dumps(record, indent=2))
     print(json.dumps(record, indent=2))
+
+
+def _table(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]] | None:
+    """The ``ALL`` rows of a run's CSV table (only ``columns``), or None when the run has no such file."""
+    from vowelcam.rundir import read_csv
+
+    if not path.exists():
+        return None
+    return [{c: r.get(c, "") for c in columns} for r in read_csv(path) if r.get("vowel") == "ALL"]
 
 
 if __name__ == "__main__":
