@@ -102,7 +102,7 @@ def main() -> None:
         "verdicts": _table(args.out / "verdicts.csv", ("instrument", "vowel", "formant", "verdict", "n_speakers")),
         "causal_verdicts": _table(
             args.out / "causal_verdicts.csv",
-            ("vowel", "formant", "verdict", "slope", "sham_f4", "p_holm", "n_speakers"),
+            ("vowel", "formant", "verdict", "share", "sham_share", "p_holm", "n_speakers"),
         ),
         "recurrence": _table(args.out / "recurrence.csv", ("instrument", "vowel", "formant", "n_support", "n_runs")),
         "threads": torch.get_num_threads(),

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from bench.lib.paths import RESULTS
 from vowelcam.corpus.published_formants import load_reference
-from vowelcam.explain.evidence.causal_verdicts import CAUSAL, CAUSAL_VERDICTS, causal_verdicts
+from vowelcam.explain.evidence.causal_verdicts import CAUSAL, causal_verdicts
 from vowelcam.explain.readings.calibration import outcome
 from vowelcam.rundir import read_csv
 
@@ -43,19 +43,24 @@ def run_one(run: Path, corpus: Path, max_tokens: int) -> float:
     return time.perf_counter() - began
 
 
-def pretend_verdicts(run: Path) -> list[str]:
-    """Causal cells of ``run`` read with each token's F1-F3 replaced by the Hillenbrand mean of its class and
-    group (the no-cue corpora's sceptic pass, see the module docstring)."""
-    reference = load_reference("h95")
-    tokens = []
-    for token in read_csv(run / "tokens.csv"):
-        ref = reference.get((token["phone"], token["group"])) or {}
-        tokens.append({**token, **{f"f{k}_50": ref.get(f"f{k}_mean", "") for k in (1, 2, 3)}})
+def read_verdicts(run: Path, pretend: bool = False) -> list[dict]:
+    """The causal verdicts of ``run``'s causal.csv; with ``pretend`` each token's F1-F3 replaced by the Hillenbrand
+    mean of its class and group first (the no-cue corpora's sceptic pass, see the module docstring)."""
+    tokens = read_csv(run / "tokens.csv")
+    if pretend:
+        reference = load_reference("h95")
+        for token in tokens:
+            ref = reference.get((token["phone"], token["group"])) or {}
+            token.update({f"f{k}_50": ref.get(f"f{k}_mean", "") for k in (1, 2, 3)})
     preds = {p["token_id"]: p for p in read_csv(run / "predictions.csv")}
     rows = read_csv(run / "causal.csv")
     truth = {r["token_id"]: preds[r["token_id"]]["true"] for r in rows}
     labels = sorted({p["true"] for p in preds.values()})
-    verdicts = causal_verdicts(rows, truth, tokens, labels)
+    return causal_verdicts(rows, truth, tokens, labels)
+
+
+def called(verdicts: list[dict]) -> list[str]:
+    """The cells called causal."""
     return [f"{r['vowel']} {r['formant']}" for r in verdicts if r["verdict"] == CAUSAL]
 
 
@@ -65,7 +70,7 @@ def main() -> None:
     parser.add_argument("--cues", default="f1,f2,f3,duration,f0")
     parser.add_argument("--seeds", default="101,202,303")
     parser.add_argument("--max-tokens", type=int, default=120)
-    parser.add_argument("--reuse", action="store_true", help="Read causal_verdicts.csv where it already exists.")
+    parser.add_argument("--reuse", action="store_true", help="Read causal.csv where it already exists.")
     parser.add_argument("--out", type=Path, default=RESULTS / "causal_calibration.json")
     args = parser.parse_args()
     rows = []
@@ -75,24 +80,27 @@ def main() -> None:
             if not run.is_dir():
                 print(f"skip {run}: not there", file=sys.stderr)
                 continue
-            done = args.reuse and (run / CAUSAL_VERDICTS).exists()
+            done = args.reuse and (run / "causal.csv").exists()
             seconds = 0.0 if done else run_one(run, corpus, args.max_tokens)
-            verdicts = read_csv(run / CAUSAL_VERDICTS)
-            called = [f"{r['vowel']} {r['formant']}" for r in verdicts if r["verdict"] == CAUSAL]
+            verdicts = read_verdicts(run)
+            cells = called(verdicts)
+            pretend = read_verdicts(run, pretend=True) if cue in ("duration", "f0") else None
             n_tokens = len({r["token_id"] for r in read_csv(run / "causal.csv") if not r["problem"]})
             rows.append(
                 {
                     "cue": cue,
                     "seed": seed,
-                    "causal": called,
-                    "outcome": outcome(cue, called),
+                    "causal": cells,
+                    "outcome": outcome(cue, cells),
+                    "shares": {f"{r['vowel']} {r['formant']}": _round(r["share"]) for r in verdicts},
                     "tokens": n_tokens,
                     "verdicts": {f"{r['vowel']} {r['formant']}": r["verdict"] for r in verdicts},
-                    "pretend_causal": pretend_verdicts(run) if cue in ("duration", "f0") else None,
+                    "pretend_causal": called(pretend) if pretend is not None else None,
+                    "pretend_shares": {f"{r['vowel']} {r['formant']}": _round(r["share"]) for r in pretend or []},
                     "seconds": round(seconds, 1),
                 }
             )
-            print(cue, seed, rows[-1]["outcome"], called, file=sys.stderr)
+            print(cue, seed, rows[-1]["outcome"], cells, rows[-1]["pretend_causal"], file=sys.stderr)
     summary = {
         "hits": sum(r["outcome"] == "hit" for r in rows),
         "formant_runs": sum(r["cue"] in ("f1", "f2", "f3") for r in rows),
@@ -104,6 +112,10 @@ def main() -> None:
     result = {"what": f"causal verdicts ({CAUSAL}) on single-cue calibration runs", "summary": summary, "rows": rows}
     args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     print(json.dumps(summary))
+
+
+def _round(value: float) -> float | None:
+    return round(float(value), 3) if value == value else None
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from vowelcam.explain.evidence.causal_verdicts import (
     NOT_LEARNED,
     causal_verdicts,
     orientation,
-    oriented_slope,
+    oriented_effect,
 )
 
 FORMANTS = {"AH": (600.0, 1100.0, 2500.0, 3500.0), "ER": (520.0, 1500.0, 1900.0, 3500.0)}
@@ -37,6 +37,7 @@ def _rows(effect, n_speakers=10, per_class=3, seed=0, decide=lambda vowel, rng: 
                 tokens[-1].update({f"f{k}_50": f[k - 1] * rng.uniform(0.97, 1.03) for k in (1, 2, 3)})
                 base = {"token_id": token, "speaker": f"s{s}", "file": f"s{s}_{i}.wav", "group": "men", "problem": ""}
                 rows.append({**base, "manipulation": "none", "formant": 0, "shift_bark": 0.0, "d_logodds_true": 0.0})
+                rows[-1]["logodds_true"] = 5.0  # the unmoved decision's margin
                 rows[-1].update(distortion_db=0.0, predicted=decide(vowel, rng), runner_up=other, changed=0)
                 for k, d in MOVES:
                     size = {1: 6.0, 2: 5.0, 3: 4.0, 4: 2.5}[k] * rng.uniform(0.8, 1.2)
@@ -76,8 +77,8 @@ def test_a_model_that_reads_a_global_tilt_is_caught_by_the_f4_sham():
 
     rows, truth, tokens = _rows(tilt)
     table = {(r["vowel"], r["formant"]): r for r in causal_verdicts(rows, truth, tokens, ["AH", "ER"])}
-    assert table[("AH", "F1")]["slope"] > 0.2  # AH's F1 lies above ER's: moved up is away, and raises it
-    assert abs(table[("AH", "F1")]["minus_f4"]) < 0.05  # ... exactly as much per dB as F4 moved up
+    assert table[("AH", "F1")]["share"] > 0.1  # AH's F1 lies above ER's: moved up is away, and raises it
+    assert abs(table[("AH", "F1")]["minus_sham"]) < 0.02  # ... exactly as much per dB as F4 moved up
     assert CAUSAL not in {r["verdict"] for r in table.values()}
 
 
@@ -97,13 +98,23 @@ def test_without_the_f4_sham_no_cell_is_tested():
     assert set(verdicts.values()) == {NO_SHAM}
 
 
-def test_orientation_and_slope():
+def test_a_small_but_consistent_dependence_is_not_enough():
+    """Moving F2 toward the competitor's lowers the decision in every token, but by 2 % of what a network deciding
+    by F2 alone would show: below the minimum share, not causal (a duration-only network's shares were <= 0.08)."""
+
+    def weak(vowel, k, shift, size, rng):
+        return 0.05 * _f2_reader(vowel, k, shift, size, rng) if k == 2 else rng.normal(0, 0.01)
+
+    assert CAUSAL not in _verdicts(*_rows(weak)).values()
+
+
+def test_orientation_and_oriented_effect():
     assert orientation(1100.0, 1500.0) == -1.0 and orientation(1500.0, 1100.0) == 1.0
     assert orientation(1000.0, 1020.0) == 0.0  # 2 %: below the difference limen, no direction
     renderings = [
         {"shift_bark": 1.0, "d_logodds_true": 1.0, "distortion_db": 5.0},
-        {"shift_bark": -1.0, "d_logodds_true": -2.0, "distortion_db": 5.0},
+        {"shift_bark": -1.0, "d_logodds_true": -2.0, "distortion_db": 3.0},
     ]
-    assert oriented_slope(renderings, 1.0) == pytest.approx(0.3)  # (1 - -2) / 10
-    assert oriented_slope(renderings, -1.0) == pytest.approx(-0.3)
-    assert np.isnan(oriented_slope(renderings[:1], 1.0))
+    assert oriented_effect(renderings, 1.0) == pytest.approx((1.5, 4.0))  # (1 - -2) / 2 per Bark; mean size
+    assert oriented_effect(renderings, -1.0)[0] == pytest.approx(-1.5)
+    assert np.isnan(oriented_effect(renderings[:1], 1.0)[0])

@@ -139,8 +139,8 @@ def test_page_one_answers_with_the_calibrated_verdicts(rendered):
     _assert_in_order(page, "F2", ["support", "where the competitor has its formant", "120 / 10", "0.004"])
     assert "Per vowel" in page and "Calibration" in page
     # the causal test beside each map verdict: F2 causal (slope against the F4 sham), F1 no more than the sham
-    _assert_in_order(page, "F1", ["no effect beyond sham", "slope +0.020 vs F4 -0.050"])
-    _assert_in_order(page, "F2", ["causal", "slope +0.310 vs F4 -0.050", "9 speakers", "p 0.002"])
+    _assert_in_order(page, "F1", ["no effect beyond sham", "share +0.02 vs F4 -0.05"])
+    _assert_in_order(page, "F2", ["causal", "share +0.31 vs F4 -0.05", "9 speakers", "p 0.002"])
     _assert_in_order(page, "F2", ["support", "support in 2 of 3 training seeds"])  # replication over seeds
 
 

@@ -91,7 +91,7 @@ def _line(formant: str, rows: Sequence[Mapping[str, str]], by_instrument: Mappin
 
 CAUSAL_PLAIN = {
     "causal": "moving it toward the competitor's lowers the decision, away raises it, beyond F4 moved alike",
-    "no effect beyond sham": "moving it changes the decision no more than moving F4 the same way",
+    "no effect beyond sham": "moving it carries the decision no further than F4 moved alike (plus a tenth)",
     "no contrast": "it does not differ between the vowels and their competitors",
     "too few speakers": "fewer than 8 speakers' tokens resynthesised: not tested",
     "not learned": "the model does not tell the vowels apart above chance",
@@ -117,8 +117,8 @@ def _causal_line(formant: str, rows: Optional[Sequence[Mapping[str, str]]]) -> d
     return {
         "causal": verdict,
         "causal_plain": CAUSAL_PLAIN.get(verdict, ""),
-        "causal_slope": as_float(row.get("slope")),
-        "causal_sham": as_float(row.get("sham_f4")),
+        "causal_share": as_float(row.get("share")),
+        "causal_sham": as_float(row.get("sham_share")),
         "causal_p": as_float(row.get("p_holm")),
         "causal_speakers": row.get("n_speakers", ""),
     }

@@ -226,6 +226,6 @@ def causal_verdicts_table() -> list[dict[str, Any]]:
             row = {c: "" for c in COLUMNS}
             row.update(vowel=vowel, formant=f"F{k}", n_speakers=9, unit="speaker", verdict=verdict)
             if k < 3:
-                row.update(slope=0.31 if k == 2 else 0.02, sham_f4=-0.05, p_holm=0.002 if k == 2 else 0.7)
+                row.update(share=0.31 if k == 2 else 0.02, sham_share=-0.05, p_holm=0.002 if k == 2 else 0.7)
             rows.append(row)
     return rows

@@ -1,28 +1,37 @@
-"""Causal verdicts: does moving a formant toward the competitor's lower the decision, beyond a sham move?
+"""Causal verdicts: does moving a formant toward the competitor's carry the decision a fair way, beyond a sham?
 
 Read from ``causal.csv`` (:mod:`.causal`). A network that uses formant Fk's contrast between a token's class and
 its competitor (the runner-up of the unmoved rendering) answers a move of Fk *toward* the competitor's Fk with a
-lower log-odds of the true class, and a move *away* with a higher one. Per token the **oriented slope** of Fk is
+lower log-odds of the true class and a move *away* with a higher one. Per correctly classified token:
 
-    (d_logodds(away) - d_logodds(toward)) / (distortion_db(away) + distortion_db(toward))
+- the **oriented effect** of Fk: (d_logodds(away) - d_logodds(toward)) / 2 per Bark moved, ``away``/``toward``
+  being the ``Fk+d``/``Fk-d`` renderings oriented by the sign of (class mean Fk - competitor mean Fk) over the run.
+  Any change that lowers the decision whichever way it goes (distortion, the resynthesis itself) cancels in it;
+- its **share**: the oriented effect over what a network deciding by Fk alone would show, ``2 m / D`` (the token's
+  log-odds ``m`` turned into the competitor's ``-m`` over the ``D`` Bark between the two class means), clipped to
+  [-2, 2]. The share puts formants with large and small contrasts, and networks of any confidence, on one scale;
+- the **sham**: F4 moved the same way (``F4+d``/``F4-d`` oriented by Fk's sign), its effect scaled to the
+  distortion of the Fk moves (``distortion_db``: F1, the strongest formant, changes more of the spectrogram per
+  Bark than F4) and taken as a share in the same way: what a move of that size and direction does where the
+  contrast does not lie (a network reading a global tilt gets the same from it).
 
-log-odds per dB of change in the model's input, ``away``/``toward`` being the ``Fk+d``/``Fk-d`` renderings
-oriented by the sign of (class mean Fk - competitor mean Fk) over the run. Two things cancel in it: any change
-that lowers the decision whichever way it goes (distortion, the resynthesis itself), and the size of the change
-(F1, the strongest formant, changes more of the spectrogram per Bark than F3). The **sham** is F4 moved the same
-way (``F4+d``/``F4-d`` oriented by Fk's sign): the same resynthesis and direction, on a formant the contrast does
-not rest on, so a network that reads a global tilt rather than Fk gets the same slope from it. The 1-Bark notches
-(``notchKL``) are reported beside it (``notch_per_db``, the mean |d_logodds| per dB) but do not gate: a notch
+A cell (a vowel, or ``ALL``, and Fk) is **causal** when the share exceeds the sham's by at least
+:data:`MIN_SHARE` (the formant carries at least a tenth of the decision its contrast could carry): speakers are
+the unit (the mean per speaker of share - sham - MIN_SHARE), a one-sided sign-flip test, Holm across the table, at
+least :data:`~vowelcam.explain.readings.speaker_tests.MIN_SPEAKERS` speakers, and only for vowels the model tells
+apart above chance (:mod:`vowelcam.explain.readings.learned`, on the unmoved renderings). Otherwise ``no effect
+beyond sham``, ``no contrast`` (Fk does not differ between the class and its competitor by
+:data:`~vowelcam.explain.readings.contrast_region.MIN_FORMANT_CONTRAST`: no move is toward it), ``too few
+speakers``, ``not learned``, ``no sham`` (keep ``F4+1,F4-1`` in ``cam.causal_manipulations``) or ``not moved``.
+The 1-Bark notches (``notchKL``) are reported (``notch_per_db``, mean |d_logodds| per dB) but do not gate: a notch
 between two close formants (F2 and F3 of /i/) cuts into them.
 
-A cell (a vowel, or ``ALL``, and Fk) is **causal** when the tokens' oriented slopes exceed the sham's: speakers are
-the unit (the mean difference per speaker), a one-sided sign-flip test, Holm across the table, at least
-:data:`~vowelcam.explain.readings.speaker_tests.MIN_SPEAKERS` speakers, and only for vowels the model tells apart
-above chance (:mod:`vowelcam.explain.readings.learned`, on the unmoved renderings). Otherwise ``no effect beyond
-sham``, ``no contrast`` (Fk does not differ between the class and its competitor by
-:data:`~vowelcam.explain.readings.contrast_region.MIN_FORMANT_CONTRAST`: no move can be toward it), ``too few
-speakers``, ``not learned``, ``no sham`` (F4 was not moved both ways: keep ``F4+1,F4-1`` in
-``cam.causal_manipulations``) or ``not moved`` (Fk was not moved both ways).
+Calibration (``bench/bench_causal_calibration.py``): on single-cue corpora the cue's formant is causal in 9 of 9
+runs and nothing is on duration- and F0-only corpora. Read as if their classes differed in F1-F3 like AH and ER,
+a duration-only network shows shares over all vowels of |0.12| or less; an F0-only one depends on F1's position
+(|share| 0.4-0.8: it reads F0 from the harmonics that F1 boosts), which this test reports as F1 carrying the
+decision where the sign matches. In natural
+speech such a dependence cannot be told from use of F1's contrast without a manipulation that holds the harmonics.
 
 ``toward_nearest``: of the Fk moves that changed the prediction, the share whose new prediction is the class
 nearest (in Bark, F1-F3, the run's means for the token's speaker group) to the formants measured on the moved
@@ -49,9 +58,11 @@ CAUSAL, NO_EFFECT, NO_CONTRAST = "causal", "no effect beyond sham", "no contrast
 TOO_FEW, NOT_LEARNED, NO_SHAM, NOT_MOVED = "too few speakers", "not learned", "no sham", "not moved"
 SHAM_FORMANT = 4
 FORMANTS = (1, 2, 3)
-MIN_DISTORTION_DB = 1e-3  # renderings that changed the input less than this have no defined slope
+MIN_DISTORTION_DB = 1e-3  # renderings that changed the input less than this define no effect per dB
+MIN_SHARE = 0.1  # the share of its contrast's effect a formant must carry beyond the sham's
+MAX_SHARE = 2.0  # shares are clipped to +-this (a token with a tiny margin would dominate its speaker's mean)
 COLUMNS = (
-    "vowel formant n_tokens n_speakers unit informedness p_learned slope sham_f4 minus_f4 p p_holm verdict "
+    "vowel formant n_tokens n_speakers unit informedness p_learned share sham_share minus_sham p p_holm verdict "
     "notch_per_db d_logodds distortion_db n_changed toward_nearest chance_nearest"
 ).split()
 
@@ -96,6 +107,7 @@ def _per_token(rows: Sequence[Mapping[str, Any]], truth: Mapping[str, str]) -> d
         entry["group"] = str(row.get("group") or "")
         if row["manipulation"] == "none":
             entry.update(predicted=str(row.get("predicted") or ""), runner_up=str(row.get("runner_up") or ""))
+            entry["margin"] = as_float(row.get("logodds_true"))
             continue
         entry["moves"].setdefault(_kind(row), []).append(row)
     return {t: e for t, e in out.items() if "predicted" in e}
@@ -118,30 +130,40 @@ def orientation(own: float, competitor: float) -> float:
     return float(np.sign(own - competitor)) if contrast >= MIN_FORMANT_CONTRAST else 0.0
 
 
-def oriented_slope(renderings: Sequence[Mapping[str, Any]], sign: float) -> float:
-    """Log-odds change per dB of a move away from the competitor minus one toward it (see the module docstring);
-    NaN unless the formant was moved both ways with a defined distortion."""
+def oriented_effect(renderings: Sequence[Mapping[str, Any]], sign: float) -> tuple[float, float]:
+    """(log-odds change per Bark of a move away from the competitor minus one toward it, halved; the moves' mean
+    distortion in dB). NaN unless the formant was moved both ways."""
     sides = {}
     for direction in (1.0, -1.0):
         part = [r for r in renderings if np.sign(as_float(r.get("shift_bark"))) == direction]
-        d = np.nanmean([as_float(r.get("d_logodds_true")) for r in part]) if part else math.nan
-        size = np.nanmean([as_float(r.get("distortion_db")) for r in part]) if part else math.nan
-        sides[direction] = (d, size)
-    (d_away, s_away), (d_toward, s_toward) = sides[sign], sides[-sign]
-    total = s_away + s_toward
-    if not (np.isfinite(d_away) and np.isfinite(d_toward) and np.isfinite(total)) or total < MIN_DISTORTION_DB:
-        return math.nan
-    return float((d_away - d_toward) / total)
+        if not part:
+            return math.nan, math.nan
+        bark = np.nanmean([abs(as_float(r.get("shift_bark"))) for r in part])
+        sides[direction] = np.nanmean([as_float(r.get("d_logodds_true")) for r in part]) / bark
+    size = float(np.nanmean([as_float(r.get("distortion_db")) for r in renderings]))
+    return float((sides[sign] - sides[-sign]) / 2), size
 
 
-def _slopes(entry: Mapping[str, Any], k: int, run_means: Mapping[str, np.ndarray]) -> tuple[float, float, float]:
-    """(orientation, Fk's oriented slope, the F4 sham's slope oriented the same way) of one token."""
+def shares(entry: Mapping[str, Any], k: int, run_means: Mapping[str, np.ndarray]) -> tuple[float, float, float]:
+    """(orientation, Fk's share of its contrast's effect, the F4 sham's share at Fk's distortion) of one token;
+    NaN shares for a misclassified token or missing renderings, orientation 0 without a contrast."""
     own, comp = (run_means.get(c, np.full(3, np.nan))[k - 1] for c in (entry["vowel"], entry["runner_up"]))
     sign = orientation(float(own), float(comp))
+    margin = entry.get("margin", math.nan)
     if sign == 0.0:
         return 0.0, math.nan, math.nan
-    moves = entry["moves"]
-    return sign, oriented_slope(moves.get(f"f{k}", []), sign), oriented_slope(moves.get(f"f{SHAM_FORMANT}", []), sign)
+    distance = abs(float(hz_to_bark(own)) - float(hz_to_bark(comp)))
+    if not (np.isfinite(margin) and margin > 0):
+        return sign, math.nan, math.nan
+    full = 2.0 * margin / distance
+    effect, size = oriented_effect(entry["moves"].get(f"f{k}", []), sign)
+    sham, sham_size = oriented_effect(entry["moves"].get(f"f{SHAM_FORMANT}", []), sign)
+    matched = sham * size / sham_size if np.isfinite(sham_size) and sham_size >= MIN_DISTORTION_DB else math.nan
+    return sign, _clip(effect / full), _clip(matched / full)
+
+
+def _clip(value: float) -> float:
+    return float(np.clip(value, -MAX_SHARE, MAX_SHARE)) if np.isfinite(value) else math.nan
 
 
 def _cell(
@@ -154,7 +176,7 @@ def _cell(
     seed: int,
 ) -> dict[str, Any]:
     moved = [m for m in members if m["moves"].get(f"f{k}")]
-    slopes = np.array([_slopes(m, k, run_means) for m in moved]).reshape(-1, 3)
+    slopes = np.array([shares(m, k, run_means) for m in moved]).reshape(-1, 3)
     keep = np.isfinite(slopes[:, 1]) & np.isfinite(slopes[:, 2])
     chosen = [m for m, ok in zip(moved, keep) if ok]
     clusters, unit = resampling_clusters([m["speaker"] for m in chosen], [m["file"] for m in chosen])
@@ -163,14 +185,14 @@ def _cell(
     row.update(informedness=learned[0] if learned else math.nan, p_learned=learned[1] if learned else math.nan)
     row.update(_move_summary(moved, k, bark_means), verdict="")
     diff = slopes[keep, 1] - slopes[keep, 2]
-    row.update(slope=_nanmean(slopes[keep, 1]), sham_f4=_nanmean(slopes[keep, 2]), minus_f4=_nanmean(diff))
-    row["p"] = sign_flip_pvalue(speaker_means(diff, clusters), seed) if chosen else math.nan
+    row.update(share=_nanmean(slopes[keep, 1]), sham_share=_nanmean(slopes[keep, 2]), minus_sham=_nanmean(diff))
+    row["p"] = sign_flip_pvalue(speaker_means(diff - MIN_SHARE, clusters), seed) if chosen else math.nan
     if not moved:
         row["verdict"] = NOT_MOVED
     elif not chosen:
         contrasted = [m for m, s in zip(moved, slopes) if s[0] != 0.0]
         without_sham = not any(m["moves"].get(f"f{SHAM_FORMANT}") for m in contrasted)
-        row["verdict"] = NO_CONTRAST if not contrasted else NO_SHAM if without_sham else NOT_MOVED
+        row["verdict"] = NO_CONTRAST if not contrasted else NO_SHAM if without_sham else TOO_FEW
     elif row["n_speakers"] < MIN_SPEAKERS:
         row["verdict"] = TOO_FEW
     elif not is_learned(learned):
