@@ -17,9 +17,11 @@ from .common import (
     output_overrides,
     resolve_settings,
     rich_progress,
+    say_waiting,
     setting,
     setup_logging,
     verbose_option,
+    wait_option,
 )
 
 if TYPE_CHECKING:
@@ -125,6 +127,7 @@ def extract_command(
     points: Optional[str] = points_option(),
     carry_tier: Optional[list[str]] = carry_tier_option(),
     force: bool = typer.Option(False, "--force", help="Redo every chunk even if up to date."),
+    wait: bool = wait_option(),
     config: Optional[Path] = config_option(),
     verbose: bool = verbose_option(),
 ) -> None:
@@ -148,9 +151,10 @@ def extract_command(
         },
     )
     from ..extract import extract
+    from ..runstate.lock import run_lock
 
     settings = settings.with_overrides(output_overrides(track_step, points, carry_tier))
-    with rich_progress() as progress:
+    with run_lock(out_dir, "extract", wait=wait, on_wait=say_waiting), rich_progress() as progress:
         summary = extract(corpus, out_dir, textgrids, settings, progress=progress, force=force)
     print_summary(summary)
 
