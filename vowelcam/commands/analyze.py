@@ -19,9 +19,11 @@ from .common import (
     output_overrides,
     resolve_settings,
     rich_progress,
+    say_waiting,
     setting,
     setup_logging,
     verbose_option,
+    wait_option,
 )
 from .extract import (
     carry_tier_option,
@@ -109,7 +111,10 @@ def analyze_command(
     track_step: Optional[float] = track_step_option(),
     points: Optional[str] = points_option(),
     carry_tier: Optional[list[str]] = carry_tier_option(),
-    force: bool = typer.Option(False, "--force", help="Redo every stage."),
+    force: bool = typer.Option(
+        False, "--force", help="Redo every stage; with --model on a trained run, replace its model and all derived."
+    ),
+    wait: bool = wait_option(),
     config: Optional[Path] = config_option(),
     verbose: bool = verbose_option(),
 ) -> None:
@@ -139,12 +144,23 @@ def analyze_command(
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun: rank 0 shows progress and the summary
         analyze(corpus, out_dir, textgrids, settings, model=model, device=device, force=force)
         return
+    if wait:
+        _say_if_locked(out_dir)
     with rich_progress() as progress:
         summary = analyze(
-            corpus, out_dir, textgrids, settings, model=model, device=device, force=force, progress=progress
+            corpus, out_dir, textgrids, settings, model=model, device=device, force=force, progress=progress, wait=wait
         )
     print_extract_summary(summary.extract)
     print_analyze_summary(summary)
+
+
+def _say_if_locked(run_dir: Path) -> None:
+    """With ``--wait``: say so when another writer holds the run (before the progress bars start)."""
+    from ..runstate.lock import holder
+
+    current = holder(run_dir)
+    if current:
+        say_waiting(current)
 
 
 def print_analyze_summary(summary: AnalyzeSummary) -> None:

@@ -25,7 +25,7 @@ import numpy as np
 from .. import rundir
 from .. import tokens as token_table
 from ..acoustics.features import geometry
-from ..acoustics.store import write_axes, write_shard
+from ..acoustics.store import shard_name, write_axes, write_shard
 from ..config import Settings, save_settings
 from ..corpus.discover import Pair, discover
 from ..corpus.speakers import SpeakerResolver
@@ -125,7 +125,7 @@ def extract(
     rundir.record_sources(run.root, corpus, textgrids)  # for export-textgrids
     chunks = _chunks(found.pairs, settings.extract.chunk_files)
     signatures = [_signature(chunk, settings) for chunk in chunks]
-    todo = [i for i, sig in enumerate(signatures) if force or _marker(run, i) != sig]
+    todo = [i for i, sig in enumerate(signatures) if force or _marker(run, i) != sig or not _chunk_complete(run, i)]
     summary = ExtractSummary(run.root, found.n_audio, found.n_labels, len(found.pairs))
     summary.n_chunks_skipped = len(chunks) - len(todo)
     geo = geometry(settings.spectrogram)
@@ -195,6 +195,14 @@ def _marker(run: RunDir, index: int) -> str | None:
         return json.loads(_marker_path(run, index).read_text())["signature"]
     except (OSError, ValueError, KeyError):
         return None
+
+
+def _chunk_complete(run: RunDir, index: int) -> bool:
+    """Whether every file a chunk's marker promises is there (a deleted shard or table redoes the chunk)."""
+    chunk_dir = run.path(CHUNK_DIR)
+    promised = [run.path(rundir.SPECTROGRAMS) / shard_name(index)]
+    promised += [chunk_dir / f"{kind}-{index:05d}.csv" for kind in ("tokens", "problems", "speakers")]
+    return all(p.is_file() for p in promised)
 
 
 def _run_chunks(chunks, todo, signatures, settings, resolver, run) -> Iterator[int]:
