@@ -88,6 +88,7 @@ def analyze(
             summary.ran.append(name)
             if share.is_main:
                 record_stage(run.root, check)
+            share.wait()  # every rank checks the next stage against the same records
         if share.is_main:
             save_settings(settings, run.path(rundir.CONFIG))
     return summary
