@@ -67,7 +67,7 @@ def analyze(
     is waited for with ``wait``). ``model`` on a run with a model trained there raises
     :class:`~vowelcam.runstate.replace.ModelReplaceError` unless ``force``."""
     settings = settings or Settings()
-    run = RunDir(out)  # created by extract once the corpus is known to hold pairs
+    run = RunDir(out)  # a folder made for the lock is removed again if extraction finds no pairs
     summary = AnalyzeSummary(run.root)
     with run_lock(run.root, "analyze", wait=wait), _ranks(device) as share:
         progress = progress if share.is_main else None
@@ -81,7 +81,8 @@ def analyze(
                 summary.skipped.append(name)
                 report(progress, name, 1, 1, "up to date")
                 continue
-            log.debug("%s: running %s (%s)", run.root, name, check.reason)
+            if not force and check.reason != "not run yet":
+                log.info("%s: %s is redone: %s", run.root, name, check.reason)
             if every_rank or share.is_main:
                 setattr(summary, name, action())
             share.wait()

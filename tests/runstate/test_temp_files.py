@@ -50,7 +50,12 @@ def test_sigterm_mid_write_removes_the_temporary_file_and_releases_the_lock(tmp_
 
 def test_only_temporary_files_are_swept(tmp_path):
     temps = [tmp_path / ".tokens.csv.a1b2c3d4.tmp", tmp_path / "cams" / ".pred_norm.npy.zz_9x8y7.npy"]
-    others = [tmp_path / "tokens.csv", tmp_path / ".hidden", tmp_path / "cams" / ".a.b.npy", tmp_path / "x.abcdefgh.npy"]
+    others = [
+        tmp_path / "tokens.csv",
+        tmp_path / ".hidden",
+        tmp_path / "cams" / ".a.b.npy",
+        tmp_path / "x.abcdefgh.npy",
+    ]
     (tmp_path / "cams").mkdir()
     for path in temps + others:
         path.write_bytes(b"")

@@ -218,7 +218,4 @@ def _message(root: Path, info: dict) -> str:
             f"vowelcam {info.get('command', '?')} (pid {info.get('pid', '?')} on {info.get('host', '?')}, "
             f"since {info.get('since', '?')})"
         )
-    return (
-        f"{root}: in use by {who}; wait for it to finish (or add --wait), choose another --out, or delete "
-        f"{root / LOCK_NAME} if that process is gone"
-    )
+    return f"{root}: in use by {who}; wait for it to end or add --wait (if it is gone: delete {root / LOCK_NAME})"
