@@ -8,6 +8,7 @@ test is the bookkeeping of :mod:`vowelcam.runstate` and the pipeline's use of it
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -158,6 +159,15 @@ def test_a_replaced_model_file_is_noticed(stages, tmp_path):
     model.write_bytes(b"model two")  # same path, other bytes
     assert _analyze(tmp_path, model=model).ran == ["train", "cam", "report"]
     assert (tmp_path / "run" / "model" / "model.pt").read_bytes() == b"model two"
+
+
+def test_a_model_overwritten_with_its_size_and_time_kept_is_noticed(stages, tmp_path):
+    _analyze(tmp_path)
+    model = tmp_path / "run" / "model" / "model.pt"
+    stat = model.stat()
+    model.write_bytes(model.read_bytes().replace(b"trained", b"TRAINED"))  # same size
+    os.utime(model, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert _analyze(tmp_path).ran == ["train", "cam", "report"]
 
 
 def test_a_model_given_to_a_trained_run_is_refused_without_force(stages, tmp_path):

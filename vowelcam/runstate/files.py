@@ -1,7 +1,9 @@
 """Content fingerprints of a run's files, and the temporary files that interrupted atomic writes leave.
 
 A file's state is its size, modification time (ns) and SHA-256. Hashing is what makes a fingerprint one of
-content; it is done once per version of a file: a state already known with the same size and mtime is reused.
+content; it is done once per version of a file: a state already known with the same size and mtime is reused,
+except for models (``*.pt``), whose bytes are hashed every time (a model copied over another keeping its size and
+time is still noticed).
 """
 
 from __future__ import annotations
@@ -87,11 +89,15 @@ def walk(root: Path, names: Iterable[str], skip: Iterable[str] = ()) -> Iterator
             yield rel
 
 
+ALWAYS_HASHED = (".pt",)
+
+
 def states(root: Path, rels: Iterable[str], known: Mapping[str, FileState]) -> dict[str, FileState]:
-    """``{rel: state}`` of the files ``rels`` below ``root`` that exist (hashes reused from ``known``)."""
+    """``{rel: state}`` of the files ``rels`` below ``root`` that exist (hashes reused from ``known``, but for
+    models)."""
     out = {}
     for rel in rels:
-        state = file_state(root / rel, known.get(rel))
+        state = file_state(root / rel, None if rel.endswith(ALWAYS_HASHED) else known.get(rel))
         if state is not None:
             out[rel] = state
     return out

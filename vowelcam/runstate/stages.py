@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from .. import rundir
 from .._version import __version__
-from .files import FileState, file_state, sha256_file, states, walk
+from .files import ALWAYS_HASHED, FileState, file_state, sha256_file, states, walk
 from .lock import LOCK_NAME, run_lock
 
 STAGES_FILE = "stages.json"
@@ -149,7 +149,7 @@ def _stale_reason(root: Path, name: str, key: str, record: dict[str, Any] | None
             return f"{rel} is missing"
     for rel, value in record.get("outputs", {}).items():
         recorded = FileState.from_list(value)
-        now = file_state(root / rel, recorded)
+        now = file_state(root / rel, None if rel.endswith(ALWAYS_HASHED) else recorded)
         if now is None:
             return f"{rel} is missing"
         if recorded is None or now.sha256 != recorded.sha256:
