@@ -135,3 +135,19 @@ def test_a_folder_that_cannot_be_written_is_not_locked(tmp_path, monkeypatch):
     run.mkdir()
     with run_lock(run, "show"):  # the command's own write gives the error, if it writes there
         assert holder(run) is None
+
+
+def test_without_hard_links_the_lock_is_an_exclusive_create(tmp_path, monkeypatch):
+    def no_links(src, dst):
+        raise OSError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    run = tmp_path / "run"
+    run.mkdir()
+    with run_lock(run, "analyze"):
+        assert holder(run)["pid"] == os.getpid() and [p.name for p in run.iterdir()] == [LOCK_NAME]
+    assert list(run.iterdir()) == []
+    (run / LOCK_NAME).write_text(json.dumps({"pid": 1, "host": "elsewhere.example", "command": "train"}))
+    with pytest.raises(RunLockedError, match="pid 1 on elsewhere.example"):
+        with run_lock(run, "cam"):
+            pass

@@ -14,7 +14,6 @@ Taking the lock (not re-entering it) first removes the temporary files that inte
 
 from __future__ import annotations
 
-import errno
 import json
 import logging
 import os
@@ -123,13 +122,9 @@ def _acquire(root: Path, command: str, wait: bool, on_wait: Callable[[dict], Non
         try:
             if _try_create(root, command):
                 return True
-        except PermissionError:
-            log.debug("%s: not writable; running without a lock", root)
+        except OSError as exc:  # read-only, no space left...: the command's own write will say so
+            log.debug("%s: no lock can be written (%s); running without one", root, exc)
             return False
-        except OSError as exc:
-            if exc.errno == errno.EROFS:  # a read-only file system
-                return False
-            raise
         current = holder(root)
         if current is None:
             continue  # released meanwhile
@@ -145,7 +140,7 @@ def _acquire(root: Path, command: str, wait: bool, on_wait: Callable[[dict], Non
 
 
 def _try_create(root: Path, command: str) -> bool:
-    """Create the lock file with our details in one step; False when one exists."""
+    """Create the lock file with our details in one step; False when one exists. OSError: it cannot be made."""
     info = {
         "pid": os.getpid(),
         "host": socket.gethostname(),
@@ -153,14 +148,27 @@ def _try_create(root: Path, command: str) -> bool:
         "since": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
     }
     draft = root / f".{LOCK_NAME}.{os.getpid()}.draft"
-    draft.write_text(json.dumps(info), encoding="utf-8")
     try:
-        os.link(draft, root / LOCK_NAME)
+        draft.write_text(json.dumps(info), encoding="utf-8")
+        try:
+            os.link(draft, root / LOCK_NAME)
+        except (FileExistsError, FileNotFoundError):  # taken; or our draft swept by the holder: look again
+            return False
+        except OSError:  # no hard links on this file system: an exclusive create (empty for a moment)
+            return _create_exclusive(root / LOCK_NAME, json.dumps(info))
         return True
-    except (FileExistsError, FileNotFoundError):  # taken; or our draft swept by the holder: look again
-        return False
     finally:
         draft.unlink(missing_ok=True)
+
+
+def _create_exclusive(target: Path, text: str) -> bool:
+    try:
+        fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    return True
 
 
 def _is_stale(info: dict) -> bool:
