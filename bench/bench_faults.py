@@ -8,11 +8,11 @@ thread, so that runs repeat byte for byte)::
     python -m bench.bench_faults --kills 4 --speakers 4 --out /tmp/faults.json   # a quick check
 
 Two uninterrupted runs come first: the files that differ between them are not reproducible even without a fault
-(listed in the result, left out of the comparison); their stage boundaries (file times of ``tokens.csv``,
-``model/model.pt``, ``cams/meta.json``, ``report/report.pdf``) place the kills, spread evenly over the four
-stages, at a uniform random time inside each. Each kill starts from an empty run directory: ``analyze`` is killed
-at that time, re-run to the end, and its files are compared with the first reference. Writes
-``bench/results/faults.json``. Not a test: it takes minutes (about 2 x the run time per kill).
+(listed in the result, left out of the comparison); the first one's stage lengths (from the times of each stage's
+last file) place the kills, spread evenly over the four stages: the bench watches the run until the stage has
+begun, then kills at a uniform random time in the first 90 % of its reference length. Each kill starts from an
+empty run directory; the killed ``analyze`` is re-run to the end and its files compared with the first reference.
+Writes ``bench/results/faults.json``. Not a test: it takes minutes (about 2 x the run time per kill).
 """
 
 from __future__ import annotations
@@ -103,11 +103,23 @@ def run_to_end(args: list[str]) -> float:
     return time.perf_counter() - started
 
 
-def run_and_kill(args: list[str], after_s: float) -> bool:
-    """Start ``args`` in its own process group and SIGKILL the group after ``after_s``; False if it ended first."""
+def stage_started(run: Path, stage: str) -> bool:
+    """Whether ``analyze`` has reached ``stage`` (train: tokens.csv written; cam, report: the stage before recorded)."""
+    if stage == "extract":
+        return True
+    if stage == "train":
+        return (run / "tokens.csv").exists()
+    return STAGES[STAGES.index(stage) - 1] in read_records(run)
+
+
+def run_and_kill(args: list[str], run: Path, stage: str, after_s: float) -> bool:
+    """Start ``args`` in its own process group and SIGKILL the group ``after_s`` into ``stage`` (watched every
+    20 ms); False if it ended first."""
     proc = subprocess.Popen(
         args, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
+    while not stage_started(run, stage) and proc.poll() is None:
+        time.sleep(0.02)
     try:
         proc.wait(timeout=after_s)
         return False
@@ -183,9 +195,9 @@ def main() -> None:
         for i in range(opts.kills):
             stage = i % len(STAGES)
             lo, hi = windows[stage]
-            at = rng.uniform(lo, hi)
+            at = rng.uniform(0.0, 0.9 * (hi - lo))  # seconds into the stage
             run = root / f"kill{i:02d}"
-            killed = run_and_kill(analyze_args(corpus, run, config), at)
+            killed = run_and_kill(analyze_args(corpus, run, config), run, STAGES[stage], at)
             interrupted = interrupted_stage(run) if killed else "none (ended before the kill)"
             rerun_s = run_to_end(analyze_args(corpus, run, config))
             got = digests(run)
@@ -194,11 +206,15 @@ def main() -> None:
             )
             left = leftovers(run)
             kills.append(
-                {"aimed_at": STAGES[stage], "interrupted": interrupted, "at_s": round(at, 2), "killed": killed}
+                {"aimed_at": STAGES[stage], "interrupted": interrupted, "s_into_stage": round(at, 2), "killed": killed}
                 | {"rerun_s": round(rerun_s, 1)}
                 | {"differ": differ, "leftovers": left}
             )
-            print(f"kill {i + 1}/{opts.kills} at {at:.1f} s in {interrupted}: differ {differ} left {left}", flush=True)
+            print(
+                f"kill {i + 1}/{opts.kills}: {at:.1f} s into {STAGES[stage]}, stopped in {interrupted}; "
+                f"differ {differ}, left {left}",
+                flush=True,
+            )
             shutil.rmtree(run)
     result = {
         "claim": "an analyze killed at any point re-runs to the uninterrupted run's bytes, with no temporary file left",
