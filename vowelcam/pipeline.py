@@ -72,7 +72,7 @@ def analyze(
     with run_lock(run.root, "analyze", wait=wait), _ranks(device) as share:
         progress = progress if share.is_main else None
         if model is not None and share.is_main:
-            prepare_for_model(run.root, model, force)
+            prepare_for_model(run.root, model, force, settings.to_dict()["spectrogram"])
         share.wait()
         summary.extract = extract(corpus, out, textgrids, settings, progress=progress, force=force, share=share)
         for name, config, action, every_rank in _steps(run, settings, model, device, progress):

@@ -19,10 +19,14 @@ from typer.testing import CliRunner
 from vowelcam import pipeline
 from vowelcam.cli import app
 from vowelcam.config import Settings, save_settings
+from vowelcam.errors import ModelError
 from vowelcam.extract import ExtractSummary
 from vowelcam.rundir import RunDir
+from vowelcam.runstate import replace
 from vowelcam.runstate.replace import ModelReplaceError
 from vowelcam.runstate.stages import STAGES_FILE, check_stage, read_records, run_stage
+
+CHECK_FITS = replace._check_fits
 
 
 class StandIns:
@@ -76,6 +80,7 @@ def stages(monkeypatch) -> StandIns:
     monkeypatch.setattr(pipeline, "_train_or_predict", fake.train_or_predict)
     monkeypatch.setattr(pipeline, "_cam", fake.cam)
     monkeypatch.setattr(pipeline, "_report", fake.report)
+    monkeypatch.setattr(replace, "_check_fits", lambda model, spectrogram: None)  # the stand-in models are no models
     return fake
 
 
@@ -192,6 +197,18 @@ def test_force_replaces_the_model_and_everything_derived_from_it(stages, tmp_pat
     assert (run / "model" / "model.pt").read_bytes() == b"another model"
     assert not (run / "model" / "metrics.csv").exists() and not (run / "model" / "summary.json").exists()
     assert not (run / "faithfulness.csv").exists()
+
+
+def test_force_with_a_file_that_is_no_model_removes_nothing(stages, tmp_path, monkeypatch):
+    monkeypatch.setattr(replace, "_check_fits", CHECK_FITS)  # the real check: load the given model
+    _analyze(tmp_path)
+    run = tmp_path / "run"
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    model = tmp_path / "given.pt"
+    model.write_bytes(b"not a checkpoint")
+    with pytest.raises(ModelError):
+        _analyze(tmp_path, model=model, force=True)
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
 
 
 def test_the_cli_refusal_is_one_line_naming_force(stages, tmp_path):

@@ -8,5 +8,6 @@
   date only when its settings, the content of its inputs and every file it wrote are unchanged;
 - :mod:`.replace`: ``analyze --model`` on a trained run: refused, or the model and everything derived replaced.
 
-Nothing here imports torch or NumPy: the CLI checks a run before it loads them.
+Nothing here imports torch or NumPy (but :mod:`.replace` when it loads a model to replace one with): the CLI
+checks and locks a run before it loads them.
 """

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from .. import rundir
 from ..errors import ConfigError
@@ -28,10 +30,13 @@ class ModelReplaceError(ConfigError):
     """``--model`` would replace a trained run's model without ``--force``."""
 
 
-def prepare_for_model(root: str | Path, model: str | Path, force: bool) -> bool:
+def prepare_for_model(
+    root: str | Path, model: str | Path, force: bool, spectrogram: Mapping[str, Any] | None = None
+) -> bool:
     """Make ``root`` ready to be scored by ``model``: nothing to do when it holds no model or this one (False);
     otherwise remove the old model and everything derived from it (True). Raises :class:`ModelReplaceError` when
-    the old model was trained here and ``force`` is not set."""
+    the old model was trained here and ``force`` is not set, and ModelError, before anything is removed, when
+    ``model`` is no vowelcam model or was made for other spectrogram settings than ``spectrogram``'s."""
     root = Path(root)
     current = root / rundir.MODEL
     if not current.is_file() or sha256_file(current) == sha256_file(model):
@@ -44,9 +49,19 @@ def prepare_for_model(root: str | Path, model: str | Path, force: bool) -> bool:
         )
     if root.resolve() / rundir.MODEL_DIR in Path(model).resolve().parents:
         raise ModelReplaceError(f"--model {model}: lies in the model/ folder it would replace; copy it elsewhere first")
+    _check_fits(model, spectrogram)
     remove_derived(root)
     log.info("%s: removed the previous model and everything derived from it (--model %s)", root, model)
     return True
+
+
+def _check_fits(model: str | Path, spectrogram: Mapping[str, Any] | None) -> None:
+    """Load ``model`` (ModelError when it is not one) and compare its spectrogram settings with the run's."""
+    from ..learn.models import check_compatible, load_model
+
+    _, info = load_model(model)
+    if spectrogram is not None:
+        check_compatible(info, spectrogram, str(model))
 
 
 def remove_derived(root: str | Path) -> None:
