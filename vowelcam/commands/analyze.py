@@ -189,8 +189,10 @@ def print_analyze_summary(summary: AnalyzeSummary) -> None:
         table.add_row("[bold green]report", escape(str(rep.pdf)))
     elif rep is not None:
         table.add_row("[yellow]report", f"HTML {escape(str(rep.html))} (PDF not written: {escape(str(rep.pdf_error))})")
-    else:
-        table.add_row("report", f"{escape(str(summary.run_dir / 'report' / 'report.pdf'))} (up to date)")
+    else:  # up to date: the PDF, or the HTML where WeasyPrint could not write one
+        pdf = summary.run_dir / "report" / "report.pdf"
+        shown = pdf if pdf.exists() else pdf.with_suffix(".html")
+        table.add_row("report", f"{escape(str(shown))} (up to date)")
     out.print(table)
     if result is not None:
         print_warnings(result)
