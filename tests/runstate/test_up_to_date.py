@@ -7,6 +7,7 @@ test is the bookkeeping of :mod:`vowelcam.runstate` and the pipeline's use of it
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -14,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from vowelcam import pipeline
@@ -34,6 +36,7 @@ class StandIns:
 
     def __init__(self) -> None:
         self.ran: Counter = Counter()
+        self.pdf = True  # False: as without WeasyPrint
 
     def extract(self, corpus, out, textgrids, settings, progress=None, force=False, share=None):
         run = RunDir(out).create()
@@ -70,7 +73,8 @@ class StandIns:
         self.ran["report"] += 1
         run.path("report").mkdir(exist_ok=True)
         run.path("report/report.html").write_text(run.path("agreement.csv").read_text())
-        run.path("report/report.pdf").write_bytes(b"%PDF")
+        if self.pdf:
+            run.path("report/report.pdf").write_bytes(b"%PDF")
 
 
 @pytest.fixture
@@ -220,6 +224,18 @@ def test_the_cli_refusal_is_one_line_naming_force(stages, tmp_path):
     assert result.exit_code == 2, result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "--force" in lines[0] and "model.pt" in lines[0]
+
+
+def test_an_up_to_date_report_is_named_by_the_file_that_exists(stages, tmp_path, monkeypatch):
+    from vowelcam.commands import analyze as analyze_command
+
+    stages.pdf = False  # as without WeasyPrint
+    _analyze(tmp_path)
+    summary = _analyze(tmp_path)
+    shown = io.StringIO()
+    monkeypatch.setattr(analyze_command, "out", Console(file=shown, width=500))
+    analyze_command.print_analyze_summary(summary)
+    assert "report.html (up to date)" in shown.getvalue() and "report.pdf" not in shown.getvalue()
 
 
 def test_a_stages_file_of_an_older_version_redoes_every_stage(stages, tmp_path):
