@@ -2,9 +2,11 @@
 
 A model given with ``--model`` is copied into ``model/model.pt``. On a run that holds a *trained* model (its
 ``model/metrics.csv`` or ``model/summary.json`` are there) a different model would leave the training's metrics,
-splits and summary beside a model they do not describe: that is refused unless ``force``, which first removes
-the model and everything derived from it (``model/``, ``predictions.csv``, the CAM outputs, ``report/``). A run
-scored by another given model is replaced the same way without asking (it holds nothing a user made by hand).
+splits and summary beside a model they do not describe: that is refused unless ``force``, which loads the given
+model, checks it against the run's spectrogram settings (nothing is removed for a file that would fail later),
+then removes the model and everything derived from it (``model/``, ``predictions.csv``, the CAM outputs,
+``report/``). A run scored by another given model is replaced the same way without asking (it holds nothing a
+user made by hand).
 """
 
 from __future__ import annotations
