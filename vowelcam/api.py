@@ -85,9 +85,10 @@ def extract(
     """
     from .extract import extract as run_extract
     from .parallel import dask_or_local
+    from .runstate.lock import run_lock
 
     resolved = settings_for(EXTRACT_SECTIONS, config, settings, **options)
-    with dask_or_local(dask) as runner:
+    with run_lock(out, "extract"), dask_or_local(dask) as runner:
         return run_extract(corpus, out, textgrids, resolved, progress=progress, force=force, runner=runner)
 
 
@@ -105,9 +106,13 @@ def train(
     ``vowels="corner"``, ``min_class_tokens=5``. The result holds the test accuracy with its Wilson interval,
     chance, the classes left out and the run's warnings."""
     from .learn.train import train as run_train
+    from .runstate.stages import run_stage, train_config
 
     resolved = settings_for(("train",), config, settings, **options)
-    return run_train(run_dir, resolved.train, device=device, progress=progress)
+    stage = train_config(resolved.to_dict()["train"])
+    return run_stage(
+        run_dir, "train", stage, lambda: run_train(run_dir, resolved.train, device=device, progress=progress)
+    )
 
 
 def explain(
@@ -123,9 +128,13 @@ def explain(
     agreement.csv, faithfulness.csv). Options: fields of the cam section, e.g. ``method="hirescam"``,
     ``tokens="all"``, ``faithfulness=False``."""
     from .explain.stage import explain_run
+    from .runstate.stages import run_stage
 
     resolved = settings_for(("cam",), config, settings, **options)
-    return explain_run(run_dir, resolved.cam, device=device, progress=progress)
+    stage = {"cam": resolved.to_dict()["cam"]}
+    return run_stage(
+        run_dir, "cam", stage, lambda: explain_run(run_dir, resolved.cam, device=device, progress=progress)
+    )
 
 
 def report(
@@ -134,8 +143,10 @@ def report(
     """``vowelcam report``: report.html and report.pdf of a run (in ``out``, default ``RUN_DIR/report``). The
     result names the PDF (None when WeasyPrint could not write it, with the reason in ``pdf_error``)."""
     from .report.render import build_report
+    from .runstate.stages import run_stage
 
-    return build_report(run_dir, out, progress=progress)
+    in_run = out is None or Path(out).resolve() == (Path(run_dir) / "report").resolve()
+    return run_stage(run_dir, "report", {}, lambda: build_report(run_dir, out, progress=progress), record=in_run)
 
 
 def analyze(
@@ -148,6 +159,7 @@ def analyze(
     settings: Settings | None = None,
     device: str = "auto",
     force: bool = False,
+    wait: bool = False,
     progress: ProgressCallback | None = None,
     dask: str | None = None,
     **options: Any,
@@ -155,14 +167,25 @@ def analyze(
     """``vowelcam analyze``: extract -> train (or ``model``) -> CAMs -> report in the run directory ``out``,
     skipping stages that are up to date. Options: a field of any section (``epochs=5``) or a section as a dict
     (``cam={"method": "hirescam"}``); names shared by sections (``seed``, ``batch_size``) need the dict.
-    ``dask``: a Dask scheduler to extract on, as ``--dask``."""
+    ``dask``: a Dask scheduler to extract on, as ``--dask``. ``wait``: wait for another writer of ``out`` instead of
+    raising :class:`~vowelcam.runstate.lock.RunLockedError`; ``force`` with ``model`` on a trained run replaces its
+    model and everything derived from it."""
     from .parallel import dask_or_local
     from .pipeline import analyze as run_analyze
 
     resolved = settings_for(ALL_SECTIONS, config, settings, **options)
     with dask_or_local(dask) as runner:
         return run_analyze(
-            corpus, out, textgrids, resolved, model=model, device=device, force=force, progress=progress, runner=runner
+            corpus,
+            out,
+            textgrids,
+            resolved,
+            model=model,
+            device=device,
+            force=force,
+            progress=progress,
+            runner=runner,
+            wait=wait,
         )
 
 

@@ -1,8 +1,9 @@
 """``vowelcam analyze``: the stages in a row — extract -> train (or a given model) -> CAMs and bands -> report.
 
-A stage is skipped when its outputs exist and the fingerprint of its inputs and settings (kept in
-``stages.json``) is unchanged; ``force`` redoes everything. Extraction resumes per chunk and training per epoch,
-so an interrupted run picks up where it stopped. Every run writes its resolved settings to ``config.toml``.
+A stage is skipped when it is up to date (see :mod:`vowelcam.runstate.stages`: its settings, the content of its
+inputs and every file it wrote are as ``stages.json`` recorded them); ``force`` redoes everything. Extraction
+resumes per chunk and training per epoch, so an interrupted run picks up where it stopped. Every run writes its
+resolved settings to ``config.toml``. The run's lock is held throughout (:mod:`vowelcam.runstate.lock`).
 
 Under ``torchrun`` (``WORLD_SIZE`` > 1) every rank runs ``analyze`` in one process group: the ranks share the
 extraction chunks, train with DistributedDataParallel and shard the CAMs; rank 0 merges, writes the report and
@@ -11,8 +12,6 @@ the stage stamps while the others wait. The run directory must be on a file syst
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -23,14 +22,15 @@ from typing import Any
 
 from . import rundir
 from .config import Settings, save_settings
-from .errors import RunDirError
 from .extract import ChunkShare, ExtractSummary, extract
 from .parallel import Runner
 from .progress import ProgressCallback, report
 from .rundir import RunDir
+from .runstate.lock import run_lock
+from .runstate.replace import prepare_for_model
+from .runstate.stages import check_stage, predict_config, record_stage, train_config
 
 log = logging.getLogger(__name__)
-STAGES_FILE = "stages.json"
 
 
 @dataclass
@@ -61,62 +61,62 @@ def analyze(
     force: bool = False,
     progress: ProgressCallback | None = None,
     runner: Runner | None = None,
+    wait: bool = False,
 ) -> AnalyzeSummary:
     """Run every stage from a corpus to the PDF report in the run directory ``out``; extraction's chunks are
-    measured on ``runner`` (default: ``settings.extract.jobs`` local processes; see :mod:`vowelcam.parallel`)."""
+    measured on ``runner`` (default: ``settings.extract.jobs`` local processes; see :mod:`vowelcam.parallel`).
+
+    Holds the run's lock throughout (another writer raises :class:`~vowelcam.runstate.lock.RunLockedError`, or
+    is waited for with ``wait``). ``model`` on a run with a model trained there raises
+    :class:`~vowelcam.runstate.replace.ModelReplaceError` unless ``force``."""
     settings = settings or Settings()
-    run = RunDir(out)  # created by extract once the corpus is known to hold pairs
+    run = RunDir(out)  # a folder made for the lock is removed again if extraction finds no pairs
     summary = AnalyzeSummary(run.root)
-    with _ranks(device) as share:
+    with run_lock(run.root, "analyze", wait=wait), _ranks(device) as share:
         progress = progress if share.is_main else None
-        stamps = _read_stamps(run)
+        if model is not None and share.is_main:
+            prepare_for_model(run.root, model, force, settings.to_dict()["spectrogram"])
+        share.wait()
         summary.extract = extract(
             corpus, out, textgrids, settings, progress=progress, force=force, share=share, runner=runner
         )
-        upstream = _file_digest(run.path(rundir.TOKENS))
-        for name, config, outputs, action, every_rank in _steps(run, settings, model, device, progress):
-            key = _fingerprint(config, upstream)
-            done = all(run.path(o).exists() for o in outputs)
-            if not force and done and stamps.get(name) == key:
+        for name, config, action, every_rank in _steps(run, settings, model, device, progress):
+            check = check_stage(run.root, name, config)
+            if not force and check.up_to_date:
                 summary.skipped.append(name)
                 report(progress, name, 1, 1, "up to date")
-            else:
-                if every_rank or share.is_main:
-                    setattr(summary, name, action())
-                share.wait()
-                summary.ran.append(name)
-                stamps[name] = key
-                if share.is_main:
-                    _write_stamps(run, stamps)
-            upstream = key
+                continue
+            if not force and check.reason != "not run yet":
+                log.info("%s: %s is redone: %s", run.root, name, check.reason)
+            if every_rank or share.is_main:
+                setattr(summary, name, action())
+            share.wait()
+            summary.ran.append(name)
+            if share.is_main:
+                record_stage(run.root, check)
+            share.wait()  # every rank checks the next stage against the same records
         if share.is_main:
             save_settings(settings, run.path(rundir.CONFIG))
     return summary
 
 
-Step = tuple[str, dict[str, Any], list[str], Callable[[], Any], bool]
+Step = tuple[str, dict[str, Any], Callable[[], Any], bool]
 
 
 def _steps(
     run: RunDir, settings: Settings, model: str | Path | None, device: str, progress: ProgressCallback | None
 ) -> list[Step]:
-    """(name, settings fingerprinted, outputs, action, whether every rank runs it) for the stages after extract."""
+    """(name, settings fingerprinted, action, whether every rank runs it) for the stages after extract."""
+    sections = settings.to_dict()
     return [
         (
             "train",
-            {"train": settings.to_dict()["train"], "model": str(model or "")},
-            [rundir.MODEL, rundir.PREDICTIONS],
+            predict_config(model) if model is not None else train_config(sections["train"]),
             lambda: _train_or_predict(run, settings, model, device, progress),
             True,
         ),
-        (
-            "cam",
-            settings.to_dict()["cam"],
-            [rundir.CAMS, rundir.BANDS, rundir.AGREEMENT],
-            lambda: _cam(run, settings, device, progress),
-            True,
-        ),
-        ("report", settings.to_dict()["report"], ["report/report.html"], lambda: _report(run, progress), False),
+        ("cam", {"cam": sections["cam"]}, lambda: _cam(run, settings, device, progress), True),
+        ("report", {}, lambda: _report(run, progress), False),  # its settings: config.toml, one of its inputs
     ]
 
 
@@ -155,29 +155,3 @@ def _report(run: RunDir, progress: ProgressCallback | None) -> Any:
     from .report.render import build_report
 
     return build_report(run.root, progress=progress)
-
-
-def _fingerprint(config: dict[str, Any], upstream: str) -> str:
-    blob = json.dumps({"config": config, "upstream": upstream}, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def _file_digest(path: Path) -> str:
-    if not path.exists():
-        raise RunDirError(f"{path}: missing after extraction")
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:16]
-
-
-def _read_stamps(run: RunDir) -> dict[str, str]:
-    try:
-        return dict(json.loads(run.path(STAGES_FILE).read_text()))
-    except (OSError, ValueError):
-        return {}
-
-
-def _write_stamps(run: RunDir, stamps: dict[str, str]) -> None:
-    rundir.atomic_write_text(run.path(STAGES_FILE), json.dumps(stamps, indent=2))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -114,6 +117,15 @@ def test_rerun_skips_done_chunks_and_keeps_outputs(messy_corpus, messy_run):
     before = (out / "tokens.csv").read_bytes()
     again = extract(messy_corpus, out, settings=Settings().with_overrides({"extract": {"chunk_files": 4}}))
     assert again.n_chunks_done == 0 and again.n_chunks_skipped > 0
+    assert (out / "tokens.csv").read_bytes() == before
+
+
+def test_a_chunk_whose_shard_is_gone_is_redone(messy_corpus, messy_run, tmp_path):
+    out = Path(shutil.copytree(messy_run[0], tmp_path / "run"))
+    before = (out / "tokens.csv").read_bytes()
+    (out / "spectrograms" / "shard-00001.npy").unlink()
+    again = extract(messy_corpus, out, settings=Settings().with_overrides({"extract": {"chunk_files": 4}}))
+    assert again.n_chunks_done == 1 and (out / "spectrograms" / "shard-00001.npy").exists()
     assert (out / "tokens.csv").read_bytes() == before
 
 

@@ -22,9 +22,11 @@ from .common import (
     output_overrides,
     resolve_settings,
     rich_progress,
+    say_waiting,
     setting,
     setup_logging,
     verbose_option,
+    wait_option,
 )
 from .extract import (
     carry_tier_option,
@@ -116,7 +118,10 @@ def analyze_command(
     track_step: Optional[float] = track_step_option(),
     points: Optional[str] = points_option(),
     carry_tier: Optional[list[str]] = carry_tier_option(),
-    force: bool = typer.Option(False, "--force", help="Redo every stage."),
+    force: bool = typer.Option(
+        False, "--force", help="Redo every stage; with --model on a trained run, replace its model and all derived."
+    ),
+    wait: bool = wait_option(),
     config: Optional[Path] = config_option(),
     verbose: bool = verbose_option(),
 ) -> None:
@@ -151,6 +156,8 @@ def analyze_command(
         if int(os.environ.get("RANK", "0")) != 0:  # under torchrun: rank 0 shows progress and the summary
             analyze(corpus, out_dir, textgrids, settings, model=model, device=device, force=force, runner=runner)
             return
+        if wait:
+            _say_if_locked(out_dir)
         with rich_progress() as progress:
             summary = analyze(
                 corpus,
@@ -162,6 +169,7 @@ def analyze_command(
                 force=force,
                 progress=progress,
                 runner=runner,
+                wait=wait,
             )
     print_extract_summary(summary.extract)
     used = model if model is not None else summary.run_dir / "model" / "model.pt"
@@ -169,6 +177,15 @@ def analyze_command(
     if remembered is not None:
         remember_model(remembered)
     print_analyze_summary(summary, remembered)
+
+
+def _say_if_locked(run_dir: Path) -> None:
+    """With ``--wait``: say so when another writer holds the run (before the progress bars start)."""
+    from ..runstate.lock import holder
+
+    current = holder(run_dir)
+    if current:
+        say_waiting(current)
 
 
 def print_analyze_summary(summary: AnalyzeSummary, remembered: Path | None = None) -> None:
@@ -201,8 +218,10 @@ def print_analyze_summary(summary: AnalyzeSummary, remembered: Path | None = Non
         table.add_row("[bold green]report", escape(str(rep.pdf)))
     elif rep is not None:
         table.add_row("[yellow]report", f"HTML {escape(str(rep.html))} (PDF not written: {escape(str(rep.pdf_error))})")
-    else:
-        table.add_row("report", f"{escape(str(summary.run_dir / 'report' / 'report.pdf'))} (up to date)")
+    else:  # up to date: the PDF, or the HTML where WeasyPrint could not write one
+        pdf = summary.run_dir / "report" / "report.pdf"
+        shown = pdf if pdf.exists() else pdf.with_suffix(".html")
+        table.add_row("report", f"{escape(str(shown))} (up to date)")
     out.print(table)
     if result is not None:
         print_warnings(result)

@@ -17,9 +17,11 @@ from .common import (
     out,
     resolve_settings,
     rich_progress,
+    say_waiting,
     setting,
     setup_logging,
     verbose_option,
+    wait_option,
 )
 
 if TYPE_CHECKING:
@@ -106,6 +108,7 @@ def cam_command(
     ),
     device: str = device_option(),
     config: Optional[Path] = config_option(),
+    wait: bool = wait_option(),
     verbose: bool = verbose_option(),
 ) -> None:
     """CAMs for the true and predicted class of every test token, read in Hz against formants."""
@@ -133,12 +136,17 @@ def cam_command(
     )
     from ..explain.stage import explain_run
     from ..learn.distributed import from_env
+    from ..runstate.stages import run_stage
 
     if not from_env().is_main:  # under torchrun: rank 0 shows progress and the summary
         explain_run(run_dir, settings.cam, device=device)
         return
-    with rich_progress(transient=True) as progress:
-        summary = explain_run(run_dir, settings.cam, device=device, progress=progress)
+
+    def action() -> CamSummary:
+        with rich_progress(transient=True) as progress:
+            return explain_run(run_dir, settings.cam, device=device, progress=progress)
+
+    summary = run_stage(run_dir, "cam", {"cam": settings.to_dict()["cam"]}, action, wait=wait, on_wait=say_waiting)
     print_summary(summary)
 
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import signal
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -57,7 +59,8 @@ def handle_errors(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            with _terminate_as_exit():
+                return func(*args, **kwargs)
         except VowelcamError as exc:
             print_error(str(exc))
             raise typer.Exit(code=2) from None
@@ -73,6 +76,40 @@ def print_error(message: str) -> None:
     """Each line of ``message`` as one red ``error:`` line on stderr."""
     for line in message.splitlines() or [""]:
         console.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def _terminate_as_exit() -> Iterator[None]:
+    """SIGTERM (``kill``, a scheduler's stop) ends the command like Ctrl-C does: temporary files are removed and
+    the run's lock released on the way out (the default action would kill the process on the spot)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def wait_option() -> Any:
+    """``--wait``: wait for another writer of the run directory instead of stopping."""
+    return typer.Option(
+        False, "--wait", help="When another vowelcam command is writing into the run directory, wait for it to end."
+    )
+
+
+def say_waiting(holder: dict) -> None:
+    """Note on stderr that a command waits for the run directory's lock (``on_wait`` of the lock)."""
+    console.print(
+        f"waiting for vowelcam {escape(str(holder.get('command', '?')))} (pid {holder.get('pid', '?')} on "
+        f"{escape(str(holder.get('host', '?')))}) to finish with the run directory",
+        highlight=False,
+    )
 
 
 def resolve_settings(config: Path | None, overrides: Mapping[str, Any], base: Settings | None = None) -> Settings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Optional
 
@@ -28,9 +29,11 @@ def export_command(
 ) -> None:
     """Copy every input TextGrid with tiers vowelcam-class, vowelcam-points and vowelcam-cam added."""
     from ..export.textgrids import export_textgrids
+    from ..runstate.lock import run_lock
 
     setup_logging(verbose)
-    summary = export_textgrids(run_dir, out, corpus, textgrids)
+    with run_lock(run_dir, "export-textgrids") if out is None else nullcontext():  # writes into the run by default
+        summary = export_textgrids(run_dir, out, corpus, textgrids)
     for problem in summary.problems:
         console.print(f"[yellow]skipped:[/] {escape(str(problem))}", soft_wrap=True)
     console.print(f"wrote {len(summary.written)} TextGrids into {escape(str(out or run_dir / 'textgrids'))}")

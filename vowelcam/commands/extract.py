@@ -20,9 +20,11 @@ from .common import (
     output_overrides,
     resolve_settings,
     rich_progress,
+    say_waiting,
     setting,
     setup_logging,
     verbose_option,
+    wait_option,
 )
 
 if TYPE_CHECKING:
@@ -129,6 +131,7 @@ def extract_command(
     points: Optional[str] = points_option(),
     carry_tier: Optional[list[str]] = carry_tier_option(),
     force: bool = typer.Option(False, "--force", help="Redo every chunk even if up to date."),
+    wait: bool = wait_option(),
     config: Optional[Path] = config_option(),
     verbose: bool = verbose_option(),
 ) -> None:
@@ -152,9 +155,14 @@ def extract_command(
         },
     )
     from ..extract import extract
+    from ..runstate.lock import run_lock
 
     settings = settings.with_overrides(output_overrides(track_step, points, carry_tier))
-    with maybe_cluster(dask) as runner, rich_progress() as progress:
+    with (
+        run_lock(out_dir, "extract", wait=wait, on_wait=say_waiting),
+        maybe_cluster(dask) as runner,
+        rich_progress() as progress,
+    ):
         summary = extract(corpus, out_dir, textgrids, settings, progress=progress, force=force, runner=runner)
     print_summary(summary)
 

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .common import console, handle_errors, out, rich_progress, setup_logging, verbose_option
+from .common import console, handle_errors, out, rich_progress, say_waiting, setup_logging, verbose_option, wait_option
 
 if TYPE_CHECKING:
     from ..report.render import ReportResult
@@ -26,14 +26,20 @@ def report_command(
     out_dir: Optional[Path] = typer.Option(
         None, "--out", "-o", show_default="RUN_DIR/report", help="Folder for report.html, report.pdf and figures/."
     ),
+    wait: bool = wait_option(),
     verbose: bool = verbose_option(),
 ) -> None:
     """Render report.html and report.pdf: summary, confusions, CAMs against formants, annotated errors, methods."""
     setup_logging(verbose)
     from ..report.render import build_report
+    from ..runstate.stages import run_stage
 
-    with rich_progress(transient=True) as progress:
-        result = build_report(run_dir, out_dir, progress=progress)
+    def action() -> ReportResult:
+        with rich_progress(transient=True) as progress:
+            return build_report(run_dir, out_dir, progress=progress)
+
+    in_run = out_dir is None or out_dir.resolve() == (run_dir / "report").resolve()
+    result = run_stage(run_dir, "report", {}, action, record=in_run, wait=wait, on_wait=say_waiting)
     print_result(result)
     if result.pdf is None:
         console.print(f"[bold yellow]warning:[/] {escape(result.pdf_error)}", soft_wrap=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Optional
 
@@ -25,6 +26,8 @@ def show_command(
 ) -> None:
     """Draw one token: spectrogram (Hz), formant track, CAM of the true and predicted class, numbers in the title."""
     from ..report.token_view import show_token
+    from ..runstate.lock import run_lock
 
     setup_logging(verbose)
-    console.print(f"wrote {escape(str(show_token(run_dir, token_id, out)))}")
+    with run_lock(run_dir, "show") if out is None else nullcontext():  # writes into the run only by default
+        console.print(f"wrote {escape(str(show_token(run_dir, token_id, out)))}")

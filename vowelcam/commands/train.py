@@ -18,9 +18,11 @@ from .common import (
     out,
     resolve_settings,
     rich_progress,
+    say_waiting,
     setting,
     setup_logging,
     verbose_option,
+    wait_option,
 )
 
 if TYPE_CHECKING:
@@ -130,6 +132,7 @@ def train_command(
     ),
     device: str = device_option(),
     config: Optional[Path] = config_option(),
+    wait: bool = wait_option(),
     verbose: bool = verbose_option(),
 ) -> None:
     """Train a ResNet on the run's spectrograms; write model/, predictions.csv and test accuracy with a 95 % CI."""
@@ -166,13 +169,20 @@ def train_command(
     from ..learn.distributed import from_env
     from ..learn.model_file import remember_model
     from ..learn.train import train
+    from ..runstate.stages import run_stage, train_config
 
     if not from_env().is_main:  # under torchrun: rank 0 shows progress, writes and reports
         train(run_dir, settings.train, device=device)
         return
-    with rich_progress() as progress:
-        result = train(run_dir, settings.train, device=device, progress=progress)
-    save_settings(settings, Path(run_dir) / "model" / "train.toml")
+
+    def action() -> TrainResult:
+        with rich_progress() as progress:
+            trained = train(run_dir, settings.train, device=device, progress=progress)
+        save_settings(settings, Path(run_dir) / "model" / "train.toml")
+        return trained
+
+    config_of_stage = train_config(settings.to_dict()["train"])
+    result = run_stage(run_dir, "train", config_of_stage, action, wait=wait, on_wait=say_waiting)
     remember_model(result.model_path)
     print_result(result)
 

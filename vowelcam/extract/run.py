@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .. import rundir
 from ..acoustics.features import geometry
-from ..acoustics.store import write_axes
+from ..acoustics.store import shard_name, write_axes
 from ..config import Settings, save_settings
 from ..corpus.discover import Pair, discover
 from ..corpus.speakers import SpeakerResolver
@@ -124,7 +124,7 @@ def extract(
     run = RunDir(out).create()  # only once the corpus is known to hold pairs: a typo leaves no empty run dir
     rundir.record_sources(run.root, corpus, textgrids)  # for export-textgrids
     chunks = [Chunk(i, pairs, _signature(pairs, settings)) for i, pairs in enumerate(_chunks(found.pairs, settings))]
-    todo = [c for c in chunks if force or read_marker(run, c.index) != c.signature]
+    todo = [c for c in chunks if force or read_marker(run, c.index) != c.signature or not _chunk_complete(run, c.index)]
     summary = ExtractSummary(run.root, found.n_audio, found.n_labels, len(found.pairs))
     summary.n_chunks_skipped = len(chunks) - len(todo)
     geo = geometry(settings.spectrogram)
@@ -175,6 +175,14 @@ def _signature(chunk: list[Pair], settings: Settings) -> str:
             stat = path.stat()
             h.update(f"{path}|{stat.st_size}|{stat.st_mtime_ns}".encode())
     return h.hexdigest()
+
+
+def _chunk_complete(run: RunDir, index: int) -> bool:
+    """Whether every file a chunk's marker promises is there (a deleted shard or table redoes the chunk)."""
+    chunk_dir = run.path(CHUNK_DIR)
+    promised = [run.path(rundir.SPECTROGRAMS) / shard_name(index)]
+    promised += [chunk_dir / f"{kind}-{index:05d}.csv" for kind in ("tokens", "problems", "speakers")]
+    return all(p.is_file() for p in promised)
 
 
 def _run_chunks(
