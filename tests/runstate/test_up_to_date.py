@@ -38,7 +38,7 @@ class StandIns:
         self.ran: Counter = Counter()
         self.pdf = True  # False: as without WeasyPrint
 
-    def extract(self, corpus, out, textgrids, settings, progress=None, force=False, share=None):
+    def extract(self, corpus, out, textgrids, settings, progress=None, force=False, share=None, runner=None):
         run = RunDir(out).create()
         tokens = run.path("tokens.csv")
         if not tokens.exists() or force:  # the real extraction rewrites tokens.csv each time (same content)
@@ -216,9 +216,13 @@ def test_force_with_a_file_that_is_no_model_removes_nothing(stages, tmp_path, mo
 
 
 def test_the_cli_refusal_is_one_line_naming_force(stages, tmp_path):
+    import torch
+
+    from vowelcam.learn.model_file import CHECKPOINT_FORMAT
+
     _analyze(tmp_path)
     model = tmp_path / "given.pt"
-    model.write_bytes(b"another model")
+    torch.save({"format": CHECKPOINT_FORMAT}, model)  # passes the command's early check of the file
     args = ["analyze", str(tmp_path / "corpus"), "--out", str(tmp_path / "run"), "--model", str(model)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2, result.output
