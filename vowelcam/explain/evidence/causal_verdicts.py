@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from ...acoustics.resynthesis import hz_to_bark
+from ...checks.finite import mean_of_finite
 from ...intervals import resampling_clusters
 from ...rundir import as_float
 from ..readings.contrast_region import MIN_FORMANT_CONTRAST, competitor_formants
@@ -138,9 +139,9 @@ def oriented_effect(renderings: Sequence[Mapping[str, Any]], sign: float) -> tup
         part = [r for r in renderings if np.sign(as_float(r.get("shift_bark"))) == direction]
         if not part:
             return math.nan, math.nan
-        bark = np.nanmean([abs(as_float(r.get("shift_bark"))) for r in part])
-        sides[direction] = np.nanmean([as_float(r.get("d_logodds_true")) for r in part]) / bark
-    size = float(np.nanmean([as_float(r.get("distortion_db")) for r in renderings]))
+        bark = _finite_mean([abs(as_float(r.get("shift_bark"))) for r in part])
+        sides[direction] = _finite_mean([as_float(r.get("d_logodds_true")) for r in part]) / bark
+    size = _finite_mean([as_float(r.get("distortion_db")) for r in renderings])
     return float((sides[sign] - sides[-sign]) / 2), size
 
 
@@ -185,7 +186,9 @@ def _cell(
     row.update(informedness=learned[0] if learned else math.nan, p_learned=learned[1] if learned else math.nan)
     row.update(_move_summary(moved, k, bark_means), verdict="")
     diff = slopes[keep, 1] - slopes[keep, 2]
-    row.update(share=_nanmean(slopes[keep, 1]), sham_share=_nanmean(slopes[keep, 2]), minus_sham=_nanmean(diff))
+    row.update(
+        share=_finite_mean(slopes[keep, 1]), sham_share=_finite_mean(slopes[keep, 2]), minus_sham=_finite_mean(diff)
+    )
     row["p"] = sign_flip_pvalue(speaker_means(diff - MIN_SHARE, clusters), seed) if chosen else math.nan
     if not moved:
         row["verdict"] = NOT_MOVED
@@ -211,9 +214,9 @@ def _move_summary(
     notches = [r for m in moved for r in m["moves"].get("notch", [])]
     n_classes = len({label for _, label in means})
     return {
-        "d_logodds": _nanmean(np.array([as_float(r.get("d_logodds_true")) for _, r in rows])),
-        "distortion_db": _nanmean(np.array([as_float(r.get("distortion_db")) for _, r in rows])),
-        "notch_per_db": _nanmean(np.array([_per_db(r) for r in notches])),
+        "d_logodds": _finite_mean(np.array([as_float(r.get("d_logodds_true")) for _, r in rows])),
+        "distortion_db": _finite_mean(np.array([as_float(r.get("distortion_db")) for _, r in rows])),
+        "notch_per_db": _finite_mean(np.array([_per_db(r) for r in notches])),
         "n_changed": len(changed),
         "toward_nearest": float(np.mean(scored)) if scored else math.nan,
         "chance_nearest": 1.0 / (n_classes - 1) if n_classes > 1 else math.nan,
@@ -256,7 +259,6 @@ def _class_means(tokens: Sequence[Mapping[str, Any]], labels: Sequence[str]) -> 
     return {key: np.mean(values, axis=0) for key, values in sums.items()}
 
 
-def _nanmean(values: np.ndarray) -> float:
-    finite = np.asarray(values, dtype=np.float64)
-    finite = finite[np.isfinite(finite)]
-    return float(finite.mean()) if len(finite) else math.nan
+def _finite_mean(values: Any) -> float:
+    """The mean of the finite values, NaN without one (no NumPy warning)."""
+    return float(mean_of_finite(values))
