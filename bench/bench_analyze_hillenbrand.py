@@ -1,11 +1,12 @@
 """``vowelcam analyze`` end to end on Hillenbrand et al. (1995) men + women, with the default settings, timed per stage.
 
     python -m bench.bench_analyze_hillenbrand [--out /tmp/runs/analyze-h95] [--arch auto] [--precision auto]
-        [--causal] [--replicate-seeds 1,2]
+        [--causal auto|on|off] [--replicate-seeds auto|""|1,2]
 
-``--causal`` adds the causal formant test (resynthesis of up to 200 held-out vowels, with the F4 and notch shams)
-and ``--replicate-seeds`` trains the network again per seed; the result then also holds page 1's verdicts, the
-causal verdicts and the recurrence over seeds.
+By default (``auto``) the cam stage runs the causal formant test (resynthesis of up to 200 held-out vowels, with
+the F4 and notch shams), since analyze knows the corpus, and trains replicates only when twice the training time
+fits ``cam.replicate_max_seconds``; ``--replicate-seeds 1,2`` insists. The result holds page 1's verdicts, the
+causal verdicts, the recurrence over seeds where there is one, and what the stage did not run and why.
 
 The old CPU default (before issue 15) is ``--arch resnet18 --precision fp32``.
 
@@ -60,18 +61,17 @@ def main() -> None:
     parser.add_argument("--precision", default="auto", help="training precision (fp32 = the old default's)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--result", type=Path, default=None)
-    parser.add_argument("--causal", action="store_true", help="also run the causal formant test")
-    parser.add_argument("--replicate-seeds", default="", help="training seeds of the replicates, e.g. 1,2")
+    parser.add_argument("--causal", default="auto", choices=("auto", "on", "off"), help="the causal formant test")
+    parser.add_argument("--replicate-seeds", default="auto", help='replicates: auto, "" (none) or seeds, e.g. 1,2')
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     torch.set_num_threads(args.threads)
     shutil.rmtree(args.out, ignore_errors=True)
-    cam = {"causal": args.causal, "causal_corpus": str(DATA), "replicate_seeds": args.replicate_seeds}
     settings = Settings().with_overrides(
         {
             "corpus": {"speaker_pattern": "hillenbrand"},
             "train": {"arch": args.arch, "precision": args.precision},
-            "cam": cam if args.causal or args.replicate_seeds else {},
+            "cam": {"causal": args.causal, "replicate_seeds": args.replicate_seeds},
         }
     )
     clock = StageClock()
@@ -105,14 +105,25 @@ def main() -> None:
             ("vowel", "formant", "verdict", "share", "sham_share", "p_holm", "n_speakers"),
         ),
         "recurrence": _table(args.out / "recurrence.csv", ("instrument", "vowel", "formant", "n_support", "n_runs")),
+        "not_run": _not_run(args.out),
         "threads": torch.get_num_threads(),
         "cpu": platform.processor() or platform.machine(),
         "device": "cpu",
     }
-    suffix = ("" if args.arch == "auto" else f"_{args.arch}") + ("_causal" if args.causal else "")
+    suffix = ("" if args.arch == "auto" else f"_{args.arch}") + (
+        "" if args.causal == "auto" else f"_causal_{args.causal}"
+    )
     out = args.result or REPO / "bench" / "results" / f"analyze_hillenbrand{suffix}.json"
     out.write_text(json.dumps(record, indent=2))
     print(json.dumps(record, indent=2))
+
+
+def _not_run(run: Path) -> list[str]:
+    """What the cam stage did not run, with its reasons (evidence_plan.json)."""
+    from vowelcam.explain.evidence.plan import read_plan
+
+    plan = read_plan(run) or {}
+    return [plan[k] for k in ("causal_reason", "replicate_reason") if plan.get(k)]
 
 
 def _table(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]] | None:

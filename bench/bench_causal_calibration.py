@@ -38,7 +38,7 @@ def run_one(run: Path, corpus: Path, max_tokens: int) -> float:
     began = time.perf_counter()
     command = [sys.executable, "-m", "vowelcam", "cam", str(run), "--no-faithfulness", "--causal"]
     command += ["--causal-corpus", str(corpus), "--causal-max-tokens", str(max_tokens)]
-    command += ["--instruments", "integrated-gradients", "--device", "cpu"]
+    command += ["--instruments", "integrated-gradients", "--replicate-seeds", "", "--device", "cpu"]
     subprocess.run(command, check=True, capture_output=True)
     return time.perf_counter() - began
 

@@ -170,8 +170,10 @@ class CamSettings:
     verdicts: bool = True  # readings.csv and verdicts.csv, each verdict gated by the instrument's calibration
     instruments: str = "auto"  # comma list of METHOD@LAYER | occlusion | integrated-gradients; auto = all calibrated
     # training seeds of the replicates (vowelcam.explain.replication): the network trained again with each, read the
-    # same way, recurrence.csv says which verdicts recur in most runs; "" = no replicates
-    replicate_seeds: str = ""
+    # same way, recurrence.csv says which verdicts recur in most runs; "" = no replicates; "auto" = two more seeds
+    # when that costs at most replicate_max_seconds (twice the run's training time; vowelcam.explain.evidence.plan)
+    replicate_seeds: str = "auto"
+    replicate_max_seconds: float = 300.0
     # --- faithfulness (vowelcam.explain.evidence: deletion, randomisation, warp) ---
     faithfulness: bool = True  # run band deletion, randomisation and vocal-tract-length warp tests
     deletion_width_hz: float = 250.0  # band_deletion width (top-CAM, top-energy and energy-matched random bands)
@@ -185,9 +187,9 @@ class CamSettings:
     permutation_epochs: int = 6
     noise_percentile: float = 5.0  # the energy control map: dB above this percentile of the token's own dB
     faithfulness_max_tokens: int = 1000  # a random subset above this
-    # --- causal formant test (vowelcam.explain.evidence.causal; opt-in: needs the corpus audio) ---
-    causal: bool = False
-    causal_corpus: str = ""  # the corpus folder tokens.csv's file paths are relative to
+    # --- causal formant test (vowelcam.explain.evidence.causal; needs the corpus audio) ---
+    causal: str = "auto"  # auto: run when the corpus audio is reachable (always in analyze) | on | off
+    causal_corpus: str = ""  # the corpus folder tokens.csv's file paths are relative to ("" = sources.json's)
     # Fk+-d: formant k moved d Bark; vtlX: all x X; notchKL: a 1-Bark notch between Fk and Fl (F4 and the notches
     # are the shams the causal verdicts compare the moves with)
     causal_manipulations: str = "F1+1,F1-1,F2+1,F2-1,F3+1,F3-1,F4+1,F4-1,notch12,notch23,vtl0.9,vtl1.1"

@@ -14,6 +14,7 @@ from vowelcam.acoustics.resynthesis import parse_manipulations
 from vowelcam.config import CamSettings, MeasureSettings, SpectrogramSettings
 from vowelcam.errors import ConfigError
 from vowelcam.explain.evidence.causal import CausalTokens, run_causal
+from vowelcam.explain.evidence.plan import plan_evidence
 from vowelcam.explain.evidence.common import FaithInputs, FaithSpec, band_share, window_centroid_shift
 from vowelcam.explain.evidence_stage import check_settings
 from vowelcam.explain.maps.grid import make_grid
@@ -35,9 +36,9 @@ def test_centroid_shift_and_band_share_read_profiles_in_hz():
 
 def test_causal_settings_are_checked_before_any_work(tmp_path):
     with pytest.raises(ConfigError, match="causal_corpus"):
-        check_settings(CamSettings(causal=True, causal_corpus=str(tmp_path / "nowhere")))
+        plan_evidence(CamSettings(causal="on", causal_corpus=str(tmp_path / "nowhere")), tmp_path, [])
     with pytest.raises(ConfigError, match="F9"):
-        check_settings(CamSettings(causal=True, causal_corpus=str(tmp_path), causal_manipulations="F9+1"))
+        check_settings(CamSettings(causal="on", causal_corpus=str(tmp_path), causal_manipulations="F9+1"))
     with pytest.raises(ConfigError, match="deletion_widths_hz"):
         check_settings(CamSettings(deletion_widths_hz="250,wide"))
 
@@ -135,6 +136,9 @@ def test_cam_command_refuses_causal_without_a_corpus(tmp_path, predicted_run_dir
     )
     assert result.exit_code == 2 and "--causal-corpus" in result.output and "does not exist" in result.output
     assert not (run / "cams").exists()  # refused before any map was computed
-    result = CliRunner().invoke(app, ["cam", str(run), "--causal"])  # no corpus given at all
+    result = CliRunner().invoke(app, ["cam", str(run), "--causal", "--causal-corpus", str(tmp_path)])
+    assert result.exit_code != 0 and "holding the run's recordings" in result.output  # a folder, not the corpus
+    (run / "sources.json").unlink(missing_ok=True)
+    result = CliRunner().invoke(app, ["cam", str(run), "--causal"])  # no corpus given or recorded
     assert result.exit_code != 0 and "causal_corpus" in result.output
     assert not (run / "cams").exists()

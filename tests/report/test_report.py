@@ -135,13 +135,14 @@ def test_page_one_answers_with_the_calibrated_verdicts(rendered):
     run, result = rendered
     flat = " ".join("\n".join(pdf_text(result.pdf)[0]).split()).replace("\u2010 ", "")
     page = flat[flat.index("What the network hears") : flat.index("1 Summary")]
-    _assert_in_order(page, "F1", ["no support", "120 / 10"])
-    _assert_in_order(page, "F2", ["support", "where the competitor has its formant", "120 / 10", "0.004"])
+    # per formant: the answer first (the causal verdict leads, the maps beside it), then the causal test against the
+    # F4 sham, the map verdict with its recurrence over training seeds, n tokens / speakers and p
+    f1 = ["not shown used", "no effect beyond sham", "share +0.02 vs F4 -0.05", "no support", "120 / 10"]
+    _assert_in_order(page, "F1", f1)
+    f2 = ["used: the decision follows it; the maps agree", "causal", "share +0.31 vs F4 -0.05", "9 speakers"]
+    f2 += ["p 0.002", "support", "where the competitor has its formant", "support in 2 of 3 training seeds"]
+    _assert_in_order(page, "F2", f2 + ["120 / 10", "0.004"])
     assert "Per vowel" in page and "Calibration" in page
-    # the causal test beside each map verdict: F2 causal (slope against the F4 sham), F1 no more than the sham
-    _assert_in_order(page, "F1", ["no effect beyond sham", "share +0.02 vs F4 -0.05"])
-    _assert_in_order(page, "F2", ["causal", "share +0.31 vs F4 -0.05", "9 speakers", "p 0.002"])
-    _assert_in_order(page, "F2", ["support", "support in 2 of 3 training seeds"])  # replication over seeds
 
 
 def _assert_in_order(text: str, anchor: str, values: list[str]) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 TRUE_WORDS = ("true", "yes", "on", "1")
 FALSE_WORDS = ("false", "no", "off", "0")
+SWITCH = ("auto", "on", "off")
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Rule:
     choices: tuple[str, ...] = ()
     item: type | None = None  # for lists: the type of every item
     check: Callable[[Any], str] | None = None  # "" when fine, else what is wrong
+    switch: bool = False  # auto | on | off, where true/false (an older run's config) mean on/off
 
 
 def _folds(value: int) -> str:
@@ -163,6 +165,8 @@ RULES: dict[str, Rule] = {
     "cam.noise_percentile": Rule(low=0, high=100),
     "cam.faithfulness_max_tokens": AT_LEAST_1,
     "cam.causal_max_tokens": AT_LEAST_1,
+    "cam.causal": Rule(choices=SWITCH, switch=True),
+    "cam.replicate_max_seconds": AT_LEAST_0,
     # report
     "report.gallery_size": AT_LEAST_0,
 }
@@ -180,7 +184,7 @@ def check_value(key: str, value: Any, default: Any) -> tuple[Any, str]:
     """``(value to use, "")`` when ``value`` suits setting ``key`` (``"section.name"``, whose built-in default is
     ``default``), else ``(None, "section.name = VALUE: what is wrong")``."""
     rule = RULES.get(key, Rule())
-    typed, problem = _typed(value, default, rule)
+    typed, problem = _switch(value) if rule.switch else _typed(value, default, rule)
     if not problem:
         problem = _in_range(typed, rule) or (rule.check(typed) if rule.check else "")
     return (None, f"{key} = {shown(value)}: {problem}") if problem else (typed, "")
@@ -201,6 +205,14 @@ def _typed(value: Any, default: Any, rule: Rule) -> tuple[Any, str]:
     if isinstance(default, str):
         return (value, "") if isinstance(value, str) else (None, "expected a string in quotes")
     return value, ""
+
+
+def _switch(value: Any) -> tuple[Any, str]:
+    """auto | on | off; true/false (and their words) as on/off."""
+    if isinstance(value, str) and value.strip().lower() in SWITCH:
+        return value.strip().lower(), ""
+    on, problem = _boolean(value)
+    return (None, 'expected "auto", "on" or "off"') if problem else ("on" if on else "off", "")
 
 
 def _boolean(value: Any) -> tuple[Any, str]:

@@ -69,7 +69,10 @@ def cam_command(
         help="Also compare with a copy whose top block learnt permuted labels (a short training).",
     ),
     causal: Optional[bool] = setting(
-        "cam.causal", "--causal/--no-causal", help="Causal formant test: resynthesise tokens with a formant moved."
+        "cam.causal",
+        "--causal/--no-causal",
+        shown="auto: when the corpus audio is reachable",
+        help="Causal formant test: resynthesise tokens with a formant moved (--causal insists, --no-causal skips).",
     ),
     causal_corpus: Optional[Path] = setting(
         "cam.causal_corpus",
@@ -77,7 +80,7 @@ def cam_command(
         shown="none",
         exists=True,
         file_okay=False,
-        help="Corpus folder the run was extracted from (audio for --causal).",
+        help="Corpus folder the run was extracted from (audio for the causal test; default: the one extract recorded).",
     ),
     causal_manipulations: Optional[str] = setting(
         "cam.causal_manipulations",
@@ -99,9 +102,9 @@ def cam_command(
     replicate_seeds: Optional[str] = setting(
         "cam.replicate_seeds",
         "--replicate-seeds",
-        shown="none",
-        help="Comma list of training seeds: train the network again with each (RUN/replicates/seed-N) and count "
-        "in recurrence.csv which verdicts recur in most runs.",
+        shown="auto: two more seeds when that takes at most cam.replicate_max_seconds",
+        help="Comma list of training seeds (\"\" = none): train the network again with each (RUN/replicates/seed-N) "
+        "and count in recurrence.csv which verdicts recur in most runs.",
     ),
     batch_size: Optional[int] = setting(
         "cam.batch_size", "--batch-size", min=0, shown="32 on a CPU, 256 on CUDA", help="Tokens per batch."

@@ -1,5 +1,5 @@
 """The evidence part of the ``cam`` stage over a run directory: settings -> inputs -> ``faithfulness.csv``, and
-the opt-in causal test -> ``causal.csv``, ``causal_summary.csv``.
+the causal test -> ``causal.csv``, ``causal_summary.csv``, ``causal_verdicts.csv``.
 
 Kept apart from :mod:`vowelcam.explain.map_pass` (which computes the maps and the band tables) so the tests'
 inputs (speakers for the cluster bootstrap, the randomisation cascade, training tokens for label permutation, the
@@ -19,6 +19,7 @@ import torch
 from .. import rundir
 from ..config import CamSettings
 from ..errors import ConfigError
+from ..intervals import resampling_clusters
 from ..progress import ProgressCallback
 from .context import ExplainContext, fold_of
 from .errors import CamError
@@ -145,12 +146,13 @@ def write_faithfulness(
 
 
 def check_settings(settings: CamSettings) -> None:
-    """Config errors of the faithfulness and causal settings, raised before any map is computed."""
+    """Config errors of the faithfulness and causal settings, raised before any map is computed (whether the
+    causal test and the replicates run is :func:`vowelcam.explain.evidence.plan.plan_evidence`'s decision)."""
     if settings.faithfulness:
         spec_from_settings(settings)
-    if settings.causal:
-        check_causal_settings(settings)
-    if settings.replicate_seeds.strip():
+    if settings.causal != "off":
+        causal_manipulations(settings)
+    if settings.replicate_seeds.strip() not in ("", "auto"):
         from .replication import replicate_seed_list
 
         replicate_seed_list(settings.replicate_seeds)
@@ -163,38 +165,26 @@ def check_settings(settings: CamSettings) -> None:
             raise ConfigError(f"cam.instruments: {exc}") from None
 
 
-def check_causal_settings(settings: CamSettings) -> tuple[Path, list[Any]]:
-    """The corpus folder and the parsed manipulations; ConfigError when either is unusable."""
+def causal_manipulations(settings: CamSettings) -> list[Any]:
+    """The parsed ``cam.causal_manipulations``; ConfigError when they are unusable."""
     from ..acoustics.resynthesis import parse_manipulations
 
-    corpus = Path(settings.causal_corpus).expanduser()
-    if not settings.causal_corpus or not corpus.is_dir():
-        raise ConfigError(
-            f"cam.causal_corpus: {settings.causal_corpus!r} is not a folder; the causal test needs "
-            f"the corpus audio that tokens.csv's file paths are relative to (--causal-corpus)"
-        )
     try:
         manipulations = parse_manipulations(settings.causal_manipulations)
     except ValueError as exc:
         raise ConfigError(f"cam.causal_manipulations: {exc}") from None
     if not manipulations:
         raise ConfigError("cam.causal_manipulations: no manipulation given")
-    return corpus, manipulations
+    return manipulations
 
 
 def causal_subset(
     chosen: Sequence[dict[str, str]], tokens: dict[str, dict[str, Any]], settings: CamSettings
 ) -> np.ndarray:
-    """Indices into ``chosen`` of the causal test's tokens: vowels scored by the first fold's model, at most
-    ``causal_max_tokens`` drawn at random (seeded)."""
-    first = fold_of(chosen[0])
+    """Indices into ``chosen`` of the causal test's tokens: vowels (of every fold, each scored by its fold's model),
+    at most ``causal_max_tokens`` drawn at random (seeded)."""
     pool = np.array(
-        [
-            i
-            for i, p in enumerate(chosen)
-            if fold_of(p) == first and str(tokens[p["token_id"]].get("kind") or "vowel") == "vowel"
-        ],
-        int,
+        [i for i, p in enumerate(chosen) if str(tokens[p["token_id"]].get("kind") or "vowel") == "vowel"], int
     )
     return np.sort(np.random.default_rng(settings.seed).permutation(pool)[: max(0, settings.causal_max_tokens)])
 
@@ -218,30 +208,29 @@ def write_causal(
     chosen: Sequence[dict[str, str]],
     tokens: dict[str, dict[str, Any]],
     settings: CamSettings,
+    corpus: Path,
     progress: ProgressCallback | None = None,
 ) -> list[Path]:
-    """The causal formant test on a subset of the explained vowels (:func:`causal_subset`); writes ``causal.csv``,
+    """The causal formant test on a subset of the explained vowels (:func:`causal_subset`), resynthesised from the
+    recordings under ``corpus``; writes ``causal.csv``,
     ``causal_summary.csv`` and ``causal_verdicts.csv`` and returns their paths (none when no vowel qualifies)."""
-    from ..config import SpectrogramSettings
-    from .evidence.causal import CAUSAL, CAUSAL_COLUMNS, CAUSAL_SUMMARY, SUMMARY_COLUMNS, CausalTokens, run_causal
+    from .evidence.causal import CAUSAL, CAUSAL_COLUMNS, CAUSAL_SUMMARY, SUMMARY_COLUMNS, summarise
     from .evidence.causal_verdicts import CAUSAL_VERDICTS, causal_verdicts
     from .evidence.causal_verdicts import COLUMNS as VERDICT_COLUMNS
 
     idx = causal_subset(chosen, tokens, settings)
     if not len(idx):
         return []
-    picked = [tokens[chosen[i]["token_id"]] for i in idx]
-    specs = ctx.token_specs(picked)
-    true_idx = np.array([ctx.label_index(chosen[i]["true"]) for i in idx])
-    model, layer = ctx.model_for(fold_of(chosen[idx[0]]))
-    corpus, manipulations = check_causal_settings(settings)
-    measure = _run_measure_settings(run)
-    known = set(SpectrogramSettings.__dataclass_fields__)
-    spectrogram = SpectrogramSettings(**{k: v for k, v in ctx.store.settings.items() if k in known})
     spec = spec_from_settings(settings)
-    inp = _inputs(ctx, model, layer, [], picked, true_idx, specs)
-    tokens_in = CausalTokens(picked, specs, np.asarray(true_idx), corpus, spectrogram, measure)
-    rows, summary = run_causal(inp, tokens_in, manipulations, spec, progress)
+    rows = []
+    for fold in sorted({fold_of(chosen[i]) for i in idx}):  # each token through the model that did not train on it
+        part = np.array([i for i in idx if fold_of(chosen[i]) == fold])
+        rows += _causal_rows(run, ctx, [chosen[i] for i in part], tokens, fold, corpus, settings, progress)
+    clusters, unit = resampling_clusters(
+        [str(tokens[r["token_id"]].get("speaker") or "") for r in rows],
+        [str(tokens[r["token_id"]].get("file") or "") for r in rows],
+    )
+    summary = summarise(rows, clusters, unit, spec)
     labels = list(ctx.info.labels)
     for r in rows:
         for key in ("predicted", "runner_up"):
@@ -256,3 +245,29 @@ def write_causal(
         SUMMARY_COLUMNS + ["hz_per_row"],
     )
     return [run.path(CAUSAL), run.path(CAUSAL_SUMMARY), run.path(CAUSAL_VERDICTS)]
+
+
+def _causal_rows(
+    run: rundir.RunDir,
+    ctx: ExplainContext,
+    picked_preds: Sequence[dict[str, str]],
+    tokens: dict[str, dict[str, Any]],
+    fold: int,
+    corpus: Path,
+    settings: CamSettings,
+    progress: ProgressCallback | None,
+) -> list[dict[str, Any]]:
+    """causal.csv rows of one fold's tokens (``picked_preds``: their predictions.csv rows) through its model."""
+    from ..config import SpectrogramSettings
+    from .evidence.causal import CausalTokens, run_causal
+
+    picked = [tokens[p["token_id"]] for p in picked_preds]
+    specs = ctx.token_specs(picked)
+    true_idx = np.array([ctx.label_index(p["true"]) for p in picked_preds])
+    model, layer = ctx.model_for(fold)
+    known = set(SpectrogramSettings.__dataclass_fields__)
+    spectrogram = SpectrogramSettings(**{k: v for k, v in ctx.store.settings.items() if k in known})
+    inp = _inputs(ctx, model, layer, [], picked, true_idx, specs)
+    tokens_in = CausalTokens(picked, specs, true_idx, corpus, spectrogram, _run_measure_settings(run))
+    rows, _ = run_causal(inp, tokens_in, causal_manipulations(settings), spec_from_settings(settings), progress)
+    return rows

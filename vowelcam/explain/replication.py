@@ -132,12 +132,14 @@ def replicate_seed_list(text: str) -> list[int]:
         raise ConfigError(f"cam.replicate_seeds: {text!r} is not a comma list of integers (e.g. 1,2)") from None
 
 
-def write_recurrence(run_dir: Path, settings: Any, device: str, progress: ProgressCallback | None = None) -> list[Path]:
-    """The explain stage's replication (``cam.replicate_seeds``): the replicates and ``recurrence.csv``."""
+def write_recurrence(
+    run_dir: Path, settings: Any, seeds: Sequence[int], device: str, progress: ProgressCallback | None = None
+) -> list[Path]:
+    """The explain stage's replication: the replicates of ``seeds`` (``cam.replicate_seeds`` as planned by
+    :func:`vowelcam.explain.evidence.plan.plan_evidence`) and ``recurrence.csv``."""
     from .maps.instruments import instrument_list
     from .verdict_stage import auto_instruments
 
-    seeds = replicate_seed_list(settings.replicate_seeds)
     instruments = instrument_list(settings.instruments, auto_instruments(settings))
     replicate(run_dir, seeds, instruments, device, progress)
     return [Path(run_dir) / RECURRENCE_FILE]

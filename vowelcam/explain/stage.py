@@ -24,6 +24,7 @@ from ..learn.device import eval_batch_size, resolve_device
 from ..learn.distributed import barrier, from_env, process_group
 from ..progress import ProgressCallback
 from .context import ExplainContext, fold_of, load_context, select_tokens
+from .evidence.plan import EvidencePlan, plan_evidence, write_plan
 from .evidence_stage import check_settings, write_causal, write_faithfulness
 from .map_pass import CamPass, map_pass
 from .maps.methods import get_method
@@ -94,6 +95,7 @@ def explain_run(
     check_settings(settings)
     run = rundir.RunDir(run_dir)
     chosen, tokens = select_tokens(run, settings.tokens)
+    plan = plan_evidence(settings, run.root, [tokens[p["token_id"]] for p in chosen])
     folds = sorted({fold_of(p) for p in chosen})
     device = str(from_env().device(resolve_device(device)))  # auto: CUDA when there; under torchrun: this rank's GPU
     settings = replace(settings, batch_size=eval_batch_size(settings.batch_size, CPU_BATCH, torch.device(device)))
@@ -111,7 +113,7 @@ def explain_run(
         if not place.is_main:  # under torchrun: rank 0 writes the tables and runs the faithfulness tests
             barrier(place)
             return CamSummary(method, ctx.grid.layer, ctx.grid.hz_per_row, len(chosen), float("nan"), 0, 0, 1.0, [])
-        summary = _finish(run, ctx, chosen, tokens, result, settings, method, progress)
+        summary = _finish(run, ctx, chosen, tokens, result, settings, plan, method, progress)
         barrier(place)
     return summary
 
@@ -123,21 +125,23 @@ def _finish(
     tokens: dict[str, dict[str, Any]],
     result: CamPass,
     settings: CamSettings,
+    plan: EvidencePlan,
     method: str,
     progress: ProgressCallback | None,
 ) -> CamSummary:
-    """Rank 0's part: tables, faithfulness tests and the summary."""
+    """Rank 0's part: tables, faithfulness, causal and replication tests as planned, and the summary."""
     outputs, agreement = _write_tables(run, result, ctx, settings)
+    outputs.append(write_plan(run.root, plan))
     outputs += write_method_tables(run, ctx, chosen, tokens, result.band_rows.get("contrast", []), settings)
     faith = write_faithfulness(run, ctx, chosen, tokens, result.faith_idx, result.faith_specs, settings, progress)
     if faith:
         outputs.append(run.path(rundir.FAITHFULNESS))
-    if settings.causal:
-        outputs += write_causal(run, ctx, chosen, tokens, settings, progress)
+    if plan.causal:
+        outputs += write_causal(run, ctx, chosen, tokens, settings, Path(plan.corpus), progress)
     if settings.verdicts:
         outputs += write_verdicts(run, settings, ctx.device, progress)
-    if settings.verdicts and settings.replicate_seeds.strip():
-        outputs += write_recurrence(run.root, settings, ctx.device, progress)
+    if settings.verdicts and plan.replicate_seeds:
+        outputs += write_recurrence(run.root, settings, plan.replicate_seeds, ctx.device, progress)
     true_rows = result.band_rows["true"]
     return CamSummary(
         method,

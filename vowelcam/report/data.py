@@ -22,6 +22,7 @@ from ..acoustics.store import SpectrogramStore
 from ..checks.checksums import verify
 from ..config import Settings, load_settings, tomllib
 from ..errors import ConfigError, RunDirError
+from ..explain.evidence.plan import read_plan
 from ..explain.maps.store import REMEDY, check_map_array
 from ..rundir import RunDir, read_csv
 from ..tokens import read_tokens
@@ -78,6 +79,7 @@ class ReportData:
     causal_summary: Optional[list[dict[str, str]]] = None
     causal_verdicts: Optional[list[dict[str, str]]] = None  # causal_verdicts.csv (moves against the F4 sham)
     recurrence: Optional[list[dict[str, str]]] = None  # recurrence.csv (verdicts over training seeds)
+    evidence_plan: Optional[dict[str, Any]] = None  # evidence_plan.json: what cam ran beyond the maps, why not
     store: Optional[SpectrogramStore] = None
     missing: dict[str, str] = field(default_factory=dict)  # part -> why it is absent and what makes it
     by_id: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
@@ -108,6 +110,7 @@ def load_report_data(run_dir: str | Path) -> ReportData:
     data.recurrence = _optional_csv(
         data, "recurrence.csv", ["instrument", "vowel", "formant", "n_runs", "n_support"], "`cam --replicate-seeds`"
     )
+    data.evidence_plan = read_plan(run.root)
     data.model = _read_model_meta(data)
     data.cams = _read_cams(data)
     data.store = _read_store(data)

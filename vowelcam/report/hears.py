@@ -21,15 +21,14 @@ from .data import ReportData
 
 FORMANTS = ("F1", "F2", "F3")
 PLAIN = {
-    "support": "the network's evidence for each vowel against its competitor sits in this formant's contrast region, "
-    "beyond the energy and the run's mean map",
-    "no support": "tested, not found beyond the controls (after correcting for every cell of the table)",
-    "withheld": "the instrument found it, but its calibration does not back it (a false cue, or no cue ever found)",
-    "too few speakers": "fewer than 8 held-out speakers: not tested",
-    "no contrast": "this formant does not differ between the vowels and their competitors",
-    "not readable": "at this resolution the formant's band overlaps another's",
-    "no evidence": "the instrument's maps are the same for every class",
-    "not learned": "the model does not tell this vowel from the others above chance: no decision to explain",
+    "support": "evidence in its contrast region beyond every control",
+    "no support": "not beyond the controls (Holm-corrected)",
+    "withheld": "found, but the instrument's calibration does not back it",
+    "too few speakers": "fewer than 8 held-out speakers",
+    "no contrast": "does not differ between the competing vowels",
+    "not readable": "its band overlaps another formant's at this resolution",
+    "no evidence": "the maps are the same for every class",
+    "not learned": "the vowels are not told apart above chance",
 }
 
 
@@ -49,8 +48,7 @@ def hears_section(data: ReportData) -> Optional[dict[str, Any]]:
         "instrument": lead,
         "calibration": record.describe() if record else UNCALIBRATED,
         "lines": [
-            _line(f, rows, by_instrument, lead)
-            | _causal_line(f, data.causal_verdicts)
+            _with_answer(_line(f, rows, by_instrument, lead) | _causal_line(f, data.causal_verdicts))
             | _recurs(lead, f, data.recurrence)
             for f in FORMANTS
         ],
@@ -90,14 +88,27 @@ def _line(formant: str, rows: Sequence[Mapping[str, str]], by_instrument: Mappin
 
 
 CAUSAL_PLAIN = {
-    "causal": "moving it toward the competitor's lowers the decision, away raises it, beyond F4 moved alike",
-    "no effect beyond sham": "moving it carries the decision no further than F4 moved alike (plus a tenth)",
-    "no contrast": "it does not differ between the vowels and their competitors",
-    "too few speakers": "fewer than 8 speakers' tokens resynthesised: not tested",
-    "not learned": "the model does not tell the vowels apart above chance",
-    "no sham": "F4 was not moved (the sham): not tested",
+    "causal": "moving it toward the competitor's costs the decision, beyond F4 moved alike",
+    "no effect beyond sham": "moving it does no more than moving F4",
+    "no contrast": "does not differ between the competing vowels",
+    "too few speakers": "fewer than 8 speakers resynthesised",
+    "not learned": "the vowels are not told apart above chance",
+    "no sham": "F4 was not moved, so there is no sham to beat",
     "not moved": "this formant was not moved",
 }
+
+
+def answer(causal: str, verdict: str) -> str:
+    """Page 1's one-line answer for a formant: the causal verdict first (it moves the formant itself), the maps'
+    verdict beside it, and where the two disagree, that they do."""
+    mapped = verdict == "support"
+    if causal == "causal":
+        return "used: the decision follows it" + ("; the maps agree" if mapped else "; the maps do not show it")
+    if causal == "no effect beyond sham":
+        return "not shown used" + ("; the maps' support is not borne out by moving it" if mapped else "")
+    if causal:
+        return f"not tested causally ({causal})" + ("; the maps support it" if mapped else "")
+    return "maps only: " + (verdict or "not computed") + " (no causal test)"
 
 
 def _recurs(instrument: str, formant: str, rows: Optional[Sequence[Mapping[str, str]]]) -> dict[str, Any]:
@@ -122,6 +133,10 @@ def _causal_line(formant: str, rows: Optional[Sequence[Mapping[str, str]]]) -> d
         "causal_p": as_float(row.get("p_holm")),
         "causal_speakers": row.get("n_speakers", ""),
     }
+
+
+def _with_answer(line: dict[str, Any]) -> dict[str, Any]:
+    return line | {"answer": answer(line["causal"], line["verdict"])}
 
 
 def _cell(rows: Sequence[Mapping[str, str]], vowel: str, formant: str) -> Optional[Mapping[str, str]]:
@@ -179,9 +194,11 @@ def _caveats(rows: Sequence[Mapping[str, str]], data: ReportData) -> list[str]:
             if blind == ["F1"]
             else f"No map instrument found an {'/'.join(blind)}-only cue in calibration; the causal test reads them."
         )
+    plan = data.evidence_plan or {}
     if data.recurrence is None:
         out.append(
-            "Trained once: whether the verdicts recur over training seeds was not tested (cam --replicate-seeds)."
+            plan.get("replicate_reason")
+            or "Trained once: whether the verdicts recur over training seeds was not tested (cam --replicate-seeds)."
         )
     else:
         lone = sorted(
@@ -198,5 +215,8 @@ def _caveats(rows: Sequence[Mapping[str, str]], data: ReportData) -> list[str]:
             f"{', '.join(unlearned)}."
         )
     if not data.causal_summary:
-        out.append("The causal formant test was not run (it needs the corpus audio: cam --causal --causal-corpus DIR).")
+        out.append(
+            plan.get("causal_reason")
+            or "The causal formant test was not run (it needs the corpus audio: cam --causal --causal-corpus DIR)."
+        )
     return out

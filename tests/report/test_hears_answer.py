@@ -1,0 +1,19 @@
+"""Page 1's one-line answer per formant: the causal test leads, the maps stand beside it, disagreement is said."""
+
+from vowelcam.report.hears import answer
+
+
+def test_the_causal_verdict_leads_and_agreement_with_the_maps_is_said():
+    assert answer("causal", "support") == "used: the decision follows it; the maps agree"
+    assert answer("causal", "no support") == "used: the decision follows it; the maps do not show it"
+
+
+def test_map_support_that_moving_the_formant_does_not_bear_out_is_called_so():
+    assert answer("no effect beyond sham", "support") == "not shown used; the maps' support is not borne out by moving it"
+    assert answer("no effect beyond sham", "no support") == "not shown used"
+
+
+def test_without_a_causal_verdict_the_answer_says_it_rests_on_the_maps():
+    assert answer("", "support") == "maps only: support (no causal test)"
+    assert answer("too few speakers", "support") == "not tested causally (too few speakers); the maps support it"
+    assert answer("", "") == "maps only: not computed (no causal test)"
