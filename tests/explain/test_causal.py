@@ -14,8 +14,8 @@ from vowelcam.acoustics.resynthesis import parse_manipulations
 from vowelcam.config import CamSettings, MeasureSettings, SpectrogramSettings
 from vowelcam.errors import ConfigError
 from vowelcam.explain.evidence.causal import CausalTokens, run_causal
-from vowelcam.explain.evidence.plan import plan_evidence
 from vowelcam.explain.evidence.common import FaithInputs, FaithSpec, band_share, window_centroid_shift
+from vowelcam.explain.evidence.plan import plan_evidence
 from vowelcam.explain.evidence_stage import check_settings
 from vowelcam.explain.maps.grid import make_grid
 

@@ -143,7 +143,7 @@ def test_write_textgrid_copies_tiers_and_adds_predictions(recording, tmp_path):
     assert marks == [(0.0, 0.2, ""), (0.2, 0.45, "IY 0.67"), (0.45, 0.6, ""), (0.6, 0.9, "IY 0.67"), (0.9, 1.2, "")]
 
 
-def test_short_silent_and_missing_inputs_are_one_line_errors(tmp_path, model_file, recording):
+def test_short_silent_and_missing_inputs_are_one_line_errors(tmp_path, model_file, recording, monkeypatch):
     short = tmp_path / "short.wav"
     sf.write(short, np.full(100, 0.1), SR)  # 6 ms < 15 ms window
     with pytest.raises(AudioError, match=r"short.wav: too short \(6.2 ms, shorter than the 15 ms analysis window\)"):
@@ -152,6 +152,7 @@ def test_short_silent_and_missing_inputs_are_one_line_errors(tmp_path, model_fil
     sf.write(silent, np.zeros(SR), SR)
     with pytest.raises(AudioError, match="silent.wav: silence"):
         classify(silent, model=model_file)
+    monkeypatch.setattr("vowelcam.base_model.base_model_path", lambda: None)  # an installation without one
     with pytest.raises(ModelError, match="no model given and none remembered"):
         classify(recording[0])
     with pytest.raises(ModelError, match="not a vowelcam model"):

@@ -53,12 +53,17 @@ def test_missing_empty_and_foreign_models_are_one_line(tmp_path):
         model_file(_fake_checkpoint(tmp_path / "plain.pt", tagged=False))
 
 
-def test_the_remembered_model_is_the_default(tmp_path):
-    with pytest.raises(ModelError, match="no model given and none remembered.*vowelcam analyze"):
+def test_the_remembered_model_is_the_default_and_the_base_model_the_fallback(tmp_path, monkeypatch):
+    monkeypatch.setattr("vowelcam.base_model.base_model_path", lambda: None)
+    with pytest.raises(ModelError, match="none remembered, and this installation has no base model.*vowelcam analyze"):
         resolve_model_path(None)
+    base = _fake_checkpoint(tmp_path / "base.pt")
+    monkeypatch.setattr("vowelcam.base_model.base_model_path", lambda: base)
+    assert resolve_model_path(None) == base and resolve_model_path("base") == base
     pt = _fake_checkpoint(tmp_path / "run" / "model" / "model.pt")
     remember_model(pt)
-    assert resolve_model_path(None) == pt.resolve()
+    assert resolve_model_path(None) == pt.resolve()  # the user's own model comes first
+    assert resolve_model_path("base") == base
 
 
 @pytest.mark.parametrize("command", ["classify", "analyze"])

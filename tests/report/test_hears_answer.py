@@ -9,7 +9,8 @@ def test_the_causal_verdict_leads_and_agreement_with_the_maps_is_said():
 
 
 def test_map_support_that_moving_the_formant_does_not_bear_out_is_called_so():
-    assert answer("no effect beyond sham", "support") == "not shown used; the maps' support is not borne out by moving it"
+    said = answer("no effect beyond sham", "support")
+    assert said == "not shown used; the maps' support is not borne out by moving it"
     assert answer("no effect beyond sham", "no support") == "not shown used"
 
 

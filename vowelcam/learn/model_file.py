@@ -12,6 +12,7 @@ last_model.txt``, or ``$VOWELCAM_CONFIG_DIR``).
 
 from __future__ import annotations
 
+import logging
 import os
 import zipfile
 from pathlib import Path
@@ -19,6 +20,8 @@ from pathlib import Path
 import platformdirs
 
 from ..errors import ModelError
+
+log = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = "vowelcam-model"
 MODEL_IN_RUN = Path("model") / "model.pt"
@@ -75,13 +78,21 @@ def check_model_file(path: Path) -> Path:
 
 
 def resolve_model_path(model: str | Path | None) -> Path:
-    """The model file to use: ``model`` (see :func:`model_file`) or the remembered one; ModelError when neither."""
-    if model is not None:
+    """The model file to use: ``model`` (see :func:`model_file`; ``"base"`` = the shipped base model), else the
+    remembered one, else the base model (said in the log); ModelError when there is none of them."""
+    from ..base_model import BASE, base_model_path, describe_base_model
+
+    if model is not None and str(model) != BASE:
         return model_file(model)
-    remembered = last_model()
-    if remembered is None:
+    remembered = last_model() if model is None else None
+    if remembered is not None:
+        return model_file(remembered)
+    base = base_model_path()
+    if base is None:
         raise ModelError(
-            "no model given and none remembered: run `vowelcam analyze` or `vowelcam train` first, "
-            "or pass --model RUN_DIR or model.pt"
+            "no model given and none remembered, and this installation has no base model: run `vowelcam analyze` "
+            "or `vowelcam train` first, or pass --model RUN_DIR or model.pt"
         )
-    return model_file(remembered)
+    if model is None:
+        log.warning("no model given and none remembered: using %s", describe_base_model())
+    return base

@@ -26,6 +26,7 @@ from torch import nn
 
 from .. import rundir
 from ..acoustics.store import SpectrogramStore
+from ..base_model import weights_file
 from ..config import TrainSettings
 from ..errors import ConfigError, RunDirError
 from ..progress import ProgressCallback
@@ -300,7 +301,7 @@ def _initial_model(info: ModelInfo, settings: TrainSettings, store: SpectrogramS
     if settings.pretrained:
         load_backbone(model, imagenet_state_dict(info.arch), f"ImageNet {info.arch}")
     elif settings.weights:
-        path = Path(settings.weights)
+        path = weights_file(settings.weights)
         try:
             other = info_from_checkpoint(torch.load(path, map_location="cpu", weights_only=True), str(path))
         except Exception:
