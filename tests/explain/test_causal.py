@@ -142,3 +142,16 @@ def test_cam_command_refuses_causal_without_a_corpus(tmp_path, predicted_run_dir
     result = CliRunner().invoke(app, ["cam", str(run), "--causal"])  # no corpus given or recorded
     assert result.exit_code != 0 and "causal_corpus" in result.output
     assert not (run / "cams").exists()
+
+
+def test_the_causal_subset_draws_from_every_fold_and_only_vowels():
+    from vowelcam.explain.evidence_stage import causal_subset
+
+    chosen = [{"token_id": str(i), "fold": str(i % 3)} for i in range(30)]
+    tokens = {str(i): {"kind": "unvoiced" if i % 5 == 0 else "vowel"} for i in range(30)}
+    picked = causal_subset(chosen, tokens, CamSettings(causal_max_tokens=12))
+    assert len(picked) == 12 and list(picked) == sorted(picked)
+    assert {int(chosen[i]["fold"]) for i in picked} == {0, 1, 2}  # each fold's tokens, through its own model
+    assert all(tokens[chosen[i]["token_id"]]["kind"] == "vowel" for i in picked)
+    everything = causal_subset(chosen, tokens, CamSettings(causal_max_tokens=100))
+    assert len(everything) == 24
