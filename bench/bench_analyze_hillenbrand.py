@@ -98,7 +98,7 @@ def main() -> None:
             "best_epochs": getattr(train, "best_epochs", None),
             "hz_per_row": getattr(train, "hz_per_row", None),
         },
-        "pdf": str(summary.pdf) if summary.pdf else None,
+        "pdf": str(summary.pdf.relative_to(args.out)) if summary.pdf else None,
         "verdicts": _table(args.out / "verdicts.csv", ("instrument", "vowel", "formant", "verdict", "n_speakers")),
         "causal_verdicts": _table(
             args.out / "causal_verdicts.csv",
