@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import soundfile as sf
 from typer.testing import CliRunner
 
 from vowelcam.cli import app
@@ -84,7 +85,8 @@ def test_killed_worker_leaves_no_gap_and_bytes_match_a_local_run(shared_data, da
     assert sorted(dask) == sorted(local)
     assert [name for name in local if dask[name] != local[name]] == []
     done = [(d, total) for stage, d, total, _ in calls if stage == "extract"]
-    assert done[0] == (0, 32) and done[-1] == (32, 32) and len(done) == 9  # recordings, once per chunk
+    seconds = round(sum(sf.info(str(wav)).duration for wav in (lj / "wavs").glob("*.wav")))  # 32 recordings
+    assert done[0] == (0, seconds) and done[-1] == (seconds, seconds) and len(done) == 9  # audio, once per chunk
     assert [d for d, _ in done] == sorted(d for d, _ in done)
 
 
