@@ -7,9 +7,9 @@ and the number of progress updates of the run are recorded. With ``--baseline RE
 the code of git revision ``REV`` (its ``vowelcam`` folder, exported with ``git archive``) on the recordings up to
 ``--baseline-max-minutes``, to show the memory before streaming.
 
-    python -m bench.bench_long_recording [--minutes 30 180] [--baseline REV] [--jobs 1]
+    python -m bench.bench_long_recording [--minutes 30 180] [--baseline REV] [--jobs 1] [--out FILE]
 
-Writes bench/results/long_recording.json and prints a Rich table.
+Writes bench/results/long_recording.json (``--out`` elsewhere) and prints a Rich table.
 """
 
 from __future__ import annotations
@@ -106,6 +106,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--baseline", help="git revision whose extraction to measure too (the code before)")
     parser.add_argument("--baseline-max-minutes", type=float, default=30.0)
+    parser.add_argument("--out", type=Path, default=RESULTS / "long_recording.json")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -116,8 +117,8 @@ def main() -> None:
                 code = export_code(args.baseline, work / "baseline")
                 rows.append(measure(minutes, work, args.jobs, code, f"baseline {args.baseline}"))
     result = {"machine": f"{platform.machine()}, {os.cpu_count()} cores (shared)", "runs": rows}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "long_recording.json").write_text(json.dumps(result, indent=2))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
     table = Table("code", "minutes", "intervals", "tokens", "peak RSS MB", "wall s", "shards", "progress moves")
     for r in rows:
         table.add_row(
