@@ -133,10 +133,12 @@ def extract(
     runner_context = (
         nullcontext(runner) if runner is not None else local_runner(settings.extract.jobs if len(mine) > 1 else 1)
     )
-    with runner_context as chosen:
-        for chunk, n_tokens in _run_chunks(mine, settings, resolver, run, chosen, columns):
-            audio.advance(chunk.seconds * share.world, n_tokens * share.world)
-    forget_recordings()
+    try:
+        with runner_context as chosen:
+            for chunk, n_tokens in _run_chunks(mine, settings, resolver, run, chosen, columns):
+                audio.advance(chunk.seconds * share.world, n_tokens * share.world)
+    finally:
+        forget_recordings()  # the plan of a windowed recording kept in this process (jobs = 1)
     summary.n_chunks_done = len(todo)
     share.wait()  # every rank's chunks are written
     if share.is_main:
