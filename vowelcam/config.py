@@ -118,6 +118,7 @@ class ExtractSettings:
 
     jobs: int = 1
     chunk_files: int = 16  # files per resumable chunk (and per parallel job)
+    chunk_seconds: float = 300.0  # seconds of audio per chunk at most; a longer recording is cut into windows
 
 
 @dataclass(frozen=True)

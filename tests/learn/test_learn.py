@@ -258,6 +258,7 @@ def test_train_writes_scored_outputs_and_resumes_identically(extracted_run_dir, 
     resumed = train(run_b, settings)
     assert [m["train_loss"] for m in rundir.read_csv(run_b / rundir.METRICS)] == [m["train_loss"] for m in metrics]
     assert resumed.accuracy == result.accuracy
+    assert (run_b / rundir.MODEL).read_bytes() == (run_a / rundir.MODEL).read_bytes()  # model.pt: the same bytes
 
 
 @pytest.mark.slow

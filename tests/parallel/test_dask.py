@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import soundfile as sf
 from typer.testing import CliRunner
 
 from vowelcam.cli import app
@@ -84,8 +85,22 @@ def test_killed_worker_leaves_no_gap_and_bytes_match_a_local_run(shared_data, da
     assert sorted(dask) == sorted(local)
     assert [name for name in local if dask[name] != local[name]] == []
     done = [(d, total) for stage, d, total, _ in calls if stage == "extract"]
-    assert done[0] == (0, 32) and done[-1] == (32, 32) and len(done) == 9  # recordings, once per chunk
+    seconds = round(sum(sf.info(str(wav)).duration for wav in (lj / "wavs").glob("*.wav")))  # 32 recordings
+    assert done[0] == (0, seconds) and done[-1] == (seconds, seconds) and len(done) == 9  # audio, once per chunk
     assert [d for d, _ in done] == sorted(d for d, _ in done)
+
+
+def test_windows_of_a_long_recording_on_dask_match_a_local_run(dask_runner, tmp_path):
+    sys.path.append(str(Path(__file__).resolve().parents[2]))  # the repository, for bench/lib
+    from bench.lib.long_recording import write_long_recording
+
+    write_long_recording(tmp_path / "corpus" / "spk01", 1.0, seed=5)
+    settings = Settings().with_overrides({"extract": {"chunk_seconds": 15.0}})  # 4 windows, 2 workers
+    extract(tmp_path / "corpus", tmp_path / "local", settings=settings)
+    extract(tmp_path / "corpus", tmp_path / "dask", settings=settings, runner=dask_runner)
+    local, dask = files_of(tmp_path / "local"), files_of(tmp_path / "dask")
+    assert "spectrograms/shard-00003.npy" in local and sorted(dask) == sorted(local)
+    assert [name for name in local if dask[name] != local[name]] == []
 
 
 def test_worker_dying_on_every_try_gives_problem_rows_and_a_rerun_retries(corpus, dask_runner, tmp_path):

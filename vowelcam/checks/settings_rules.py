@@ -123,6 +123,7 @@ RULES: dict[str, Rule] = {
     # extract
     "extract.jobs": AT_LEAST_1,
     "extract.chunk_files": AT_LEAST_1,
+    "extract.chunk_seconds": POSITIVE,
     # train
     "train.task": Rule(choices=("vowels", "vowels4k", "voicing")),
     "train.arch": Rule(

@@ -7,6 +7,7 @@ with the count), never dropped silently.
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +99,7 @@ def _tier_tokens(group: TierGroup, labels: LabelMap, vowels: set[str] | None, se
     counts: Counter[str] = Counter()
     specs, zero_length = [], []
     stress_ok = STRESS_FILTERS[settings.stress]
+    word_at = WordLookup(group.words)
     for i, (iv, info) in enumerate(zip(phones, infos)):
         if not info.known:
             counts[iv.text] += 1
@@ -128,7 +130,7 @@ def _tier_tokens(group: TierGroup, labels: LabelMap, vowels: set[str] | None, se
                 ipa=phone.ipa,
                 stress=info.stress,
                 kind="vowel" if is_vowel else "unvoiced",
-                word=_word_at(group.words, iv),
+                word=word_at(iv),
                 prev_phone=_neighbour(infos, i - 1),
                 next_phone=_neighbour(infos, i + 1),
                 start=iv.start,
@@ -146,11 +148,19 @@ def _neighbour(infos, i: int) -> str:
     return info.phone.phone if info.known else info.label
 
 
-def _word_at(words: Tier | None, iv: Interval) -> str:
-    if words is None:
-        return ""
-    mid = (iv.start + iv.end) / 2
-    for w in words.intervals:
-        if w.start <= mid < w.end:
-            return w.text
-    return ""
+class WordLookup:
+    """The word whose interval holds a phone's midpoint: the first such interval of the word tier, found by
+    bisection when the tier is in order (starts ascending, no overlap), else by a scan; "" when none holds it."""
+
+    def __init__(self, words: Tier | None) -> None:
+        self.intervals = words.intervals if words is not None else []
+        self.starts = [w.start for w in self.intervals]
+        pairs = zip(self.intervals, self.intervals[1:])
+        self.ordered = all(a.start <= b.start and a.end <= b.start for a, b in pairs)
+
+    def __call__(self, iv: Interval) -> str:
+        mid = (iv.start + iv.end) / 2
+        if not self.ordered:
+            return next((w.text for w in self.intervals if w.start <= mid < w.end), "")
+        i = bisect.bisect_right(self.starts, mid) - 1
+        return self.intervals[i].text if i >= 0 and mid < self.intervals[i].end else ""

@@ -109,10 +109,12 @@ def read_textgrid(path: str | Path) -> TextGrid:
 
 
 def _tokens(text: str) -> list:
-    """Values of the file in order: labels as str, numbers as float, flags as EXISTS/ABSENT."""
+    """Values of the file in order: labels as str, numbers as float, flags as EXISTS/ABSENT (matched one at a time:
+    a list of every match of a three-hour TextGrid would take ten times the file's size)."""
     out: list = []
     append = out.append
-    for quoted, is_quoted, number, flag in _TOKEN.findall(text):
+    for match in _TOKEN.finditer(text):
+        quoted, is_quoted, number, flag = match.groups()
         if is_quoted:
             append(quoted.replace('""', '"') if '""' in quoted else quoted)
         elif number:

@@ -2,7 +2,8 @@
 by the caller (:func:`write_chunk`), so a local pool and a cluster leave the same bytes in the run directory.
 
 A chunk's files are its spectrogram shard, token, track, problem and speaker rows, then a marker holding the
-signature of its inputs and settings (written last: a chunk is done when its marker matches).
+signature of its inputs and settings (written last: a chunk is done when its marker matches). A chunk is a few
+recordings or a window of a long one (:mod:`.layout`), so what a worker holds and returns is bounded.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from .. import tokens as token_table
 from ..acoustics.features import geometry
 from ..acoustics.store import write_shard
 from ..config import Settings
-from ..corpus.discover import Pair
 from ..corpus.speakers import SpeakerResolver
 from ..errors import ConfigError, DataProblem
 from ..measure.extra_outputs import write_chunk_tracks
 from ..rundir import PROBLEM_COLUMNS, RunDir, write_csv
-from .groups import estimate_groups
-from .one_file import ChunkContext, FilePlan, FileResult, measure_file, plan_file
+from .chunk_plans import chunk_plans
+from .layout import Chunk
+from .one_file import ChunkContext, FilePlan, FileResult, SpecStack, measure_file
 
 CHUNK_DIR = "spectrograms/chunks"
 LOST = "worker lost"  # problems.csv reason of a recording whose chunk was given up after its worker died
@@ -42,15 +43,6 @@ SPEAKER_COLUMNS = [
     "vtl_cm",
     "posterior",
 ]
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """Chunk ``index``: its recordings and the signature of their files and the settings."""
-
-    index: int
-    pairs: list[Pair]
-    signature: str
 
 
 @dataclass
@@ -78,25 +70,25 @@ def token_columns(settings: Settings, resolver: SpeakerResolver) -> list[str]:
 
 
 def measure_chunk(chunk: Chunk, settings: Settings, resolver: SpeakerResolver) -> ChunkOutput:
-    """Plan and measure every recording of ``chunk`` (speaker groups estimated over the chunk); writes nothing,
-    so it can run on any worker that sees the corpus."""
+    """Plan and measure every recording of ``chunk`` (speaker groups estimated over the chunk, or over the whole
+    recording for a window of one); writes nothing, so it can run on any worker that sees the corpus."""
     geo = geometry(settings.spectrogram)
-    rows, specs, problems, tracks = [], [], [], []
-    plans = [plan_file(pair, settings) for pair in chunk.pairs]
-    known_f0: dict = {}
-    estimates = estimate_groups([p for p in plans if isinstance(p, FilePlan)], settings, resolver, known_f0)
-    groups = {speaker: e.group for speaker, e in estimates.items() if e.group}
-    context = ChunkContext(settings, resolver, geo, groups, known_f0)
-    for plan in plans:
-        result = plan if isinstance(plan, FileResult) else measure_file(plan, context)
+    planned = chunk_plans(chunk, settings, resolver)
+    groups = {speaker: e.group for speaker, e in planned.estimates.items() if e.group}
+    context = ChunkContext(settings, resolver, geo, groups, planned.known_f0)
+    capacity = sum(len(plan.specs) for plan in planned.plans if isinstance(plan, FilePlan))
+    stack = SpecStack(capacity, len(geo.freqs_hz), len(geo.times_s), settings.spectrogram.dtype)
+    rows, problems, tracks = [], [], []
+    for plan in planned.plans:
+        first_row = len(stack)
+        result = plan if isinstance(plan, FileResult) else measure_file(plan, context, stack)
         for offset, row in enumerate(result.rows):
-            row.update(spec_shard=chunk.index, spec_row=len(specs) + offset)
+            row.update(spec_shard=chunk.index, spec_row=first_row + offset)
         rows.extend(result.rows)
-        specs.extend(result.specs)
         tracks.extend(result.tracks)
         problems.extend(p.as_row() for p in result.problems)
-    stack = np.stack(specs) if specs else empty_stack(settings)
-    return ChunkOutput(rows, stack, tracks, problems, [vars(e) for e in estimates.values()])
+    speakers = [vars(e) for e in planned.estimates.values()]
+    return ChunkOutput(rows, stack.filled(), tracks, problems, speakers)
 
 
 def empty_stack(settings: Settings) -> np.ndarray:

@@ -32,6 +32,28 @@ log = logging.getLogger(__name__)
 SILENCE_DBFS = -60.0  # a token quieter than this (RMS) has nothing to measure
 CLIP_SHARE = 0.01  # more than 1 % of samples at full scale: flagged (kept)
 MEASURE_MARGIN_S = 0.1  # audio on each side of the token given to Praat
+BAND_PROBLEM = "formant above the band"  # problems.csv reason: one per speaker and recording
+
+
+class SpecStack:
+    """Spectrograms ``[N, F, T]`` appended into one array allocated for the most there can be, so a chunk's shard
+    is never held twice (as a list and as its stack)."""
+
+    def __init__(self, capacity: int, freqs: int, frames: int, dtype: str) -> None:
+        self._array = np.empty((capacity, freqs, frames), dtype)
+        self._n = 0
+
+    def append(self, spectrogram: np.ndarray) -> None:
+        """Add one ``[F, T]`` spectrogram."""
+        self._array[self._n] = spectrogram
+        self._n += 1
+
+    def __len__(self) -> int:
+        return self._n
+
+    def filled(self) -> np.ndarray:
+        """The spectrograms appended so far, ``[N, F, T]`` (a view, no copy)."""
+        return self._array[: self._n]
 
 
 @dataclass
@@ -39,7 +61,7 @@ class FileResult:
     """Rows for tokens.csv, their spectrograms ``[N, F, T]`` and the file's problems."""
 
     rows: list[dict[str, Any]] = field(default_factory=list)
-    specs: list[np.ndarray] = field(default_factory=list)
+    specs: list[np.ndarray] | SpecStack = field(default_factory=list)
     problems: list[DataProblem] = field(default_factory=list)
     tracks: list[dict[str, Any]] = field(default_factory=list)  # tracks.csv rows (vowelcam.measure.tracks)
 
@@ -98,9 +120,10 @@ class ChunkContext:
     known_f0: dict[tuple[str, str, int], float] = field(default_factory=dict)  # (file, tier, interval) -> F0
 
 
-def measure_file(plan: FilePlan, context: ChunkContext) -> FileResult:
-    """Measure and cut every planned token; never raises for data problems (they are returned)."""
-    result = FileResult(problems=list(plan.problems))
+def measure_file(plan: FilePlan, context: ChunkContext, specs: SpecStack | None = None) -> FileResult:
+    """Measure and cut every planned token; never raises for data problems (they are returned). The spectrograms
+    go to ``specs`` when given (the result's ``specs`` is then that stack), else to a list."""
+    result = FileResult(problems=list(plan.problems), specs=specs if specs is not None else [])
     recording = Recording(plan.info)
     for spec in plan.specs:
         try:
@@ -125,7 +148,7 @@ def _band_problems(plan: FilePlan, rows: list[dict[str, Any]], context: ChunkCon
         centre = _centre_ceiling(row["speaker"], row["group"], context)
         note = band_note(centre, plan.info.sample_rate, row["group"], context.settings.measure)
         if note:
-            out.append(DataProblem(plan.pair.audio, "formant above the band", f"speaker {row['speaker']}: {note}"))
+            out.append(DataProblem(plan.pair.audio, BAND_PROBLEM, f"speaker {row['speaker']}: {note}"))
     return out
 
 

@@ -1,6 +1,7 @@
 """``vowelcam extract``: corpus -> run directory (tokens.csv, problems.csv, spectrograms/, config.toml).
 
-Files are processed in chunks (:mod:`.chunk`); each chunk's spectrogram shard, token rows and problems are
+Files are processed in chunks (:mod:`.chunk`: a few recordings, or a window of a long one, :mod:`.layout`);
+each chunk's spectrogram shard, token rows and problems are
 written atomically, then a marker holding a signature of its inputs and settings. A re-run skips chunks whose
 marker matches, so an interrupted extraction resumes and an unchanged corpus costs only the discovery. Chunks are
 measured on a :class:`~vowelcam.parallel.Runner` (``jobs`` local processes, or a Dask cluster) and written by this
@@ -11,8 +12,6 @@ Under ``torchrun`` (see :class:`ChunkShare`) each rank, on any machine sharing t
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -25,7 +24,7 @@ from .. import rundir
 from ..acoustics.features import geometry
 from ..acoustics.store import shard_name, write_axes
 from ..config import Settings, save_settings
-from ..corpus.discover import Pair, discover
+from ..corpus.discover import discover
 from ..corpus.speakers import SpeakerResolver
 from ..errors import VowelcamError
 from ..measure.extra_outputs import merge_outputs, normalised_tokens
@@ -33,16 +32,10 @@ from ..parallel import Runner, TaskLost, local_runner, run_tasks
 from ..progress import ProgressCallback, report
 from ..rundir import PROBLEM_COLUMNS, RunDir, iter_csv, read_csv, write_csv
 from . import notes
-from .chunk import (
-    CHUNK_DIR,
-    SPEAKER_COLUMNS,
-    Chunk,
-    lost_chunk,
-    measure_chunk,
-    read_marker,
-    token_columns,
-    write_chunk,
-)
+from .chunk import CHUNK_DIR, SPEAKER_COLUMNS, lost_chunk, measure_chunk, read_marker, token_columns, write_chunk
+from .chunk_plans import forget_recordings
+from .layout import Chunk, layout_chunks
+from .one_file import BAND_PROBLEM
 
 log = logging.getLogger(__name__)
 SPEAKERS = "speakers.csv"
@@ -105,7 +98,8 @@ def extract(
     """Extract every token of ``corpus`` into the run directory ``out`` and return a summary.
 
     Chunks are measured on ``runner`` (see :mod:`vowelcam.parallel`; default: ``settings.extract.jobs`` local
-    processes) and written here, so every runner leaves the same bytes. Progress counts recordings."""
+    processes) and written here, so every runner leaves the same bytes. Progress counts seconds of audio (from the
+    headers), chunk by chunk: a long recording's windows advance it as they are written."""
     settings = settings or Settings()
     share = share or ChunkShare()
     progress = progress if share.is_main else None
@@ -123,24 +117,28 @@ def extract(
         )
     run = RunDir(out).create()  # only once the corpus is known to hold pairs: a typo leaves no empty run dir
     rundir.record_sources(run.root, corpus, textgrids)  # for export-textgrids
-    chunks = [Chunk(i, pairs, _signature(pairs, settings)) for i, pairs in enumerate(_chunks(found.pairs, settings))]
+    chunks = layout_chunks(found.pairs, settings)
     todo = [c for c in chunks if force or read_marker(run, c.index) != c.signature or not _chunk_complete(run, c.index)]
     summary = ExtractSummary(run.root, found.n_audio, found.n_labels, len(found.pairs))
     summary.n_chunks_skipped = len(chunks) - len(todo)
     geo = geometry(settings.spectrogram)
     write_axes(run.path(rundir.SPECTROGRAMS), settings.spectrogram, geo.freqs_hz, geo.times_s)
-    done = len(found.pairs) - sum(len(c.pairs) for c in todo)
-    report(progress, "extract", done, len(found.pairs), "recordings")
+    redo = {c.index for c in todo}
+    audio = _AudioProgress(
+        progress, sum(c.seconds for c in chunks), sum(c.seconds for c in chunks if c.index not in redo)
+    )
     mine = [c for c in todo if c.index % share.world == share.rank]
     if share.world > 1:
         log.info("rank %d of %d extracts %d of the %d chunks to do", share.rank, share.world, len(mine), len(todo))
     runner_context = (
         nullcontext(runner) if runner is not None else local_runner(settings.extract.jobs if len(mine) > 1 else 1)
     )
-    with runner_context as chosen:
-        for chunk in _run_chunks(mine, settings, resolver, run, chosen, columns):
-            done = min(done + len(chunk.pairs) * share.world, len(found.pairs))
-            report(progress, "extract", done, len(found.pairs), f"chunk {chunk.index}")
+    try:
+        with runner_context as chosen:
+            for chunk, n_tokens in _run_chunks(mine, settings, resolver, run, chosen, columns):
+                audio.advance(chunk.seconds * share.world, n_tokens * share.world)
+    finally:
+        forget_recordings()  # the plan of a windowed recording kept in this process (jobs = 1)
     summary.n_chunks_done = len(todo)
     share.wait()  # every rank's chunks are written
     if share.is_main:
@@ -158,23 +156,22 @@ def extract(
     return summary
 
 
-def _chunks(pairs: list[Pair], settings: Settings) -> list[list[Pair]]:
-    size = max(1, settings.extract.chunk_files)
-    return [pairs[i : i + size] for i in range(0, len(pairs), size)]
+class _AudioProgress:
+    """Progress of extraction in seconds of audio (out of ``total``), with the tokens written so far."""
 
+    def __init__(self, callback: ProgressCallback | None, total: float, done: float) -> None:
+        self.callback, self.total, self.done, self.tokens = callback, total, done, 0
+        self._report()
 
-def _signature(chunk: list[Pair], settings: Settings) -> str:
-    """Hash of the chunk's files (path, size, mtime) and of every setting that changes extraction."""
-    h = hashlib.sha256()
-    relevant = {k: v for k, v in settings.to_dict().items() if k in ("corpus", "labels", "measure", "spectrogram")}
-    h.update(json.dumps(relevant, sort_keys=True).encode())
-    if settings.corpus.speaker_groups:  # the map's content (groups, ceilings, columns) changes the rows
-        h.update(Path(settings.corpus.speaker_groups).read_bytes())
-    for pair in chunk:
-        for path in (pair.audio, pair.labels):
-            stat = path.stat()
-            h.update(f"{path}|{stat.st_size}|{stat.st_mtime_ns}".encode())
-    return h.hexdigest()
+    def advance(self, seconds: float, tokens: int) -> None:
+        """A chunk of ``seconds`` of audio holding ``tokens`` tokens was written."""
+        self.done = min(self.done + seconds, self.total)
+        self.tokens += tokens
+        self._report()
+
+    def _report(self) -> None:
+        message = f"s of audio, {self.tokens} tokens" if self.tokens else "s of audio"
+        report(self.callback, "extract", round(self.done), round(self.total), message)
 
 
 def _chunk_complete(run: RunDir, index: int) -> bool:
@@ -187,16 +184,17 @@ def _chunk_complete(run: RunDir, index: int) -> bool:
 
 def _run_chunks(
     chunks: list[Chunk], settings: Settings, resolver: SpeakerResolver, run: RunDir, runner: Runner, columns: list[str]
-) -> Iterator[Chunk]:
+) -> Iterator[tuple[Chunk, int]]:
     """Measure the chunks on ``runner`` and write each one here as it arrives (in the order they finish); a chunk
-    whose worker died on every try is written as one problem per recording. Yields each chunk once written."""
+    whose worker died on every try is written as one problem per recording. Yields each chunk once written, with
+    its number of tokens."""
     tasks = [(chunk, settings, resolver) for chunk in chunks]
     for i, output in run_tasks(runner, measure_chunk, tasks):
         if isinstance(output, TaskLost):
             log.warning("chunk %d given up after %d tries (%s)", chunks[i].index, output.tries, output.error)
             output = lost_chunk(chunks[i], settings, output.tries, output.error)
         write_chunk(run, chunks[i], output, settings, columns)
-        yield chunks[i]
+        yield chunks[i], len(output.rows)
 
 
 def _remove_stale(run: RunDir, n_chunks: int) -> None:
@@ -237,9 +235,22 @@ def _merge(run: RunDir, n_chunks: int, discovery_problems: list[dict], settings:
     write_csv(run.path(rundir.TOKENS), normalised_tokens(tokens), columns)
     merge_outputs(run.root, chunk_dir, n_chunks, settings)
     problems = (row for i in range(n_chunks) for row in iter_csv(chunk_dir / f"problems-{i:05d}.csv"))
-    write_csv(run.path(rundir.PROBLEMS), chain(discovery_problems, problems), PROBLEM_COLUMNS)
+    write_csv(run.path(rundir.PROBLEMS), _band_once(chain(discovery_problems, problems)), PROBLEM_COLUMNS)
     speakers = _speaker_rows(iter_csv(run.path(rundir.TOKENS)), chunk_dir, n_chunks)
     write_csv(run.path(SPEAKERS), speakers, SPEAKER_COLUMNS)
+
+
+def _band_once(problems: Iterable[dict]) -> Iterator[dict]:
+    """The problem rows with each recording's band problem of a speaker once (every window of a long recording
+    reports the speakers it measured)."""
+    seen: set[tuple[str, str]] = set()
+    for row in problems:
+        if row["reason"] == BAND_PROBLEM:
+            key = (row["path"], row["detail"])
+            if key in seen:
+                continue
+            seen.add(key)
+        yield row
 
 
 def _summarise(rows: Iterable[dict], problems: Iterable[dict], summary: ExtractSummary, settings: Settings) -> None:

@@ -35,20 +35,23 @@ def carried_values(
                     tier=name,
                 )
             )
+    starts = {name: [iv.start for iv in t.intervals] for name, t in tiers.items() if t is not None}
     out: dict[tuple[str, int], dict[str, str]] = {}
     for tier, interval, start, end in spans:
         out[(tier, interval)] = {
-            carried_tier_column(n): value_at(t, start, end) if t is not None else "" for n, t in tiers.items()
+            carried_tier_column(n): value_at(t, start, end, starts[n]) if t is not None else ""
+            for n, t in tiers.items()
         }
     return out, problems
 
 
-def value_at(tier: Tier, start: float, end: float) -> str:
-    """The label of ``tier`` for a token spanning ``start``..``end`` (see the module's rules)."""
+def value_at(tier: Tier, start: float, end: float, starts: Sequence[float] | None = None) -> str:
+    """The label of ``tier`` for a token spanning ``start``..``end`` (see the module's rules); ``starts``: the
+    tier's interval starts, when the caller looks up many tokens (computed here otherwise)."""
     if tier.is_point:
         return POINT_JOIN.join(p.text for p in tier.intervals if start <= p.start <= end)
     mid = (start + end) / 2
-    starts = [iv.start for iv in tier.intervals]
+    starts = [iv.start for iv in tier.intervals] if starts is None else starts
     i = bisect.bisect_right(starts, mid) - 1
     if 0 <= i < len(tier.intervals) and tier.intervals[i].start <= mid <= tier.intervals[i].end:
         return tier.intervals[i].text
