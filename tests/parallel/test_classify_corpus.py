@@ -1,0 +1,63 @@
+"""Classifying a corpus: one predictions CSV and one problems CSV, the same bytes from one process, a local pool
+and a Dask LocalCluster of two workers (the client writes both files in chunk order)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from vowelcam.cli import app
+from vowelcam.config import Settings
+from vowelcam.inference import classify_corpus
+from vowelcam.parallel import InProcess, open_runner
+from vowelcam.rundir import read_csv
+
+pytestmark = pytest.mark.slow
+CORNER = {"extract": {"chunk_files": 3}, "labels": {"vowel_set": "corner", "include_unvoiced": False}}
+
+
+def test_corpus_predictions_are_the_same_bytes_on_dask_and_locally(shared_data, trained_run_dir, cluster, tmp_path):
+    pytest.importorskip("distributed")
+    lj = shared_data / "ljspeech-32"
+    settings = Settings().with_overrides(CORNER)
+    given = {"textgrids": lj / "textgrids", "model": trained_run_dir, "settings": settings}
+    local = classify_corpus(lj / "wavs", tmp_path / "local.csv", runner=InProcess(), **given)
+    calls = []
+    with open_runner(dask=cluster.scheduler_address) as runner:
+        dask = classify_corpus(
+            lj / "wavs", tmp_path / "dask.csv", runner=runner, progress=lambda *a: calls.append(a), **given
+        )
+    rows = read_csv(local.predictions)
+    assert local.n_recordings == 32 and local.n_tokens == len(rows) > 100
+    phones = {r["phone"] for r in rows}
+    assert {"IY", "UW"} <= phones and not phones & {"P", "T", "K", "S", "F"}  # the corner vowels, no consonant
+    assert {r["predicted"] for r in rows} <= {"IY", "AA", "UW"}  # the model's classes
+    assert all(1 >= float(r["prob_predicted"]) >= float(r["prob_2"]) >= float(r["prob_3"]) >= 0 for r in rows)
+    assert dask.predictions.read_bytes() == local.predictions.read_bytes()
+    assert dask.problems.read_bytes() == local.problems.read_bytes()
+    assert dask.problems == tmp_path / "dask-problems.csv"
+    assert calls[0][1:3] == (0, 32) and calls[-1][1:3] == (32, 32) and len(calls) == 1 + 11  # once per chunk
+
+
+def test_cli_classifies_a_corpus_as_the_library_does(corpus, trained_run_dir, tmp_path):
+    library = classify_corpus(corpus, tmp_path / "library.csv", model=trained_run_dir, top=2, runner=InProcess())
+    args = ["classify", str(corpus), "--model", str(trained_run_dir), "--out", str(tmp_path / "cli.csv")]
+    result = CliRunner().invoke(app, [*args, "--top", "2"])
+    assert result.exit_code == 0, result.output
+    rows = read_csv(tmp_path / "cli.csv")
+    assert len(rows) == library.n_tokens == 12 * 8  # the vowels only: the 'S' of each recording is no vowel token
+    assert (tmp_path / "cli.csv").read_bytes() == library.predictions.read_bytes()
+    assert "class_3" not in rows[0] and "prob_2" in rows[0]
+    assert (tmp_path / "cli-problems.csv").read_bytes() == library.problems.read_bytes()
+
+
+def test_cli_classify_corpus_on_a_dead_scheduler_is_one_line(corpus, trained_run_dir, tmp_path, monkeypatch):
+    monkeypatch.setattr("vowelcam.parallel.dask_runner.CONNECT_TIMEOUT_S", 1)
+    out = tmp_path / "p.csv"
+    args = ["classify", str(corpus), "--model", str(trained_run_dir), "--out", str(out), "--dask", str(Path("nope"))]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert len(result.output.strip().splitlines()) == 1 and "--dask nope" in result.output, result.output
+    assert not out.exists()
