@@ -1,5 +1,5 @@
-"""Classifying a corpus: one predictions CSV and one problems CSV, the same bytes from one process, a local pool
-and a Dask LocalCluster of two workers (the client writes both files in chunk order)."""
+"""Classifying a corpus: one predictions CSV and one problems CSV, the same bytes from one process and from a Dask
+LocalCluster of two workers (the client writes both files in chunk order); the CLI writes what the API writes."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import vowelcam
 from vowelcam.cli import app
 from vowelcam.config import Settings
 from vowelcam.inference import classify_corpus
@@ -41,8 +42,8 @@ def test_corpus_predictions_are_the_same_bytes_on_dask_and_locally(shared_data, 
     assert calls[0][1:3] == (0, 32) and calls[-1][1:3] == (32, 32) and len(calls) == 1 + 11  # once per chunk
 
 
-def test_cli_classifies_a_corpus_as_the_library_does(corpus, trained_run_dir, tmp_path):
-    library = classify_corpus(corpus, tmp_path / "library.csv", model=trained_run_dir, top=2, runner=InProcess())
+def test_cli_classifies_a_corpus_as_the_api_does(corpus, trained_run_dir, tmp_path):
+    library = vowelcam.classify_corpus(corpus, tmp_path / "library.csv", model=trained_run_dir, top=2, jobs=1)
     args = ["classify", str(corpus), "--model", str(trained_run_dir), "--out", str(tmp_path / "cli.csv")]
     result = CliRunner().invoke(app, [*args, "--top", "2"])
     assert result.exit_code == 0, result.output
