@@ -7,7 +7,7 @@ Under torchrun every rank computes a contiguous run of whole batches and rank 0 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +21,6 @@ from ..config import CamSettings
 from ..corpus.published_formants import ReferenceTable
 from ..learn.dataset import describe_input_scaling as describe_norm
 from ..learn.distributed import Dist, gather_to_main, shard_bounds
-from ..parallel import Runner
 from ..progress import ProgressCallback, report
 from .context import ExplainContext, fold_of
 from .errors import CamError
@@ -70,24 +69,22 @@ def map_pass(
     folds: list[int],
     progress: ProgressCallback | None,
     place: Dist = Dist(),
-    runner: Runner | None = None,
+    elsewhere: Callable[[list[tuple[int, int]]], Iterable[BatchMaps]] | None = None,
 ) -> CamPass | None:
     """Maps for every chosen token in batches, streamed into cams/; band metrics and profiles kept.
 
     Memory holds one batch per rank, whatever the number of tokens: each batch's maps go into the memory-mapped
     arrays as soon as they exist. Under torchrun each rank computes a contiguous run of whole batches; in every
-    round rank 0 receives one batch from each rank and writes it (the other ranks return None). With ``runner``
-    (a Dask cluster, one process), the same batches are computed by its workers (:mod:`.map_tasks`) and written
-    here as they arrive. The spectrograms of the evidence subset (:func:`_faith_subset` of ``folds``) are kept
-    on the way."""
+    round rank 0 receives one batch from each rank and writes it (the other ranks return None). With ``elsewhere``
+    (one process), the batches' ``(start, stop)`` ranges are handed to it and the results it yields, computed
+    elsewhere in any order (:func:`.map_tasks.shipped_batches`: on a Dask cluster), are written here. The
+    spectrograms of the evidence subset (:func:`_faith_subset` of ``folds``) are kept on the way."""
     faith_idx = _faith_subset(chosen, folds, settings)
     batches = batches_of(chosen, settings.batch_size)
     collected = _Collected(faith_idx, len(ctx.freqs), len(ctx.store.times))
     writer = CamWriter(run.path(rundir.CAMS), len(chosen), len(ctx.freqs), len(ctx.store.times))
-    if runner is not None and not place.enabled:
-        from .map_tasks import shipped_batches
-
-        parts = shipped_batches(runner, run, ctx, chosen, tokens, reference, settings, folds, batches)
+    if elsewhere is not None and not place.enabled:
+        parts: Iterable[BatchMaps] = elsewhere(batches)
     else:
         parts = _ranked_batches(ctx, chosen, tokens, reference, settings, batches, place)
     done = 0

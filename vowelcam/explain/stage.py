@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from ..progress import ProgressCallback
 from .context import ExplainContext, fold_of, load_context, select_tokens
 from .evidence_stage import check_settings, write_causal, write_faithfulness
 from .map_pass import CamPass, map_pass
+from .map_tasks import shipped_batches
 from .maps.methods import get_method
 from .maps.store import INDEX_COLUMNS
 from .method_tables import measure_resolution, write_method_tables
@@ -114,7 +116,10 @@ def explain_run(
     if get_method(method).cost_note:
         log.warning(get_method(method).cost_note, ctx.grid.layer)
     with process_group(torch.device(ctx.device)) as place:
-        result = map_pass(run, ctx, chosen, tokens, reference, settings, folds, progress, place, runner)
+        shipped = None
+        if runner is not None:
+            shipped = partial(shipped_batches, runner, run, ctx, chosen, tokens, reference, settings, folds)
+        result = map_pass(run, ctx, chosen, tokens, reference, settings, folds, progress, place, shipped)
         if not place.is_main:  # under torchrun: rank 0 writes the tables and runs the faithfulness tests
             barrier(place)
             return CamSummary(method, ctx.grid.layer, ctx.grid.hz_per_row, len(chosen), float("nan"), 0, 0, 1.0, [])
