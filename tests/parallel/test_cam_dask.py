@@ -41,6 +41,7 @@ def test_maps_and_tables_from_dask_are_the_bytes_of_a_local_pass(trained_run_dir
 
 
 def test_cam_on_a_dead_scheduler_is_one_line_and_leaves_the_run_alone(trained_run_dir, run_copy, monkeypatch):
+    pytest.importorskip("distributed")
     monkeypatch.setattr("vowelcam.parallel.dask_runner.CONNECT_TIMEOUT_S", 1)
     run = run_copy(trained_run_dir)
     before = files_of(run)

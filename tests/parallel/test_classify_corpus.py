@@ -55,6 +55,7 @@ def test_cli_classifies_a_corpus_as_the_api_does(corpus, trained_run_dir, tmp_pa
 
 
 def test_cli_classify_corpus_on_a_dead_scheduler_is_one_line(corpus, trained_run_dir, tmp_path, monkeypatch):
+    pytest.importorskip("distributed")
     monkeypatch.setattr("vowelcam.parallel.dask_runner.CONNECT_TIMEOUT_S", 1)
     out = tmp_path / "p.csv"
     args = ["classify", str(corpus), "--model", str(trained_run_dir), "--out", str(out), "--dask", str(Path("nope"))]
