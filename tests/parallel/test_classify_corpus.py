@@ -52,6 +52,8 @@ def test_cli_classifies_a_corpus_as_the_api_does(corpus, trained_run_dir, tmp_pa
     assert (tmp_path / "cli.csv").read_bytes() == library.predictions.read_bytes()
     assert "class_3" not in rows[0] and "prob_2" in rows[0]
     assert (tmp_path / "cli-problems.csv").read_bytes() == library.problems.read_bytes()
+    wrong = CliRunner().invoke(app, [*args, "--json"])
+    assert wrong.exit_code == 2 and "--json are for one recording" in wrong.output
 
 
 def test_cli_classify_corpus_on_a_dead_scheduler_is_one_line(corpus, trained_run_dir, tmp_path, monkeypatch):

@@ -108,6 +108,11 @@ def classify_command(
 
     model = resolve_model_path(model)  # a missing or foreign model fails here, before torch loads
     if audio.is_dir():
+        one_file = {"--textgrid": textgrid, "--start": start, "--end": end, "--tier": tier or None}
+        one_file.update({"--json": as_json or None, "--csv": as_csv or None, "--write-textgrid": write_textgrid})
+        given = [flag for flag, value in one_file.items() if value is not None]
+        if given:
+            raise ConfigError(f"{audio}: {', '.join(given)} are for one recording; this is a corpus folder")
         choice = token_choice_overrides(
             vowels,
             stress,
