@@ -65,3 +65,39 @@ def test_cli_classify_corpus_on_a_dead_scheduler_is_one_line(corpus, trained_run
     assert result.exit_code == 2
     assert len(result.output.strip().splitlines()) == 1 and "--dask nope" in result.output, result.output
     assert not out.exists()
+
+
+class Died(Exception):
+    """Stands for a worker's death."""
+
+
+class LosingChunk(InProcess):
+    """Runs tasks in this process, but every try of the task whose recordings include ``lost`` loses its worker."""
+
+    retries = 1
+
+    def __init__(self, lost: str):
+        self.lost, self.tries = lost, 0
+
+    def worker_lost(self, error: BaseException) -> bool:
+        return isinstance(error, Died)
+
+    def submit(self, fn, /, *args):
+        if any(pair.rel == self.lost for pair in args[0]):
+            self.tries += 1
+            return super().submit(_die)
+        return super().submit(fn, *args)
+
+
+def _die():
+    raise Died("worker gone")
+
+
+def test_a_chunk_whose_worker_dies_on_every_try_becomes_problem_rows(corpus, trained_run_dir, tmp_path):
+    settings = Settings().with_overrides({"extract": {"chunk_files": 4}})  # 12 recordings: chunks 0, 1, 2
+    runner = LosingChunk("spk3/utt0.wav")  # in chunk 1 with spk2/utt0, spk2/utt1 and spk3/utt1
+    done = classify_corpus(corpus, tmp_path / "p.csv", model=trained_run_dir, settings=settings, runner=runner)
+    lost = [p for p in read_csv(done.problems) if p["reason"] == "worker lost"]
+    assert runner.tries == 2 and len(lost) == 4 and "died on each of 2 tries" in lost[0]["detail"]
+    assert {Path(p["path"]).parent.name for p in lost} == {"spk2", "spk3"}
+    assert {r["file"].split("/")[0] for r in read_csv(done.predictions)} == {"spk0", "spk1", "spk4", "spk5"}
