@@ -20,7 +20,7 @@
 Writes bench/results/dask.json (``--out`` elsewhere). Needs the ``cluster`` and ``bench`` extras. The corpus of the
 issue (>= 100 000 vowel tokens: 1188 per unit of ``--factor`` with the defaults) is ``--factor 85``; its runs
 live in ``$TMPDIR`` (about 5 GB of spectrograms per run, 50 kB a token, two runs at a time: 10 GB free) and take
-about an hour and a half on two cores.
+an estimated hour and a half on two cores (five extractions at about 100 tokens/s).
 """
 
 from __future__ import annotations
