@@ -10,13 +10,17 @@
    nannies and the largest worker, sampled every 0.1 s; CPU seconds of the client and of the cluster; the 1-minute
    load average at start and end (the machine is shared: compare runs under similar load). tokens.csv,
    problems.csv and every file of the spectrogram store are compared byte for byte with the local run.
-3. The client's memory against corpus size: Dask with 2 workers on ``--factor / 2`` and ``--factor``.
+3. The client's memory against corpus size: Dask with 2 workers on ``--factor / 2`` and ``--factor``
+   (``client_memory_vs_corpus_size``: its growth per 1000 tokens beside the size of the spectrogram store).
 4. All 13 100 LJSpeech alignments (``$VOWELCAM_SHARED/data/ljspeech-alignments``, no audio): discovery and label
    mapping (TextGrid reading, tier groups, token selection, every vowel) in a fresh process, time and peak RSS.
 
     python -m bench.bench_dask [--factor 8] [--speakers-per-group 3] [--tokens-per-vowel 4] [--skip-alignments]
 
-Writes bench/results/dask.json (``--out`` elsewhere). Needs the ``cluster`` and ``bench`` extras.
+Writes bench/results/dask.json (``--out`` elsewhere). Needs the ``cluster`` and ``bench`` extras. The corpus of the
+issue (>= 100 000 vowel tokens: 1188 per unit of ``--factor`` with the defaults) is ``--factor 85``; its runs
+live in ``$TMPDIR`` (about 5 GB of spectrograms per run, 50 kB a token, two runs at a time: 10 GB free) and take
+an estimated hour and a half on two cores (five extractions at about 100 tokens/s).
 """
 
 from __future__ import annotations
@@ -92,6 +96,11 @@ def linked_copies(source: Path, out: Path, factor: int) -> Path:
     return out
 
 
+def store_mb(run: Path) -> float:
+    """Size of a run's spectrogram store (what a client holding every spectrogram would hold)."""
+    return round(sum(p.stat().st_size for p in (run / "spectrograms").rglob("*") if p.is_file()) / 2**20, 1)
+
+
 def scale_runs(tmp: Path, corpus: Path, factor: int) -> dict:
     """Local, Dask 1 and Dask 2 workers at ``factor``; Dask 2 at ``factor // 2`` for the client's memory."""
     full = linked_copies(corpus, tmp / f"x{factor}", factor)
@@ -107,6 +116,7 @@ def scale_runs(tmp: Path, corpus: Path, factor: int) -> dict:
             runs[name] = run_client(full, tmp / name, dask=str(scheduler_file), cluster_pid=pid)
             runs[name]["worker_warm_up_s"] = json.loads(scheduler_file.with_suffix(".warm").read_text())
             runs[name]["same_bytes_as_local"] = same_outputs(tmp / "local", tmp / name)
+            runs[name]["store_mb"] = store_mb(tmp / name)
             print(name, runs[name], flush=True)
             shutil.rmtree(tmp / name)
             if workers == 2 and factor >= 2:
@@ -115,6 +125,21 @@ def scale_runs(tmp: Path, corpus: Path, factor: int) -> dict:
                 print("half", runs[f"{name}_half_corpus"], flush=True)
                 shutil.rmtree(tmp / "half")
     return runs
+
+
+def client_memory(scale: dict) -> dict:
+    """The client's peak resident memory on Dask with 2 workers at half and full corpus size: flat when the client
+    holds a bounded number of chunks, whatever the corpus (growth per 1000 tokens; what all spectrograms would be)."""
+    full, half = scale.get("dask_2_workers"), scale.get("dask_2_workers_half_corpus")
+    if not full or not half:
+        return {}
+    grown = full["client"]["process_mb"] - half["client"]["process_mb"]
+    return {
+        "tokens": [half["tokens"], full["tokens"]],
+        "client_process_mb": [half["client"]["process_mb"], full["client"]["process_mb"]],
+        "growth_mb_per_1000_tokens": round(1000 * grown / max(1, full["tokens"] - half["tokens"]), 2),
+        "store_mb_full": full.get("store_mb"),
+    }
 
 
 def alignments(tmp: Path) -> dict:
@@ -155,6 +180,7 @@ def main() -> None:
         corpus, seconds = synth_corpus(tmp / "synth", args.speakers_per_group, args.tokens_per_vowel)
         results["synth"] = {"seconds": seconds, "recordings": sum(1 for _ in corpus.rglob("*.wav"))}
         results["scale"] = scale_runs(tmp, corpus, args.factor)
+        results["client_memory_vs_corpus_size"] = client_memory(results["scale"])
     results["machine"]["load_avg_end"] = os.getloadavg()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))

@@ -130,6 +130,7 @@ def main() -> None:
         "tokens": result.n_tokens,
         "held_out": held_out(run)["all"] | {"ci95": [round(result.ci_low, 4), round(result.ci_high, 4)]},
         "held_out_by_group": held_out(run),
+        "held_out_speakers": sorted(result.test_groups),
         "ljspeech_32": ljspeech_accuracy(model),
         "train_seconds": round(time.perf_counter() - began, 1),
         "seed": args.seed,

@@ -12,6 +12,7 @@ The Python API mirrors the commands (details and settings in :mod:`vowelcam.api`
     vowelcam.report("runs/mine")
     tokens = vowelcam.read_tokens("runs/mine")      # a pandas DataFrame (pandas is optional)
     vowelcam.analyze("corpus/", "runs/all", epochs=10)  # all stages in a row
+    vowelcam.classify_corpus("other/", "other.csv", model="runs/all", dask="tcp://head:8786")
 
 ``import vowelcam`` imports neither torch nor Praat; each function imports what it needs when it runs.
 
@@ -32,13 +33,14 @@ from typing import Any
 
 from . import api
 from ._version import __version__
-from .api import analyze, classify, read_bands, read_tokens, train
+from .api import analyze, classify, classify_corpus, read_bands, read_tokens, train
 
 __all__ = [
     "__version__",
     "analyze",
     "api",
     "classify",
+    "classify_corpus",
     "explain",
     "extract",
     "read_bands",

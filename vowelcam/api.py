@@ -23,12 +23,24 @@ if TYPE_CHECKING:  # nothing else at import: `import vowelcam` stays as cheap as
     from .config import Settings
     from .explain.stage import CamSummary
     from .extract import ExtractSummary
+    from .inference import CorpusPredictions
     from .learn.train import TrainResult
     from .pipeline import AnalyzeSummary
     from .progress import ProgressCallback
     from .report.render import ReportResult
 
-__all__ = ["analyze", "classify", "explain", "extract", "read_bands", "read_tokens", "report", "settings_for", "train"]
+__all__ = [
+    "analyze",
+    "classify",
+    "classify_corpus",
+    "explain",
+    "extract",
+    "read_bands",
+    "read_tokens",
+    "report",
+    "settings_for",
+    "train",
+]
 
 ALL_SECTIONS = ("corpus", "labels", "measure", "spectrogram", "extract", "train", "cam", "report")
 EXTRACT_SECTIONS = ("corpus", "labels", "measure", "spectrogram", "extract")
@@ -122,19 +134,26 @@ def explain(
     settings: Settings | None = None,
     device: str = "auto",
     progress: ProgressCallback | None = None,
+    dask: str | None = None,
     **options: Any,
 ) -> CamSummary:
     """``vowelcam cam``: class activation maps of a trained run, read in Hz against formants (cams/, bands.csv,
     agreement.csv, faithfulness.csv). Options: fields of the cam section, e.g. ``method="hirescam"``,
-    ``tokens="all"``, ``faithfulness=False``."""
+    ``tokens="all"``, ``faithfulness=False``. ``dask``: a Dask scheduler whose workers compute the maps, as
+    ``--dask``; they must see the run directory at the same path."""
     from .explain.stage import explain_run
+    from .parallel import dask_or_local
     from .runstate.stages import run_stage
 
     resolved = settings_for(("cam",), config, settings, **options)
     stage = {"cam": resolved.to_dict()["cam"]}
-    return run_stage(
-        run_dir, "cam", stage, lambda: explain_run(run_dir, resolved.cam, device=device, progress=progress)
-    )
+    with dask_or_local(dask) as runner:
+        return run_stage(
+            run_dir,
+            "cam",
+            stage,
+            lambda: explain_run(run_dir, resolved.cam, device=device, progress=progress, runner=runner),
+        )
 
 
 def report(
@@ -167,9 +186,9 @@ def analyze(
     """``vowelcam analyze``: extract -> train (or ``model``) -> CAMs -> report in the run directory ``out``,
     skipping stages that are up to date. Options: a field of any section (``epochs=5``) or a section as a dict
     (``cam={"method": "hirescam"}``); names shared by sections (``seed``, ``batch_size``) need the dict.
-    ``dask``: a Dask scheduler to extract on, as ``--dask``. ``wait``: wait for another writer of ``out`` instead of
-    raising :class:`~vowelcam.runstate.lock.RunLockedError`; ``force`` with ``model`` on a trained run replaces its
-    model and everything derived from it."""
+    ``dask``: a Dask scheduler to extract and compute the maps on, as ``--dask``. ``wait``: wait for another
+    writer of ``out`` instead of raising :class:`~vowelcam.runstate.lock.RunLockedError`; ``force`` with ``model``
+    on a trained run replaces its model and everything derived from it."""
     from .parallel import dask_or_local
     from .pipeline import analyze as run_analyze
 
@@ -198,6 +217,32 @@ def classify(
     from .classify_recording import classify as run_classify
 
     return run_classify(audio, textgrid=textgrid, model=model, **kwargs)
+
+
+def classify_corpus(
+    corpus: str | Path,
+    out: str | Path,
+    textgrids: str | Path | None = None,
+    model: str | Path | None = None,
+    *,
+    top: int = 3,
+    config: str | Path | None = None,
+    settings: Settings | None = None,
+    progress: ProgressCallback | None = None,
+    dask: str | None = None,
+    **options: Any,
+) -> CorpusPredictions:
+    """``vowelcam classify CORPUS --out FILE``: every token ``extract`` would take from ``corpus`` classified by
+    ``model`` (default: the last one trained), one row per token in the CSV ``out``, problems beside it
+    (``<stem>-problems.csv``). Options: fields of the corpus, labels and extract sections (``vowel_set="corner"``,
+    ``jobs=4``). ``dask``: a Dask scheduler to classify on, as ``--dask``; its workers must see the corpus and the
+    model file at the same paths."""
+    from .inference import classify_corpus as run_classify_corpus
+    from .parallel import dask_or_local
+
+    resolved = settings_for(("corpus", "labels", "extract"), config, settings, **options)
+    with dask_or_local(dask) as runner:
+        return run_classify_corpus(corpus, out, textgrids, model, resolved, top=top, runner=runner, progress=progress)
 
 
 def read_tokens(run: str | Path) -> pandas.DataFrame:

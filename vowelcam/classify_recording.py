@@ -44,6 +44,8 @@ __all__ = [  # the model memory lives in learn.model_file; its names stay import
     "resolve_model",
     "classify",
     "annotate_textgrid",
+    "model_spectrogram_settings",
+    "span_spectrogram",
 ]
 
 
@@ -99,7 +101,7 @@ def classify(
     """
     net, info = resolve_model(model, device)
     audio = audio_info(audio_path)
-    settings = _spectrogram_settings(info)
+    settings = model_spectrogram_settings(info)
     _check_length(audio, settings)
     peaks: list[float] = []
     unknown: set[str] = set()
@@ -113,7 +115,7 @@ def classify(
     recording = Recording(audio)
     specs = np.stack(
         [
-            _span_spectrogram(recording, s, e, settings, info, f"{tg_tier}:{iv}" if iv else "")
+            span_spectrogram(recording, s, e, settings, info, f"{tg_tier}:{iv}" if iv else "")
             for s, e, _, tg_tier, iv in spans
         ]
     )
@@ -147,7 +149,8 @@ def _nucleus_spans(audio: AudioInfo) -> tuple[list[tuple], list[float]]:
     return [(n.start, n.end, "", "nuclei", k) for k, n in enumerate(nuclei, 1)], [n.peak for n in nuclei]
 
 
-def _spectrogram_settings(info: ModelInfo) -> SpectrogramSettings:
+def model_spectrogram_settings(info: ModelInfo) -> SpectrogramSettings:
+    """The spectrogram settings a model was trained with (what every input to it must be cut with)."""
     known = SpectrogramSettings.__dataclass_fields__
     return SpectrogramSettings(**{k: v for k, v in info.spectrogram.items() if k in known})
 
@@ -197,7 +200,7 @@ def _textgrid_spans(
     return spans
 
 
-def _span_spectrogram(
+def span_spectrogram(
     recording: Recording, start: float, end: float, settings: SpectrogramSettings, info: ModelInfo, where: str
 ) -> np.ndarray:
     """The span's spectrogram cut exactly as extraction cuts a token's (same resampling of the recording)."""

@@ -64,7 +64,8 @@ def analyze(
     wait: bool = False,
 ) -> AnalyzeSummary:
     """Run every stage from a corpus to the PDF report in the run directory ``out``; extraction's chunks are
-    measured on ``runner`` (default: ``settings.extract.jobs`` local processes; see :mod:`vowelcam.parallel`).
+    measured on ``runner`` (default: ``settings.extract.jobs`` local processes; see :mod:`vowelcam.parallel`),
+    and with a runner the cam stage's map pass runs on it too (training and the rest of the cam stage run here).
 
     Holds the run's lock throughout (another writer raises :class:`~vowelcam.runstate.lock.RunLockedError`, or
     is waited for with ``wait``). ``model`` on a run with a model trained there raises
@@ -80,7 +81,7 @@ def analyze(
         summary.extract = extract(
             corpus, out, textgrids, settings, progress=progress, force=force, share=share, runner=runner
         )
-        for name, config, action, every_rank in _steps(run, settings, model, device, progress):
+        for name, config, action, every_rank in _steps(run, settings, model, device, progress, runner):
             check = check_stage(run.root, name, config)
             if not force and check.up_to_date:
                 summary.skipped.append(name)
@@ -104,7 +105,12 @@ Step = tuple[str, dict[str, Any], Callable[[], Any], bool]
 
 
 def _steps(
-    run: RunDir, settings: Settings, model: str | Path | None, device: str, progress: ProgressCallback | None
+    run: RunDir,
+    settings: Settings,
+    model: str | Path | None,
+    device: str,
+    progress: ProgressCallback | None,
+    runner: Runner | None = None,
 ) -> list[Step]:
     """(name, settings fingerprinted, action, whether every rank runs it) for the stages after extract."""
     sections = settings.to_dict()
@@ -115,7 +121,7 @@ def _steps(
             lambda: _train_or_predict(run, settings, model, device, progress),
             True,
         ),
-        ("cam", {"cam": sections["cam"]}, lambda: _cam(run, settings, device, progress), True),
+        ("cam", {"cam": sections["cam"]}, lambda: _cam(run, settings, device, progress, runner), True),
         ("report", {}, lambda: _report(run, progress), False),  # its settings: config.toml, one of its inputs
     ]
 
@@ -145,10 +151,10 @@ def _train_or_predict(
     return train(run.root, settings.train, device=device, progress=progress)
 
 
-def _cam(run: RunDir, settings: Settings, device: str, progress: ProgressCallback | None) -> Any:
+def _cam(run: RunDir, settings: Settings, device: str, progress: ProgressCallback | None, runner: Runner | None) -> Any:
     from .explain.stage import explain_run
 
-    return explain_run(run.root, settings.cam, device=device, progress=progress)
+    return explain_run(run.root, settings.cam, device=device, progress=progress, runner=runner)
 
 
 def _report(run: RunDir, progress: ProgressCallback | None) -> Any:

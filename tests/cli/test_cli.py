@@ -39,7 +39,7 @@ def test_short_help_shows_choices_and_defaults(command):
 
 def test_arguments_are_named_as_the_things_they_are():
     usages = {c: CliRunner().invoke(app, [c, "-h"]).stdout.splitlines()[0] for c in ("classify", "show", "analyze")}
-    assert usages["classify"] == "Usage: vowelcam classify [OPTIONS] RECORDING"
+    assert usages["classify"] == "Usage: vowelcam classify [OPTIONS] RECORDING|CORPUS"
     assert usages["show"] == "Usage: vowelcam show [OPTIONS] RUN_DIR TOKEN_ID"
     assert usages["analyze"] == "Usage: vowelcam analyze [OPTIONS] CORPUS"
     assert "{" not in " ".join(usages.values())

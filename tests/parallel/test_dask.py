@@ -7,9 +7,7 @@ mid-run; a chunk whose worker dies on every try becomes problems.csv rows and is
 from __future__ import annotations
 
 import importlib
-import shutil
 import socket
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,37 +21,6 @@ from vowelcam.rundir import read_csv
 
 distributed = pytest.importorskip("distributed")
 pytestmark = pytest.mark.slow
-HELPERS = Path(__file__).resolve().parents[1] / "helpers"
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    """Two worker processes of one thread; a dead worker's task is reported at once (no silent rerun by the
-    scheduler: the runner's own retry is what is tested) and each worker holds only the task it runs."""
-    import dask
-
-    code = tmp_path_factory.mktemp("worker_code")
-    shutil.copy(HELPERS / "dying.py", code / "vowelcam_dying.py")
-    sys.path.insert(0, str(code))  # spawned workers start with this process's sys.path
-    config = {"distributed.scheduler.allowed-failures": 0, "distributed.scheduler.worker-saturation": 1.0}
-    try:
-        with (
-            dask.config.set(config),
-            distributed.LocalCluster(
-                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-            ) as local,
-        ):
-            yield local
-    finally:
-        sys.path.remove(str(code))
-
-
-@pytest.fixture
-def dask_runner(cluster):
-    from vowelcam.parallel import open_runner
-
-    with open_runner(dask=cluster.scheduler_address) as runner:
-        yield runner
 
 
 def files_of(run: Path) -> dict[str, bytes]:

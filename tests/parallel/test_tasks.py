@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import operator
+import threading
+import warnings
 from concurrent.futures import Future
 
 import pytest
@@ -71,4 +74,23 @@ def test_local_runners():
     assert dict(run_tasks(InProcess(), square, [(3,)])) == {0: 9}
     with open_runner(jobs=2) as pool:
         assert isinstance(pool, ProcessPool) and pool.slots == 4
-        assert dict(run_tasks(pool, square, [(i,) for i in range(5)])) == {i: i * i for i in range(5)}
+        # workers start from a fork server: the task must be importable there (this test module is not)
+        assert dict(run_tasks(pool, operator.mul, [(i, i) for i in range(5)])) == {i: i * i for i in range(5)}
+
+
+def test_a_pool_never_forks_a_process_that_runs_threads():
+    """Python 3.12 warns when a multi-threaded process forks (``popen_fork``); the pool's workers come from a fork
+    server (or are spawned), so a client with threads gives no such warning and the same results."""
+    from vowelcam.parallel.runners import worker_context
+
+    assert worker_context().get_start_method() in ("forkserver", "spawn")
+    stop = threading.Event()
+    busy = threading.Thread(target=stop.wait, daemon=True)
+    busy.start()
+    try:
+        with warnings.catch_warnings(record=True) as caught, open_runner(jobs=2) as pool:
+            warnings.simplefilter("always")
+            assert dict(run_tasks(pool, operator.mul, [(2, 3), (4, 5)])) == {0: 6, 1: 20}
+    finally:
+        stop.set()
+    assert [str(w.message) for w in caught if "fork" in str(w.message)] == []

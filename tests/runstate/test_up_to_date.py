@@ -60,7 +60,7 @@ class StandIns:
             run.path("model/summary.json").write_text("{}")
         run.path("predictions.csv").write_text(f"token_id,predicted\nt1,{run.path('model/model.pt').read_bytes()}\n")
 
-    def cam(self, run, settings, device, progress):
+    def cam(self, run, settings, device, progress, runner=None):
         self.ran["cam"] += 1
         cam_dir = run.path("cams")
         cam_dir.mkdir(exist_ok=True)
@@ -134,7 +134,7 @@ def test_the_cam_command_records_its_stage(stages, tmp_path, monkeypatch):
     _analyze(tmp_path)
     run = tmp_path / "run"
 
-    def explain_run(run_dir, settings, device="auto", progress=None):
+    def explain_run(run_dir, settings, device="auto", progress=None, runner=None):
         stages.cam(RunDir(run_dir), Settings(cam=settings), device, progress)
         return explain_stage.CamSummary(settings.method, "layer4", 100.0, 1, 1.0, 0, 0, 1.0, [])
 

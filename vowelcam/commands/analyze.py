@@ -113,7 +113,7 @@ def analyze_command(
         help="CSV speaker,group[,ceiling]; other columns go to tokens.csv.",
     ),
     jobs: Optional[int] = setting("extract.jobs", "--jobs", "-j", min=1, help="Extraction processes."),
-    dask: Optional[str] = dask_option(),
+    dask: Optional[str] = dask_option("Extract and compute the maps", "the corpus and the run directory"),
     device: str = device_option(),
     track_step: Optional[float] = track_step_option(),
     points: Optional[str] = points_option(),
@@ -152,7 +152,7 @@ def analyze_command(
     from ..pipeline import analyze
 
     settings = settings.with_overrides(output_overrides(track_step, points, carry_tier))
-    with maybe_cluster(dask) as runner:
+    with maybe_cluster(dask, "extracting and computing maps") as runner:
         if int(os.environ.get("RANK", "0")) != 0:  # under torchrun: rank 0 shows progress and the summary
             analyze(corpus, out_dir, textgrids, settings, model=model, device=device, force=force, runner=runner)
             return

@@ -12,8 +12,10 @@ from rich.table import Table
 from .choices import CamLayer, CamMethod, CamTokens, check_reference
 from .common import (
     config_option,
+    dask_option,
     device_option,
     handle_errors,
+    maybe_cluster,
     out,
     resolve_settings,
     rich_progress,
@@ -110,6 +112,7 @@ def cam_command(
         "cam.batch_size", "--batch-size", min=0, shown="32 on a CPU, 256 on CUDA", help="Tokens per batch."
     ),
     device: str = device_option(),
+    dask: Optional[str] = dask_option("Compute the maps", "the run directory"),
     config: Optional[Path] = config_option(),
     wait: bool = wait_option(),
     verbose: bool = verbose_option(),
@@ -145,11 +148,14 @@ def cam_command(
         explain_run(run_dir, settings.cam, device=device)
         return
 
-    def action() -> CamSummary:
-        with rich_progress(transient=True) as progress:
-            return explain_run(run_dir, settings.cam, device=device, progress=progress)
+    with maybe_cluster(dask, "computing maps") as runner:  # an unreachable scheduler fails before the lock
 
-    summary = run_stage(run_dir, "cam", {"cam": settings.to_dict()["cam"]}, action, wait=wait, on_wait=say_waiting)
+        def action() -> CamSummary:
+            with rich_progress(transient=True) as progress:
+                return explain_run(run_dir, settings.cam, device=device, progress=progress, runner=runner)
+
+        cam = {"cam": settings.to_dict()["cam"]}
+        summary = run_stage(run_dir, "cam", cam, action, wait=wait, on_wait=say_waiting)
     print_summary(summary)
 
 

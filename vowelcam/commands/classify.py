@@ -1,4 +1,6 @@
-"""``vowelcam classify FILE.wav [--textgrid FILE.TextGrid] [--model PATH]``: top classes per token."""
+"""``vowelcam classify FILE.wav [--textgrid FILE.TextGrid] [--model PATH]``: top classes per token; and
+``vowelcam classify CORPUS --out FILE.csv [--textgrids DIR] [--jobs N | --dask ADDRESS]``: every vowel token of a
+corpus, chosen as ``extract`` chooses them (:func:`vowelcam.inference.classify_corpus`)."""
 
 from __future__ import annotations
 
@@ -6,13 +8,40 @@ import csv
 import io
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .common import console, handle_errors, out, setup_logging, verbose_option
+from .choices import SpeakerFrom, Stress
+from .common import (
+    config_option,
+    console,
+    dask_option,
+    handle_errors,
+    maybe_cluster,
+    out,
+    resolve_settings,
+    rich_progress,
+    setting,
+    setup_logging,
+    verbose_option,
+)
+from .extract import (
+    convention_option,
+    min_duration_option,
+    phones_tier_option,
+    speaker_from_option,
+    speaker_groups_option,
+    speaker_pattern_option,
+    stress_option,
+    textgrids_option,
+    token_choice_overrides,
+    unvoiced_option,
+    vowels_option,
+    words_tier_option,
+)
 
 if TYPE_CHECKING:
     from ..classify_recording import TokenPrediction
@@ -25,7 +54,9 @@ def register(app: typer.Typer) -> None:
 
 @handle_errors
 def classify_command(
-    audio: Path = typer.Argument(..., exists=True, dir_okay=False, metavar="RECORDING", help="A WAV/FLAC recording."),
+    audio: Path = typer.Argument(
+        ..., exists=True, metavar="RECORDING|CORPUS", help="A WAV/FLAC recording, or a corpus folder (needs --out)."
+    ),
     textgrid: Optional[Path] = typer.Option(
         None, "--textgrid", "-t", exists=True, dir_okay=False, help="Classify every vowel of this TextGrid."
     ),
@@ -50,15 +81,55 @@ def classify_command(
     write_textgrid: Optional[Path] = typer.Option(
         None, "--write-textgrid", help="Copy of the TextGrid with a prediction tier."
     ),
+    corpus_out: Optional[Path] = typer.Option(
+        None, "--out", "-o", help="Corpus: the predictions CSV to write (problems beside it, *-problems.csv)."
+    ),
+    textgrids: Optional[Path] = textgrids_option("--textgrids"),
+    vowels: Optional[str] = vowels_option(),
+    stress: Optional[Stress] = stress_option(),
+    min_duration: Optional[float] = min_duration_option(),
+    unvoiced: Optional[bool] = unvoiced_option(),
+    convention: Optional[str] = convention_option(),
+    phones_tier: Optional[str] = phones_tier_option(),
+    words_tier: Optional[str] = words_tier_option(),
+    speaker_pattern: Optional[str] = speaker_pattern_option(),
+    speaker_from: Optional[SpeakerFrom] = speaker_from_option(),
+    speaker_groups: Optional[Path] = speaker_groups_option(),
+    jobs: Optional[int] = setting("extract.jobs", "--jobs", "-j", min=1, help="Corpus: worker processes."),
+    dask: Optional[str] = dask_option("Corpus: classify", "the corpus and the model"),
+    config: Optional[Path] = config_option(),
     verbose: bool = verbose_option(),
 ) -> None:
     """Classify one recording: each vowel nucleus it finds (no TextGrid), --start/--end, or every vowel
-    of --textgrid."""
+    of --textgrid. Or a corpus folder: every vowel token extract would take, one CSV row each (--out)."""
     setup_logging(verbose)
     from ..errors import ConfigError
     from ..learn.model_file import resolve_model_path
 
     model = resolve_model_path(model)  # a missing or foreign model fails here, before torch loads
+    if audio.is_dir():
+        one_file = {"--textgrid": textgrid, "--start": start, "--end": end, "--tier": tier or None}
+        one_file.update({"--json": as_json or None, "--csv": as_csv or None, "--write-textgrid": write_textgrid})
+        given = [flag for flag, value in one_file.items() if value is not None]
+        if given:
+            raise ConfigError(f"{audio}: {', '.join(given)} are for one recording; this is a corpus folder")
+        choice = token_choice_overrides(
+            vowels,
+            stress,
+            min_duration,
+            unvoiced,
+            convention,
+            phones_tier,
+            words_tier,
+            speaker_pattern,
+            speaker_from,
+            speaker_groups,
+        )
+        settings = resolve_settings(config, {**choice, "extract.jobs": jobs})
+        _classify_corpus(audio, corpus_out, textgrids, model, settings, top, dask)
+        return
+    if corpus_out is not None or textgrids is not None:
+        raise ConfigError(f"{audio}: --out and --textgrids are for a corpus folder; this is one recording")
     if as_json and as_csv:
         raise ConfigError("choose --json or --csv, not both")
     if write_textgrid is not None and textgrid is not None and write_textgrid.resolve() == textgrid.resolve():
@@ -77,6 +148,24 @@ def classify_command(
     else:
         out.print(f"[bold]{escape(str(audio))}", soft_wrap=True, highlight=False)  # whole, never broken mid-name
         out.print(_table(results))
+
+
+def _classify_corpus(
+    corpus: Path, to: Optional[Path], textgrids: Optional[Path], model: Path, settings: Any, top: int, dask: Any
+) -> None:
+    """The corpus form: predictions and problems CSVs, then one line saying what was written."""
+    from ..errors import ConfigError
+    from ..inference import classify_corpus
+
+    if to is None:
+        raise ConfigError(f"{corpus}: a corpus folder needs --out FILE.csv for its predictions")
+    with maybe_cluster(dask, "classifying") as runner, rich_progress() as progress:
+        done = classify_corpus(corpus, to, textgrids, model, settings, top, runner=runner, progress=progress)
+    console.print(
+        f"{done.n_tokens} tokens of {done.n_recordings} recordings: {escape(str(done.predictions))}; "
+        f"{done.n_problems} problems: {escape(str(done.problems))}",
+        highlight=False,
+    )
 
 
 def _as_dict(r: TokenPrediction) -> dict:

@@ -158,28 +158,29 @@ def config_option() -> Any:
     )
 
 
-def dask_option() -> Any:
-    """``--dask ADDRESS``: extract on a Dask cluster (``$VOWELCAM_DASK`` when the flag is absent)."""
+def dask_option(doing: str = "Extract", seen: str = "the corpus") -> Any:
+    """``--dask ADDRESS``: ``doing`` on a Dask cluster (``$VOWELCAM_DASK`` when the flag is absent); the workers
+    must see ``seen`` at the same path."""
     return typer.Option(
         None,
         "--dask",
         envvar="VOWELCAM_DASK",
         show_envvar=True,
         metavar="ADDRESS",
-        help="Extract on a Dask cluster: its scheduler (tcp://host:port) or scheduler file; the workers must see"
-        " the corpus at the same path. Needs pip install 'vowelcam[cluster]'.",
+        help=f"{doing} on a Dask cluster: its scheduler (tcp://host:port) or scheduler file; the workers must see"
+        f" {seen} at the same path. Needs pip install 'vowelcam[cluster]'.",
     )
 
 
 @contextmanager
-def maybe_cluster(address: str | None) -> Iterator[Any]:
+def maybe_cluster(address: str | None, doing: str = "extracting") -> Iterator[Any]:
     """The Dask runner for ``--dask`` (its client closed on leaving), or None without it: the library then uses
     its local processes. Nothing Dask is imported without an address."""
     from ..parallel import dask_or_local
 
     with dask_or_local(address) as runner:
         if runner is not None:
-            console.print(f"extracting on {escape(runner.name)}", highlight=False)
+            console.print(f"{doing} on {escape(runner.name)}", highlight=False)
         yield runner
 
 

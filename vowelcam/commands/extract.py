@@ -43,11 +43,117 @@ def corpus_argument() -> Path:
     )
 
 
-def textgrids_option() -> Optional[Path]:
-    """``--textgrids``: an existing folder."""
+def textgrids_option(*names: str) -> Optional[Path]:
+    """``--textgrids`` (or ``names``): an existing folder."""
     return typer.Option(
-        None, "--textgrids", "-t", exists=True, file_okay=False, help="Folder of TextGrids, if not beside the audio."
+        None,
+        *(names or ("--textgrids", "-t")),
+        exists=True,
+        file_okay=False,
+        help="Folder of TextGrids, if not beside the audio.",
     )
+
+
+def vowels_option() -> Optional[str]:
+    """``--vowels``: the vowel set."""
+    return setting(
+        "labels.vowel_set",
+        "--vowels",
+        callback=check_vowels,
+        help="corner | monophthongs | hillenbrand12 | all | a list such as IY,AE,UW.",
+    )
+
+
+def stress_option() -> Optional[Stress]:
+    """``--stress``: vowels by lexical stress."""
+    return setting(
+        "labels.stress", "--stress", help="Which vowels by lexical stress (stressed = primary or secondary)."
+    )
+
+
+def min_duration_option() -> Optional[float]:
+    """``--min-duration`` in ms."""
+    return setting("labels.min_duration_ms", "--min-duration", min=0, help="Minimum token duration in ms.")
+
+
+def unvoiced_option() -> Optional[bool]:
+    """``--unvoiced/--no-unvoiced``: also the unvoiced consonants."""
+    return setting("labels.include_unvoiced", "--unvoiced/--no-unvoiced", help="Also extract P T K CH F TH S SH HH.")
+
+
+def convention_option() -> Optional[str]:
+    """``--labels``: the label convention."""
+    return setting(
+        "labels.convention",
+        "--labels",
+        callback=check_convention,
+        help="Label convention: auto | arpabet | timit | ipa | buckeye | PATH.csv"
+        " (label,phone[,stress][,kind]; a CSV may define new classes).",
+    )
+
+
+def phones_tier_option() -> Optional[str]:
+    """``--phones-tier``."""
+    return setting("corpus.phones_tier", "--phones-tier", help="Name of the phone tier.")
+
+
+def words_tier_option() -> Optional[str]:
+    """``--words-tier``."""
+    return setting("corpus.words_tier", "--words-tier", help="Name of the word tier.")
+
+
+def speaker_pattern_option() -> Optional[str]:
+    """``--speaker-pattern``: a regex or a preset."""
+    return setting(
+        "corpus.speaker_pattern",
+        "--speaker-pattern",
+        shown="none",
+        help="Regex with (?P<speaker>...) [and (?P<group>...)] on the relative path, or a preset: hillenbrand, timit.",
+    )
+
+
+def speaker_from_option() -> Optional[SpeakerFrom]:
+    """``--speaker-from``."""
+    return setting("corpus.speaker_from", "--speaker-from", help="Where a token's speaker comes from.")
+
+
+def speaker_groups_option() -> Optional[Path]:
+    """``--speaker-groups``: a CSV speaker map."""
+    return setting(
+        "corpus.speaker_groups",
+        "--speaker-groups",
+        shown="none",
+        exists=True,
+        dir_okay=False,
+        help="CSV speaker,group[,ceiling] (men/women/children; ceiling in Hz); other columns go to tokens.csv.",
+    )
+
+
+def token_choice_overrides(
+    vowels: str | None,
+    stress: Stress | None,
+    min_duration: float | None,
+    unvoiced: bool | None,
+    convention: str | None,
+    phones_tier: str | None,
+    words_tier: str | None,
+    speaker_pattern: str | None,
+    speaker_from: SpeakerFrom | None,
+    speaker_groups: Path | None,
+) -> dict[str, object]:
+    """The settings the token-choosing options above set (None: not given), by dotted key."""
+    return {
+        "labels.vowel_set": vowels,
+        "labels.stress": stress,
+        "labels.min_duration_ms": min_duration,
+        "labels.include_unvoiced": unvoiced,
+        "labels.convention": convention,
+        "corpus.phones_tier": phones_tier,
+        "corpus.words_tier": words_tier,
+        "corpus.speaker_pattern": speaker_pattern,
+        "corpus.speaker_from": speaker_from,
+        "corpus.speaker_groups": speaker_groups,
+    }
 
 
 def track_step_option() -> Optional[float]:
@@ -81,47 +187,16 @@ def extract_command(
     corpus: Path = corpus_argument(),
     out_dir: Path = typer.Option(..., "--out", "-o", help="Run directory to write."),
     textgrids: Optional[Path] = textgrids_option(),
-    vowels: Optional[str] = setting(
-        "labels.vowel_set",
-        "--vowels",
-        callback=check_vowels,
-        help="corner | monophthongs | hillenbrand12 | all | a list such as IY,AE,UW.",
-    ),
-    stress: Optional[Stress] = setting(
-        "labels.stress", "--stress", help="Which vowels by lexical stress (stressed = primary or secondary)."
-    ),
-    min_duration: Optional[float] = setting(
-        "labels.min_duration_ms", "--min-duration", min=0, help="Minimum token duration in ms."
-    ),
-    unvoiced: Optional[bool] = setting(
-        "labels.include_unvoiced", "--unvoiced/--no-unvoiced", help="Also extract P T K CH F TH S SH HH."
-    ),
-    convention: Optional[str] = setting(
-        "labels.convention",
-        "--labels",
-        callback=check_convention,
-        help="Label convention: auto | arpabet | timit | ipa | buckeye | PATH.csv"
-        " (label,phone[,stress][,kind]; a CSV may define new classes).",
-    ),
-    phones_tier: Optional[str] = setting("corpus.phones_tier", "--phones-tier", help="Name of the phone tier."),
-    words_tier: Optional[str] = setting("corpus.words_tier", "--words-tier", help="Name of the word tier."),
-    speaker_pattern: Optional[str] = setting(
-        "corpus.speaker_pattern",
-        "--speaker-pattern",
-        shown="none",
-        help="Regex with (?P<speaker>...) [and (?P<group>...)] on the relative path, or a preset: hillenbrand, timit.",
-    ),
-    speaker_from: Optional[SpeakerFrom] = setting(
-        "corpus.speaker_from", "--speaker-from", help="Where a token's speaker comes from."
-    ),
-    speaker_groups: Optional[Path] = setting(
-        "corpus.speaker_groups",
-        "--speaker-groups",
-        shown="none",
-        exists=True,
-        dir_okay=False,
-        help="CSV speaker,group[,ceiling] (men/women/children; ceiling in Hz); other columns go to tokens.csv.",
-    ),
+    vowels: Optional[str] = vowels_option(),
+    stress: Optional[Stress] = stress_option(),
+    min_duration: Optional[float] = min_duration_option(),
+    unvoiced: Optional[bool] = unvoiced_option(),
+    convention: Optional[str] = convention_option(),
+    phones_tier: Optional[str] = phones_tier_option(),
+    words_tier: Optional[str] = words_tier_option(),
+    speaker_pattern: Optional[str] = speaker_pattern_option(),
+    speaker_from: Optional[SpeakerFrom] = speaker_from_option(),
+    speaker_groups: Optional[Path] = speaker_groups_option(),
     max_freq: Optional[float] = setting(
         "spectrogram.max_freq", "--max-freq", min=0, help="Store spectrograms up to this Hz (0 = full band)."
     ),
@@ -140,16 +215,18 @@ def extract_command(
     settings = resolve_settings(
         config,
         {
-            "labels.vowel_set": vowels,
-            "labels.stress": stress,
-            "labels.min_duration_ms": min_duration,
-            "labels.include_unvoiced": unvoiced,
-            "labels.convention": convention,
-            "corpus.phones_tier": phones_tier,
-            "corpus.words_tier": words_tier,
-            "corpus.speaker_pattern": speaker_pattern,
-            "corpus.speaker_from": speaker_from,
-            "corpus.speaker_groups": speaker_groups,
+            **token_choice_overrides(
+                vowels,
+                stress,
+                min_duration,
+                unvoiced,
+                convention,
+                phones_tier,
+                words_tier,
+                speaker_pattern,
+                speaker_from,
+                speaker_groups,
+            ),
             "spectrogram.max_freq": max_freq,
             "extract.jobs": jobs,
         },

@@ -129,9 +129,10 @@ def select_tokens(run: rundir.RunDir, which: str) -> tuple[list[dict[str, str]],
 
 
 def load_context(
-    run: rundir.RunDir, settings: CamSettings, method: str, device: str, folds: list[int]
+    run: rundir.RunDir, settings: CamSettings, method: str, device: str, folds: list[int], grid: CamGrid | None = None
 ) -> ExplainContext:
-    """Load the model (and each fold's with k-fold runs), the CAM layer and its grid, and the store."""
+    """Load the model (and each fold's with k-fold runs), the CAM layer and its grid (measured, unless ``grid``
+    gives the one a client measured on the same model), and the store."""
     from ..learn.models import check_compatible, feature_layers, load_model
 
     model_path = require(run, rundir.MODEL, "train")
@@ -144,7 +145,8 @@ def load_context(
     check_compatible(info, store.settings, str(model_path))
     freqs = store.freqs[: store.n_rows(info.max_freq)]
     pool = tuple(getattr(info, "input_pool", None) or (1, 1))
-    grid = layer_grid(model, layers[name], name, freqs, len(store.times), info.hz_per_row.get(name), pool)
+    if grid is None:
+        grid = layer_grid(model, layers[name], name, freqs, len(store.times), info.hz_per_row.get(name), pool)
     ctx = ExplainContext(model, info, layers, store, freqs, grid, method, device)
     if len(folds) > 1:  # k-fold: each token's maps from the model that held it out
         for fold in folds:

@@ -7,6 +7,7 @@ Under torchrun every rank computes a contiguous run of whole batches and rank 0 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -46,8 +47,9 @@ class CamPass:
 
 
 @dataclass
-class _BatchMaps:
-    """One batch's maps and per-token results (what a rank sends to rank 0 under torchrun)."""
+class BatchMaps:
+    """One batch's maps and per-token results (what a rank sends to rank 0 under torchrun, or a worker to the
+    client)."""
 
     start: int
     maps: np.ndarray  # [n, 2, F, T]: true-class and predicted-class maps
@@ -67,34 +69,54 @@ def map_pass(
     folds: list[int],
     progress: ProgressCallback | None,
     place: Dist = Dist(),
+    elsewhere: Callable[[list[tuple[int, int]]], Iterable[BatchMaps]] | None = None,
 ) -> CamPass | None:
     """Maps for every chosen token in batches, streamed into cams/; band metrics and profiles kept.
 
     Memory holds one batch per rank, whatever the number of tokens: each batch's maps go into the memory-mapped
     arrays as soon as they exist. Under torchrun each rank computes a contiguous run of whole batches; in every
-    round rank 0 receives one batch from each rank and writes it (the other ranks return None). The spectrograms
-    of the evidence subset (:func:`_faith_subset` of ``folds``) are kept on the way."""
+    round rank 0 receives one batch from each rank and writes it (the other ranks return None). With ``elsewhere``
+    (one process), the batches' ``(start, stop)`` ranges are handed to it and the results it yields, computed
+    elsewhere in any order (:func:`.map_tasks.shipped_batches`: on a Dask cluster), are written here. The
+    spectrograms of the evidence subset (:func:`_faith_subset` of ``folds``) are kept on the way."""
     faith_idx = _faith_subset(chosen, folds, settings)
-    batches = _batches(chosen, settings.batch_size)
-    first, last = shard_bounds(len(batches), place)
-    rounds = -(-len(batches) // place.world_size)  # the longest shard: every rank takes part in every round
+    batches = batches_of(chosen, settings.batch_size)
     collected = _Collected(faith_idx, len(ctx.freqs), len(ctx.store.times))
     writer = CamWriter(run.path(rundir.CAMS), len(chosen), len(ctx.freqs), len(ctx.store.times))
+    if elsewhere is not None and not place.enabled:
+        parts: Iterable[BatchMaps] = elsewhere(batches)
+    else:
+        parts = _ranked_batches(ctx, chosen, tokens, reference, settings, batches, place)
     done = 0
     with writer if place.is_main else nullcontext():
-        for k in range(rounds):
-            mine = batches[first + k] if first + k < last else None
-            part = _batch_maps(ctx, chosen[mine[0] : mine[1]], mine[0], tokens, reference, settings) if mine else None
-            for received in gather_to_main(part, place):
-                if received is not None:
-                    writer.write(received.start, received.maps[:, 0], received.maps[:, 1], received.contrast)
-                    collected.add(received)
-                    done += len(received.maps)
-                    report(progress, "cam", done, len(chosen), ctx.method)
+        for received in parts:
+            writer.write(received.start, received.maps[:, 0], received.maps[:, 1], received.contrast)
+            collected.add(received)
+            done += len(received.maps)
+            report(progress, "cam", done, len(chosen), ctx.method)
         if not place.is_main:
             return None
         scale = writer.finish(_meta(ctx, ctx.band_spec(settings), settings, len(chosen)))
     return collected.result(scale)
+
+
+def _ranked_batches(
+    ctx: ExplainContext,
+    chosen: list[dict[str, str]],
+    tokens: dict[str, dict[str, Any]],
+    reference: ReferenceTable,
+    settings: CamSettings,
+    batches: list[tuple[int, int]],
+    place: Dist,
+) -> Iterator[BatchMaps]:
+    """This process's batches, and under torchrun on rank 0 every rank's, one round at a time (every rank takes
+    part in every round; ranks other than 0 yield nothing)."""
+    first, last = shard_bounds(len(batches), place)
+    rounds = -(-len(batches) // place.world_size)  # the longest shard
+    for k in range(rounds):
+        mine = batches[first + k] if first + k < last else None
+        part = batch_maps(ctx, chosen[mine[0] : mine[1]], mine[0], tokens, reference, settings) if mine else None
+        yield from (received for received in gather_to_main(part, place) if received is not None)
 
 
 def _check_finite_maps(maps: np.ndarray, contrast: np.ndarray, toks: list[dict[str, Any]], method: str) -> None:
@@ -117,7 +139,7 @@ class _Collected:
         self.faith_specs = np.empty((len(faith_idx), n_rows, n_frames), np.float32)
         self.parts: dict[int, tuple[dict, dict]] = {}  # batch start -> (rows, profiles) by class
 
-    def add(self, part: _BatchMaps) -> None:
+    def add(self, part: BatchMaps) -> None:
         """Keep the batch's rows, profiles and faithfulness spectrograms, never a view of its maps or specs (a view
         would keep the whole batch alive)."""
         inside = (self.faith_idx >= part.start) & (self.faith_idx < part.start + len(part.maps))
@@ -133,15 +155,16 @@ class _Collected:
         return CamPass(rows, profiles, self.faith_specs, scale, self.faith_idx)
 
 
-def _batch_maps(
+def batch_maps(
     ctx: ExplainContext,
     part: list[dict[str, str]],
     start: int,
     tokens: dict[str, dict[str, Any]],
     reference: ReferenceTable,
     settings: CamSettings,
-) -> _BatchMaps:
-    """CAMs of one batch for the true and the predicted class, with each token's band metrics and profile."""
+) -> BatchMaps:
+    """CAMs of one batch (``part``, the chosen tokens from index ``start``) for the true and the predicted class,
+    with each token's band metrics and profile."""
     spec = ctx.band_spec(settings)
     model, layer = ctx.model_for(fold_of(part[0]))
     toks = [tokens[p["token_id"]] for p in part]
@@ -171,10 +194,10 @@ def _batch_maps(
         for c, r in zip(contrast, rows["true"])
         if not int(r["correct"])
     ]
-    return _BatchMaps(start, maps, rows, profiles, specs, contrast)
+    return BatchMaps(start, maps, rows, profiles, specs, contrast)
 
 
-def _batches(chosen: list[dict[str, str]], size: int) -> list[tuple[int, int]]:
+def batches_of(chosen: list[dict[str, str]], size: int) -> list[tuple[int, int]]:
     """``(start, stop)`` ranges of at most ``size`` tokens, never mixing folds (``chosen`` is sorted by fold)."""
     out, start = [], 0
     while start < len(chosen):

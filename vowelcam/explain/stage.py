@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +23,13 @@ from ..config import CamSettings
 from ..corpus.published_formants import load_reference
 from ..learn.device import eval_batch_size, resolve_device
 from ..learn.distributed import barrier, from_env, process_group
+from ..parallel import Runner
 from ..progress import ProgressCallback
 from .context import ExplainContext, fold_of, load_context, select_tokens
 from .evidence.plan import EvidencePlan, plan_evidence, write_plan
 from .evidence_stage import check_settings, write_causal, write_faithfulness
 from .map_pass import CamPass, map_pass
+from .map_tasks import shipped_batches
 from .maps.methods import get_method
 from .maps.store import INDEX_COLUMNS
 from .method_tables import measure_resolution, write_method_tables
@@ -86,9 +89,14 @@ def explain_run(
     settings: CamSettings | None = None,
     device: str = "auto",
     progress: ProgressCallback | None = None,
+    runner: Runner | None = None,
 ) -> CamSummary:
     """Compute CAMs for the run's test (or all) tokens; write cams/, bands.csv, bands_pred.csv, agreement.csv,
-    confusions.csv and faithfulness.csv. Bad input raises RunDirError, ModelError or ConfigError subclasses."""
+    confusions.csv and faithfulness.csv. Bad input raises RunDirError, ModelError or ConfigError subclasses.
+
+    ``runner`` (a Dask cluster whose workers see the run directory at the same path): the map pass's batches run
+    on its workers, on their CPUs (:mod:`.map_tasks`); everything after it (method tables, evidence tests,
+    verdicts, replicates) runs here, as without it."""
     settings = settings or CamSettings()
     method = get_method(settings.method).name
     reference = load_reference(settings.reference)
@@ -98,7 +106,8 @@ def explain_run(
     plan = plan_evidence(settings, run.root, [tokens[p["token_id"]] for p in chosen])
     folds = sorted({fold_of(p) for p in chosen})
     device = str(from_env().device(resolve_device(device)))  # auto: CUDA when there; under torchrun: this rank's GPU
-    settings = replace(settings, batch_size=eval_batch_size(settings.batch_size, CPU_BATCH, torch.device(device)))
+    batch_device = torch.device("cpu" if runner is not None else device)  # where the map pass's batches run
+    settings = replace(settings, batch_size=eval_batch_size(settings.batch_size, CPU_BATCH, batch_device))
     ctx = load_context(run, settings, method, device, folds)
     ctx.controls = Controls(
         torch.from_numpy(envelope_matrix(len(ctx.freqs), ctx.grid.input_hz_per_row)),
@@ -109,7 +118,10 @@ def explain_run(
     if get_method(method).cost_note:
         log.warning(get_method(method).cost_note, ctx.grid.layer)
     with process_group(torch.device(ctx.device)) as place:
-        result = map_pass(run, ctx, chosen, tokens, reference, settings, folds, progress, place)
+        shipped = None
+        if runner is not None:
+            shipped = partial(shipped_batches, runner, run, ctx, chosen, tokens, reference, settings, folds)
+        result = map_pass(run, ctx, chosen, tokens, reference, settings, folds, progress, place, shipped)
         if not place.is_main:  # under torchrun: rank 0 writes the tables and runs the faithfulness tests
             barrier(place)
             return CamSummary(method, ctx.grid.layer, ctx.grid.hz_per_row, len(chosen), float("nan"), 0, 0, 1.0, [])

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from multiprocessing.context import BaseContext
 from typing import Any
+
+# Imported once by the fork server, so each worker forked from it starts with them (see :func:`worker_context`)
+PRELOAD = ["vowelcam.extract.chunk", "vowelcam.inference.chunk"]
 
 
 class Runner(Executor):
@@ -43,13 +48,26 @@ class InProcess(Runner):
         return future
 
 
+def worker_context() -> BaseContext:
+    """How pool workers start: from a fork server where there is one (Linux, macOS), else spawned.
+
+    Forking the caller itself is unsafe once it runs threads (a progress bar, torch's pools, a Dask client), and
+    Python 3.12 warns about it; the fork server is a single-threaded process that imports :data:`PRELOAD` once,
+    so a worker forked from it starts without re-importing NumPy, Praat or torch."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)  # effective when the server starts (once per client process)
+    return context
+
+
 class ProcessPool(Runner):
-    """A local :class:`~concurrent.futures.ProcessPoolExecutor` of ``jobs`` processes."""
+    """A local :class:`~concurrent.futures.ProcessPoolExecutor` of ``jobs`` processes (see :func:`worker_context`)."""
 
     def __init__(self, jobs: int):
         self.jobs = jobs
         self.name = f"{jobs} local processes"
-        self._pool = ProcessPoolExecutor(max_workers=jobs)
+        self._pool = ProcessPoolExecutor(max_workers=jobs, mp_context=worker_context())
 
     @property
     def slots(self) -> int:
