@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import socket
+import sys
 from pathlib import Path
 
 import pytest
