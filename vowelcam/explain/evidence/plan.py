@@ -11,7 +11,8 @@ one-speaker corpus), so with fewer held-out ones ``auto`` runs neither and says 
   that is cheap: when twice the run's recorded training time is at most ``cam.replicate_max_seconds``. A comma
   list of seeds always runs; ``""`` never does.
 
-Whatever is not run is said with its reason and the command that runs it; the report prints that sentence. A test
+Whatever is not run is said with its reason and the command that runs it (``RUN`` standing for the run directory,
+so that the file does not depend on where the run lies); the report prints that sentence. A test
 not run this time leaves no file of an earlier pass behind (:func:`remove_stale`), so the report never mixes them.
 """
 
@@ -121,7 +122,7 @@ def _causal_corpus(settings: CamSettings, run: Path) -> tuple[Path | None, str]:
     where = f"at {given}" if given else "(the run records no corpus)"
     return None, (
         f"Causal formant test not run: the corpus audio is not reachable {where}; "
-        f"run: vowelcam cam {run} --causal --causal-corpus DIR"
+        "run: vowelcam cam RUN --causal --causal-corpus DIR"
     )
 
 
@@ -149,7 +150,7 @@ def _replicate_seeds(settings: CamSettings, run: Path) -> tuple[list[int], str]:
         seeds = replicate_seed_list(text) if text else []
         return seeds, "" if seeds else "Trained once: cam.replicate_seeds is empty, so no replicates."
     seconds, seed = _training_cost(run)
-    command = f"vowelcam cam {run} --replicate-seeds {seed + 1},{seed + 2}"
+    command = f"vowelcam cam RUN --replicate-seeds {seed + 1},{seed + 2}"
     if seconds is None:
         return (
             [],
