@@ -10,7 +10,7 @@ formant test (each formant moved +-1 Bark by resynthesis against F4 moved alike)
 stand beside it. Hillenbrand men + women (``bench/results/analyze_hillenbrand.json``, made by
 ``bench.bench_analyze_hillenbrand``) is put beside as the many-speaker case.
 
-    python -m bench.bench_study [--work /tmp/runs/study] [--folds 5]
+    python -m bench.bench_study [--work /tmp/runs/study] [--folds 5] [--reread]
 
 Writes bench/results/study.json: per experiment the accuracy, the causal verdicts and the lead map instrument's
 verdicts over all vowels, the instruments' agreement, and a one-line answer per formant and overall.
@@ -69,9 +69,11 @@ def run_experiment(name: str, task: str, work: Path, folds: int, arch: str) -> d
 
 def read_answers(run: Path) -> dict[str, Any]:
     """The causal verdicts and the map verdicts over all vowels of a run, and page 1's answer per formant."""
+    from vowelcam.explain.readings.calibration import default_instrument, load_calibration
+
     causal = {r["formant"]: r for r in _rows(run / "causal_verdicts.csv") if r["vowel"] == "ALL"}
     maps = [r for r in _rows(run / "verdicts.csv") if r["vowel"] == "ALL"]
-    lead = maps[0]["instrument"] if maps else ""
+    lead = default_instrument(load_calibration(), maps[0]["instrument"]) if maps else ""  # page 1's instrument
     by_formant = {r["formant"]: r for r in maps if r["instrument"] == lead}
     answers = {
         f: answer(causal.get(f, {}).get("verdict", ""), by_formant.get(f, {}).get("verdict", "")) for f in FORMANTS
@@ -119,12 +121,17 @@ def main() -> None:
     parser.add_argument("--experiments", default="exp1,exp2")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--result", type=Path, default=REPO / "bench" / "results" / "study.json")
+    parser.add_argument("--reread", action="store_true", help="read the runs in --work again instead of re-running")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     torch.set_num_threads(args.threads)
     record: dict[str, Any] = {"corpus": "ljspeech-32 (../shared/data/ljspeech-32), corner vowels", "folds": args.folds}
+    saved = json.loads(args.result.read_text()) if args.reread and args.result.exists() else {}
     for name in args.experiments.split(","):
-        record[name] = run_experiment(name, EXPERIMENTS[name], args.work, args.folds, args.arch)
+        if args.reread:  # the runs' measured figures kept, their verdicts read again
+            record[name] = saved.get(name, {}) | read_answers(args.work / name)
+        else:
+            record[name] = run_experiment(name, EXPERIMENTS[name], args.work, args.folds, args.arch)
     h95 = REPO / "bench" / "results" / "analyze_hillenbrand.json"
     if h95.exists():
         saved = json.loads(h95.read_text())

@@ -63,6 +63,13 @@ def train_command(
         dir_okay=False,
         help="Start from a local weights file (state dict or model.pt).",
     ),
+    init: Optional[str] = typer.Option(
+        None,
+        "--init",
+        metavar="base",
+        show_default="scratch",
+        help="base: start from vowelcam's shipped base model (the config's train.weights = \"base\").",
+    ),
     epochs: Optional[int] = setting(
         "train.epochs", "--epochs", min=1, help="Maximum epochs per fold (early stopping may end sooner)."
     ),
@@ -144,7 +151,7 @@ def train_command(
             "train.vowels": vowels,
             "train.arch": arch,
             "train.pretrained": pretrained,
-            "train.weights": weights,
+            "train.weights": _initial_weights(weights, init),
             "train.epochs": epochs,
             "train.batch_size": batch_size,
             "train.lr": lr,
@@ -242,3 +249,15 @@ def print_warnings(result: object) -> None:
     """Training's warnings (classes left out, validation at chance) on stderr, one per line."""
     for line in getattr(result, "warnings", []):
         console.print(f"[bold yellow]warning:[/] {escape(line)}", soft_wrap=True, highlight=False)
+
+
+def _initial_weights(weights: Optional[Path], init: Optional[str]) -> Optional[str]:
+    """``train.weights`` from ``--weights`` or ``--init base`` (one of them; None when neither is given)."""
+    from ..base_model import BASE
+    from ..errors import ConfigError
+
+    if init is not None and init != BASE:
+        raise ConfigError(f"--init {init}: use --init base (or --weights FILE, or --pretrained)")
+    if init is not None and weights is not None:
+        raise ConfigError("give either --init base or --weights, not both")
+    return BASE if init is not None else (str(weights) if weights is not None else None)
