@@ -214,6 +214,13 @@ def _caveats(rows: Sequence[Mapping[str, str]], data: ReportData) -> list[str]:
             "Vowels the model does not tell apart above chance (speaker-level informedness) are not read: "
             f"{', '.join(unlearned)}."
         )
+    if data.causal_verdicts:
+        out.append(
+            "Causal means the decision follows the formant's position in the direction of the contrast. Networks "
+            "trained on synthetic vowels that differ in duration or F0 only, read as if their classes differed "
+            "like AH and ER, were called causal at some formant in 7 of 10 runs (an F0 network reads F0 from the "
+            "harmonics F1 boosts): such a dependence is real, but not proof that the formant's contrast is the cue."
+        )
     if not data.causal_summary:
         out.append(
             plan.get("causal_reason")
