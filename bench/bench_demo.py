@@ -37,6 +37,11 @@ def timed(command: list[str]) -> float:
     return round(time.perf_counter() - started, 1)
 
 
+def shown(command: list[str], work: Path) -> str:
+    """``command`` as the README writes it: ``vowelcam ...`` with paths relative to the work folder."""
+    return shlex.join(["vowelcam", *(arg.replace(f"{work}/", "") for arg in command[len(VOWELCAM) :])])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("/tmp/demo"))
@@ -66,7 +71,7 @@ def main() -> None:
         group_of = {r["speaker"]: r["group"] for r in csv.DictReader(fh)}
     tested = summary["test_groups"]
     record: dict[str, Any] = {
-        "commands": [shlex.join(synth), shlex.join(analyze)],
+        "commands": [shown(synth, args.work), shown(analyze, args.work)],
         "seconds": seconds,
         "accuracy": summary["accuracy"],
         "ci95": [summary["ci_low"], summary["ci_high"]],
