@@ -50,7 +50,7 @@ from .models import (
     load_backbone,
     read_state_dict,
 )
-from .plan.recipe import apply_recipe, choose_recipe
+from .plan.recipe import fit_to_corpus
 from .small_corpus import PROBLEMS, add_honesty, chance_accuracy, drop_rare_classes
 
 log = logging.getLogger(__name__)
@@ -133,10 +133,7 @@ def train(
         torch.manual_seed(settings.seed)
         splits = ds.make_splits(data, settings.folds, settings.val_fraction, settings.test_fraction, settings.seed)
         check_same_on_all_ranks("\n".join(",".join(split) for split in splits), "the splits", place)
-        recipe = choose_recipe(settings, max(int((split == "train").sum()) for split in splits))
-        settings = apply_recipe(settings, recipe)
-        if place.is_main:
-            log.info("recipe: %s", recipe.reason)
+        settings = fit_to_corpus(settings, max(int((split == "train").sum()) for split in splits), place.is_main)
         freq_strides = choose_freq_strides(store.hz_per_row * settings.freq_pool, settings.max_hz_per_row)
         fingerprint = _fingerprint(settings, arch, data, store, freq_strides)
         models, states, pred_rows = [], [], []

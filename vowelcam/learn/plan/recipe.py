@@ -21,10 +21,13 @@ Values the user gives are kept as given.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, replace
 
 from ...config import TrainSettings
+
+log = logging.getLogger(__name__)
 
 TARGET_STEPS = 1400  # optimizer steps the CPU default gets on Hillenbrand men + women (30 epochs x 47)
 MIN_EPOCHS = 30
@@ -72,3 +75,11 @@ def choose_recipe(settings: TrainSettings, n_train: int) -> Recipe:
 def apply_recipe(settings: TrainSettings, recipe: Recipe) -> TrainSettings:
     """``settings`` with the recipe's epochs, batch size and patience filled in."""
     return replace(settings, epochs=recipe.epochs, batch_size=recipe.batch_size, patience=recipe.patience)
+
+
+def fit_to_corpus(settings: TrainSettings, n_train: int, say: bool = True) -> TrainSettings:
+    """``settings`` with the recipe for ``n_train`` training tokens filled in; with ``say``, the choice logged."""
+    recipe = choose_recipe(settings, n_train)
+    if say:
+        log.info("recipe: %s", recipe.reason)
+    return apply_recipe(settings, recipe)
