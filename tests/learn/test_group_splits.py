@@ -112,3 +112,11 @@ def test_a_corpus_without_groups_splits_as_before_without_notes():
     splits = make_splits(data, folds=4, val_fraction=0.15, test_fraction=0.2, seed=0)
     assert (np.stack([s == "test" for s in splits]).sum(0) == 1).all()
     assert split_notes(data.rows, data.groups, splits) == []
+
+
+def test_kfold_names_the_folds_a_group_of_too_few_speakers_for_them_misses():
+    data = select_task(corpus({"men": 6, "women": 6, "children": 3}), "vowels")
+    splits = make_splits(data, folds=5, val_fraction=0.15, test_fraction=0.2, seed=0)
+    (note,) = split_notes(data.rows, data.groups, splits)
+    assert "'children' (3 speakers) is not in the test split of folds 4, 5" in note
+    assert "cannot be tested in each of 5 folds" in note

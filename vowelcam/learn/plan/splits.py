@@ -78,10 +78,13 @@ def split_notes(rows: Sequence[dict[str, Any]], groups: np.ndarray, splits: Sequ
         where = [_where(name, folds, len(splits)) for name, folds in missing.items() if folds]
         if where:
             n = len(set(groups[members]))
-            notes.append(
-                f"speaker group {group!r} ({n} speaker{'s' if n != 1 else ''}) is not in {' nor in '.join(where)}: "
+            why = (
                 f"a group needs at least {MIN_GROUP_SPEAKERS} speakers to be in training, validation and test"
+                if n < MIN_GROUP_SPEAKERS
+                else f"{n} speakers cannot be tested in each of {len(splits)} folds"
             )
+            size = f"{n} speaker{'s' if n != 1 else ''}"
+            notes.append(f"speaker group {group!r} ({size}) is not in {' nor in '.join(where)}: {why}")
     return notes
 
 
