@@ -17,7 +17,7 @@ from vowelcam.errors import ConfigError
 
 BAD_VALUES = [
     ("train", "epochs", "3.9", "train.epochs = 3.9: expected a whole number"),
-    ("train", "epochs", "-5", "train.epochs = -5: must be at least 1"),
+    ("train", "epochs", "-5", "train.epochs = -5: must be at least 0"),
     ("train", "augment", '"maybe"', 'train.augment = "maybe": expected true or false'),
     ("corpus", "audio_extensions", '".wav"', 'corpus.audio_extensions = ".wav": expected a list'),
     ("train", "task", '"vowel"', 'train.task = "vowel": use one of "vowels", "vowels4k", "voicing"'),
@@ -68,7 +68,7 @@ def test_several_bad_values_give_one_line_each(tmp_path):
 
 
 def test_api_keywords_follow_the_same_rules():
-    with pytest.raises(ConfigError, match=r"train\.epochs = -5: must be at least 1"):
+    with pytest.raises(ConfigError, match=r"train\.epochs = -5: must be at least 0"):
         Settings().with_overrides({"train": {"epochs": -5}})
     with pytest.raises(ConfigError, match=r"train\.augment = \"maybe\""):
         Settings().with_overrides({"train": {"augment": "maybe"}})

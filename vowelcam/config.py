@@ -129,11 +129,11 @@ class TrainSettings:
     arch: str = "auto"  # auto (resnet101 on CUDA, resnet18-w16 on a CPU) | resnet18..101 | resnet18-w32 | resnet18-w16
     pretrained: bool = False
     weights: str = ""
-    epochs: int = 30
-    batch_size: int = 32
+    epochs: int = 0  # 0 = auto: enough for ~1400 optimizer steps, 30..300 (vowelcam.learn.plan.recipe)
+    batch_size: int = 0  # 0 = auto: 16 below 1000 training tokens, else 32
     lr: float = 1e-3
     weight_decay: float = 1e-4
-    patience: int = 8
+    patience: int = 0  # 0 = auto: a quarter of the epochs, at least 8
     seed: int = 0
     folds: int = 0  # 0 = one held-out split; k >= 2 = grouped k-fold
     group_by: str = "auto"  # split groups: auto | speaker | recording (auto never falls back silently)

@@ -24,7 +24,7 @@ def test_short_help_shows_choices_and_defaults(command):
         assert "<vowels|vowels4k|voicing>" in text and "[default: (vowels)]" in text
         assert (
             "<auto|resnet18|resnet34|resnet50|resnet101|resnet18-w32|resnet18-w16>" in text
-            and "[default: (30); x>=1]" in text
+            and "[default: (0 = enough for ~1400 optimizer steps, 30-300); x>=0]" in text
         )
     if command == "extract":  # brackets and regex groups survive (no markup)
         assert "(?P<speaker>...) [and (?P<group>...)]" in text

@@ -129,11 +129,11 @@ RULES: dict[str, Rule] = {
     "train.arch": Rule(
         choices=("auto", "resnet18", "resnet34", "resnet50", "resnet101", "resnet18-w32", "resnet18-w16")
     ),
-    "train.epochs": AT_LEAST_1,
-    "train.batch_size": AT_LEAST_1,
+    "train.epochs": AT_LEAST_0,  # 0 = auto (vowelcam.learn.plan.recipe)
+    "train.batch_size": AT_LEAST_0,
     "train.lr": POSITIVE,
     "train.weight_decay": AT_LEAST_0,
-    "train.patience": AT_LEAST_1,
+    "train.patience": AT_LEAST_0,
     "train.folds": Rule(low=0, check=_folds),
     "train.group_by": Rule(choices=("auto", "speaker", "recording")),
     "train.val_fraction": Rule(low=0, high=0.9),

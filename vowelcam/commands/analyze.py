@@ -78,7 +78,11 @@ def analyze_command(
         help="Training steps: auto = bf16 on CUDA and on CPUs with bf16 instructions, else fp32.",
     ),
     epochs: Optional[int] = setting(
-        "train.epochs", "--epochs", min=1, help="Training epochs (upper bound; early stopping)."
+        "train.epochs",
+        "--epochs",
+        min=0,
+        shown="0 = enough for ~1400 optimizer steps, 30-300",
+        help="Training epochs (upper bound; early stopping).",
     ),
     min_class_tokens: Optional[int] = setting(
         "train.min_class_tokens",

@@ -26,7 +26,9 @@ def calibrate_command(
         None, "--instruments", show_default="all", help="Comma list: METHOD@LAYER, occlusion, integrated-gradients."
     ),
     speakers_per_group: int = typer.Option(20, "--speakers-per-group", min=4, help="Speakers (men, women each)."),
-    epochs: int = typer.Option(30, "--epochs", min=1, help="Training epochs per corpus (upper bound)."),
+    epochs: int = typer.Option(
+        30, "--epochs", min=0, help="Training epochs per corpus (upper bound; 0 = from its size)."
+    ),
     device: str = device_option(),
     verbose: bool = verbose_option(),
 ) -> None:

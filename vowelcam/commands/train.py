@@ -71,13 +71,27 @@ def train_command(
         help="base: start from vowelcam's shipped base model (the config's train.weights = \"base\").",
     ),
     epochs: Optional[int] = setting(
-        "train.epochs", "--epochs", min=1, help="Maximum epochs per fold (early stopping may end sooner)."
+        "train.epochs",
+        "--epochs",
+        min=0,
+        shown="0 = enough for ~1400 optimizer steps, 30-300",
+        help="Maximum epochs per fold (early stopping may end sooner).",
     ),
-    batch_size: Optional[int] = setting("train.batch_size", "--batch-size", min=1, help="Training batch size."),
+    batch_size: Optional[int] = setting(
+        "train.batch_size",
+        "--batch-size",
+        min=0,
+        shown="0 = 16 below 1000 training tokens, else 32",
+        help="Training batch size.",
+    ),
     lr: Optional[float] = setting("train.lr", "--lr", help="AdamW learning rate."),
     schedule: Optional[Schedule] = setting("train.schedule", "--schedule", help="Learning-rate schedule."),
     patience: Optional[int] = setting(
-        "train.patience", "--patience", min=1, help="Stop after this many epochs without a better validation score."
+        "train.patience",
+        "--patience",
+        min=0,
+        shown="0 = a quarter of the epochs, at least 8",
+        help="Stop after this many epochs without a better validation score.",
     ),
     group_by: Optional[GroupBy] = setting(
         "train.group_by",
@@ -214,7 +228,10 @@ def print_result(result: TrainResult) -> None:
         table.add_row(*tested)
     if len(result.fold_accuracies) > 1:
         table.add_row("per fold", " ".join(f"{a:.1%}" for a in result.fold_accuracies))
-    table.add_row("best epoch(s)", " ".join(str(e) for e in result.best_epochs))
+    table.add_row(
+        "best epoch(s)",
+        " ".join(str(e) for e in result.best_epochs) + f" of at most {result.epochs} (batch {result.batch_size})",
+    )
     weights = " ".join(f"{k} {v:.2f}" for k, v in result.class_weights.items())
     table.add_row("class weights (loss)", weights or "none (--no-class-weights)")
     table.add_row("Hz per row at layer4", f"{result.hz_per_row.get('layer4', float('nan')):g}")

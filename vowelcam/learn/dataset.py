@@ -23,20 +23,19 @@ with their own scaling. (This is the *scaling* of the dB input; formant *normali
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
-from sklearn.model_selection import StratifiedGroupKFold
 from torch.utils.data import Dataset
 
 from ..acoustics.store import SpectrogramStore
 from ..corpus.labels import VOWEL_SETS
 from ..corpus.labels import vowel_set as named_vowel_set
 from ..errors import ConfigError, RunDirError
+from .plan.splits import speaker_strata, stratified_group_folds
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +154,9 @@ def make_splits(data: TaskData, folds: int, val_fraction: float, test_fraction: 
     """Split assignments, one array per fold: ``"train"``/``"val"``/``"test"`` for every token.
 
     ``folds`` >= 2: grouped stratified k-fold, every token tested once. ``folds`` 0/1: one split with about
-    ``test_fraction`` of the groups as test. Validation groups are taken from the non-test groups.
+    ``test_fraction`` of the groups as test. Validation groups are taken from the non-test groups. Both are
+    stratified by speaker group and class (:mod:`.plan.splits`): test and validation hold every speaker group
+    with at least three speakers; :func:`~.plan.splits.split_notes` names the groups they miss.
     """
     n_groups = len(set(data.groups))
     k = folds if folds >= 2 else max(2, int(round(1 / test_fraction)))
@@ -163,7 +164,8 @@ def make_splits(data: TaskData, folds: int, val_fraction: float, test_fraction: 
         raise RunDirError(
             f"only {n_groups} {data.group_by}(s) in this task: need at least {max(3, k)} for grouped splits"
         )
-    outer = list(_grouped_folds(data.targets, data.groups, k, seed))
+    strata = speaker_strata(data.rows, data.groups)
+    outer = stratified_group_folds(data.targets, data.groups, strata, k, seed)
     chosen = outer if folds >= 2 else outer[:1]
     out = []
     for test_idx in chosen:
@@ -171,19 +173,10 @@ def make_splits(data: TaskData, folds: int, val_fraction: float, test_fraction: 
         split[test_idx] = "test"
         rest = np.flatnonzero(split == "train")
         k_val = max(2, min(int(round(1 / val_fraction)), len(set(data.groups[rest]))))
-        val_local = next(iter(_grouped_folds(data.targets[rest], data.groups[rest], k_val, seed + 1)))
+        val_local = stratified_group_folds(data.targets[rest], data.groups[rest], strata[rest], k_val, seed + 1)[0]
         split[rest[val_local]] = "val"
         out.append(split.astype(str))
     return out
-
-
-def _grouped_folds(targets: np.ndarray, groups: np.ndarray, k: int, seed: int):
-    # StratifiedGroupKFold warns when a class has fewer groups than folds; that is expected for rare classes.
-    splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        for _, test_idx in splitter.split(np.zeros(len(targets)), targets, groups):
-            yield test_idx
 
 
 @dataclass(frozen=True)

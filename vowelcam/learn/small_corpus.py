@@ -21,6 +21,7 @@ from ..errors import RunDirError
 from ..intervals import wilson_interval
 from .dataset import TaskData
 from .distributed import from_env
+from .plan.splits import split_notes
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,7 @@ def add_honesty(result: Any, data: TaskData, splits: list[np.ndarray], states: l
     tested = np.concatenate([data.targets[split == "test"] for split in splits])
     result.chance, result.left_out = chance_accuracy(tested, n), dict(left_out)
     result.test_groups = sorted({str(g) for split in splits for g, s in zip(data.groups, split) if s == "test"})
+    result.warnings.extend(split_notes(data.rows, data.groups, splits))
     if left_out:
         result.warnings.append(
             f"left out {len(left_out)} class(es) with too few tokens: "

@@ -51,6 +51,7 @@ from .models import (
     load_backbone,
     read_state_dict,
 )
+from .plan.recipe import fit_to_corpus
 from .small_corpus import PROBLEMS, add_honesty, chance_accuracy, drop_rare_classes
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,8 @@ class TrainResult:
     left_out: dict[str, int] = field(default_factory=dict)  # classes below min_class_tokens: their token counts
     warnings: list[str] = field(default_factory=list)  # what the run could not support (also in the log)
     test_groups: list[str] = field(default_factory=list)  # the held-out speakers (recordings for one speaker)
+    epochs: int = 0  # the most epochs per fold (the recipe's when the settings said auto)
+    batch_size: int = 0  # training batch size (likewise)
 
 
 CPU_DEFAULT_ARCH = "resnet18-w16"  # see bench/bench_cpu_default.py and bench/results/cpu_default.json
@@ -131,6 +134,7 @@ def train(
         torch.manual_seed(settings.seed)
         splits = ds.make_splits(data, settings.folds, settings.val_fraction, settings.test_fraction, settings.seed)
         check_same_on_all_ranks("\n".join(",".join(split) for split in splits), "the splits", place)
+        settings = fit_to_corpus(settings, max(int((split == "train").sum()) for split in splits), place.is_main)
         freq_strides = choose_freq_strides(store.hz_per_row * settings.freq_pool, settings.max_hz_per_row)
         fingerprint = _fingerprint(settings, arch, data, store, freq_strides)
         models, states, pred_rows = [], [], []
@@ -162,8 +166,10 @@ def train(
 
 
 def _check_settings(settings: TrainSettings) -> None:
-    if settings.epochs < 1 or settings.batch_size < 1 or settings.freq_pool < 1 or settings.time_pool < 1:
-        raise ConfigError("epochs, batch size and pooling must be at least 1")
+    if min(settings.epochs, settings.batch_size, settings.patience) < 0:
+        raise ConfigError("epochs, batch size and patience must be at least 0 (0 = from the corpus's size)")
+    if settings.freq_pool < 1 or settings.time_pool < 1:
+        raise ConfigError("pooling must be at least 1")
     if settings.folds == 1 or settings.folds < 0:
         raise ConfigError(f"folds {settings.folds}: use 0 (one held-out split) or at least 2")
     if settings.precision not in PRECISIONS:
@@ -353,6 +359,8 @@ def _write_outputs(
         class_weights=dict(info.extra["class_weights"]),
         hz_per_row=dict(info.hz_per_row),
         seconds=time.perf_counter() - started,
+        epochs=settings.epochs,
+        batch_size=settings.batch_size,
     )
     add_honesty(result, data, splits, states, rare[0])
     if not write:
