@@ -122,7 +122,7 @@ def _causal_corpus(settings: CamSettings, run: Path) -> tuple[Path | None, str]:
     where = f"at {given}" if given else "(the run records no corpus)"
     return None, (
         f"Causal formant test not run: the corpus audio is not reachable {where}; "
-        "run: vowelcam cam RUN --causal --causal-corpus DIR"
+        "run: vowelcam cam RUN --causal --causal-corpus DIR."
     )
 
 
@@ -154,13 +154,13 @@ def _replicate_seeds(settings: CamSettings, run: Path) -> tuple[list[int], str]:
     if seconds is None:
         return (
             [],
-            f"Trained once: the run records no training time, so replicates were not judged cheap; run: {command}",
+            f"Trained once: the run records no training time, so replicates were not judged cheap; run: {command}.",
         )
     cost = AUTO_REPLICATES * seconds
     if cost > settings.replicate_max_seconds:
         return [], (
             f"Trained once: {AUTO_REPLICATES} replicates would take about {cost / 60:.0f} min "
-            f"(over cam.replicate_max_seconds = {settings.replicate_max_seconds:g}); run: {command}"
+            f"(over cam.replicate_max_seconds = {settings.replicate_max_seconds:g}); run: {command}."
         )
     return [seed + k for k in range(1, AUTO_REPLICATES + 1)], ""
 
