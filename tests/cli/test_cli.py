@@ -56,7 +56,7 @@ def test_arguments_are_named_as_the_things_they_are():
         (["analyze", "{corpus}", "--out", "{run}", "--arch", "resnet9"], "--arch"),
         (["analyze", "{corpus}", "--out", "{run}", "--method", "gradcam3"], "--method"),
         (["analyze", "{corpus}", "--out", "{run}", "--device", "gpu"], "--device"),
-        (["analyze", "{corpus}", "--out", "{run}", "--epochs", "0"], "--epochs"),
+        (["analyze", "{corpus}", "--out", "{run}", "--epochs", "-1"], "--epochs"),
         (["train", "{run}", "--task", "formants"], "--task"),
         (["train", "{run}", "--schedule", "linear"], "--schedule"),
         (["cam", "{run}", "--layer", "layer9"], "--layer"),

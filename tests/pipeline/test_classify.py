@@ -168,7 +168,7 @@ def test_last_model_is_remembered(model_file, recording):
     assert all(abs(sum(r.probs.values()) - 1) < 1e-5 for r in results)
 
 
-def test_classify_cli_json_csv_and_textgrid(model_file, recording, tmp_path):
+def test_classify_cli_json_csv_and_textgrid(model_file, recording, tmp_path, monkeypatch):
     wav, grid, _ = recording
     runner = CliRunner()
     res = runner.invoke(app, ["classify", str(wav), "--textgrid", str(grid), "--model", str(model_file), "--json"])
@@ -191,6 +191,7 @@ def test_classify_cli_json_csv_and_textgrid(model_file, recording, tmp_path):
         app, ["classify", str(wav), "-t", str(grid), "-m", str(model_file), "--write-textgrid", str(grid)]
     )
     assert res.exit_code == 2 and "would overwrite the input TextGrid" in res.output and grid.read_text() == before
+    monkeypatch.setattr("vowelcam.base_model.base_model_path", lambda: None)  # an installation without one
     res = runner.invoke(app, ["classify", str(wav)])
     assert res.exit_code == 2 and "no model given" in res.output and len(res.output.strip().splitlines()) == 1
 

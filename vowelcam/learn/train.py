@@ -26,7 +26,6 @@ from torch import nn
 
 from .. import rundir
 from ..acoustics.store import SpectrogramStore
-from ..base_model import weights_file
 from ..config import TrainSettings
 from ..errors import ConfigError, RunDirError
 from ..progress import ProgressCallback
@@ -41,16 +40,11 @@ from .metrics import accuracy_interval, confusion_matrix, confusion_rows, predic
 from .models import (
     ALL_ARCHS,
     ModelInfo,
-    SpectrogramResNet,
-    check_compatible,
     checkpoint_dict,
     choose_freq_strides,
     hz_per_row_by_layer,
-    imagenet_state_dict,
-    info_from_checkpoint,
-    load_backbone,
-    read_state_dict,
 )
+from .plan.initial import initial_model
 from .plan.recipe import fit_to_corpus
 from .small_corpus import PROBLEMS, add_honesty, chance_accuracy, drop_rare_classes
 
@@ -254,7 +248,7 @@ def _train_fold(
         extra={"vowels": settings.vowels, "group_by": data.group_by, "fold": fold, "folds": settings.folds},
     )
     torch.manual_seed(settings.seed + fold)
-    model = _initial_model(info, settings, store)
+    model = initial_model(info, settings, store)
     weights = ds.class_weights(data.targets[train_idx], len(data.labels))
     weight = torch.tensor(weights, dtype=torch.float32) if settings.class_weighting else None
     loss_fn = nn.CrossEntropyLoss(weight=weight, label_smoothing=settings.label_smoothing)
@@ -300,22 +294,6 @@ def _train_fold(
             len(tested),
         )
     return model.cpu(), info, state, rows
-
-
-def _initial_model(info: ModelInfo, settings: TrainSettings, store: SpectrogramStore) -> SpectrogramResNet:
-    model = SpectrogramResNet(info.arch, len(info.labels), info.freq_strides, info.input_pool)
-    if settings.pretrained:
-        load_backbone(model, imagenet_state_dict(info.arch), f"ImageNet {info.arch}")
-    elif settings.weights:
-        path = weights_file(settings.weights)
-        try:
-            other = info_from_checkpoint(torch.load(path, map_location="cpu", weights_only=True), str(path))
-        except Exception:
-            other = None  # a plain state dict: no spectrogram settings to compare
-        if other is not None:
-            check_compatible(other, store.settings, str(path))
-        load_backbone(model, read_state_dict(path), str(path))
-    return model
 
 
 def _write_outputs(
