@@ -21,7 +21,6 @@ def _run(tmp_path: Path, train_seconds: float | None = 20.0, seed: int = 7) -> t
     corpus.mkdir(parents=True)
     (corpus / "a.wav").write_bytes(b"")
     run.mkdir()
-    rundir.write_csv(run / rundir.TOKENS, [{"token_id": "t0", "file": "a.wav"}], ["token_id", "file"])
     (run / rundir.SOURCES).write_text(json.dumps({"corpus": str(corpus), "textgrids": ""}))
     (run / SUMMARY).parent.mkdir(parents=True, exist_ok=True)
     summary = {"settings": {"seed": seed}} | ({"seconds": train_seconds} if train_seconds else {})
@@ -30,7 +29,7 @@ def _run(tmp_path: Path, train_seconds: float | None = 20.0, seed: int = 7) -> t
 
 
 def _held_out(n_speakers: int) -> list[dict[str, str]]:
-    return [{"speaker": f"s{i}", "file": f"s{i}.wav"} for i in range(n_speakers) for _ in range(2)]
+    return [{"speaker": f"s{i}", "file": "a.wav"} for i in range(n_speakers) for _ in range(2)]
 
 
 def test_auto_runs_the_causal_test_on_the_recorded_corpus_and_cheap_replicates(tmp_path):

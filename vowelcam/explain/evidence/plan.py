@@ -65,7 +65,7 @@ def plan_evidence(settings: CamSettings, run_dir: str | Path, held_out: Sequence
     few_reason = (
         f"the held-out tokens come from {len(set(clusters))} {unit}s and a verdict needs at least {MIN_SPEAKERS}"
     )
-    corpus, causal_reason = _causal_corpus(settings, run)
+    corpus, causal_reason = _causal_corpus(settings, run, held_out)
     if corpus is not None and few and settings.causal == "auto":
         corpus, causal_reason = None, f"Causal formant test not run: {few_reason} (--causal runs it anyway)."
     seeds, replicate_reason = _replicate_seeds(settings, run)
@@ -106,13 +106,13 @@ def remove_stale(run_dir: str | Path, names: tuple[str, ...]) -> None:
             path.unlink()
 
 
-def _causal_corpus(settings: CamSettings, run: Path) -> tuple[Path | None, str]:
+def _causal_corpus(settings: CamSettings, run: Path, held_out: Sequence[Mapping[str, Any]]) -> tuple[Path | None, str]:
     switch = str(settings.causal)
     if switch == "off":
         return None, 'Causal formant test not run: cam.causal = "off".'
     given = settings.causal_corpus or _recorded_corpus(run)
     folder = Path(given).expanduser() if given else None
-    if folder is not None and folder.is_dir() and _holds_audio(folder, run):
+    if folder is not None and folder.is_dir() and _holds_audio(folder, held_out):
         return folder, ""
     if switch == "on":
         raise ConfigError(
@@ -133,13 +133,11 @@ def _recorded_corpus(run: Path) -> str:
         return ""
 
 
-def _holds_audio(folder: Path, run: Path) -> bool:
-    """Whether the first recording named in tokens.csv is under ``folder`` (a cheap check of the right corpus)."""
-    try:
-        first = next(iter(rundir.read_csv(run / rundir.TOKENS)), None)
-    except (OSError, ValueError):
-        return True  # nothing to check against: the causal test reports missing files itself
-    return first is None or not first.get("file") or (folder / first["file"]).exists()
+def _holds_audio(folder: Path, held_out: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether the first held-out token's recording is under ``folder`` (a cheap check of the right corpus, on the
+    rows the stage has already read)."""
+    first = str(held_out[0].get("file") or "") if held_out else ""
+    return not first or (folder / first).exists()
 
 
 def _replicate_seeds(settings: CamSettings, run: Path) -> tuple[list[int], str]:
