@@ -13,7 +13,7 @@ from vowelcam.acoustics.praat import measure_token
 from vowelcam.acoustics.resynthesis import parse_manipulations
 from vowelcam.config import CamSettings, MeasureSettings, SpectrogramSettings
 from vowelcam.errors import ConfigError
-from vowelcam.explain.evidence.causal import CausalTokens, run_causal
+from vowelcam.explain.evidence.causal import CausalTokens, causal_rows, summarise
 from vowelcam.explain.evidence.common import FaithInputs, FaithSpec, band_share, window_centroid_shift
 from vowelcam.explain.evidence.plan import plan_evidence
 from vowelcam.explain.evidence_stage import check_settings
@@ -99,7 +99,9 @@ def test_causal_rows_on_hillenbrand_tokens(shared_data):
     )
     tokens = CausalTokens(rows, specs, true_idx, shared_data / "hillenbrand1995", SPECTROGRAM, MeasureSettings())
     manipulations = parse_manipulations("F1+1,F2-1,vtl1.1,F4+1,notch12")
-    out, summary = run_causal(inp, tokens, manipulations, FaithSpec(n_boot=200, batch_size=8))
+    spec = FaithSpec(n_boot=200, batch_size=8)
+    out = causal_rows(inp, tokens, manipulations, spec)
+    summary = summarise(out, inp.clusters, inp.unit, spec)
     assert len(out) == 5 * 6
     by = {(r["token_id"], r["manipulation"]): r for r in out}
     assert "none.wav" in by[("missing", "F2-1bark")]["problem"] and np.isnan(by[("missing", "F2-1bark")]["d_prob_true"])

@@ -222,10 +222,11 @@ def write_causal(
     if not len(idx):
         return []
     spec = spec_from_settings(settings)
+    fixed = _causal_setup(run, ctx, corpus, settings)
     rows = []
     for fold in sorted({fold_of(chosen[i]) for i in idx}):  # each token through the model that did not train on it
-        part = np.array([i for i in idx if fold_of(chosen[i]) == fold])
-        rows += _causal_rows(run, ctx, [chosen[i] for i in part], tokens, fold, corpus, settings, progress)
+        part = [chosen[i] for i in idx if fold_of(chosen[i]) == fold]
+        rows += _causal_rows(ctx, part, tokens, fold, fixed, spec, progress)
     clusters, unit = resampling_clusters(
         [str(tokens[r["token_id"]].get("speaker") or "") for r in rows],
         [str(tokens[r["token_id"]].get("file") or "") for r in rows],
@@ -247,27 +248,36 @@ def write_causal(
     return [run.path(CAUSAL), run.path(CAUSAL_SUMMARY), run.path(CAUSAL_VERDICTS)]
 
 
+def _causal_setup(run: rundir.RunDir, ctx: ExplainContext, corpus: Path, settings: CamSettings) -> dict[str, Any]:
+    """What every fold's causal test shares: the corpus, the run's spectrogram and measurement settings, the
+    manipulations."""
+    from ..config import SpectrogramSettings
+
+    known = set(SpectrogramSettings.__dataclass_fields__)
+    return {
+        "corpus": corpus,
+        "spectrogram": SpectrogramSettings(**{k: v for k, v in ctx.store.settings.items() if k in known}),
+        "measure": _run_measure_settings(run),
+        "manipulations": causal_manipulations(settings),
+    }
+
+
 def _causal_rows(
-    run: rundir.RunDir,
     ctx: ExplainContext,
     picked_preds: Sequence[dict[str, str]],
     tokens: dict[str, dict[str, Any]],
     fold: int,
-    corpus: Path,
-    settings: CamSettings,
+    fixed: dict[str, Any],
+    spec: FaithSpec,
     progress: ProgressCallback | None,
 ) -> list[dict[str, Any]]:
     """causal.csv rows of one fold's tokens (``picked_preds``: their predictions.csv rows) through its model."""
-    from ..config import SpectrogramSettings
-    from .evidence.causal import CausalTokens, run_causal
+    from .evidence.causal import CausalTokens, causal_rows
 
     picked = [tokens[p["token_id"]] for p in picked_preds]
     specs = ctx.token_specs(picked)
     true_idx = np.array([ctx.label_index(p["true"]) for p in picked_preds])
     model, layer = ctx.model_for(fold)
-    known = set(SpectrogramSettings.__dataclass_fields__)
-    spectrogram = SpectrogramSettings(**{k: v for k, v in ctx.store.settings.items() if k in known})
     inp = _inputs(ctx, model, layer, [], picked, true_idx, specs)
-    tokens_in = CausalTokens(picked, specs, true_idx, corpus, spectrogram, _run_measure_settings(run))
-    rows, _ = run_causal(inp, tokens_in, causal_manipulations(settings), spec_from_settings(settings), progress)
-    return rows
+    tokens_in = CausalTokens(picked, specs, true_idx, fixed["corpus"], fixed["spectrogram"], fixed["measure"])
+    return causal_rows(inp, tokens_in, fixed["manipulations"], spec, progress)

@@ -114,14 +114,15 @@ def render_token(
     return np.stack(specs), measured
 
 
-def run_causal(
+def causal_rows(
     inp: FaithInputs,
     tokens: CausalTokens,
     manipulations: Sequence[Manipulation],
     spec: FaithSpec,
     progress: ProgressCallback | None = None,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Per-token rows for ``causal.csv`` and summary rows for ``causal_summary.csv``."""
+) -> list[dict[str, Any]]:
+    """Per-token rows for ``causal.csv``; :func:`summarise` makes ``causal_summary.csv`` of them (gathered over
+    folds, each fold's tokens through its own model)."""
     n_rows, n = inp.specs.shape[1], len(tokens.rows)
     rendered = np.repeat(tokens.stored[:, None], 1 + len(manipulations), axis=1).astype(np.float32)
     measured: list[list[dict[str, float]]] = [[{} for _ in range(1 + len(manipulations))] for _ in range(n)]
@@ -152,8 +153,7 @@ def run_causal(
         distortion,
     )
     stored_probs = torch.softmax(torch.from_numpy(predict_logits(inp, tokens.stored, spec)), 1).numpy()
-    rows = _token_rows(inp, tokens, manipulations, results, stored_probs)
-    return rows, summarise(rows, inp.clusters, inp.unit, spec)
+    return _token_rows(inp, tokens, manipulations, results, stored_probs)
 
 
 @dataclass
