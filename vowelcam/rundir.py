@@ -119,6 +119,16 @@ def record_sources(root: str | Path, corpus: str | Path, textgrids: str | Path |
     atomic_write_text(Path(root) / SOURCES, json.dumps(data, indent=1))
 
 
+def read_sources(root: str | Path) -> tuple[str, str] | None:
+    """The corpus and TextGrid folders ``extract`` recorded in ``RUN/sources.json`` ("" for TextGrids beside the
+    audio), or None when the run has no readable record (extracted by an older vowelcam, or damaged)."""
+    try:
+        data = json.loads((Path(root) / SOURCES).read_text(encoding="utf-8"))
+        return str(data.get("corpus") or ""), str(data.get("textgrids") or "")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def write_csv(target: str | Path, rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> int:
     """Write rows as UTF-8 CSV (readable in R with ``read.csv``) atomically; return the row count.
 

@@ -17,7 +17,6 @@ The input TextGrids are found again from the corpus and TextGrid folders recorde
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Iterable
@@ -149,14 +148,13 @@ def _free(name: str, names: set[str]) -> str:
 
 def _sources(run: rundir.RunDir, corpus, textgrids) -> tuple[Path, Path | None]:
     if corpus is None:
-        try:
-            data = json.loads(run.path(rundir.SOURCES).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        recorded = rundir.read_sources(run.root)
+        if recorded is None or not recorded[0]:
             raise RunDirError(
                 f"{run.root}: no {rundir.SOURCES} (extracted by an older vowelcam); give --corpus "
                 "(and --textgrids if they were apart)"
-            ) from None
-        corpus, textgrids = data.get("corpus"), textgrids or data.get("textgrids") or None
+            )
+        corpus, textgrids = recorded[0], textgrids or recorded[1] or None
     return Path(corpus), Path(textgrids) if textgrids else None
 
 

@@ -127,10 +127,8 @@ def _causal_corpus(settings: CamSettings, run: Path, held_out: Sequence[Mapping[
 
 
 def _recorded_corpus(run: Path) -> str:
-    try:
-        return str(json.loads((run / rundir.SOURCES).read_text(encoding="utf-8")).get("corpus") or "")
-    except (OSError, ValueError, AttributeError):
-        return ""
+    recorded = rundir.read_sources(run)
+    return recorded[0] if recorded else ""
 
 
 def _holds_audio(folder: Path, held_out: Sequence[Mapping[str, Any]]) -> bool:
