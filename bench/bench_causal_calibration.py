@@ -15,6 +15,11 @@ Hillenbrand et al.'s AH/ER means for its speaker group, which orients the moves)
 formant there, so any causal call is false.
 
     python -m bench.bench_causal_calibration --work runs/calibration
+    python -m bench.bench_causal_calibration --ship bench/results/causal_calibration.json \
+        bench/results/causal_calibration_fresh.json
+
+``--ship`` writes the table the package ships (``vowelcam/explain/readings/causal_calibration.csv``, one row per
+run of the given results) and runs nothing; page 1 quotes its sceptic's record.
 """
 
 from __future__ import annotations
@@ -29,8 +34,10 @@ from pathlib import Path
 from bench.lib.paths import RESULTS
 from vowelcam.corpus.published_formants import load_reference
 from vowelcam.explain.evidence.causal_verdicts import CAUSAL, causal_verdicts
-from vowelcam.explain.readings.calibration import outcome
-from vowelcam.rundir import read_csv
+from vowelcam.explain.readings.calibration import CAUSAL_COLUMNS, CAUSAL_TABLE, outcome
+from vowelcam.rundir import read_csv, write_csv
+
+SHIPPED = Path(__file__).resolve().parents[1] / "vowelcam" / "explain" / "readings" / CAUSAL_TABLE
 
 
 def run_one(run: Path, corpus: Path, max_tokens: int) -> float:
@@ -64,15 +71,39 @@ def called(verdicts: list[dict]) -> list[str]:
     return [f"{r['vowel']} {r['formant']}" for r in verdicts if r["verdict"] == CAUSAL]
 
 
+def ship(results: list[Path]) -> None:
+    """Write the shipped causal calibration table from bench results (one row per run)."""
+    rows = []
+    for path in results:
+        for r in json.loads(path.read_text(encoding="utf-8"))["rows"]:
+            pretend = r.get("pretend_causal")
+            rows.append(
+                {
+                    "cue": r["cue"],
+                    "corpus_seed": r["seed"],
+                    "outcome": r["outcome"],
+                    "causal": "; ".join(r["causal"]),
+                    "pretend_causal": None if pretend is None else "; ".join(pretend),
+                }
+            )
+    write_csv(SHIPPED, rows, CAUSAL_COLUMNS)
+    print(f"wrote {len(rows)} rows to {SHIPPED.name}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--work", type=Path, required=True, help="A calibration folder (corpora and runs).")
+    parser.add_argument("--work", type=Path, help="A calibration folder (corpora and runs).")
+    parser.add_argument("--ship", type=Path, nargs="+", help="Write the shipped table from these results instead.")
     parser.add_argument("--cues", default="f1,f2,f3,duration,f0")
     parser.add_argument("--seeds", default="101,202,303")
     parser.add_argument("--max-tokens", type=int, default=120)
     parser.add_argument("--reuse", action="store_true", help="Read causal.csv where it already exists.")
     parser.add_argument("--out", type=Path, default=RESULTS / "causal_calibration.json")
     args = parser.parse_args()
+    if args.ship:
+        return ship(args.ship)
+    if args.work is None:
+        parser.error("--work is required (or --ship RESULTS...)")
     rows = []
     for seed in [int(s) for s in args.seeds.split(",")]:
         for cue in args.cues.split(","):

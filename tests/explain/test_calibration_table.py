@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from vowelcam.explain.readings.calibration import (
     BLIND,
     CALIBRATED,
@@ -63,3 +66,25 @@ def test_an_instrument_names_a_registered_method():
     assert instrument_list("GradCAM@layer3, occlusion") == ["gradcam@layer3", "occlusion"]
     with pytest.raises(CamError, match="unknown CAM method 'foo'"):
         instrument_list("foo@layer3")
+
+
+def test_the_sceptic_record_counts_no_cue_runs_called_causal_from_the_shipped_table():
+    from vowelcam.explain.readings.calibration import CAUSAL_TABLE, calibration_rows, sceptic_record
+    from vowelcam.report.hears import causal_caveat
+
+    rows = [
+        {"cue": "f2", "pretend_causal": ""},  # formant runs have no sceptic's pass
+        {"cue": "duration", "pretend_causal": "AH F3"},
+        {"cue": "duration", "pretend_causal": ""},
+        {"cue": "f0", "pretend_causal": "AH F1; ALL F1"},
+    ]
+    assert sceptic_record(rows) == (2, 3)
+    assert "in 2 of 3 runs" in causal_caveat((2, 3))
+    assert "no record" in causal_caveat((0, 0)) and " of 0 " not in causal_caveat((0, 0))
+    shipped = calibration_rows(name=CAUSAL_TABLE)
+    bench = Path(__file__).resolve().parents[2] / "bench" / "results"
+    expected = sum(
+        json.loads((bench / f).read_text())["summary"]["pretend_false_calls"]
+        for f in ("causal_calibration.json", "causal_calibration_fresh.json")
+    )
+    assert sceptic_record(shipped)[0] == expected and sceptic_record(shipped)[1] >= expected > 0

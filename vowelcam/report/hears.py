@@ -9,11 +9,13 @@ from typing import Any, Optional
 
 from ..explain.maps.instruments import INSTRUMENTS
 from ..explain.readings.calibration import (
+    CAUSAL_TABLE,
     UNCALIBRATED,
     calibration_rows,
     default_instrument,
     formant_cues_never_found,
     load_calibration,
+    sceptic_record,
     summary_rows,
 )
 from ..rundir import as_float
@@ -215,15 +217,27 @@ def _caveats(rows: Sequence[Mapping[str, str]], data: ReportData) -> list[str]:
             f"{', '.join(unlearned)}."
         )
     if data.causal_verdicts:
-        out.append(
-            "Causal means the decision follows the formant's position in the direction of the contrast. Networks "
-            "trained on synthetic vowels that differ in duration or F0 only, read as if their classes differed "
-            "like AH and ER, were called causal at some formant in 7 of 10 runs (an F0 network reads F0 from the "
-            "harmonics F1 boosts): such a dependence is real, but not proof that the formant's contrast is the cue."
-        )
+        out.append(causal_caveat(sceptic_record(calibration_rows(name=CAUSAL_TABLE))))
     if not data.causal_summary:
         out.append(
             plan.get("causal_reason")
             or "The causal formant test was not run (it needs the corpus audio: cam --causal --causal-corpus DIR)."
         )
     return out
+
+
+def causal_caveat(record: tuple[int, int]) -> str:
+    """What "causal" means and does not, with the shipped sceptic's record (false causal calls, runs)."""
+    false_calls, runs = record
+    measured = (
+        f"Networks trained on synthetic vowels that differ in duration or F0 only, read as if their classes differed "
+        f"like AH and ER, were called causal at some formant in {false_calls} of {runs} runs (an F0 network reads F0 "
+        "from the harmonics F1 boosts): "
+        if runs
+        else "This installation has no record of the test on networks that could use no formant: "
+    )
+    return (
+        "Causal means the decision follows the formant's position in the direction of the contrast. "
+        + measured
+        + "such a dependence is real, but not proof that the formant's contrast is the cue."
+    )

@@ -11,9 +11,13 @@ support. A run is:
 - a **miss** otherwise (no support at the cue, and no false call).
 
 The table ships with the package (``calibration.csv`` beside this module) and the report prints the row of every
-instrument it uses. A support is printed only by an instrument shown right on ground truth: one with a false call,
-one that found no cue in any run, or one without a row has its supports *withheld* (the readings stay in
-``readings.csv``). The default instrument is the calibrated one with the most hits.
+instrument it uses. Beside it, ``causal_calibration.csv`` holds what the causal formant test called on the same
+corpora (``bench/bench_causal_calibration.py``), with the sceptic's pass on the duration- and F0-only runs: the
+report quotes how often a network that could use no formant was still called causal.
+
+A support is printed only by an instrument shown right on ground truth: one with a false call, one that found no
+cue in any run, or one without a row has its supports *withheld* (the readings stay in ``readings.csv``). The
+default instrument is the calibrated one with the most hits.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ CALIBRATION_COLUMNS = [
     "supported",
     "outcome",
 ]
+CAUSAL_TABLE = "causal_calibration.csv"
+CAUSAL_COLUMNS = ["cue", "corpus_seed", "outcome", "causal", "pretend_causal"]  # cells joined with "; "
 SUMMARY_COLUMNS = ["instrument", "runs", "hits", "misses", "false_calls", "formant_runs", "status"]
 HIT, MISS, FALSE_CALL = "hit", "miss", "false call"
 CALIBRATED, FAILED, BLIND, UNCALIBRATED = "calibrated", "false cue", "found no cue", "not calibrated"
@@ -111,16 +117,23 @@ def load_calibration(path: str | Path | None = None) -> dict[str, InstrumentReco
     return summarise(calibration_rows(path))
 
 
-def calibration_rows(path: str | Path | None = None) -> list[dict[str, str]]:
-    """The rows of the shipped calibration table (or ``path``); empty when there is none."""
+def calibration_rows(path: str | Path | None = None, name: str = "calibration.csv") -> list[dict[str, str]]:
+    """The rows of the shipped table ``name`` (or the file ``path``); empty when there is none."""
     if path is None:
-        resource = files("vowelcam.explain.readings").joinpath("calibration.csv")
+        resource = files("vowelcam.explain.readings").joinpath(name)
         if not resource.is_file():
             return []
         text = resource.read_text(encoding="utf-8")
     else:
         text = Path(path).read_text(encoding="utf-8")
     return list(csv.DictReader(io.StringIO(text)))
+
+
+def sceptic_record(rows: Sequence[Mapping[str, Any]]) -> tuple[int, int]:
+    """From ``causal_calibration.csv`` rows: in how many of the sceptic's runs (a duration- or F0-only network read
+    as if its classes differed in formants) some formant was still called causal, and of how many such runs."""
+    pretend = [r for r in rows if str(r.get("cue")) in ("duration", "f0") and r.get("pretend_causal") is not None]
+    return sum(bool(str(r["pretend_causal"]).strip()) for r in pretend), len(pretend)
 
 
 def formant_cues_never_found(rows: Sequence[Mapping[str, Any]]) -> list[str]:
