@@ -1,7 +1,7 @@
 """The README's main command, timed as a new user runs it: ``vowelcam synth`` makes the sample corpus, then
 ``vowelcam analyze`` extracts, trains, reads the maps and writes the report.
 
-    python -m bench.bench_demo [--work /tmp/demo] [--speakers-per-group 3] [--task vowels4k] [--extra ARGS]
+    python -m bench.bench_demo [--work /tmp/demo] [--speakers-per-group 6] [--task vowels4k] [--extra ARGS]
 
 Runs the two commands as subprocesses (the installed ``vowelcam`` of this environment), each timed; reads the
 run's ``model/summary.json`` for the held-out accuracy, its speaker-level interval and the test speakers, and
@@ -45,7 +45,7 @@ def shown(command: list[str], work: Path) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("/tmp/demo"))
-    parser.add_argument("--speakers-per-group", type=int, default=3)
+    parser.add_argument("--speakers-per-group", type=int, default=6)
     parser.add_argument("--task", default="vowels4k")
     parser.add_argument("--extra", default="", help="more analyze arguments, e.g. '--epochs 50'")
     parser.add_argument("--result", type=Path, default=RESULTS / "demo.json")

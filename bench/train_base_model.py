@@ -121,7 +121,7 @@ def main() -> None:
     corpus, groups = build_corpus(args.work, args.children)
     run = args.work / "run"
     api.extract(corpus, run, speaker_from="folder", speaker_groups=str(groups))
-    result = api.train(run, device="cpu", vowels=VOWELS, seed=args.seed, precision="fp32")
+    result = api.train(run, device="cpu", vowels=VOWELS, seed=args.seed, precision="fp32", weights="none", lr=1e-3)
     model = run / "model" / "model.pt"
     card = {
         "trained_on": "12 American English vowels (IY IH EY EH AE AA AO OW UH UW AH ER): Hillenbrand et al. 1995 "

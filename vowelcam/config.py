@@ -128,10 +128,10 @@ class TrainSettings:
     task: str = "vowels"  # vowels | vowels4k | voicing
     arch: str = "auto"  # auto (resnet101 on CUDA, resnet18-w16 on a CPU) | resnet18..101 | resnet18-w32 | resnet18-w16
     pretrained: bool = False
-    weights: str = ""
+    weights: str = "auto"  # auto (the base model for a small corpus it fits) | none | base | a weights file
     epochs: int = 0  # 0 = auto: enough for ~1400 optimizer steps, 30..300 (vowelcam.learn.plan.recipe)
     batch_size: int = 0  # 0 = auto: 16 below 1000 training tokens, else 32
-    lr: float = 1e-3
+    lr: float = 0.0  # 0 = auto: 1e-3 from random or ImageNet weights, 1e-4 fine-tuning a vowelcam model
     weight_decay: float = 1e-4
     patience: int = 0  # 0 = auto: a quarter of the epochs, at least 8
     seed: int = 0

@@ -67,6 +67,7 @@ def test_single_channel_model_equals_rgb_model_on_grey_input(tmp_path, monkeypat
     monkeypatch.setattr(models, "_reachable", lambda host, timeout=3.0: pytest.fail("must not touch the network"))
     grey = SpectrogramResNet("resnet18", 1000)
     models.load_backbone(grey, imagenet_state_dict("resnet18"), "cache")
+    grey.fc.load_state_dict(rgb.fc.state_dict())  # the head is never taken without class names
     grey.eval()
     x = torch.randn(2, 1, 64, 64)
     with torch.no_grad():
@@ -305,3 +306,20 @@ def test_weights_from_a_model_with_other_spectrogram_settings_are_refused(tmp_pa
     with pytest.raises(ModelError, match="other.pt: model made for other spectrogram settings.*n_fft 256 vs 128"):
         train(source, TrainSettings(**{**FAST, "weights": str(path)}))
     assert not (source / "model").exists()
+
+
+def test_a_vowelcam_donor_gives_its_head_rows_by_class_name_not_by_position(tmp_path):
+    info = ModelInfo("resnet18", ["A", "B", "C"], "vowels", 0.0, {}, {"mean": 0.0, "std": 1.0}, [2] * 5)
+    donor = models.build_model(info)
+    path = tmp_path / "donor.pt"
+    torch.save(models.checkpoint_dict(donor, info), path)
+    torch.manual_seed(1)
+    model = SpectrogramResNet("resnet18", 3)
+    fresh_row = model.fc.weight[1].clone()
+    models.load_backbone(model, models.read_state_dict(path), str(path), (["A", "B", "C"], ["C", "X", "A"]))
+    assert torch.equal(model.fc.weight[0], donor.fc.weight[2]) and torch.equal(model.fc.bias[2], donor.fc.bias[0])
+    assert torch.equal(model.fc.weight[1], fresh_row)  # X: not a donor class, starts fresh
+    unnamed = SpectrogramResNet("resnet18", 3)
+    before = unnamed.fc.weight.clone()
+    models.load_backbone(unnamed, models.read_state_dict(path), str(path))  # same count, no names: head fresh
+    assert torch.equal(unnamed.fc.weight, before)

@@ -48,7 +48,7 @@ def test_init_base_is_the_only_init_and_excludes_weights(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
     result = CliRunner().invoke(app, ["train", str(run), "--init", "imagenet"])
-    assert result.exit_code != 0 and "--init base" in result.output
+    assert result.exit_code != 0 and "use auto, base or none" in result.output
     (tmp_path / "w.pt").write_bytes(b"")
     result = CliRunner().invoke(app, ["train", str(run), "--init", "base", "--weights", str(tmp_path / "w.pt")])
-    assert result.exit_code != 0 and "either --init base or --weights" in result.output
+    assert result.exit_code != 0 and "either --init or --weights" in result.output

@@ -197,18 +197,19 @@ def test_cli_synth_writes_corpus_and_rejects_bad_group(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_sample_data_regenerates_bit_for_bit(repo_root: Path, tmp_path: Path) -> None:
-    """`vowelcam synth sample_data --seed 1` rewrites the committed files exactly (checked on the men, who come
-    first: speakers and utterances have their own seeds, so a one-group run reproduces that group's files)."""
+    """`vowelcam synth sample_data --seed 1 --speakers-per-group 6` rewrites the committed files exactly (checked on
+    the men, who come first: speakers and utterances have their own seeds, so a one-group run reproduces that
+    group's files)."""
     committed = repo_root / "sample_data"
     if not (committed / TRUTH).is_file():
-        pytest.fail("sample_data/truth.csv missing: run `vowelcam synth sample_data --seed 1`")
-    generate_corpus(tmp_path, SynthSettings(seed=1, groups=("men",)))
+        pytest.fail("sample_data/truth.csv missing: run `vowelcam synth sample_data --seed 1 --speakers-per-group 6`")
+    generate_corpus(tmp_path, SynthSettings(seed=1, groups=("men",), speakers_per_group=6))
     fresh = {k: v for k, v in _digests(tmp_path).items() if k.startswith("corpus/")}
-    assert len(fresh) == 2 * 3 * 16  # WAV + TextGrid, 3 men, 12 hVd files + 4 utterances each
+    assert len(fresh) == 2 * 6 * 16  # WAV + TextGrid, 6 men, 12 hVd files + 4 utterances each
     assert fresh == {k: v for k, v in _digests(committed).items() if k.startswith("corpus/m")}
     fresh_truth = (tmp_path / TRUTH).read_text(encoding="utf-8").splitlines()
     assert fresh_truth == (committed / TRUTH).read_text(encoding="utf-8").splitlines()[: len(fresh_truth)]
-    assert len(read_csv(committed / TRUTH)) == 216 and len(read_csv(committed / SPEAKERS)) == 9
+    assert len(read_csv(committed / TRUTH)) == 432 and len(read_csv(committed / SPEAKERS)) == 18
 
 
 @pytest.mark.slow
@@ -217,17 +218,16 @@ def test_measured_formants_match_targets_per_group(repo_root: Path, tmp_path: Pa
     tokens of each group.
 
     Measured as ``vowelcam extract`` measures (vowelcam.acoustics.praat.measure_token on the token plus
-    MEASURE_MARGIN_S each side, default settings) on sample_data/ (seed 1) pooled with a second corpus of the
-    same size (seed 2): 144 tokens per group, since one token is 1.4 % of a group in sample_data alone.
+    MEASURE_MARGIN_S each side, default settings) on sample_data/ (seed 1, 6 speakers per group): 144 tokens per
+    group, so one token is 0.7 % of a group.
     """
     from vowelcam.acoustics.praat import measure_token
     from vowelcam.config import MeasureSettings
     from vowelcam.extract.one_file import MEASURE_MARGIN_S
 
-    generate_corpus(tmp_path, SynthSettings(seed=2))
     settings = MeasureSettings()
     within: dict[str, list[list[bool]]] = defaultdict(list)
-    for root in (repo_root / "sample_data", tmp_path):
+    for root in (repo_root / "sample_data",):
         for row in read_csv(root / TRUTH):
             audio, sr = sf.read(root / "corpus" / row["file"])
             start, end = float(row["start"]), float(row["end"])

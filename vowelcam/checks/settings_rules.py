@@ -131,7 +131,7 @@ RULES: dict[str, Rule] = {
     ),
     "train.epochs": AT_LEAST_0,  # 0 = auto (vowelcam.learn.plan.recipe)
     "train.batch_size": AT_LEAST_0,
-    "train.lr": POSITIVE,
+    "train.lr": AT_LEAST_0,  # 0 = auto (vowelcam.learn.plan.initial)
     "train.weight_decay": AT_LEAST_0,
     "train.patience": AT_LEAST_0,
     "train.folds": Rule(low=0, check=_folds),

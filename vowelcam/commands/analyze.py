@@ -38,6 +38,7 @@ from .extract import (
 from .extract import (
     print_summary as print_extract_summary,
 )
+from .train import init_option, initial_weights
 
 if TYPE_CHECKING:
     from ..pipeline import AnalyzeSummary
@@ -77,6 +78,7 @@ def analyze_command(
         "--precision",
         help="Training steps: auto = bf16 on CUDA and on CPUs with bf16 instructions, else fp32.",
     ),
+    init: Optional[str] = init_option(),
     epochs: Optional[int] = setting(
         "train.epochs",
         "--epochs",
@@ -140,6 +142,7 @@ def analyze_command(
             "extract.jobs": jobs,
             "train.task": task,
             "train.arch": arch,
+            "train.weights": initial_weights(None, init),
             "train.epochs": epochs,
             "train.vowels": vowels,
             "train.min_class_tokens": min_class_tokens,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 from rich.markup import escape
@@ -27,6 +27,30 @@ from .common import (
 
 if TYPE_CHECKING:
     from ..learn.train import TrainResult
+
+
+def init_option() -> Any:
+    """``--init auto|base|none``: where training starts (``train.weights``)."""
+    return typer.Option(
+        None,
+        "--init",
+        metavar="auto|base|none",
+        show_default="auto",
+        help="Where training starts (train.weights): auto = the shipped base model for a small corpus it fits, "
+        "random weights otherwise; base = the base model; none = random weights.",
+    )
+
+
+def initial_weights(weights: Optional[Path], init: Optional[str]) -> Optional[str]:
+    """``train.weights`` from ``--weights`` or ``--init`` (one of them; None when neither is given)."""
+    from ..base_model import BASE
+    from ..errors import ConfigError
+
+    if init is not None and init not in ("auto", BASE, "none"):
+        raise ConfigError(f"--init {init}: use auto, base or none (or --weights FILE, or --pretrained)")
+    if init is not None and weights is not None:
+        raise ConfigError("give either --init or --weights, not both")
+    return init if init is not None else (str(weights) if weights is not None else None)
 
 
 def register(app: typer.Typer) -> None:
@@ -63,13 +87,7 @@ def train_command(
         dir_okay=False,
         help="Start from a local weights file (state dict or model.pt).",
     ),
-    init: Optional[str] = typer.Option(
-        None,
-        "--init",
-        metavar="base",
-        show_default="scratch",
-        help="base: start from vowelcam's shipped base model (the config's train.weights = \"base\").",
-    ),
+    init: Optional[str] = init_option(),
     epochs: Optional[int] = setting(
         "train.epochs",
         "--epochs",
@@ -165,7 +183,7 @@ def train_command(
             "train.vowels": vowels,
             "train.arch": arch,
             "train.pretrained": pretrained,
-            "train.weights": _initial_weights(weights, init),
+            "train.weights": initial_weights(weights, init),
             "train.epochs": epochs,
             "train.batch_size": batch_size,
             "train.lr": lr,
@@ -266,15 +284,3 @@ def print_warnings(result: object) -> None:
     """Training's warnings (classes left out, validation at chance) on stderr, one per line."""
     for line in getattr(result, "warnings", []):
         console.print(f"[bold yellow]warning:[/] {escape(line)}", soft_wrap=True, highlight=False)
-
-
-def _initial_weights(weights: Optional[Path], init: Optional[str]) -> Optional[str]:
-    """``train.weights`` from ``--weights`` or ``--init base`` (one of them; None when neither is given)."""
-    from ..base_model import BASE
-    from ..errors import ConfigError
-
-    if init is not None and init != BASE:
-        raise ConfigError(f"--init {init}: use --init base (or --weights FILE, or --pretrained)")
-    if init is not None and weights is not None:
-        raise ConfigError("give either --init base or --weights, not both")
-    return BASE if init is not None else (str(weights) if weights is not None else None)

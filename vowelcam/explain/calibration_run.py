@@ -101,8 +101,10 @@ def calibrate_one(out: Path, cue: str, seed: int, settings: CalibrationSettings,
     if not (run / rundir.TOKENS).exists():
         api.extract(corpus / "corpus", run, speaker_groups=str(corpus / "speakers.csv"), include_unvoiced=False)
     if not (run / rundir.PREDICTIONS).exists():
-        # batches of 32 and patience 8: the recipe the shipped calibration table was measured with
-        fixed = {"epochs": settings.epochs, "batch_size": 32, "patience": 8}
+        # batches of 32 and patience 8: the recipe the shipped calibration table was measured with; random weights
+        # at lr 1e-3 always, since a network started from the base model would bring formant features the corpus's
+        # single cue did not teach, and the ground truth would no longer be the only thing it learnt
+        fixed = {"epochs": settings.epochs, "batch_size": 32, "patience": 8, "weights": "none", "lr": 1e-3}
         options = {**fixed, "test_fraction": settings.test_fraction, "seed": seed, **settings.train}
         api.train(run, device=device, task="vowels4k", vowels=",".join(CALIBRATION_VOWELS[cue]), **options)
     result = run_verdicts(run, settings.instruments, device="cpu", write=True)

@@ -30,6 +30,7 @@ from ..progress import ProgressCallback, report
 from ..rundir import atomic_path
 from .device import autocast, batch_shapes, fold_precision, maybe_compile, to_device, train_autocast, training_precision
 from .distributed import Dist, all_reduce_mean, broadcast_buffers, broadcast_object, gather_arrays
+from .plan.initial import SCRATCH_LR
 
 __all__ = [
     "Batches",
@@ -195,7 +196,8 @@ def _loss_device(loss_fn: nn.Module) -> torch.device:
 def make_optimizer(model: nn.Module, settings: TrainSettings) -> tuple[torch.optim.Optimizer, Any]:
     """AdamW and its schedule (``cosine`` over all epochs or ``plateau`` on the validation loss)."""
     # fused AdamW: one kernel for all parameters (10x faster than the per-tensor loop on a CPU)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay, fused=True)
+    lr = settings.lr or SCRATCH_LR  # train() resolves 0 (auto) by where training starts; direct callers get this
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=settings.weight_decay, fused=True)
     if settings.schedule == "plateau":
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer, factor=0.5, patience=max(1, settings.patience // 3)

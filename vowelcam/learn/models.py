@@ -24,7 +24,7 @@ import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 import torch
@@ -177,21 +177,51 @@ def to_single_channel(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch
     return out
 
 
-def load_backbone(model: SpectrogramResNet, state_dict: Mapping[str, torch.Tensor], source: str) -> int:
-    """Load every backbone tensor of matching shape (``fc`` only when the classes match); return how many."""
+def load_backbone(
+    model: SpectrogramResNet,
+    state_dict: Mapping[str, torch.Tensor],
+    source: str,
+    classes: Optional[tuple[Sequence[str], Sequence[str]]] = None,
+) -> int:
+    """Load every backbone tensor of matching shape; return how many.
+
+    The head (``fc``) is loaded only by class name: with ``classes`` = (the donor's labels, the model's labels) the
+    rows of the classes both have are copied and the others start fresh; without names (ImageNet, a plain state
+    dict) the head starts fresh, since equal class counts need not mean the same classes in the same order."""
     state = to_single_channel(state_dict)
     own = model.state_dict()
-    usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape and not k.startswith("fc.")}
     backbone = [k for k in own if not k.startswith("fc.")]
     fitting = sum(k in usable for k in backbone)
     if fitting < 0.9 * len(backbone):
         raise ModelError(f"{source}: not weights for {model.arch} (only {fitting} of {len(backbone)} tensors fit)")
     model.load_state_dict(usable, strict=False)
-    skipped = sorted(set(own) - set(usable))
+    shared = _load_head_rows(model, state, classes) if classes else []
+    skipped = sorted(set(own) - set(usable) - ({"fc.weight", "fc.bias"} if shared else set()))
     log.info(
-        "loaded %d tensors from %s%s", len(usable), source, f" (new: {', '.join(skipped[:4])}...)" if skipped else ""
+        "loaded %d tensors from %s%s%s",
+        len(usable),
+        source,
+        f" and the head's rows of {len(shared)} shared classes" if shared else "",
+        f" (new: {', '.join(skipped[:4])}...)" if skipped else "",
     )
     return len(usable)
+
+
+def _load_head_rows(
+    model: SpectrogramResNet, state: Mapping[str, torch.Tensor], classes: tuple[Sequence[str], Sequence[str]]
+) -> list[str]:
+    """Copy the donor head's rows into the model's for the classes both name; return those classes."""
+    theirs, ours = list(classes[0]), list(classes[1])
+    weight, bias = state.get("fc.weight"), state.get("fc.bias")
+    if weight is None or bias is None or weight.shape[1] != model.fc.weight.shape[1] or len(theirs) != len(weight):
+        return []
+    shared = [c for c in ours if c in theirs]
+    with torch.no_grad():
+        for name in shared:
+            model.fc.weight[ours.index(name)] = weight[theirs.index(name)]
+            model.fc.bias[ours.index(name)] = bias[theirs.index(name)]
+    return shared
 
 
 def imagenet_state_dict(arch: str, allow_download: bool = True) -> dict[str, torch.Tensor]:

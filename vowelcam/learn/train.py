@@ -44,7 +44,7 @@ from .models import (
     choose_freq_strides,
     hz_per_row_by_layer,
 )
-from .plan.initial import initial_model
+from .plan.initial import choose_start, fine_tuning, initial_model, started_from
 from .plan.recipe import fit_to_corpus
 from .small_corpus import PROBLEMS, add_honesty, chance_accuracy, drop_rare_classes
 
@@ -128,7 +128,9 @@ def train(
         torch.manual_seed(settings.seed)
         splits = ds.make_splits(data, settings.folds, settings.val_fraction, settings.test_fraction, settings.seed)
         check_same_on_all_ranks("\n".join(",".join(split) for split in splits), "the splits", place)
-        settings = fit_to_corpus(settings, max(int((split == "train").sum()) for split in splits), place.is_main)
+        n_train = max(int((split == "train").sum()) for split in splits)
+        settings = choose_start(settings, arch, n_train, store, place.is_main)
+        settings = fit_to_corpus(settings, n_train, place.is_main, fine_tuning(settings))
         freq_strides = choose_freq_strides(store.hz_per_row * settings.freq_pool, settings.max_hz_per_row)
         fingerprint = _fingerprint(settings, arch, data, store, freq_strides)
         models, states, pred_rows = [], [], []
@@ -170,8 +172,8 @@ def _check_settings(settings: TrainSettings) -> None:
         raise ConfigError(f"precision {settings.precision!r}: use one of {', '.join(PRECISIONS)}")
     if settings.schedule not in ("cosine", "plateau"):
         raise ConfigError(f"schedule {settings.schedule!r}: use cosine or plateau")
-    if settings.pretrained and settings.weights:
-        raise ConfigError("give either --pretrained or --weights, not both")
+    if settings.pretrained and settings.weights not in ("", "none", "auto"):
+        raise ConfigError("give either --pretrained or --weights / --init base, not both")
     if settings.min_class_tokens < 1:
         raise ConfigError(f"min_class_tokens {settings.min_class_tokens}: use at least 1")
 
@@ -245,7 +247,13 @@ def _train_fold(
         freq_strides=freq_strides,
         input_pool=[settings.freq_pool, settings.time_pool],
         hz_per_row=hz_per_row_by_layer(store.hz_per_row, freq_strides, settings.freq_pool),
-        extra={"vowels": settings.vowels, "group_by": data.group_by, "fold": fold, "folds": settings.folds},
+        extra={
+            "vowels": settings.vowels,
+            "group_by": data.group_by,
+            "fold": fold,
+            "folds": settings.folds,
+            "started_from": started_from(settings),
+        },
     )
     torch.manual_seed(settings.seed + fold)
     model = initial_model(info, settings, store)

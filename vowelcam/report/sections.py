@@ -130,6 +130,7 @@ def model_info(data: ReportData) -> Optional[dict[str, Any]]:
     info["labels"] = [ipa_label(str(label)) for label in meta.get("labels", [])]
     info["hz_per_row"] = meta.get("hz_per_row") if isinstance(meta.get("hz_per_row"), dict) else {}
     info["norm"] = meta.get("norm")
+    info["started_from"] = (meta.get("extra") or {}).get("started_from") or ""
     if data.metrics:
         val = [as_float(m.get("val_acc")) for m in data.metrics]
         loss = [as_float(m.get("val_loss")) for m in data.metrics]  # training keeps the epoch of lowest validation loss

@@ -1,13 +1,30 @@
 """Where training starts from: random weights, ImageNet's (``--pretrained``), a weights file (``--weights``) or
-vowelcam's base model (``--init base``, :mod:`vowelcam.base_model`)."""
+vowelcam's base model (``--init base``, :mod:`vowelcam.base_model`), and the learning rate that goes with it.
+
+``train.weights = "auto"`` (the default) starts a **small corpus** from the base model and any other from random
+weights. Small is fewer than :data:`~vowelcam.learn.plan.recipe.SMALL_CORPUS_TOKENS` training tokens, where a
+network trained from scratch has too few examples to learn vowel spectra from (``bench/bench_small_corpus.py``
+measures both starts on small corpora of speakers the base model never heard). The base model is used only where it
+fits the run: this installation has it, the architecture is the base model's, the task classifies vowels and the
+spectrogram settings are the base model's; otherwise training starts from random weights and the log says why.
+``""`` (or ``"none"``) always starts from random weights.
+
+``train.lr = 0`` (the default) is 1e-3 from random or ImageNet weights and a tenth of that when fine-tuning a
+vowelcam model, whose features a large step would overwrite before the new head has learnt to use them (on the
+synthetic sample, fine-tuning the base model at 1e-3 peaked at epoch 3 and fell back; at 1e-4 it held).
+"""
 
 from __future__ import annotations
+
+import logging
+from dataclasses import replace
 
 import torch
 
 from ...acoustics.store import SpectrogramStore
-from ...base_model import weights_file
+from ...base_model import BASE, base_model_path, weights_file
 from ...config import TrainSettings
+from ...errors import ModelError
 from ..models import (
     ModelInfo,
     SpectrogramResNet,
@@ -17,6 +34,74 @@ from ..models import (
     load_backbone,
     read_state_dict,
 )
+from .recipe import SMALL_CORPUS_TOKENS
+
+log = logging.getLogger(__name__)
+
+AUTO, SCRATCH = "auto", ("", "none")
+SCRATCH_LR, FINE_TUNE_LR = 1e-3, 1e-4
+BASE_TASKS = ("vowels", "vowels4k")
+
+
+def choose_start(
+    settings: TrainSettings, arch: str, n_train: int, store: SpectrogramStore, say: bool = True
+) -> TrainSettings:
+    """``settings`` with ``weights`` resolved (``"auto"``: the base model for a small corpus it fits, else none)
+    and ``lr`` resolved (``0``: by where training starts); with ``say``, the choice logged."""
+    weights = settings.weights
+    if weights == AUTO:
+        why_not = _base_unfit(settings, arch, n_train, store)
+        weights = "" if why_not else BASE
+        if say:
+            log.info(
+                "start: %s",
+                f"random weights ({why_not})"
+                if why_not
+                else f"the base model ({n_train} training tokens: a small corpus)",
+            )
+    weights = "" if weights in SCRATCH else weights
+    lr = settings.lr or (FINE_TUNE_LR if weights and not settings.pretrained else SCRATCH_LR)
+    return replace(settings, weights=weights, lr=lr)
+
+
+def fine_tuning(settings: TrainSettings) -> bool:
+    """Whether training starts from a vowelcam model (resolved settings)."""
+    return bool(settings.weights) and settings.weights not in SCRATCH and settings.weights != AUTO
+
+
+def started_from(settings: TrainSettings) -> str:
+    """Where training started, in words (resolved settings; kept in ``model.pt`` and printed in the report)."""
+    if settings.pretrained:
+        return f"ImageNet weights, lr {settings.lr:g}"
+    if settings.weights == BASE:
+        return (
+            "vowelcam's base model (Hillenbrand 1995 men and women + synthetic children), "
+            f"fine-tuned at lr {settings.lr:g}"
+        )
+    if settings.weights:
+        return f"the weights of {settings.weights}, fine-tuned at lr {settings.lr:g}"
+    return f"random weights, lr {settings.lr:g}"
+
+
+def _base_unfit(settings: TrainSettings, arch: str, n_train: int, store: SpectrogramStore) -> str:
+    """Why the base model is not where this run starts ("" when it is)."""
+    if settings.pretrained:
+        return "ImageNet weights asked for"
+    if n_train >= SMALL_CORPUS_TOKENS:
+        return f"{n_train} training tokens are enough to learn from"
+    if settings.task not in BASE_TASKS:
+        return f"the base model classifies vowels, not task {settings.task}"
+    path = base_model_path()
+    if path is None:
+        return "this installation has no base model"
+    other = info_from_checkpoint(torch.load(path, map_location="cpu", weights_only=True), str(path))
+    if other.arch != arch:
+        return f"the base model is a {other.arch}, this run trains a {arch}"
+    try:
+        check_compatible(other, store.settings, "the base model")
+    except ModelError as problem:
+        return str(problem)
+    return ""
 
 
 def initial_model(info: ModelInfo, settings: TrainSettings, store: SpectrogramStore) -> SpectrogramResNet:
@@ -33,5 +118,6 @@ def initial_model(info: ModelInfo, settings: TrainSettings, store: SpectrogramSt
             other = None  # a plain state dict: no spectrogram settings to compare
         if other is not None:
             check_compatible(other, store.settings, str(path))
-        load_backbone(model, read_state_dict(path), str(path))
+        classes = (other.labels, info.labels) if other is not None else None
+        load_backbone(model, read_state_dict(path), str(path), classes)
     return model

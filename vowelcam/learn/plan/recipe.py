@@ -16,6 +16,10 @@ reached 67.5 %). So:
 
 The width stays the hardware's choice (:func:`vowelcam.learn.train.resolve_arch`): the quarter-width network given
 the steps matches the full-width one on small corpora at a fraction of the time (bench/bench_small_corpus.py).
+Fine-tuning a vowelcam model (the base model, or ``--weights`` of an earlier run) starts from features that
+already separate vowels: it gets :data:`FINE_TUNE_STEPS` steps (at least :data:`MIN_EPOCHS` epochs), a fraction of
+the steps from scratch.
+
 Values the user gives are kept as given.
 """
 
@@ -30,6 +34,7 @@ from ...config import TrainSettings
 log = logging.getLogger(__name__)
 
 TARGET_STEPS = 1400  # optimizer steps the CPU default gets on Hillenbrand men + women (30 epochs x 47)
+FINE_TUNE_STEPS = 400  # from a vowelcam model: the sample's fine-tuning peaked within ~150 steps
 MIN_EPOCHS = 30
 MAX_EPOCHS = 300
 MIN_PATIENCE = 8
@@ -49,11 +54,13 @@ class Recipe:
     reason: str
 
 
-def choose_recipe(settings: TrainSettings, n_train: int) -> Recipe:
-    """The epochs, batch size and patience for ``n_train`` training tokens; values not ``auto`` are kept."""
+def choose_recipe(settings: TrainSettings, n_train: int, fine_tune: bool = False) -> Recipe:
+    """The epochs, batch size and patience for ``n_train`` training tokens (``fine_tune``: from a vowelcam model);
+    values not ``auto`` are kept."""
     batch = settings.batch_size or (SMALL_BATCH if n_train < SMALL_CORPUS_TOKENS else LARGE_BATCH)
     steps = max(1, math.ceil(n_train / batch))
-    epochs = settings.epochs or min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(TARGET_STEPS / steps)))
+    target = FINE_TUNE_STEPS if fine_tune else TARGET_STEPS
+    epochs = settings.epochs or min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(target / steps)))
     patience = settings.patience or max(MIN_PATIENCE, epochs // 4)
     chosen = [
         name
@@ -66,7 +73,7 @@ def choose_recipe(settings: TrainSettings, n_train: int) -> Recipe:
     ]
     reason = (
         f"{n_train} training tokens, batches of {batch}: {steps} steps per epoch x {epochs} epochs = "
-        f"{steps * epochs} steps, patience {patience}"
+        f"{steps * epochs} steps{' of fine-tuning' if fine_tune else ''}, patience {patience}"
         + (f" ({', '.join(chosen)} chosen for the corpus's size)" if chosen else "")
     )
     return Recipe(epochs=epochs, batch_size=batch, patience=patience, steps_per_epoch=steps, reason=reason)
@@ -77,9 +84,10 @@ def apply_recipe(settings: TrainSettings, recipe: Recipe) -> TrainSettings:
     return replace(settings, epochs=recipe.epochs, batch_size=recipe.batch_size, patience=recipe.patience)
 
 
-def fit_to_corpus(settings: TrainSettings, n_train: int, say: bool = True) -> TrainSettings:
-    """``settings`` with the recipe for ``n_train`` training tokens filled in; with ``say``, the choice logged."""
-    recipe = choose_recipe(settings, n_train)
+def fit_to_corpus(settings: TrainSettings, n_train: int, say: bool = True, fine_tune: bool = False) -> TrainSettings:
+    """``settings`` with the recipe for ``n_train`` training tokens (``fine_tune``: from a vowelcam model) filled
+    in; with ``say``, the choice logged."""
+    recipe = choose_recipe(settings, n_train, fine_tune)
     if say:
         log.info("recipe: %s", recipe.reason)
     return apply_recipe(settings, recipe)
