@@ -7,7 +7,7 @@ Synthesises a corpus (or reads ``--corpus``, e.g. ``sample_data``), measures eve
 log F1, F2, F3 at 50 % (from the synthesis targets in ``truth.csv`` and from the measured values), plus the
 pass rate of the measurement (all of F1-F3 within 5 % of the targets) per group. Real data for comparison
 (../shared/README.md): LDA on log F1, F2 at steady state 68-69 %, log F0 and F1-F3 81-82 % on Hillenbrand 1995.
-Writes ``bench/results/synth_classifier.json``.
+Writes ``bench/results/synth_classifier.json`` (``--out`` elsewhere).
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ def main() -> None:
     parser.add_argument("--speakers-per-group", type=int, default=6)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--corpus", type=Path, default=None, help="an existing synth output folder")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root, synth_s = args.corpus, None
@@ -93,8 +94,8 @@ def main() -> None:
             for g in sorted(set(groups))
         },
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     show(result)
 
 

@@ -1,5 +1,6 @@
 """vowelcam's base model: a small network that ships with the package, so that ``vowelcam classify file.wav``
-answers on a fresh install and ``train --weights base`` can start from it.
+answers on a fresh install and training on a small corpus starts from it (``train.weights = "auto"``,
+:mod:`vowelcam.learn.plan.initial`).
 
 ``base.pt`` is a ``resnet18-w16`` (the CPU default) trained by ``bench/train_base_model.py`` on the 12 vowels of
 Hillenbrand et al. (1995) (IY IH EY EH AE AA AO OW UH UW AH ER), men and women, plus the project's synthetic
