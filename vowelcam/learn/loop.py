@@ -194,17 +194,14 @@ def _loss_device(loss_fn: nn.Module) -> torch.device:
 
 
 def make_optimizer(model: nn.Module, settings: TrainSettings) -> tuple[torch.optim.Optimizer, Any]:
-    """AdamW and its schedule (``cosine`` over all epochs or ``plateau`` on the validation loss)."""
-    # fused AdamW: one kernel for all parameters (10x faster than the per-tensor loop on a CPU)
-    lr = settings.lr or SCRATCH_LR  # train() resolves 0 (auto) by where training starts; direct callers get this
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=settings.weight_decay, fused=True)
+    """Fused AdamW (one kernel for all parameters, 10x faster than the per-tensor loop on a CPU) at ``lr`` (0, which
+    train() resolves by where training starts, is 1e-3 here) and its schedule (``cosine`` over all epochs or
+    ``plateau`` on the validation loss)."""
+    lr, decay, schedules = settings.lr or SCRATCH_LR, settings.weight_decay, torch.optim.lr_scheduler
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=decay, fused=True)
     if settings.schedule == "plateau":
-        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, factor=0.5, patience=max(1, settings.patience // 3)
-        )
-    else:
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, settings.epochs))
-    return optimizer, scheduler
+        return optimizer, schedules.ReduceLROnPlateau(optimizer, factor=0.5, patience=max(1, settings.patience // 3))
+    return optimizer, schedules.CosineAnnealingLR(optimizer, T_max=max(1, settings.epochs))
 
 
 def fit_fold(
