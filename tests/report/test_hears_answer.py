@@ -18,3 +18,19 @@ def test_without_a_causal_verdict_the_answer_says_it_rests_on_the_maps():
     assert answer("", "support") == "maps only: support (no causal test)"
     assert answer("too few speakers", "support") == "not tested causally (too few speakers); the maps support it"
     assert answer("", "") == "maps only: not computed (no causal test)"
+
+
+def test_a_network_started_from_the_base_model_is_said_to_have_learnt_partly_there(tmp_path):
+    from vowelcam.config import Settings
+    from vowelcam.report.data import ReportData
+    from vowelcam.report.hears import _caveats
+    from vowelcam.rundir import RunDir
+
+    def caveats(started_from: str) -> str:
+        model = {"extra": {"started_from": started_from}}
+        data = ReportData(run=RunDir(tmp_path), settings=Settings(), config={}, tokens=[], model=model)
+        return " ".join(_caveats([], data))
+
+    said = caveats("vowelcam's base model (Hillenbrand 1995 men and women + synthetic children), fine-tuned at lr 1e-4")
+    assert "learnt partly there" in said and "--init none" in said
+    assert "learnt partly there" not in caveats("random weights, lr 0.001")

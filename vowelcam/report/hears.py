@@ -185,6 +185,13 @@ def _caveats(rows: Sequence[Mapping[str, str]], data: ReportData) -> list[str]:
         "A map cannot tell a formant's contrast from another cue read in the same band (a duration or F0 cue read "
         "where the vowel's F3 lies); moving one formant alone by resynthesis (cam --causal) can."
     ]
+    started = str(((data.model or {}).get("extra") or {}).get("started_from") or "")
+    if started.startswith("vowelcam's base model"):
+        out.append(
+            "Training started from vowelcam's base model (Hillenbrand 1995 /hVd/ vowels and synthetic children): "
+            "what the network hears was learnt partly there, then fitted to this corpus (--init none trains from "
+            "random weights)."
+        )
     few = sorted({r["vowel"] for r in rows if r["verdict"] == "too few speakers" and r["vowel"] != "ALL"})
     if few:
         out.append(f"Vowels with fewer than 8 held-out speakers are not tested: {', '.join(few)}.")
