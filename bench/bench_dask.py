@@ -18,9 +18,9 @@
     python -m bench.bench_dask [--factor 8] [--speakers-per-group 3] [--tokens-per-vowel 4] [--skip-alignments]
 
 Writes bench/results/dask.json (``--out`` elsewhere). Needs the ``cluster`` and ``bench`` extras. The corpus of the
-issue (>= 100 000 vowel tokens: 1188 per unit of ``--factor`` with the defaults) is ``--factor 85``; its runs
-live in ``$TMPDIR`` (about 5 GB of spectrograms per run, 50 kB a token, two runs at a time: 10 GB free) and take
-an estimated hour and a half on two cores (five extractions at about 100 tokens/s).
+issue (>= 100 000 tokens: 1188 per unit of ``--factor`` with the defaults) is ``--factor 85``; its runs live in
+``$TMPDIR`` (5.0 GB of spectrograms per run, 50 kB a token, two runs at a time: 10 GB free) and took 44 min on two
+cores (bench/results/dask.json).
 """
 
 from __future__ import annotations
