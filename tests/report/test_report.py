@@ -18,6 +18,7 @@ from vowelcam import rundir
 from vowelcam.cli import app
 from vowelcam.errors import RunDirError
 from vowelcam.intervals import cluster_bootstrap_mean
+from vowelcam.learn.metrics import accuracy_interval
 from vowelcam.report import render
 from vowelcam.report.data import load_report_data
 from vowelcam.report.reference_mixture import references_for
@@ -70,9 +71,11 @@ def test_accuracy_and_its_interval_match_predictions(rendered):
     test = [p for p in read_csv(run.path(rundir.PREDICTIONS)) if p["split"] == "test"]
     k = sum(int(p["correct"]) for p in test)
     speaker = {t["token_id"]: t["speaker"] for t in read_csv(run.path(rundir.TOKENS))}
-    _, lo, hi, _, n_speakers = cluster_bootstrap_mean(
+    _, _, _, _, n_speakers = cluster_bootstrap_mean(
         [float(p["correct"]) for p in test], [speaker[p["token_id"]] for p in test], 1000, 0
     )
+    tokens = {t["token_id"]: t for t in read_csv(run.path(rundir.TOKENS))}
+    lo, hi, _ = accuracy_interval(test, tokens, seed=0)  # the interval training prints and writes to summary.json
     assert n_speakers >= 2 and (lo, hi) != wilson_interval(k, len(test))  # speakers resampled, not tokens
     text = "\n".join(pdf_text(result.pdf)[0])
     assert f"On the {len(test)} held-out tokens" in text

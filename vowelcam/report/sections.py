@@ -15,7 +15,16 @@ from ..corpus.labels import ipa_label
 from ..rundir import as_float
 from .data import ReportData
 from .reference_mixture import CITATIONS, Reference
-from .stats import FEW_CLUSTERS, Estimate, accuracy, clusters_of, evaluation_rows, problem_counts, proportion
+from .stats import (
+    FEW_CLUSTERS,
+    Estimate,
+    accuracy,
+    clusters_of,
+    evaluation_rows,
+    problem_counts,
+    proportion,
+    test_accuracy,
+)
 
 PROBLEM_ROWS_SHOWN = 25
 ALL_VOWELS = "ALL"  # agreement.csv's row over every vowel
@@ -110,7 +119,9 @@ def evaluation(data: ReportData) -> dict[str, Any]:
         "tested": tested,
         "few_tested": 0 < len(tested) < FEW_CLUSTERS,
         "which": which,
-        "accuracy": accuracy(rows, data.by_id),
+        "accuracy": test_accuracy(rows, data.by_id, data.settings.train.seed)
+        if which == "test"
+        else accuracy(rows, data.by_id),
         "balanced_accuracy": sum(recalls) / len(recalls) if recalls else float("nan"),
         "chance": 1 / len(classes) if classes else float("nan"),
         "majority": max(classes.values()) / len(rows) if rows else float("nan"),

@@ -75,6 +75,17 @@ def accuracy(rows: Sequence[dict[str, str]], by_id: Optional[dict[str, dict[str,
     return Estimate(est.value if rows else float("nan"), est.lo, est.hi, len(rows), unit)
 
 
+def test_accuracy(rows: Sequence[dict[str, str]], by_id: dict[str, dict[str, Any]], seed: int) -> Estimate:
+    """The held-out accuracy with the interval training printed and wrote to ``summary.json`` (the same cluster
+    bootstrap, draws and seed: :func:`vowelcam.learn.metrics.accuracy_interval`), so the report and the CLI agree."""
+    from ..learn.metrics import accuracy_interval
+
+    if not rows:
+        return accuracy(rows, by_id)
+    lo, hi, unit = accuracy_interval([{**r, "correct": _correct(r)} for r in rows], by_id, seed)
+    return Estimate(sum(_correct(r) for r in rows) / len(rows), lo, hi, len(rows), unit)
+
+
 def class_order(predictions: Sequence[dict[str, str]], model_labels: Optional[Sequence[str]]) -> list[str]:
     """Labels in the model's order when known, else sorted; labels only seen in the data are appended."""
     seen = {r["true"] for r in predictions} | {r["predicted"] for r in predictions}
