@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from vowelcam.config import Settings
 from vowelcam.report.sections import evaluation
 
 
 def report_data(test_speakers: list[str]) -> SimpleNamespace:
-    """Just what :func:`evaluation` reads: prediction rows and the tokens by id."""
+    """Just what :func:`evaluation` reads: prediction rows, the tokens by id and the run's settings."""
     tokens, predictions = {}, []
     for speaker in [*test_speakers, "train01", "train02"]:
         for i, vowel in enumerate(("IY", "AA", "UW")):
@@ -18,7 +19,7 @@ def report_data(test_speakers: list[str]) -> SimpleNamespace:
             predictions.append(
                 {"token_id": token_id, "split": split, "true": vowel, "predicted": vowel, "correct": "1"}
             )
-    return SimpleNamespace(predictions=predictions, by_id=tokens)
+    return SimpleNamespace(predictions=predictions, by_id=tokens, settings=Settings())
 
 
 def test_four_held_out_speakers_are_named_and_marked_few():
