@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 
@@ -56,3 +57,27 @@ def test_given_values_are_kept_and_fine_tuning_gets_fewer_steps():
     assert tuned.epochs * tuned.steps_per_epoch < scratch.epochs * scratch.steps_per_epoch
     assert tuned.epochs == 30 and scratch.epochs == -(-TARGET_STEPS // 19)  # 300 tokens, batches of 16: 19 steps
     assert FINE_TUNE_STEPS < TARGET_STEPS
+
+
+@pytest.mark.parametrize(
+    ("coverage", "accuracy", "start"),
+    [(1.0, 0.9, BASE), (1.0, 0.2, ""), (0.5, 0.9, "")],  # knows them; unlike its vowels; too few of its classes
+)
+def test_the_base_model_must_know_the_corpus_vowels_before_training_to_be_started_from(coverage, accuracy, start):
+    store, arch = _base_store()
+    chosen = choose_start(TrainSettings(), arch, 200, store, lambda path: (coverage, accuracy))
+    assert chosen.weights == start
+
+
+def test_familiarity_reads_the_base_model_on_training_tokens(tmp_path):
+    """On spectrograms of nothing (silence) the base model knows nothing: some class, but not the right ones all."""
+    from vowelcam.learn.plan.initial import base_familiarity
+
+    class Silence:
+        def get_many(self, places, max_freq=0.0):
+            return np.full((len(places), 129, 96), -100.0, dtype=np.float32)
+
+    rows = [{"spec_shard": 0, "spec_row": i} for i in range(24)]
+    labels = ["IY", "AA", "UW", "XX"] * 6  # XX: not a base model class
+    coverage, accuracy = base_familiarity(base_model_path(), Silence(), rows, labels)
+    assert coverage == 0.75 and accuracy <= 1 / 3 + 1e-9  # one answer for identical inputs: right for one class at most

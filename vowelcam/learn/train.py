@@ -44,7 +44,7 @@ from .models import (
     choose_freq_strides,
     hz_per_row_by_layer,
 )
-from .plan.initial import choose_start, fine_tuning, initial_model, started_from
+from .plan.initial import base_familiarity, choose_start, fine_tuning, initial_model, started_from
 from .plan.recipe import fit_to_corpus
 from .small_corpus import PROBLEMS, add_honesty, chance_accuracy, drop_rare_classes
 
@@ -129,7 +129,8 @@ def train(
         splits = ds.make_splits(data, settings.folds, settings.val_fraction, settings.test_fraction, settings.seed)
         check_same_on_all_ranks("\n".join(",".join(split) for split in splits), "the splits", place)
         n_train = max(int((split == "train").sum()) for split in splits)
-        settings = choose_start(settings, arch, n_train, store, place.is_main)
+        familiar = _familiarity(store, data, splits[0])
+        settings = choose_start(settings, arch, n_train, store, familiar, place.is_main)
         settings = fit_to_corpus(settings, n_train, place.is_main, fine_tuning(settings))
         freq_strides = choose_freq_strides(store.hz_per_row * settings.freq_pool, settings.max_hz_per_row)
         fingerprint = _fingerprint(settings, arch, data, store, freq_strides)
@@ -203,6 +204,14 @@ def _load_task(
             len(set(data.groups)),
         )
     return store, data, left_out, problems
+
+
+def _familiarity(store: SpectrogramStore, data: ds.TaskData, split: np.ndarray):
+    """How well a model file knows the first split's training tokens (see :func:`base_familiarity`)."""
+    train_idx = np.flatnonzero(split == "train")
+    rows = [data.rows[i] for i in train_idx]
+    labels = [data.labels[data.targets[i]] for i in train_idx]
+    return lambda path: base_familiarity(path, store, rows, labels)
 
 
 def _fingerprint(
