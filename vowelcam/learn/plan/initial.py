@@ -10,7 +10,7 @@ spectrogram settings are the base model's, and it **knows the corpus's vowels be
 :data:`MIN_BASE_COVERAGE` of the training tokens are of its classes and it classifies at least
 :data:`MIN_BASE_ACCURACY` of those right. The last rule is measured, not assumed: on citation-form vowels
 (Hillenbrand speakers it never heard, the synthetic sample) the base model starts at 85-94 % and fine-tuning it beat
-random weights; on LJSpeech's connected read speech it starts at 19 % and fine-tuning it lost to random weights
+random weights; on LJSpeech's connected read speech it starts at 17 % and fine-tuning it lost to random weights
 (51 % against 62 %). Otherwise training starts from random weights and the log says why. ``""`` (or ``"none"``)
 always starts from random weights.
 
