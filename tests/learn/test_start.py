@@ -65,12 +65,13 @@ def test_given_values_are_kept_and_fine_tuning_gets_fewer_steps():
 )
 def test_the_base_model_must_know_the_corpus_vowels_before_training_to_be_started_from(coverage, accuracy, start):
     store, arch = _base_store()
-    chosen = choose_start(TrainSettings(), arch, 200, store, lambda path: (coverage, accuracy))
+    chosen = choose_start(TrainSettings(), arch, 200, store, lambda model, info: (coverage, accuracy))
     assert chosen.weights == start
 
 
 def test_familiarity_reads_the_base_model_on_training_tokens(tmp_path):
     """On spectrograms of nothing (silence) the base model knows nothing: some class, but not the right ones all."""
+    from vowelcam.learn.models import load_model
     from vowelcam.learn.plan.initial import base_familiarity
 
     class Silence:
@@ -79,5 +80,5 @@ def test_familiarity_reads_the_base_model_on_training_tokens(tmp_path):
 
     rows = [{"spec_shard": 0, "spec_row": i} for i in range(24)]
     labels = ["IY", "AA", "UW", "XX"] * 6  # XX: not a base model class
-    coverage, accuracy = base_familiarity(base_model_path(), Silence(), rows, labels)
+    coverage, accuracy = base_familiarity(*load_model(base_model_path()), Silence(), rows, labels)
     assert coverage == 0.75 and accuracy <= 1 / 3 + 1e-9  # one answer for identical inputs: right for one class at most

@@ -173,7 +173,7 @@ def _check_settings(settings: TrainSettings) -> None:
         raise ConfigError(f"precision {settings.precision!r}: use one of {', '.join(PRECISIONS)}")
     if settings.schedule not in ("cosine", "plateau"):
         raise ConfigError(f"schedule {settings.schedule!r}: use cosine or plateau")
-    if settings.pretrained and settings.weights not in ("", "none", "auto"):
+    if settings.pretrained and fine_tuning(settings):
         raise ConfigError("give either --pretrained or --weights / --init base, not both")
     if settings.min_class_tokens < 1:
         raise ConfigError(f"min_class_tokens {settings.min_class_tokens}: use at least 1")
@@ -207,11 +207,11 @@ def _load_task(
 
 
 def _familiarity(store: SpectrogramStore, data: ds.TaskData, split: np.ndarray):
-    """How well a model file knows the first split's training tokens (see :func:`base_familiarity`)."""
+    """How well a model knows the first split's training tokens (see :func:`base_familiarity`)."""
     train_idx = np.flatnonzero(split == "train")
     rows = [data.rows[i] for i in train_idx]
     labels = [data.labels[data.targets[i]] for i in train_idx]
-    return lambda path: base_familiarity(path, store, rows, labels)
+    return lambda model, info: base_familiarity(model, info, store, rows, labels)
 
 
 def _fingerprint(
@@ -261,6 +261,7 @@ def _train_fold(
             "group_by": data.group_by,
             "fold": fold,
             "folds": settings.folds,
+            "weights": settings.weights,  # resolved: "base", a file, or "" for random (or ImageNet) weights
             "started_from": started_from(settings),
         },
     )

@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -40,6 +39,7 @@ from ..models import (
     imagenet_state_dict,
     info_from_checkpoint,
     load_backbone,
+    load_model,
     read_state_dict,
 )
 from .recipe import SMALL_CORPUS_TOKENS
@@ -50,7 +50,7 @@ AUTO, SCRATCH = "auto", ("", "none")
 MIN_BASE_COVERAGE = 0.8  # share of the training tokens whose class the base model knows
 MIN_BASE_ACCURACY = 0.5  # the base model's accuracy on them before training (chance: 1 in 12)
 FAMILIARITY_TOKENS = 512  # training tokens the check reads at most
-Familiarity = Callable[[Path], tuple[float, float]]  # base model file -> (coverage, accuracy)
+Familiarity = Callable[[torch.nn.Module, ModelInfo], tuple[float, float]]  # base model -> (coverage, accuracy)
 SCRATCH_LR, FINE_TUNE_LR = 1e-3, 1e-4
 BASE_TASKS = ("vowels", "vowels4k")
 
@@ -68,7 +68,7 @@ def choose_start(
     the training tokens (None: not checked); with ``say``, the choice logged."""
     weights = settings.weights
     if weights == AUTO:
-        why_not = _base_unfit(settings, arch, n_train, store) or _unfamiliar(familiarity)
+        why_not = _base_unfit(settings, arch, n_train, store, familiarity)
         weights = "" if why_not else BASE
         if say:
             log.info(
@@ -77,14 +77,13 @@ def choose_start(
                 if why_not
                 else f"the base model ({n_train} training tokens: a small corpus)",
             )
-    weights = "" if weights in SCRATCH else weights
-    lr = settings.lr or (FINE_TUNE_LR if weights and not settings.pretrained else SCRATCH_LR)
-    return replace(settings, weights=weights, lr=lr)
+    resolved = replace(settings, weights="" if weights in SCRATCH else weights)
+    return replace(resolved, lr=settings.lr or (FINE_TUNE_LR if fine_tuning(resolved) else SCRATCH_LR))
 
 
 def fine_tuning(settings: TrainSettings) -> bool:
     """Whether training starts from a vowelcam model (resolved settings)."""
-    return bool(settings.weights) and settings.weights not in SCRATCH and settings.weights != AUTO
+    return settings.weights not in (*SCRATCH, AUTO)
 
 
 def started_from(settings: TrainSettings) -> str:
@@ -101,13 +100,12 @@ def started_from(settings: TrainSettings) -> str:
     return f"random weights, lr {settings.lr:g}"
 
 
-def base_familiarity(path: Path, store: SpectrogramStore, rows: list[dict], labels: list[str]) -> tuple[float, float]:
-    """How well the base model at ``path`` knows training tokens ``rows`` (class names ``labels``, one per row)
-    before any training: the share whose class it has, and its accuracy on those (up to
+def base_familiarity(
+    model: torch.nn.Module, info: ModelInfo, store: SpectrogramStore, rows: list[dict], labels: list[str]
+) -> tuple[float, float]:
+    """How well the base model (``model`` in eval mode, ``info``) knows training tokens ``rows`` (class names
+    ``labels``, one per row) before any training: the share whose class it has, and its accuracy on those (up to
     :data:`FAMILIARITY_TOKENS`, evenly spaced)."""
-    from ..models import load_model
-
-    model, info = load_model(path)
     known = [i for i, label in enumerate(labels) if label in info.labels]
     if not rows or not known:
         return (len(known) / len(rows) if rows else 0.0), 0.0
@@ -122,12 +120,8 @@ def base_familiarity(path: Path, store: SpectrogramStore, rows: list[dict], labe
     return len(known) / len(rows), right / len(chosen)
 
 
-def _unfamiliar(familiarity: Familiarity | None) -> str:
+def _unfamiliar(coverage: float, accuracy: float) -> str:
     """Why the base model does not know this corpus's training tokens well enough to start from ("" when it does)."""
-    path = base_model_path()
-    if familiarity is None or path is None:
-        return ""
-    coverage, accuracy = familiarity(path)
     if coverage < MIN_BASE_COVERAGE:
         return f"only {coverage:.0%} of the training tokens are of the base model's classes"
     if accuracy < MIN_BASE_ACCURACY:
@@ -138,8 +132,11 @@ def _unfamiliar(familiarity: Familiarity | None) -> str:
     return ""
 
 
-def _base_unfit(settings: TrainSettings, arch: str, n_train: int, store: SpectrogramStore) -> str:
-    """Why the base model is not where this run starts ("" when it is)."""
+def _base_unfit(
+    settings: TrainSettings, arch: str, n_train: int, store: SpectrogramStore, familiarity: Familiarity | None
+) -> str:
+    """Why the base model is not where this run starts ("" when it is); the model file is read once, and only
+    when the cheaper reasons leave it in question."""
     if settings.pretrained:
         return "ImageNet weights asked for"
     if n_train >= SMALL_CORPUS_TOKENS:
@@ -149,14 +146,14 @@ def _base_unfit(settings: TrainSettings, arch: str, n_train: int, store: Spectro
     path = base_model_path()
     if path is None:
         return "this installation has no base model"
-    other = info_from_checkpoint(torch.load(path, map_location="cpu", weights_only=True), str(path))
+    model, other = load_model(path)
     if other.arch != arch:
         return f"the base model is a {other.arch}, this run trains a {arch}"
     try:
         check_compatible(other, store.settings, "the base model")
     except ModelError as problem:
         return str(problem)
-    return ""
+    return _unfamiliar(*familiarity(model, other)) if familiarity is not None else ""
 
 
 def initial_model(info: ModelInfo, settings: TrainSettings, store: SpectrogramStore) -> SpectrogramResNet:
