@@ -26,11 +26,11 @@ def test_a_network_started_from_the_base_model_is_said_to_have_learnt_partly_the
     from vowelcam.report.hears import _caveats
     from vowelcam.rundir import RunDir
 
-    def caveats(started_from: str) -> str:
-        model = {"extra": {"started_from": started_from}}
+    def caveats(weights: str, started_from: str) -> str:
+        model = {"extra": {"weights": weights, "started_from": started_from}}
         data = ReportData(run=RunDir(tmp_path), settings=Settings(), config={}, tokens=[], model=model)
         return " ".join(_caveats([], data))
 
-    said = caveats("vowelcam's base model (Hillenbrand 1995 men and women + synthetic children), fine-tuned at lr 1e-4")
+    said = caveats("base", "vowelcam's base model (Hillenbrand 1995 men and women + synthetic children), lr 1e-4")
     assert "learnt partly there" in said and "--init none" in said
-    assert "learnt partly there" not in caveats("random weights, lr 0.001")
+    assert "learnt partly there" not in caveats("", "random weights, lr 0.001")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
+from ..base_model import BASE
 from ..explain.maps.instruments import INSTRUMENTS
 from ..explain.readings.calibration import (
     CAUSAL_TABLE,
@@ -185,8 +186,7 @@ def _caveats(rows: Sequence[Mapping[str, str]], data: ReportData) -> list[str]:
         "A map cannot tell a formant's contrast from another cue read in the same band (a duration or F0 cue read "
         "where the vowel's F3 lies); moving one formant alone by resynthesis (cam --causal) can."
     ]
-    started = str(((data.model or {}).get("extra") or {}).get("started_from") or "")
-    if started.startswith("vowelcam's base model"):
+    if ((data.model or {}).get("extra") or {}).get("weights") == BASE:
         out.append(
             "Training started from vowelcam's base model (Hillenbrand 1995 /hVd/ vowels and synthetic children): "
             "what the network hears was learnt partly there, then fitted to this corpus (--init none trains from "
