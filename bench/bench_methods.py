@@ -20,13 +20,13 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import subprocess
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from bench.lib.paths import code_commit
 from vowelcam import rundir
 from vowelcam.acoustics.store import SpectrogramStore
 from vowelcam.explain.maps.cam import layer_grid
@@ -39,19 +39,6 @@ from vowelcam.learn.models import feature_layers, load_model
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CHEAP = ["cam", "gradcam", "gradcam++", "hirescam", "layercam"]
-
-
-def _commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            cwd=Path(__file__).resolve().parent,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return ""
 
 
 def main() -> None:
@@ -88,7 +75,7 @@ def main() -> None:
 
     out: dict = {
         "run": str(args.run_dir),
-        "commit": _commit(),
+        "commit": code_commit(),
         "machine": platform.node(),
         "torch_threads": torch.get_num_threads(),
         "n_tokens": len(idx),

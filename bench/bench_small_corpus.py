@@ -36,7 +36,7 @@ from typing import Any
 
 import torch
 
-from bench.lib.paths import DATA, REPO, RESULTS
+from bench.lib.paths import DATA, REPO, RESULTS, code_commit
 from vowelcam import api
 from vowelcam.base_model import base_model_card
 
@@ -112,17 +112,8 @@ def train_once(run: Path, name: str) -> dict[str, Any]:
         "started_from": json.loads((run / "model" / "summary.json").read_text())["settings"].get("weights") or "none",
         "seconds": round(time.perf_counter() - started, 1),
         "warnings": result.warnings,
-        "commit": _commit(),
+        "commit": code_commit(),
     }
-
-
-def _commit() -> str:
-    """The code's commit (with ``+`` when the tree has changes), so runs kept from earlier code can be told apart."""
-    import subprocess
-
-    head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain"], capture_output=True, text=True)
-    return head.stdout.strip() + ("+" if dirty.stdout.strip() else "")
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -248,18 +248,22 @@ def write_causal(
     return [run.path(CAUSAL), run.path(CAUSAL_SUMMARY), run.path(CAUSAL_VERDICTS)]
 
 
-def _causal_setup(run: rundir.RunDir, ctx: ExplainContext, corpus: Path, settings: CamSettings) -> dict[str, Any]:
+class _CausalSetup(NamedTuple):
     """What every fold's causal test shares: the corpus, the run's spectrogram and measurement settings, the
     manipulations."""
+
+    corpus: Path
+    spectrogram: Any
+    measure: Any
+    manipulations: Sequence[Any]
+
+
+def _causal_setup(run: rundir.RunDir, ctx: ExplainContext, corpus: Path, settings: CamSettings) -> _CausalSetup:
     from ..config import SpectrogramSettings
 
     known = set(SpectrogramSettings.__dataclass_fields__)
-    return {
-        "corpus": corpus,
-        "spectrogram": SpectrogramSettings(**{k: v for k, v in ctx.store.settings.items() if k in known}),
-        "measure": _run_measure_settings(run),
-        "manipulations": causal_manipulations(settings),
-    }
+    spectrogram = SpectrogramSettings(**{k: v for k, v in ctx.store.settings.items() if k in known})
+    return _CausalSetup(corpus, spectrogram, _run_measure_settings(run), causal_manipulations(settings))
 
 
 def _causal_rows(
@@ -267,7 +271,7 @@ def _causal_rows(
     picked_preds: Sequence[dict[str, str]],
     tokens: dict[str, dict[str, Any]],
     fold: int,
-    fixed: dict[str, Any],
+    fixed: _CausalSetup,
     spec: FaithSpec,
     progress: ProgressCallback | None,
 ) -> list[dict[str, Any]]:
@@ -279,5 +283,5 @@ def _causal_rows(
     true_idx = np.array([ctx.label_index(p["true"]) for p in picked_preds])
     model, layer = ctx.model_for(fold)
     inp = _inputs(ctx, model, layer, [], picked, true_idx, specs)
-    tokens_in = CausalTokens(picked, specs, true_idx, fixed["corpus"], fixed["spectrogram"], fixed["measure"])
-    return causal_rows(inp, tokens_in, fixed["manipulations"], spec, progress)
+    tokens_in = CausalTokens(picked, specs, true_idx, fixed.corpus, fixed.spectrogram, fixed.measure)
+    return causal_rows(inp, tokens_in, fixed.manipulations, spec, progress)

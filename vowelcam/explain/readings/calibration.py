@@ -132,8 +132,8 @@ def calibration_rows(path: str | Path | None = None, name: str = "calibration.cs
 def sceptic_record(rows: Sequence[Mapping[str, Any]]) -> tuple[int, int]:
     """From ``causal_calibration.csv`` rows: in how many of the sceptic's runs (a duration- or F0-only network read
     as if its classes differed in formants) some formant was still called causal, and of how many such runs."""
-    pretend = [r for r in rows if str(r.get("cue")) in ("duration", "f0") and r.get("pretend_causal") is not None]
-    return sum(bool(str(r["pretend_causal"]).strip()) for r in pretend), len(pretend)
+    pretend = [r for r in rows if str(r.get("cue")) in ("duration", "f0")]
+    return sum(bool(str(r.get("pretend_causal") or "").strip()) for r in pretend), len(pretend)
 
 
 def formant_cues_never_found(rows: Sequence[Mapping[str, Any]]) -> list[str]:
