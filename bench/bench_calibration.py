@@ -10,6 +10,10 @@ The reading rules were designed on corpora of seed 11 (an AH/ER F2-only and an A
 shipped table uses seeds 101, 202, 303, which were not looked at while tuning.
 
     python -m bench.bench_calibration --work runs/calibration --ship
+
+``--init base`` trains every corpus from the shipped base model instead (at the fine-tuning learning rate): the
+sceptic's question of whether verdicts on a fine-tuned network, which a small corpus gets by default, still name
+the cue and nothing else. ``--instruments`` reads fewer instruments (a comma list).
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ def main() -> None:
     parser.add_argument("--seeds", default="101,202,303")
     parser.add_argument("--out", type=Path, default=RESULTS / "calibration.json")
     parser.add_argument("--ship", action="store_true", help="Also write the package's calibration.csv.")
+    parser.add_argument("--init", choices=("none", "base"), default="none", help="Where every training starts.")
+    parser.add_argument("--instruments", default="", help="Comma list (default: every instrument).")
     parser.add_argument(
         "--tables",
         nargs="*",
@@ -42,7 +48,14 @@ def main() -> None:
         help="Assemble the result from these calibration.csv files of earlier runs (one per seed) instead of running.",
     )
     args = parser.parse_args()
-    settings = CalibrationSettings(cues=parse_list(args.cues), seeds=tuple(int(s) for s in parse_list(args.seeds)))
+    settings = CalibrationSettings(
+        cues=parse_list(args.cues),
+        seeds=tuple(int(s) for s in parse_list(args.seeds)),
+        **({"instruments": parse_list(args.instruments)} if args.instruments else {}),
+        train={"weights": "base", "lr": 0.0} if args.init == "base" else {},
+    )
+    if args.ship and (args.init != "none" or args.instruments):
+        parser.error("--ship writes the table the verdicts are gated by: every instrument, random weights")
     began = time.perf_counter()
     if args.tables:
         rows = [row for table in args.tables for row in read_csv(table)]
@@ -62,6 +75,7 @@ def main() -> None:
         "speakers": 2 * settings.speakers_per_group,
         "tokens_per_vowel": settings.tokens_per_vowel,
         "test_fraction": settings.test_fraction,
+        "init": args.init,
         "seconds": round(time.perf_counter() - began, 1),
         "summary": summary_rows(records),
         "rows": rows,

@@ -19,7 +19,9 @@ formant there, so any causal call is false.
         bench/results/causal_calibration_fresh.json
 
 ``--ship`` writes the table the package ships (``vowelcam/explain/readings/causal_calibration.csv``, one row per
-run of the given results) and runs nothing; page 1 quotes its sceptic's record.
+run of the given results) and runs nothing; page 1 quotes its sceptic's record. With ``--base-start`` it writes
+``causal_calibration_base_start.csv`` instead, from runs trained by ``bench_calibration --init base``: the record
+page 1 quotes for a network fine-tuned from the base model.
 """
 
 from __future__ import annotations
@@ -34,10 +36,10 @@ from pathlib import Path
 from bench.lib.paths import RESULTS
 from vowelcam.corpus.published_formants import load_reference
 from vowelcam.explain.evidence.causal_verdicts import CAUSAL, causal_verdicts
-from vowelcam.explain.readings.calibration import CAUSAL_COLUMNS, CAUSAL_TABLE, outcome
+from vowelcam.explain.readings.calibration import CAUSAL_BASE_TABLE, CAUSAL_COLUMNS, CAUSAL_TABLE, outcome
 from vowelcam.rundir import read_csv, write_csv
 
-SHIPPED = Path(__file__).resolve().parents[1] / "vowelcam" / "explain" / "readings" / CAUSAL_TABLE
+READINGS = Path(__file__).resolve().parents[1] / "vowelcam" / "explain" / "readings"
 
 
 def run_one(run: Path, corpus: Path, max_tokens: int) -> float:
@@ -71,8 +73,8 @@ def called(verdicts: list[dict]) -> list[str]:
     return [f"{r['vowel']} {r['formant']}" for r in verdicts if r["verdict"] == CAUSAL]
 
 
-def ship(results: list[Path]) -> None:
-    """Write the shipped causal calibration table from bench results (one row per run)."""
+def ship(results: list[Path], table: str) -> None:
+    """Write the shipped causal calibration table ``table`` from bench results (one row per run)."""
     rows = []
     for path in results:
         for r in json.loads(path.read_text(encoding="utf-8"))["rows"]:
@@ -86,14 +88,15 @@ def ship(results: list[Path]) -> None:
                     "pretend_causal": None if pretend is None else "; ".join(pretend),
                 }
             )
-    write_csv(SHIPPED, rows, CAUSAL_COLUMNS)
-    print(f"wrote {len(rows)} rows to {SHIPPED.name}")
+    write_csv(READINGS / table, rows, CAUSAL_COLUMNS)
+    print(f"wrote {len(rows)} rows to {table}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, help="A calibration folder (corpora and runs).")
     parser.add_argument("--ship", type=Path, nargs="+", help="Write the shipped table from these results instead.")
+    parser.add_argument("--base-start", action="store_true", help="--ship the table of base-model-started runs.")
     parser.add_argument("--cues", default="f1,f2,f3,duration,f0")
     parser.add_argument("--seeds", default="101,202,303")
     parser.add_argument("--max-tokens", type=int, default=120)
@@ -101,7 +104,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS / "causal_calibration.json")
     args = parser.parse_args()
     if args.ship:
-        return ship(args.ship)
+        return ship(args.ship, CAUSAL_BASE_TABLE if args.base_start else CAUSAL_TABLE)
     if args.work is None:
         parser.error("--work is required (or --ship RESULTS...)")
     rows = []

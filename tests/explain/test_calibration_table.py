@@ -88,3 +88,16 @@ def test_the_sceptic_record_counts_no_cue_runs_called_causal_from_the_shipped_ta
         for f in ("causal_calibration.json", "causal_calibration_fresh.json")
     )
     assert sceptic_record(shipped)[0] == expected and sceptic_record(shipped)[1] >= expected > 0
+
+
+def test_a_network_fine_tuned_from_the_base_model_is_read_against_its_own_sceptic_record():
+    from vowelcam.explain.readings.calibration import CAUSAL_BASE_TABLE, calibration_rows, sceptic_record
+    from vowelcam.report.hears import causal_caveat
+
+    said = causal_caveat((2, 2), from_base=True)
+    assert "fine-tuned from the base model" in said and "in 2 of 2 runs" in said
+    assert "fine-tuned" not in causal_caveat((7, 10))
+    bench = Path(__file__).resolve().parents[2] / "bench" / "results" / "causal_calibration_base_start.json"
+    summary = json.loads(bench.read_text())["summary"]
+    shipped = sceptic_record(calibration_rows(name=CAUSAL_BASE_TABLE))
+    assert shipped == (summary["pretend_false_calls"], summary["pretend_runs"])

@@ -10,6 +10,7 @@ from typing import Any, Optional
 from ..base_model import BASE
 from ..explain.maps.instruments import INSTRUMENTS
 from ..explain.readings.calibration import (
+    CAUSAL_BASE_TABLE,
     CAUSAL_TABLE,
     UNCALIBRATED,
     calibration_rows,
@@ -186,7 +187,8 @@ def _caveats(rows: Sequence[Mapping[str, str]], data: ReportData) -> list[str]:
         "A map cannot tell a formant's contrast from another cue read in the same band (a duration or F0 cue read "
         "where the vowel's F3 lies); moving one formant alone by resynthesis (cam --causal) can."
     ]
-    if ((data.model or {}).get("extra") or {}).get("weights") == BASE:
+    from_base = ((data.model or {}).get("extra") or {}).get("weights") == BASE
+    if from_base:
         out.append(
             "Training started from vowelcam's base model (Hillenbrand 1995 /hVd/ vowels and synthetic children): "
             "what the network hears was learnt partly there, then fitted to this corpus (--init none trains from "
@@ -224,7 +226,8 @@ def _caveats(rows: Sequence[Mapping[str, str]], data: ReportData) -> list[str]:
             f"{', '.join(unlearned)}."
         )
     if data.causal_verdicts:
-        out.append(causal_caveat(sceptic_record(calibration_rows(name=CAUSAL_TABLE))))
+        table = CAUSAL_BASE_TABLE if from_base else CAUSAL_TABLE
+        out.append(causal_caveat(sceptic_record(calibration_rows(name=table)), from_base))
     if not data.causal_summary:
         out.append(
             plan.get("causal_reason")
@@ -233,13 +236,15 @@ def _caveats(rows: Sequence[Mapping[str, str]], data: ReportData) -> list[str]:
     return out
 
 
-def causal_caveat(record: tuple[int, int]) -> str:
-    """What "causal" means and does not, with the shipped sceptic's record (false causal calls, runs)."""
+def causal_caveat(record: tuple[int, int], from_base: bool = False) -> str:
+    """What "causal" means and does not, with the shipped sceptic's record (false causal calls, runs) for networks
+    trained like this one (``from_base``: fine-tuned from the base model, whose formant reading they keep)."""
     false_calls, runs = record
+    trained = "fine-tuned from the base model" if from_base else "trained"
     measured = (
-        f"Networks trained on synthetic vowels that differ in duration or F0 only, read as if their classes differed "
-        f"like AH and ER, were called causal at some formant in {false_calls} of {runs} runs (an F0 network reads F0 "
-        "from the harmonics F1 boosts): "
+        f"Networks {trained} on synthetic vowels that differ in duration or F0 only, read as if their classes "
+        f"differed like AH and ER, were called causal at some formant in {false_calls} of {runs} runs (an F0 network "
+        "reads F0 from the harmonics F1 boosts): "
         if runs
         else "This installation has no record of the test on networks that could use no formant: "
     )

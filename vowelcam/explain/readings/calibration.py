@@ -13,7 +13,9 @@ support. A run is:
 The table ships with the package (``calibration.csv`` beside this module) and the report prints the row of every
 instrument it uses. Beside it, ``causal_calibration.csv`` holds what the causal formant test called on the same
 corpora (``bench/bench_causal_calibration.py``), with the sceptic's pass on the duration- and F0-only runs: the
-report quotes how often a network that could use no formant was still called causal.
+report quotes how often a network that could use no formant was still called causal
+(``causal_calibration_base_start.csv``: the same for networks fine-tuned from the base model, which a small corpus
+gets by default).
 
 A support is printed only by an instrument shown right on ground truth: one with a false call, one that found no
 cue in any run, or one without a row has its supports *withheld* (the readings stay in ``readings.csv``). The
@@ -43,6 +45,7 @@ CALIBRATION_COLUMNS = [
     "outcome",
 ]
 CAUSAL_TABLE = "causal_calibration.csv"
+CAUSAL_BASE_TABLE = "causal_calibration_base_start.csv"  # the same, networks fine-tuned from the base model
 CAUSAL_COLUMNS = ["cue", "corpus_seed", "outcome", "causal", "pretend_causal"]  # cells joined with "; "
 SUMMARY_COLUMNS = ["instrument", "runs", "hits", "misses", "false_calls", "formant_runs", "status"]
 HIT, MISS, FALSE_CALL = "hit", "miss", "false call"
